@@ -1,0 +1,1 @@
+"""Seat consoles: wire codec, bus master, gateway, simulator (to come)."""

@@ -1,0 +1,1 @@
+"""PDF protocols and roll-call sheets, rendered from read models (to come)."""

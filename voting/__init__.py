@@ -1,0 +1,1 @@
+"""Electronic voting for city-council sittings: the server package."""

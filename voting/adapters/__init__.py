@@ -1,0 +1,1 @@
+"""Edges to the outside: the database (SQLAlchemy models, engine, Alembic migrations)."""

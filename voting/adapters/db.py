@@ -1,0 +1,85 @@
+"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL via psycopg 3."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; SQL parameters are never logged, so no log line can reveal a choice."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=FULL")
+        # Freed space is zeroed, so a deleted or overwritten row leaves nothing to read back.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):  # type: ignore[no-untyped-def]
+        # Take the write lock at the start: a check-then-write (is the vote open? has this deputy
+        # voted?) can then never interleave with another writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def purge_secret_history(engine: Engine) -> None:
+    """Remove old row versions of secret-ballot counters after a secret vote closes.
+
+    PostgreSQL keeps each superseded counter version (with its transaction id) until vacuumed;
+    VACUUM FULL rewrites the table into a new file. SQLite's write-ahead log keeps page images of
+    every commit until checkpointed; a TRUNCATE checkpoint empties it.
+    """
+    if is_sqlite(engine):
+        raw = engine.raw_connection()  # outside SQLAlchemy's transaction: a checkpoint needs none
+        try:
+            for _ in range(50):
+                cursor = raw.cursor()
+                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                cursor.close()
+                if not busy:
+                    return
+                time.sleep(0.05)
+        finally:
+            raw.close()
+        log.warning("secret-ballot history: the SQLite log could not be truncated now (busy)")
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM FULL secret_tally"))
+        connection.execute(text("VACUUM FULL secret_participation"))

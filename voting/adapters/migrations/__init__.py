@@ -1,0 +1,1 @@
+"""Alembic migrations, applied by `voting init` (see voting.adapters.schema)."""

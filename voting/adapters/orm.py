@@ -1,0 +1,323 @@
+"""SQLAlchemy 2 typed models: the persistent form of the council, its sittings, votes and journal.
+
+Secret ballots keep who took part (`secret_participation`) apart from what was chosen
+(`secret_tally`, three counters per vote): no row, column, id or timestamp joins the two.
+See docs/secret-ballot.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps no time zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Council(Base):
+    __tablename__ = "council"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    edrpou: Mapped[str] = mapped_column(String(10))
+    katottg: Mapped[str] = mapped_column(String(19))
+    statutory_deputies: Mapped[int] = mapped_column(Integer)
+    head_votes: Mapped[bool] = mapped_column(Boolean, default=True)
+    quorum_numerator: Mapped[int] = mapped_column(Integer, default=1)
+    quorum_denominator: Mapped[int] = mapped_column(Integer, default=2)
+    quorum_counts_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_rule: Mapped[str] = mapped_column(String(40), default="majority_of_total")
+    revote_limit: Mapped[int] = mapped_column(Integer, default=2)
+    default_time_limit_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    allow_change_choice: Mapped[bool] = mapped_column(Boolean, default=False)
+    registration_required_to_vote: Mapped[bool] = mapped_column(Boolean, default=True)
+    show_running_split: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Convocation(Base):
+    __tablename__ = "convocation"
+    __table_args__ = (UniqueConstraint("council_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(100))
+    date_from: Mapped[date] = mapped_column(Date)
+    date_until: Mapped[date | None] = mapped_column(Date)
+
+
+class Body(Base):
+    """The plenary or a standing committee: each has its own sittings, quorum and votes."""
+
+    __tablename__ = "body"
+    __table_args__ = (
+        UniqueConstraint("council_id", "name"),
+        CheckConstraint("kind IN ('plenary', 'committee')", name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class Faction(Base):
+    __tablename__ = "faction"
+    __table_args__ = (UniqueConstraint("council_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    name: Mapped[str] = mapped_column(String(300))
+
+
+class Deputy(Base):
+    """A deputy, or the head (mayor) with is_head set; inactive means the mandate is vacant."""
+
+    __tablename__ = "deputy"
+    __table_args__ = (
+        UniqueConstraint("council_id", "voting_identifier"),
+        UniqueConstraint("council_id", "card_uid"),
+        UniqueConstraint("council_id", "external_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    full_name: Mapped[str] = mapped_column(String(300))
+    short_name: Mapped[str] = mapped_column(String(120))
+    faction_id: Mapped[int | None] = mapped_column(ForeignKey("faction.id"))
+    voting_identifier: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    card_uid: Mapped[str | None] = mapped_column(String(64))
+    seat_number: Mapped[int | None] = mapped_column(Integer)
+    is_head: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CommitteeMember(Base):
+    __tablename__ = "committee_member"
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
+
+
+class Session(Base):
+    """A numbered session (сесія) of the convocation."""
+
+    __tablename__ = "council_session"
+    __table_args__ = (UniqueConstraint("convocation_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    convocation_id: Mapped[int] = mapped_column(ForeignKey("convocation.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+
+
+class Sitting(Base):
+    __tablename__ = "sitting"
+    __table_args__ = (CheckConstraint("state IN ('planned', 'open', 'closed')", name="state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("council_session.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="planned")
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    draft_number: Mapped[str | None] = mapped_column(String(40))
+    rapporteur: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(30), default="pending")
+
+
+class RegistrationRound(Base):
+    __tablename__ = "registration_round"
+    __table_args__ = (UniqueConstraint("sitting_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Registration(Base):
+    """A deputy present in a registration round; leaving deletes the row (the journal keeps it)."""
+
+    __tablename__ = "registration"
+    round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Vote(Base):
+    __tablename__ = "vote"
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'closed', 'annulled')", name="state"),
+        CheckConstraint("kind IN ('roll_call', 'open', 'secret')", name="kind"),
+        # One open vote per sitting at a time.
+        Index(
+            "uq_vote_one_open_per_sitting",
+            "sitting_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    rule_base: Mapped[str] = mapped_column(String(20))
+    rule_comparator: Mapped[str] = mapped_column(String(20))
+    rule_numerator: Mapped[int] = mapped_column(Integer)
+    rule_denominator: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    allow_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    quorum_override: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    previous_vote_id: Mapped[int | None] = mapped_column(ForeignKey("vote.id"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    total_composition: Mapped[int] = mapped_column(Integer)
+    head_takes_part: Mapped[bool] = mapped_column(Boolean, default=False)
+    registered: Mapped[int | None] = mapped_column(Integer)
+    count_for: Mapped[int | None] = mapped_column(Integer)
+    count_against: Mapped[int | None] = mapped_column(Integer)
+    count_abstain: Mapped[int | None] = mapped_column(Integer)
+    count_not_voted: Mapped[int | None] = mapped_column(Integer)
+    count_absent: Mapped[int | None] = mapped_column(Integer)
+    threshold: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[str | None] = mapped_column(String(20))
+    annul_reason: Mapped[str | None] = mapped_column(Text)
+    annulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Ballot(Base):
+    """One deputy's line in a roll-call or open vote; the primary key forbids a double vote."""
+
+    __tablename__ = "ballot"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('for', 'against', 'abstain', 'not_voted', 'absent')", name="outcome"
+        ),
+    )
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    cast_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SecretParticipation(Base):
+    """Who took part in a secret ballot: no choice, no time, no surrogate id."""
+
+    __tablename__ = "secret_participation"
+    __table_args__ = {"sqlite_with_rowid": False}
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
+
+
+class SecretTally(Base):
+    """What was chosen in a secret ballot: three counters per vote, created when it opens."""
+
+    __tablename__ = "secret_tally"
+    __table_args__ = (
+        CheckConstraint("choice IN ('for', 'against', 'abstain')", name="choice"),
+        CheckConstraint("count >= 0", name="count"),
+        {"sqlite_with_rowid": False},
+    )
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JournalEntry(Base):
+    __tablename__ = "journal_entry"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class JournalHead(Base):
+    """The last entry's number and hash; locking this row serializes appends."""
+
+    __tablename__ = "journal_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint("role IN ('secretary', 'chair', 'deputy')", name="role"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (
+        CheckConstraint("role IN ('secretary', 'chair', 'deputy')", name="role"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,78 @@
+"""Named domain errors; each door maps them (HTTP 4xx JSON, Socket.IO error ack, console NAK)."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request that the rules refuse; nothing was changed."""
+
+    code = "domain_error"
+    status = 409
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    status = 422
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class NoOpenRegistration(DomainError):
+    code = "registration_closed"
+
+
+class RegistrationAlreadyOpen(DomainError):
+    code = "registration_already_open"
+
+
+class NotRegistered(DomainError):
+    code = "not_registered"
+
+
+class AlreadyRegistered(DomainError):
+    code = "already_registered"
+
+
+class QuorumNotMet(DomainError):
+    code = "quorum_not_met"
+
+
+class VoteAlreadyOpen(DomainError):
+    code = "vote_already_open"
+
+
+class VoteNotOpen(DomainError):
+    code = "vote_not_open"
+
+
+class VoteAlreadyClosed(DomainError):
+    code = "vote_already_closed"
+
+
+class AlreadyVoted(DomainError):
+    code = "already_voted"
+
+
+class RevoteLimitReached(DomainError):
+    code = "revote_limit_reached"
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+
+
+class SittingNotOpen(DomainError):
+    code = "sitting_not_open"

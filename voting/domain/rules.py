@@ -1,0 +1,164 @@
+"""Quorum and adoption thresholds: integer arithmetic over the Law No. 280/97-ВР rules.
+
+Art. 46: a plenary sitting is competent when more than half of the total composition take part.
+Art. 59 part 2: a decision needs a majority of the total composition unless the law says otherwise;
+the head of the council (the mayor) counts in the total composition when taking part, and votes.
+Vacant seats do not reduce the total composition: it is the statutory number of deputies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .errors import InvalidInput
+
+
+class Base(StrEnum):
+    """What a threshold fraction is taken of."""
+
+    TOTAL = "total"  # загальний склад ради
+    REGISTERED = "registered"  # зареєстровані на момент закриття голосування
+    VOTING = "voting"  # ті, хто проголосував (За + Проти + Утримався)
+
+
+class Comparator(StrEnum):
+    MORE_THAN = "more_than"  # "більше ніж" p/q
+    AT_LEAST = "at_least"  # "не менше" p/q
+
+
+def total_composition(statutory_deputies: int, head_takes_part: bool) -> int:
+    """The total composition: statutory deputies plus the head when taking part (art. 59)."""
+    if statutory_deputies < 1:
+        raise InvalidInput("the statutory number of deputies must be at least 1")
+    return statutory_deputies + (1 if head_takes_part else 0)
+
+
+def minimum_count(comparator: Comparator, numerator: int, denominator: int, base: int) -> int:
+    """The smallest whole count that satisfies "more than / at least numerator/denominator of base"."""
+    if base < 0:
+        raise InvalidInput("the base of a threshold cannot be negative")
+    product = numerator * base
+    if comparator is Comparator.MORE_THAN:
+        return product // denominator + 1
+    return -(-product // denominator)  # ceiling without floats
+
+
+@dataclass(frozen=True)
+class AdoptionRule:
+    """A rule such as "більше половини від загального складу" or "не менше 2/3 від присутніх"."""
+
+    base: Base
+    comparator: Comparator
+    numerator: int
+    denominator: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.numerator, int) or not isinstance(self.denominator, int):
+            raise InvalidInput("a rule's fraction must be whole numbers")
+        if self.denominator < 1 or self.numerator < 1 or self.numerator > self.denominator:
+            raise InvalidInput(
+                f"a rule's fraction must be between 0 and 1, got {self.numerator}/{self.denominator}"
+            )
+        if self.comparator is Comparator.MORE_THAN and self.numerator == self.denominator:
+            raise InvalidInput("\"more than\" the whole can never be reached")
+
+    @property
+    def name(self) -> str:
+        """The preset name of this rule, or "custom"."""
+        for key, rule in PRESET_RULES.items():
+            if rule == self:
+                return key
+        return "custom"
+
+    def base_count(self, total: int, registered: int, voting: int) -> int:
+        """The number the fraction is taken of, for this rule's base."""
+        return {Base.TOTAL: total, Base.REGISTERED: registered, Base.VOTING: voting}[self.base]
+
+    def threshold(self, total: int, registered: int, voting: int) -> int:
+        """Votes "for" needed to adopt; never less than one."""
+        base = self.base_count(total, registered, voting)
+        return max(1, minimum_count(self.comparator, self.numerator, self.denominator, base))
+
+    def describe_uk(self) -> str:
+        """The rule in the words of a Ukrainian protocol."""
+        words = {Comparator.MORE_THAN: "більше", Comparator.AT_LEAST: "не менше"}[self.comparator]
+        fraction = "половини" if (self.numerator, self.denominator) == (1, 2) else (
+            f"{self.numerator}/{self.denominator}"
+        )
+        of = {
+            Base.TOTAL: "від загального складу ради",
+            Base.REGISTERED: "від зареєстрованих",
+            Base.VOTING: "від тих, хто голосував",
+        }[self.base]
+        return f"{words} {fraction} {of}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "base": self.base.value,
+            "comparator": self.comparator.value,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "description": self.describe_uk(),
+        }
+
+
+PRESET_RULES: dict[str, AdoptionRule] = {
+    "majority_of_total": AdoptionRule(Base.TOTAL, Comparator.MORE_THAN, 1, 2),
+    "two_thirds_of_total": AdoptionRule(Base.TOTAL, Comparator.AT_LEAST, 2, 3),
+    "majority_of_registered": AdoptionRule(Base.REGISTERED, Comparator.MORE_THAN, 1, 2),
+    "majority_of_voting": AdoptionRule(Base.VOTING, Comparator.MORE_THAN, 1, 2),
+}
+
+
+def rule_from_spec(spec: object) -> AdoptionRule:
+    """Build a rule from a preset name or a mapping {base, comparator, numerator, denominator}."""
+    if isinstance(spec, str):
+        try:
+            return PRESET_RULES[spec]
+        except KeyError:
+            raise InvalidInput(
+                f"unknown rule {spec!r}; use one of {', '.join(PRESET_RULES)} or a custom rule",
+                field="rule",
+            ) from None
+    if isinstance(spec, dict):
+        unknown = set(spec) - {"base", "comparator", "numerator", "denominator", "name"}
+        if unknown:
+            raise InvalidInput(f"unknown rule fields: {', '.join(sorted(unknown))}", field="rule")
+        try:
+            base = Base(spec.get("base"))
+        except ValueError:
+            raise InvalidInput("rule.base must be total, registered or voting", field="rule.base") from None
+        try:
+            comparator = Comparator(spec.get("comparator"))
+        except ValueError:
+            raise InvalidInput(
+                "rule.comparator must be more_than or at_least", field="rule.comparator"
+            ) from None
+        numerator, denominator = spec.get("numerator"), spec.get("denominator")
+        for field, value in (("numerator", numerator), ("denominator", denominator)):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidInput(f"rule.{field} must be a whole number", field=f"rule.{field}")
+        return AdoptionRule(base, comparator, numerator, denominator)
+    raise InvalidInput("rule must be a preset name or an object", field="rule")
+
+
+@dataclass(frozen=True)
+class QuorumRule:
+    """Quorum: more than numerator/denominator of the total composition (art. 46: more than half)."""
+
+    numerator: int = 1
+    denominator: int = 2
+    counts_head: bool = False
+
+    def required(self, total: int) -> int:
+        """How many present participants make the sitting competent."""
+        return minimum_count(Comparator.MORE_THAN, self.numerator, self.denominator, total)
+
+    def present(self, registered_deputies: int, head_registered: bool) -> int:
+        """How many of those registered count toward the quorum under this council's Regulation."""
+        return registered_deputies + (1 if head_registered and self.counts_head else 0)
+
+    def is_met(self, total: int, registered_deputies: int, head_registered: bool) -> bool:
+        return self.present(registered_deputies, head_registered) >= self.required(total)

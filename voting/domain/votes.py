@@ -1,0 +1,189 @@
+"""Votes: kinds, stages, choices, the state machine's guards and the tally at close."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from .errors import AlreadyVoted, InvalidInput, NotRegistered, VoteAlreadyClosed, VoteNotOpen
+from .rules import AdoptionRule
+
+
+class VoteKind(StrEnum):
+    ROLL_CALL = "roll_call"  # поіменне: every deputy's choice is public
+    OPEN = "open"  # відкрите: counts public, the per-deputy list only in the protocol
+    SECRET = "secret"  # таємне: no per-deputy record exists
+
+
+class Stage(StrEnum):
+    AS_A_BASIS = "as_a_basis"  # за основу
+    AS_A_WHOLE = "as_a_whole"  # в цілому
+    AMENDMENT = "amendment"  # поправка
+    PROCEDURAL = "procedural"  # процедурне питання
+    OTHER = "other"
+
+
+class VoteState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    ANNULLED = "annulled"
+
+
+class Choice(StrEnum):
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+
+
+class Outcome(StrEnum):
+    """A deputy's line in a roll-call sheet."""
+
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+    NOT_VOTED = "not_voted"  # registered, did not press
+    ABSENT = "absent"  # not registered
+
+
+class Result(StrEnum):
+    ADOPTED = "adopted"
+    NOT_ADOPTED = "not_adopted"
+
+
+# The closed value lists of the national open-data standard (annex 29).
+OUTCOME_UK = {
+    Outcome.FOR: "За",
+    Outcome.AGAINST: "Проти",
+    Outcome.ABSTAIN: "Утримався",
+    Outcome.NOT_VOTED: "Не голосував",
+    Outcome.ABSENT: "Відсутній",
+}
+RESULT_UK = {Result.ADOPTED: "Прийнято", Result.NOT_ADOPTED: "Не прийнято"}
+
+
+def parse_enum(enum: type[StrEnum], value: object, field: str) -> StrEnum:
+    """Turn a request value into an enum member, or name the field and the allowed values."""
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise InvalidInput(f"{field} must be one of: {allowed}; got {value!r}", field=field) from None
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The counts of a closed vote; they always add up to the total composition."""
+
+    total: int
+    registered: int
+    voted_for: int
+    against: int
+    abstain: int
+    not_voted: int
+    absent: int
+    threshold: int
+    result: Result
+
+    @property
+    def voting(self) -> int:
+        return self.voted_for + self.against + self.abstain
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "total_composition": self.total,
+            "registered": self.registered,
+            "for": self.voted_for,
+            "against": self.against,
+            "abstain": self.abstain,
+            "not_voted": self.not_voted,
+            "absent": self.absent,
+            "threshold": self.threshold,
+            "result": self.result.value,
+            "result_uk": RESULT_UK[self.result],
+        }
+
+
+def tally_counts(
+    rule: AdoptionRule,
+    total: int,
+    registered: int,
+    voted_for: int,
+    against: int,
+    abstain: int,
+    registered_voters: int | None = None,
+) -> Tally:
+    """Count a vote from its choice counts: registered non-voters are "not voted", the rest absent.
+
+    `registered_voters` is how many of those who chose are registered (defaults to all of them);
+    vacant seats and unregistered participants count as absent, and all count against adoption.
+    """
+    for name, value in (("for", voted_for), ("against", against), ("abstain", abstain)):
+        if value < 0:
+            raise InvalidInput(f"the count {name} cannot be negative", field=name)
+    voting = voted_for + against + abstain
+    registered_voters = voting if registered_voters is None else registered_voters
+    if registered > total:
+        raise InvalidInput(f"{registered} registered exceeds the total composition of {total}")
+    if voting > total:
+        raise InvalidInput(f"{voting} choices exceed the total composition of {total}")
+    not_voted = max(0, registered - registered_voters)
+    absent = total - voting - not_voted
+    if absent < 0:
+        raise InvalidInput("the counts exceed the total composition")
+    threshold = rule.threshold(total=total, registered=registered, voting=voting)
+    result = Result.ADOPTED if voted_for >= threshold else Result.NOT_ADOPTED
+    return Tally(total, registered, voted_for, against, abstain, not_voted, absent, threshold, result)
+
+
+def tally_ballots(
+    rule: AdoptionRule,
+    total: int,
+    registered_ids: Iterable[int],
+    choices: Mapping[int, Choice],
+) -> tuple[Tally, dict[int, Outcome]]:
+    """Count per-deputy choices; return the tally and each known participant's outcome."""
+    registered = set(registered_ids)
+    counts = Counter(choices.values())
+    tally = tally_counts(
+        rule,
+        total,
+        len(registered),
+        counts[Choice.FOR],
+        counts[Choice.AGAINST],
+        counts[Choice.ABSTAIN],
+        registered_voters=len(registered & set(choices)),
+    )
+    outcomes: dict[int, Outcome] = {pid: Outcome(choice.value) for pid, choice in choices.items()}
+    for pid in registered - set(choices):
+        outcomes[pid] = Outcome.NOT_VOTED
+    return tally, outcomes
+
+
+def ensure_open(state: VoteState, deadline: datetime | None, now: datetime) -> None:
+    """Guard: a choice or a close needs an open vote whose time has not run out."""
+    if state is VoteState.CLOSED:
+        raise VoteAlreadyClosed("the vote is already closed")
+    if state is VoteState.ANNULLED:
+        raise VoteNotOpen("the vote was annulled")
+    if deadline is not None and now >= deadline:
+        raise VoteNotOpen("the time for this vote has run out")
+
+
+def ensure_can_cast(
+    state: VoteState,
+    deadline: datetime | None,
+    now: datetime,
+    registered: bool,
+    registration_required: bool,
+    previous_choice_exists: bool,
+    allow_change: bool,
+) -> None:
+    """Guard for casting a choice: open, in time, registered, and no second vote unless allowed."""
+    ensure_open(state, deadline, now)
+    if registration_required and not registered:
+        raise NotRegistered("register before voting")
+    if previous_choice_exists and not allow_change:
+        raise AlreadyVoted("your choice is already recorded and this vote does not allow changing it")

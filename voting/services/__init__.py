@@ -1,0 +1,1 @@
+"""Use cases: one function per action, called alike by every door."""

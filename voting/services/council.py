@@ -1,0 +1,346 @@
+"""Use cases for the council: its settings, factions, deputies, committees and the roster import."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+
+from voting.adapters import orm
+from voting.domain.errors import InvalidInput, NotFound
+from voting.domain.rules import PRESET_RULES, QuorumRule
+
+from . import validate
+from .roster_import import DeputyRecord
+from .uow import Actor, UnitOfWork
+
+PROCEDURE = ("secretary", "chair")
+
+SETTINGS = {
+    "name": ("text", None),
+    "edrpou": ("text", None),
+    "katottg": ("text", None),
+    "statutory_deputies": ("int", (1, 1000)),
+    "head_votes": ("bool", None),
+    "quorum_numerator": ("int", (1, 100)),
+    "quorum_denominator": ("int", (1, 100)),
+    "quorum_counts_head": ("bool", None),
+    "default_rule": ("rule", None),
+    "revote_limit": ("int", (0, 20)),
+    "default_time_limit_seconds": ("int", (0, 24 * 3600)),
+    "allow_change_choice": ("bool", None),
+    "registration_required_to_vote": ("bool", None),
+    "show_running_split": ("bool", None),
+}
+
+
+def the_council(uow: UnitOfWork) -> orm.Council:
+    council = uow.session.scalars(select(orm.Council).order_by(orm.Council.id)).first()
+    if council is None:
+        raise NotFound("no council is set up yet; run `voting init`")
+    return council
+
+
+def plenary(uow: UnitOfWork, council: orm.Council) -> orm.Body:
+    body = uow.session.scalars(
+        select(orm.Body).where(orm.Body.council_id == council.id, orm.Body.kind == "plenary")
+    ).first()
+    if body is None:
+        raise NotFound("the council has no plenary body")
+    return body
+
+
+def quorum_rule(council: orm.Council) -> QuorumRule:
+    return QuorumRule(council.quorum_numerator, council.quorum_denominator, council.quorum_counts_head)
+
+
+def create_council(uow: UnitOfWork, actor: Actor, settings: Mapping[str, object]) -> int:
+    """Create the council with its plenary body (once, at `voting init`)."""
+    with uow:
+        if uow.session.scalars(select(orm.Council)).first() is not None:
+            raise InvalidInput("the council already exists")
+        council = orm.Council(**_checked_settings(settings, creating=True))
+        uow.session.add(council)
+        uow.session.flush()
+        uow.session.add(orm.Body(council_id=council.id, kind="plenary", name="Пленарне засідання"))
+        if uow.session.get(orm.JournalHead, 1) is None:
+            from voting.domain.journal import GENESIS_HASH
+
+            uow.session.add(orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH))
+            uow.session.flush()
+        uow.journal(actor, "council_created", {"council_id": council.id, **_settings_dict(council)})
+        uow.commit()
+        return council.id
+
+
+def _checked_settings(settings: Mapping[str, object], creating: bool = False) -> dict[str, object]:
+    values = validate.only_fields(dict(settings), set(SETTINGS), "council settings")
+    checked: dict[str, object] = {}
+    for key, value in values.items():
+        kind, bounds = SETTINGS[key]
+        if kind == "text":
+            checked[key] = validate.text(value, key)
+        elif kind == "int":
+            assert bounds is not None
+            checked[key] = validate.integer(value, key, minimum=bounds[0], maximum=bounds[1])
+        elif kind == "bool":
+            checked[key] = validate.boolean(value, key)
+        elif kind == "rule":
+            if value not in PRESET_RULES:
+                raise InvalidInput(f"default_rule must be one of {', '.join(PRESET_RULES)}", field=key)
+            checked[key] = value
+    if creating:
+        for key in ("name", "edrpou", "katottg", "statutory_deputies"):
+            if key not in checked:
+                raise InvalidInput(f"{key} is required", field=key)
+    num, den = checked.get("quorum_numerator"), checked.get("quorum_denominator")
+    if isinstance(num, int) and isinstance(den, int) and num > den:
+        raise InvalidInput("the quorum fraction cannot exceed 1", field="quorum_numerator")
+    return checked
+
+
+def _settings_dict(council: orm.Council) -> dict[str, object]:
+    return {key: getattr(council, key) for key in SETTINGS}
+
+
+def update_settings(uow: UnitOfWork, actor: Actor, changes: Mapping[str, object]) -> dict[str, object]:
+    """Change council settings; the journal keeps the old and new values."""
+    actor.require("secretary")
+    with uow:
+        council = the_council(uow)
+        checked = _checked_settings(changes)
+        merged_num = checked.get("quorum_numerator", council.quorum_numerator)
+        merged_den = checked.get("quorum_denominator", council.quorum_denominator)
+        if merged_num > merged_den:  # type: ignore[operator]
+            raise InvalidInput("the quorum fraction cannot exceed 1", field="quorum_numerator")
+        if "statutory_deputies" in checked:
+            active = _active_ordinary_deputies(uow, council)
+            if checked["statutory_deputies"] < active:  # type: ignore[operator]
+                raise InvalidInput(
+                    f"{active} deputies are active; the statutory number cannot be lower",
+                    field="statutory_deputies",
+                )
+        before = {key: getattr(council, key) for key in checked}
+        for key, value in checked.items():
+            setattr(council, key, value)
+        uow.journal(actor, "settings_changed", {"before": before, "after": checked})
+        uow.commit()
+        return _settings_dict(council)
+
+
+def _active_ordinary_deputies(uow: UnitOfWork, council: orm.Council) -> int:
+    return uow.session.scalar(
+        select(func.count()).select_from(orm.Deputy).where(
+            orm.Deputy.council_id == council.id, orm.Deputy.active.is_(True),
+            orm.Deputy.is_head.is_(False),
+        )
+    ) or 0
+
+
+def _faction_id(uow: UnitOfWork, council: orm.Council, name: str | None) -> int | None:
+    if not name:
+        return None
+    faction = uow.session.scalars(
+        select(orm.Faction).where(orm.Faction.council_id == council.id, orm.Faction.name == name)
+    ).first()
+    if faction is None:
+        faction = orm.Faction(council_id=council.id, name=name)
+        uow.session.add(faction)
+        uow.session.flush()
+    return faction.id
+
+
+DEPUTY_FIELDS = {
+    "full_name", "short_name", "faction", "voting_identifier", "external_id", "card_uid",
+    "seat_number", "is_head", "active", "committees",
+}
+
+
+def _check_deputy_fields(data: Mapping[str, object], creating: bool) -> dict[str, object]:
+    data = validate.only_fields(dict(data), DEPUTY_FIELDS, "a deputy")
+    out: dict[str, object] = {}
+    for key in ("full_name", "short_name"):
+        if key in data or creating:
+            out[key] = validate.text(data.get(key), key, limit=300 if key == "full_name" else 120,
+                                     required=key == "full_name")
+    for key in ("faction", "voting_identifier", "external_id", "card_uid"):
+        if key in data:
+            out[key] = validate.text(data[key], key, limit=64 if key != "faction" else 300,
+                                     required=False)
+    if "seat_number" in data:
+        out["seat_number"] = validate.integer(data["seat_number"], "seat_number", minimum=1,
+                                              maximum=10_000, required=False)
+    for key in ("is_head", "active"):
+        if key in data:
+            out[key] = validate.boolean(data[key], key)
+    if "committees" in data:
+        committees = data["committees"]
+        if not isinstance(committees, list) or not all(isinstance(c, int) for c in committees):
+            raise InvalidInput("committees must be a list of committee ids", field="committees")
+        out["committees"] = committees
+    if creating and not out.get("short_name"):
+        out["short_name"] = short_name_of(str(out["full_name"]))
+    return out
+
+
+def short_name_of(full_name: str) -> str:
+    """"Прізвище Ім'я По батькові" → "Прізвище І. П."."""
+    parts = full_name.split()
+    return " ".join(parts[:1] + [f"{p[0]}." for p in parts[1:3]]) if parts else full_name
+
+
+def _ensure_unique(uow: UnitOfWork, council: orm.Council, values: dict[str, object],
+                   deputy_id: int | None) -> None:
+    for key in ("voting_identifier", "card_uid", "external_id", "seat_number"):
+        value = values.get(key)
+        if value is None:
+            continue
+        clash = uow.session.scalars(
+            select(orm.Deputy).where(
+                orm.Deputy.council_id == council.id, getattr(orm.Deputy, key) == value,
+                orm.Deputy.id != (deputy_id or 0),
+            )
+        ).first()
+        if clash is not None:
+            raise InvalidInput(f"{key} {value!r} already belongs to {clash.full_name}", field=key)
+
+
+def _ensure_capacity(uow: UnitOfWork, council: orm.Council, adding: int = 1) -> None:
+    """Active deputies cannot exceed the statutory number (vacancies may only lower it)."""
+    if _active_ordinary_deputies(uow, council) + adding > council.statutory_deputies:
+        raise InvalidInput(
+            f"the council has {council.statutory_deputies} statutory seats and they are all filled"
+        )
+
+
+def add_deputy(uow: UnitOfWork, actor: Actor, data: Mapping[str, object]) -> int:
+    """Add a deputy (or the head, with is_head) to the roster."""
+    actor.require("secretary")
+    with uow:
+        council = the_council(uow)
+        values = _check_deputy_fields(data, creating=True)
+        deputy_id = _insert_deputy(uow, council, values)
+        uow.journal(actor, "deputy_added", {"deputy_id": deputy_id, "full_name": values["full_name"]})
+        uow.commit()
+        return deputy_id
+
+
+def _insert_deputy(uow: UnitOfWork, council: orm.Council, values: dict[str, object]) -> int:
+    _ensure_unique(uow, council, values, None)
+    is_head = bool(values.get("is_head", False))
+    active = bool(values.get("active", True))
+    if is_head and active and _head(uow, council) is not None:
+        raise InvalidInput("the council already has a head", field="is_head")
+    if active and not is_head:
+        _ensure_capacity(uow, council)
+    deputy = orm.Deputy(
+        council_id=council.id, full_name=values["full_name"], short_name=values["short_name"],
+        faction_id=_faction_id(uow, council, values.get("faction")),  # type: ignore[arg-type]
+        voting_identifier=values.get("voting_identifier"), external_id=values.get("external_id"),
+        card_uid=values.get("card_uid"), seat_number=values.get("seat_number"),
+        is_head=is_head, active=active,
+    )
+    uow.session.add(deputy)
+    uow.session.flush()
+    for body_id in values.get("committees", []) or []:  # type: ignore[union-attr]
+        _committee(uow, council, body_id)
+        uow.session.add(orm.CommitteeMember(body_id=body_id, deputy_id=deputy.id))
+    return deputy.id
+
+
+def _head(uow: UnitOfWork, council: orm.Council) -> orm.Deputy | None:
+    return uow.session.scalars(
+        select(orm.Deputy).where(
+            orm.Deputy.council_id == council.id, orm.Deputy.is_head.is_(True),
+            orm.Deputy.active.is_(True),
+        )
+    ).first()
+
+
+def _committee(uow: UnitOfWork, council: orm.Council, body_id: object) -> orm.Body:
+    body = uow.get(orm.Body, body_id, "committee")
+    assert isinstance(body, orm.Body)
+    if body.kind != "committee" or body.council_id != council.id:
+        raise NotFound(f"committee {body_id} does not exist")
+    return body
+
+
+def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mapping[str, object]) -> None:
+    """Change a deputy's details; `active: false` leaves the seat vacant."""
+    actor.require("secretary")
+    with uow:
+        council = the_council(uow)
+        deputy = uow.get(orm.Deputy, deputy_id, "deputy")
+        assert isinstance(deputy, orm.Deputy)
+        values = _check_deputy_fields(data, creating=False)
+        _ensure_unique(uow, council, values, deputy.id)
+        if values.get("active") is True and not deputy.active and not deputy.is_head:
+            _ensure_capacity(uow, council)
+        before = {}
+        for key, value in values.items():
+            if key == "faction":
+                before[key] = deputy.faction_id
+                deputy.faction_id = _faction_id(uow, council, value)  # type: ignore[arg-type]
+            elif key == "committees":
+                continue
+            else:
+                before[key] = getattr(deputy, key)
+                setattr(deputy, key, value)
+        if "committees" in values:
+            for member in uow.session.scalars(
+                select(orm.CommitteeMember).where(orm.CommitteeMember.deputy_id == deputy.id)
+            ):
+                uow.session.delete(member)
+            uow.session.flush()
+            for body_id in values["committees"]:  # type: ignore[union-attr]
+                _committee(uow, council, body_id)
+                uow.session.add(orm.CommitteeMember(body_id=body_id, deputy_id=deputy.id))
+        uow.journal(actor, "deputy_changed", {"deputy_id": deputy.id, "before": before,
+                                              "after": {k: v for k, v in values.items()}})
+        uow.commit()
+
+
+def add_committee(uow: UnitOfWork, actor: Actor, name: object, members: object = ()) -> int:
+    """Create a standing committee with some deputies as members."""
+    actor.require("secretary")
+    with uow:
+        council = the_council(uow)
+        title = validate.text(name, "name")
+        if uow.session.scalars(select(orm.Body).where(
+            orm.Body.council_id == council.id, orm.Body.name == title)).first():
+            raise InvalidInput(f"a body named {title!r} already exists", field="name")
+        if not isinstance(members, (list, tuple)) or not all(isinstance(m, int) for m in members):
+            raise InvalidInput("members must be a list of deputy ids", field="members")
+        body = orm.Body(council_id=council.id, kind="committee", name=title)
+        uow.session.add(body)
+        uow.session.flush()
+        for deputy_id in dict.fromkeys(members):
+            deputy = uow.get(orm.Deputy, deputy_id, "deputy")
+            assert isinstance(deputy, orm.Deputy)
+            uow.session.add(orm.CommitteeMember(body_id=body.id, deputy_id=deputy.id))
+        uow.journal(actor, "committee_created", {"body_id": body.id, "name": title,
+                                                 "members": list(dict.fromkeys(members))})
+        uow.commit()
+        return body.id
+
+
+def import_deputies(uow: UnitOfWork, actor: Actor, records: list[DeputyRecord]) -> list[int]:
+    """Add every deputy of an already-validated CSV, or none of them."""
+    actor.require("secretary")
+    with uow:
+        council = the_council(uow)
+        ids = []
+        for record in records:
+            values = {
+                "full_name": record.full_name, "short_name": record.short_name,
+                "faction": record.faction_name, "voting_identifier": record.voting_identifier,
+                "external_id": record.external_id,
+            }
+            try:
+                ids.append(_insert_deputy(uow, council, values))
+            except InvalidInput as error:
+                raise InvalidInput(f"deputy {record.external_id} ({record.full_name}): {error.message}",
+                                   **error.details) from None
+        uow.journal(actor, "deputies_imported", {"count": len(ids), "deputy_ids": ids})
+        uow.commit()
+        return ids

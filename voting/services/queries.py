@@ -1,0 +1,246 @@
+"""Read models: plain dicts for the API, the screens, the protocols and open data."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+
+from voting.adapters import orm
+from voting.domain.agenda import ITEM_STATUS_UK, ItemStatus
+from voting.domain.errors import NotFound
+from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind, VoteState
+
+from .council import SETTINGS, the_council
+from .registration import latest_round, presence
+from .uow import UnitOfWork
+from .votes import _vote_public
+
+
+def council_info(uow: UnitOfWork) -> dict[str, object]:
+    with uow:
+        council = the_council(uow)
+        bodies = uow.session.scalars(select(orm.Body).where(orm.Body.council_id == council.id)
+                                     .order_by(orm.Body.id))
+        return {"id": council.id, **{k: getattr(council, k) for k in SETTINGS},
+                "bodies": [{"id": b.id, "kind": b.kind, "name": b.name} for b in bodies]}
+
+
+def _deputy_dict(deputy: orm.Deputy, factions: dict[int, str]) -> dict[str, object]:
+    return {
+        "id": deputy.id, "full_name": deputy.full_name, "short_name": deputy.short_name,
+        "faction": factions.get(deputy.faction_id) if deputy.faction_id else None,
+        "voting_identifier": deputy.voting_identifier, "seat_number": deputy.seat_number,
+        "is_head": deputy.is_head, "active": deputy.active,
+    }
+
+
+def _factions(uow: UnitOfWork) -> dict[int, str]:
+    return dict(uow.session.execute(select(orm.Faction.id, orm.Faction.name)).tuples().all())
+
+
+def deputies(uow: UnitOfWork) -> list[dict[str, object]]:
+    with uow:
+        factions = _factions(uow)
+        memberships: dict[int, list[int]] = defaultdict(list)
+        for body_id, deputy_id in uow.session.execute(
+                select(orm.CommitteeMember.body_id, orm.CommitteeMember.deputy_id)):
+            memberships[deputy_id].append(body_id)
+        rows = uow.session.scalars(select(orm.Deputy).order_by(orm.Deputy.is_head.desc(),
+                                                               orm.Deputy.full_name))
+        return [{**_deputy_dict(d, factions), "committees": sorted(memberships[d.id])}
+                for d in rows]
+
+
+def deputy(uow: UnitOfWork, deputy_id: object) -> dict[str, object]:
+    with uow:
+        row = uow.get(orm.Deputy, deputy_id, "deputy")
+        assert isinstance(row, orm.Deputy)
+        return _deputy_dict(row, _factions(uow))
+
+
+def sessions(uow: UnitOfWork) -> list[dict[str, object]]:
+    with uow:
+        sittings_by_session: dict[int | None, list[dict[str, object]]] = defaultdict(list)
+        for s in uow.session.scalars(select(orm.Sitting).order_by(orm.Sitting.date, orm.Sitting.id)):
+            sittings_by_session[s.session_id].append(_sitting_dict(s))
+        out = []
+        for session, convocation in uow.session.execute(
+                select(orm.Session, orm.Convocation).join(orm.Convocation)
+                .order_by(orm.Convocation.number, orm.Session.number)).tuples():
+            out.append({"id": session.id, "number": session.number, "title": session.title,
+                        "convocation": {"id": convocation.id, "number": convocation.number,
+                                        "label": convocation.label},
+                        "sittings": sittings_by_session[session.id]})
+        committee = sittings_by_session[None]
+        return out + ([{"id": None, "title": "Засідання постійних комісій",
+                        "sittings": committee}] if committee else [])
+
+
+def _sitting_dict(s: orm.Sitting) -> dict[str, object]:
+    return {"id": s.id, "body_id": s.body_id, "session_id": s.session_id, "title": s.title,
+            "date": s.date.isoformat(), "state": s.state,
+            "opened_at": s.opened_at.isoformat() if s.opened_at else None,
+            "closed_at": s.closed_at.isoformat() if s.closed_at else None}
+
+
+def _item_dict(item: orm.AgendaItem) -> dict[str, object]:
+    return {"id": item.id, "position": item.position, "title": item.title,
+            "draft_number": item.draft_number, "rapporteur": item.rapporteur,
+            "status": item.status, "status_uk": ITEM_STATUS_UK[ItemStatus(item.status)]}
+
+
+def agenda(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
+    with uow:
+        sitting = uow.get(orm.Sitting, sitting_id, "sitting")
+        assert isinstance(sitting, orm.Sitting)
+        return [_item_dict(i) for i in uow.session.scalars(select(orm.AgendaItem).where(
+            orm.AgendaItem.sitting_id == sitting.id).order_by(orm.AgendaItem.position))]
+
+
+def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
+    with uow:
+        row = uow.get(orm.Sitting, sitting_id, "sitting")
+        assert isinstance(row, orm.Sitting)
+        round_ = latest_round(uow, row.id)
+        return {
+            **_sitting_dict(row), **presence(uow, row).to_dict(),
+            "registration": None if round_ is None else {
+                "round": round_.number, "open": round_.closed_at is None,
+                "opened_at": round_.opened_at.isoformat()},
+            "agenda": [_item_dict(i) for i in uow.session.scalars(select(orm.AgendaItem).where(
+                orm.AgendaItem.sitting_id == row.id).order_by(orm.AgendaItem.position))],
+            "votes": [_vote_summary(v) for v in uow.session.scalars(select(orm.Vote).where(
+                orm.Vote.sitting_id == row.id).order_by(orm.Vote.id))],
+        }
+
+
+def _vote_summary(vote: orm.Vote) -> dict[str, object]:
+    out = _vote_public(vote)
+    out["closed_at"] = vote.closed_at.isoformat() if vote.closed_at else None
+    if vote.state == VoteState.ANNULLED:
+        out["annul_reason"] = vote.annul_reason
+    if vote.result is not None:
+        out["result"] = {
+            "registered": vote.registered, "for": vote.count_for, "against": vote.count_against,
+            "abstain": vote.count_abstain, "not_voted": vote.count_not_voted,
+            "absent": vote.count_absent, "threshold": vote.threshold, "result": vote.result,
+            "result_uk": RESULT_UK[Result(vote.result)],
+        }
+    return out
+
+
+def votes(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
+    with uow:
+        row = uow.get(orm.Sitting, sitting_id, "sitting")
+        assert isinstance(row, orm.Sitting)
+        return [_vote_summary(v) for v in uow.session.scalars(select(orm.Vote).where(
+            orm.Vote.sitting_id == row.id).order_by(orm.Vote.id))]
+
+
+def vote(uow: UnitOfWork, vote_id: object, *, staff: bool = False) -> dict[str, object]:
+    """A vote with its result. Per-deputy lines: roll-call always (after close); open votes only
+    for staff (the protocol); secret ballots never. While open: how many have voted."""
+    with uow:
+        row = uow.get(orm.Vote, vote_id, "vote")
+        assert isinstance(row, orm.Vote)
+        return _vote_detail(uow, row, staff)
+
+
+def _vote_detail(uow: UnitOfWork, row: orm.Vote, staff: bool) -> dict[str, object]:
+    council = the_council(uow)
+    out = _vote_summary(row)
+    secret = row.kind == VoteKind.SECRET
+    if row.state == VoteState.OPEN:
+        model = orm.SecretParticipation if secret else orm.Ballot
+        cast = uow.session.scalar(select(func.count()).select_from(model).where(
+            model.vote_id == row.id)) or 0
+        out["votes_cast"] = cast
+        if not secret and (council.show_running_split or staff):
+            split = dict(uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
+                orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).tuples().all())
+            out["running"] = {k: split.get(k, 0) for k in ("for", "against", "abstain")}
+        if staff and not secret:
+            voted = set(uow.session.scalars(select(orm.Ballot.deputy_id).where(
+                orm.Ballot.vote_id == row.id)))
+            sitting_row = uow.session.get(orm.Sitting, row.sitting_id)
+            assert sitting_row is not None
+            state = presence(uow, sitting_row)
+            out["not_yet_voted"] = sorted(state.registered - voted)
+    elif not secret and (row.kind == VoteKind.ROLL_CALL or staff):
+        out["roll_call"] = _roll_call(uow, row)
+    if secret and staff:
+        out["participants"] = sorted(uow.session.scalars(
+            select(orm.SecretParticipation.deputy_id).where(
+                orm.SecretParticipation.vote_id == row.id)))
+    return out
+
+
+def _roll_call(uow: UnitOfWork, vote: orm.Vote) -> list[dict[str, object]]:
+    factions = _factions(uow)
+    rows = uow.session.execute(select(orm.Ballot, orm.Deputy).join(orm.Deputy).where(
+        orm.Ballot.vote_id == vote.id).order_by(orm.Deputy.is_head.desc(), orm.Deputy.full_name)
+    ).tuples()
+    return [{"deputy_id": d.id, "full_name": d.full_name, "short_name": d.short_name,
+             "faction": factions.get(d.faction_id) if d.faction_id else None,
+             "seat_number": d.seat_number,
+             "outcome": b.outcome, "outcome_uk": OUTCOME_UK[Outcome(b.outcome)]}
+            for b, d in rows]
+
+
+def current_state(uow: UnitOfWork) -> dict[str, object]:
+    """What the hall display shows: the sitting in progress, its quorum, item and vote."""
+    with uow:
+        council = the_council(uow)
+        row = uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
+                                  .order_by(orm.Sitting.opened_at.desc())).first()
+        base: dict[str, object] = {"council": {"name": council.name,
+                                               "statutory_deputies": council.statutory_deputies}}
+        if row is None:
+            return {**base, "sitting": None}
+        last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
+                                        .order_by(orm.Vote.id.desc())).first()
+        item = None
+        current_item = uow.session.scalars(select(orm.AgendaItem).where(
+            orm.AgendaItem.sitting_id == row.id,
+            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION)
+            .order_by(orm.AgendaItem.position)).first()
+        if current_item is not None:
+            item = _item_dict(current_item)
+        round_ = latest_round(uow, row.id)
+        return {**base, "sitting": {**_sitting_dict(row), **presence(uow, row).to_dict(),
+                                    "registration_open": bool(round_ and round_.closed_at is None)},
+                "current_item": item,
+                "vote": None if last_vote is None else _vote_detail(uow, last_vote, False)}
+
+
+def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, object]]:
+    """Per deputy: sittings attended (registered in any round) and their roll-call record."""
+    with uow:
+        if deputy_id is not None:
+            one = uow.get(orm.Deputy, deputy_id, "deputy")
+            assert isinstance(one, orm.Deputy)
+        closed_sittings = uow.session.scalar(select(func.count()).select_from(orm.Sitting).where(
+            orm.Sitting.state != "planned")) or 0
+        attended = dict(uow.session.execute(
+            select(orm.Registration.deputy_id,
+                   func.count(func.distinct(orm.RegistrationRound.sitting_id)))
+            .join(orm.RegistrationRound).group_by(orm.Registration.deputy_id)).tuples().all())
+        outcome_counts: dict[int, dict[str, int]] = defaultdict(dict)
+        for dep, outcome, n in uow.session.execute(
+                select(orm.Ballot.deputy_id, orm.Ballot.outcome, func.count()).join(orm.Vote)
+                .where(orm.Vote.state == VoteState.CLOSED, orm.Vote.kind == VoteKind.ROLL_CALL)
+                .group_by(orm.Ballot.deputy_id, orm.Ballot.outcome)).tuples():
+            outcome_counts[dep][outcome] = n
+        query = select(orm.Deputy).order_by(orm.Deputy.full_name)
+        if deputy_id is not None:
+            query = query.where(orm.Deputy.id == deputy_id)
+        out = []
+        for d in uow.session.scalars(query):
+            counts = {o.value: outcome_counts[d.id].get(o.value, 0) for o in Outcome}
+            out.append({"deputy_id": d.id, "full_name": d.full_name,
+                        "sittings_held": closed_sittings, "sittings_attended": attended.get(d.id, 0),
+                        "votes": counts})
+        if deputy_id is not None and not out:
+            raise NotFound(f"deputy {deputy_id} does not exist")
+        return out

@@ -1,0 +1,32 @@
+"""Wiring: one engine, one session factory and one event bus per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from voting.adapters.db import make_engine, make_session_factory
+
+from .uow import Clock, EventBus, UnitOfWork, utcnow
+
+
+@dataclass
+class Runtime:
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    bus: EventBus = field(default_factory=EventBus)
+    clock: Clock = utcnow
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work (one per use case call)."""
+        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(database_url: str, clock: Clock = utcnow) -> Runtime:
+    engine = make_engine(database_url)
+    return Runtime(engine, make_session_factory(engine), EventBus(), clock)

@@ -1,0 +1,179 @@
+"""The unit of work: one database transaction, its journal entries, and the events after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from voting.adapters import orm
+from voting.domain.errors import DomainError, NotFound, PermissionDenied
+from voting.domain.events import DomainEvent
+from voting.domain.journal import GENESIS_HASH, canonical, entry_hash
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a role, the deputy they are (for deputies), and a label for the journal."""
+
+    role: str  # secretary | chair | deputy | system
+    label: str
+    deputy_id: int | None = None
+
+    def require(self, *roles: str) -> None:
+        """Guard: refuse the action unless the actor has one of `roles`."""
+        if self.role not in roles:
+            raise PermissionDenied(
+                f"this action needs the role {' or '.join(roles)}; you act as {self.role}"
+            )
+
+
+SYSTEM = Actor("system", "system")
+
+
+class EventBus:
+    """In-process subscribers (the web push, the console gateway) to events after commit."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Callable[[DomainEvent], None]] = []
+
+    def subscribe(self, handler: Callable[[DomainEvent], None]) -> None:
+        self._subscribers.append(handler)
+
+    def publish(self, events: list[DomainEvent]) -> None:
+        for event in events:
+            for handler in list(self._subscribers):
+                try:
+                    handler(event)
+                except Exception:  # a broken screen must never undo a committed vote
+                    log.exception("event handler failed for %s #%s", event.kind, event.seq)
+
+
+class UnitOfWork:
+    """`with uow: ...; uow.commit()` — journal entries land in the same transaction as the change."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        session_factory: sessionmaker[Session],
+        bus: EventBus,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.session_factory = session_factory
+        self.bus = bus
+        self.clock = clock
+        self.session: Session
+        self._events: list[DomainEvent] = []
+        self._after_commit: list[Callable[[], None]] = []
+        self._committed = False
+        self._active = False
+
+    def __enter__(self) -> UnitOfWork:
+        if self._active:
+            raise RuntimeError("a unit of work is not re-entrant; take a fresh one")
+        self._active = True
+        self.session = self.session_factory()
+        self._events, self._after_commit, self._committed = [], [], False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if not self._committed:
+                self.session.rollback()
+            self.session.close()
+        finally:
+            self._active = False
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def get(self, model: type, ident: object, what: str) -> object:
+        """Load a row by id or raise NotFound naming what was looked for."""
+        if not isinstance(ident, int) or isinstance(ident, bool):
+            raise NotFound(f"{what} id must be a whole number, got {ident!r}")
+        row = self.session.get(model, ident)
+        if row is None:
+            raise NotFound(f"{what} {ident} does not exist")
+        return row
+
+    def lock_vote(self, vote_id: object, exclusive: bool = False) -> orm.Vote:
+        """Load a vote and lock it: shared for casting a choice, exclusive for closing it.
+
+        On PostgreSQL a close waits for casts in flight and a later cast sees the vote closed; on
+        SQLite every write transaction begins IMMEDIATE, which serializes them all.
+        """
+        if not isinstance(vote_id, int) or isinstance(vote_id, bool):
+            raise NotFound(f"vote id must be a whole number, got {vote_id!r}")
+        stmt = select(orm.Vote).where(orm.Vote.id == vote_id)
+        stmt = stmt.with_for_update(read=not exclusive)
+        vote = self.session.scalars(stmt.execution_options(populate_existing=True)).first()
+        if vote is None:
+            raise NotFound(f"vote {vote_id} does not exist")
+        return vote
+
+    def journal(
+        self,
+        actor: Actor,
+        kind: str,
+        payload: dict[str, object],
+        public: dict[str, object] | None = None,
+    ) -> int:
+        """Append a journal entry (hash-chained) and queue its event; returns its sequence number.
+
+        `public` is what screens may see when it differs from the journal's payload.
+        """
+        head = self.session.scalars(
+            select(orm.JournalHead).where(orm.JournalHead.id == 1).with_for_update()
+        ).first()
+        if head is None:
+            head = orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH)
+            self.session.add(head)
+        seq = head.seq + 1
+        at = self.now().astimezone(UTC).isoformat(timespec="microseconds")
+        payload_json = canonical(payload)
+        digest = entry_hash(seq, at, actor.label, kind, payload_json, head.hash)
+        self.session.add(
+            orm.JournalEntry(
+                seq=seq, at=at, actor=actor.label, kind=kind, payload=payload_json,
+                prev_hash=head.hash, hash=digest,
+            )
+        )
+        head.seq, head.hash = seq, digest
+        self._events.append(DomainEvent(seq, kind, dict(payload if public is None else public)))
+        return seq
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        self._after_commit.append(action)
+
+    def commit(self) -> None:
+        """Commit, then publish the events and run after-commit actions."""
+        try:
+            self.session.commit()
+        except OperationalError as error:
+            self.session.rollback()
+            raise DomainError("the database is busy; nothing was recorded, try again") from error
+        self._committed = True
+        self.bus.publish(self._events)
+        for action in self._after_commit:
+            try:
+                action()
+            except Exception:
+                log.exception("after-commit action failed")

@@ -1,0 +1,449 @@
+"""Use cases for votes: open, cast a choice, close (by hand or on time), re-vote, annul, manual entry.
+
+A choice is acknowledged only after its transaction commits. The ballot's primary key (vote,
+deputy) makes a double vote impossible; the vote row's lock makes a choice after close impossible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from voting.adapters import orm
+from voting.adapters.db import purge_secret_history
+from voting.domain.agenda import ItemStatus
+from voting.domain.errors import (
+    AlreadyVoted,
+    InvalidInput,
+    InvalidTransition,
+    PermissionDenied,
+    QuorumNotMet,
+    RevoteLimitReached,
+    VoteAlreadyClosed,
+    VoteAlreadyOpen,
+)
+from voting.domain.rules import AdoptionRule, Base, Comparator, rule_from_spec
+from voting.domain.votes import (
+    Choice,
+    Outcome,
+    Stage,
+    Tally,
+    VoteKind,
+    VoteState,
+    ensure_can_cast,
+    ensure_open,
+    parse_enum,
+    tally_ballots,
+    tally_counts,
+)
+
+from . import validate
+from .council import PROCEDURE, the_council
+from .registration import Presence, presence
+from .sittings import change_item_status, ensure_item_in_sitting, get_item, open_sitting_row
+from .uow import SYSTEM, Actor, UnitOfWork
+
+MAX_TIME_LIMIT = 3600
+
+
+def vote_rule(vote: orm.Vote) -> AdoptionRule:
+    return AdoptionRule(Base(vote.rule_base), Comparator(vote.rule_comparator),
+                        vote.rule_numerator, vote.rule_denominator)
+
+
+def _vote_public(vote: orm.Vote) -> dict[str, object]:
+    """What every screen may know about a vote."""
+    return {
+        "vote_id": vote.id, "sitting_id": vote.sitting_id, "item_id": vote.item_id,
+        "title": vote.title, "stage": vote.stage, "kind": vote.kind, "state": vote.state,
+        "rule": vote_rule(vote).to_dict(), "attempt": vote.attempt,
+        "previous_vote_id": vote.previous_vote_id, "manual": vote.manual,
+        "opened_at": vote.opened_at.isoformat(),
+        "deadline": None if vote.deadline is None else vote.deadline.isoformat(),
+        "total_composition": vote.total_composition,
+    }
+
+
+def open_vote(uow: UnitOfWork, actor: Actor, sitting_id: object, spec: Mapping[str, object]) -> int:
+    """Start a vote on an agenda item or a procedural question.
+
+    spec: item_id, title, stage, kind, rule (preset name or custom), time_limit_seconds,
+    allow_change, override_quorum. Without quorum the vote opens only with override_quorum,
+    which is journaled.
+    """
+    actor.require(*PROCEDURE)
+    data = validate.only_fields(dict(spec), {
+        "item_id", "title", "stage", "kind", "rule", "time_limit_seconds", "allow_change",
+        "override_quorum"}, "a vote")
+    with uow:
+        sitting = open_sitting_row(uow, sitting_id)
+        vote = _new_vote(uow, actor, sitting, data, attempt=1, previous=None)
+        uow.commit()
+        return vote.id
+
+
+def _new_vote(uow: UnitOfWork, actor: Actor, sitting: orm.Sitting, data: Mapping[str, object],
+              attempt: int, previous: orm.Vote | None) -> orm.Vote:
+    council = the_council(uow)
+    item = None
+    if data.get("item_id") is not None:
+        item = get_item(uow, data["item_id"])
+        ensure_item_in_sitting(item, sitting)
+    title = validate.text(data.get("title"), "title", limit=validate.LONG, required=item is None)
+    stage = parse_enum(Stage, data.get("stage", Stage.AS_A_WHOLE if item else Stage.PROCEDURAL),
+                       "stage")
+    kind = parse_enum(VoteKind, data.get("kind", VoteKind.ROLL_CALL), "kind")
+    rule = rule_from_spec(data.get("rule", council.default_rule))
+    limit = validate.integer(data.get("time_limit_seconds", council.default_time_limit_seconds),
+                             "time_limit_seconds", minimum=0, maximum=MAX_TIME_LIMIT)
+    allow_change = validate.boolean(data.get("allow_change"), "allow_change",
+                                    default=council.allow_change_choice)
+    override = validate.boolean(data.get("override_quorum"), "override_quorum", default=False)
+    if kind is VoteKind.SECRET and allow_change:
+        if "allow_change" in data:
+            raise InvalidInput("a secret ballot cannot allow changing a choice: nothing links a "
+                               "deputy to their choice, so it cannot be replaced", field="allow_change")
+        allow_change = False
+    if uow.session.scalars(select(orm.Vote).where(
+            orm.Vote.sitting_id == sitting.id, orm.Vote.state == VoteState.OPEN)).first():
+        raise VoteAlreadyOpen("another vote is open in this sitting; close it first")
+    state = presence(uow, sitting)
+    if not state.quorum and not override:
+        raise QuorumNotMet(
+            f"no quorum: {state.quorum_present} present, {state.quorum_required} needed; "
+            "open with override_quorum to proceed anyway", **state.to_dict())
+    now = uow.now()
+    vote = orm.Vote(
+        sitting_id=sitting.id, item_id=None if item is None else item.id,
+        title=title or (item.title if item else ""), stage=stage, kind=kind,
+        rule_base=rule.base, rule_comparator=rule.comparator, rule_numerator=rule.numerator,
+        rule_denominator=rule.denominator, state=VoteState.OPEN, manual=False,
+        allow_change=allow_change, quorum_override=not state.quorum, attempt=attempt,
+        previous_vote_id=None if previous is None else previous.id, opened_at=now,
+        deadline=now + timedelta(seconds=limit) if limit else None,
+        total_composition=state.total, head_takes_part=state.head_takes_part,
+    )
+    uow.session.add(vote)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise VoteAlreadyOpen("another vote is open in this sitting; close it first") from None
+    if kind is VoteKind.SECRET:
+        for choice in Choice:
+            uow.session.add(orm.SecretTally(vote_id=vote.id, choice=choice, count=0))
+    if not state.quorum:
+        uow.journal(actor, "quorum_overridden", {"vote_id": vote.id, **state.to_dict()})
+    if item is not None and item.status == ItemStatus.PENDING:
+        change_item_status(uow, actor, item, ItemStatus.UNDER_CONSIDERATION)
+    uow.journal(actor, "vote_opened", {**_vote_public(vote), **state.to_dict()})
+    return vote
+
+
+def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
+                deputy_id: object = None) -> dict[str, object]:
+    """Record a deputy's own choice; returns only after it is committed.
+
+    For a secret ballot the participation and the counter are written apart, with nothing
+    linking them, and the journal says only that the deputy took part.
+    """
+    if actor.role != "deputy" or actor.deputy_id is None:
+        raise PermissionDenied("only a deputy votes, and only for themselves")
+    if deputy_id is not None and deputy_id != actor.deputy_id:
+        raise PermissionDenied("a deputy can vote only for themselves")
+    picked = Choice(parse_enum(Choice, choice, "choice"))
+    who = actor.deputy_id
+    with uow:
+        vote = uow.lock_vote(vote_id)
+        council = the_council(uow)
+        sitting = uow.session.get(orm.Sitting, vote.sitting_id)
+        assert sitting is not None
+        state = presence(uow, sitting)
+        if who not in state.participants:
+            raise PermissionDenied("you do not take part in this sitting's body")
+        secret = vote.kind == VoteKind.SECRET
+        model = orm.SecretParticipation if secret else orm.Ballot
+        previous = uow.session.get(model, (vote.id, who))
+        ensure_can_cast(VoteState(vote.state), vote.deadline, uow.now(), who in state.registered,
+                        council.registration_required_to_vote, previous is not None,
+                        vote.allow_change)
+        if secret:
+            uow.session.add(orm.SecretParticipation(vote_id=vote.id, deputy_id=who))
+            _flush_once(uow)
+            uow.session.execute(update(orm.SecretTally).where(
+                orm.SecretTally.vote_id == vote.id, orm.SecretTally.choice == picked.value,
+            ).values(count=orm.SecretTally.count + 1))
+            uow.journal(actor, "secret_ballot_cast", {"vote_id": vote.id, "deputy_id": who})
+        else:
+            if previous is None:
+                uow.session.add(orm.Ballot(vote_id=vote.id, deputy_id=who, outcome=picked.value,
+                                           cast_at=uow.now()))
+                _flush_once(uow)
+            else:
+                assert isinstance(previous, orm.Ballot)
+                previous.outcome, previous.cast_at = picked.value, uow.now()
+            # Open votes publish counts only; the per-deputy list goes into the protocol.
+            public = {"vote_id": vote.id, "deputy_id": who, "changed": previous is not None}
+            if vote.kind == VoteKind.ROLL_CALL:
+                public["choice"] = picked.value
+            uow.journal(actor, "choice_cast", {"vote_id": vote.id, "deputy_id": who,
+                                               "choice": picked.value,
+                                               "changed": previous is not None}, public=public)
+        uow.commit()
+    return {"vote_id": vote.id, "deputy_id": who, "choice": picked.value, "recorded": True}
+
+
+def _flush_once(uow: UnitOfWork) -> None:
+    """Flush a new ballot; the primary key turns a concurrent second vote into AlreadyVoted."""
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise AlreadyVoted("your choice is already recorded") from None
+
+
+def close_vote(uow: UnitOfWork, actor: Actor, vote_id: object) -> dict[str, object]:
+    """Close an open vote and count it; choices still in flight land first or are refused."""
+    actor.require(*PROCEDURE, "system")
+    with uow:
+        vote = uow.lock_vote(vote_id, exclusive=True)
+        if vote.state != VoteState.OPEN:
+            ensure_open(VoteState(vote.state), None, uow.now())
+        tally = _count_and_close(uow, actor, vote)
+        uow.commit()
+    return tally.to_dict()
+
+
+def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
+    sitting = uow.session.get(orm.Sitting, vote.sitting_id)
+    assert sitting is not None
+    state = presence(uow, sitting)
+    registered = _counted_registered(state, vote)
+    rule = vote_rule(vote)
+    if vote.kind == VoteKind.SECRET:
+        counts = {row.choice: row.count for row in uow.session.scalars(
+            select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id))}
+        voters = set(uow.session.scalars(select(orm.SecretParticipation.deputy_id).where(
+            orm.SecretParticipation.vote_id == vote.id)))
+        tally = tally_counts(rule, vote.total_composition, len(registered), counts["for"],
+                             counts["against"], counts["abstain"],
+                             registered_voters=len(voters & registered))
+        # Rewrite the counters in this transaction so that no counter row keeps the trace of the
+        # last cast; the old row versions are purged after commit.
+        uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
+                            .values(count=orm.SecretTally.count + 0))
+        uow.after_commit(lambda: purge_secret_history(uow.engine))
+    else:
+        ballots = {b.deputy_id: Choice(b.outcome) for b in uow.session.scalars(
+            select(orm.Ballot).where(orm.Ballot.vote_id == vote.id))}
+        tally, outcomes = tally_ballots(rule, vote.total_composition, registered, ballots)
+        listed = _counted_participants(state, vote)
+        for deputy_id in sorted(listed - set(outcomes)):
+            outcomes[deputy_id] = Outcome.ABSENT
+        for deputy_id, outcome in sorted(outcomes.items()):
+            if deputy_id not in ballots:
+                uow.session.add(orm.Ballot(vote_id=vote.id, deputy_id=deputy_id,
+                                           outcome=outcome.value, cast_at=None))
+    _store_tally(vote, tally)
+    vote.state, vote.closed_at = VoteState.CLOSED, uow.now()
+    uow.journal(actor, "vote_closed", {"vote_id": vote.id, "sitting_id": vote.sitting_id,
+                                       "item_id": vote.item_id, "kind": vote.kind,
+                                       "manual": vote.manual, **tally.to_dict()})
+    _item_follows_result(uow, actor, vote)
+    return tally
+
+
+def _counted_participants(state: Presence, vote: orm.Vote) -> set[int]:
+    """The participants counted in this vote's total composition (the head only if taking part)."""
+    people = set(state.participants)
+    if state.head_id is not None and not vote.head_takes_part:
+        people.discard(state.head_id)
+    return people
+
+
+def _counted_registered(state: Presence, vote: orm.Vote) -> set[int]:
+    return set(state.registered) & _counted_participants(state, vote)
+
+
+def _store_tally(vote: orm.Vote, tally: Tally) -> None:
+    vote.registered = tally.registered
+    vote.count_for, vote.count_against, vote.count_abstain = (
+        tally.voted_for, tally.against, tally.abstain)
+    vote.count_not_voted, vote.count_absent = tally.not_voted, tally.absent
+    vote.threshold, vote.result = tally.threshold, tally.result
+
+
+def _item_follows_result(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> None:
+    """A vote "в цілому" decides its item."""
+    if vote.item_id is None or vote.stage != Stage.AS_A_WHOLE:
+        return
+    item = get_item(uow, vote.item_id)
+    status = ItemStatus.ADOPTED if vote.result == "adopted" else ItemStatus.NOT_ADOPTED
+    change_item_status(uow, actor, item, status)
+
+
+def close_expired_votes(uow_factory, now=None) -> list[int]:  # type: ignore[no-untyped-def]
+    """Close every open vote whose time limit has run out (run by the server's timer)."""
+    probe = uow_factory()
+    with probe:
+        moment = now or probe.now()
+        due = list(probe.session.scalars(select(orm.Vote.id).where(
+            orm.Vote.state == VoteState.OPEN, orm.Vote.deadline.is_not(None),
+            orm.Vote.deadline <= moment)))
+    closed = []
+    for vote_id in due:
+        uow = uow_factory()
+        with uow:
+            vote = uow.lock_vote(vote_id, exclusive=True)
+            if vote.state != VoteState.OPEN:
+                continue  # another server process closed it first
+            _count_and_close(uow, SYSTEM, vote)
+            uow.commit()
+            closed.append(vote_id)
+    return closed
+
+
+def revote(uow: UnitOfWork, actor: Actor, vote_id: object,
+           spec: Mapping[str, object] | None = None) -> int:
+    """Open a new attempt on the same question, linked to the previous one (Regulation's limit)."""
+    actor.require(*PROCEDURE)
+    data = validate.only_fields(dict(spec or {}), {"time_limit_seconds", "override_quorum"},
+                                "a re-vote")
+    with uow:
+        previous = uow.lock_vote(vote_id, exclusive=True)
+        if previous.state == VoteState.OPEN:
+            raise InvalidTransition("close the vote before calling a re-vote")
+        if previous.manual:
+            raise InvalidTransition("a manual result cannot be re-voted electronically")
+        council = the_council(uow)
+        if previous.attempt - 1 >= council.revote_limit:
+            raise RevoteLimitReached(
+                f"this question has been re-voted {previous.attempt - 1} times; "
+                f"the limit is {council.revote_limit}")
+        later = uow.session.scalars(select(orm.Vote).where(
+            orm.Vote.previous_vote_id == previous.id)).first()
+        if later is not None:
+            raise InvalidTransition(f"vote {previous.id} already has a re-vote (vote {later.id})")
+        sitting = open_sitting_row(uow, previous.sitting_id)
+        rule = vote_rule(previous)
+        repeat = {
+            "item_id": previous.item_id, "title": previous.title, "stage": previous.stage,
+            "kind": previous.kind, "allow_change": previous.allow_change,
+            "rule": {"base": rule.base.value, "comparator": rule.comparator.value,
+                     "numerator": rule.numerator, "denominator": rule.denominator},
+            **data,
+        }
+        vote = _new_vote(uow, actor, sitting, repeat, attempt=previous.attempt + 1,
+                         previous=previous)
+        uow.journal(actor, "revote_called", {"vote_id": vote.id, "previous_vote_id": previous.id,
+                                             "attempt": vote.attempt})
+        uow.commit()
+        return vote.id
+
+
+def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -> None:
+    """Annul a vote with a reason; it is kept, marked annulled, and no longer decides its item."""
+    actor.require(*PROCEDURE)
+    why = validate.text(reason, "reason", limit=2000)
+    with uow:
+        vote = uow.lock_vote(vote_id, exclusive=True)
+        if vote.state == VoteState.ANNULLED:
+            raise InvalidTransition("the vote is already annulled")
+        was = vote.state
+        vote.state, vote.annul_reason, vote.annulled_at = VoteState.ANNULLED, why, uow.now()
+        if was == VoteState.OPEN:
+            vote.closed_at = uow.now()
+        uow.journal(actor, "vote_annulled", {"vote_id": vote.id, "reason": why, "was": was})
+        if vote.item_id is not None and vote.stage == Stage.AS_A_WHOLE and was == VoteState.CLOSED:
+            item = get_item(uow, vote.item_id)
+            if item.status in (ItemStatus.ADOPTED, ItemStatus.NOT_ADOPTED):
+                change_item_status(uow, actor, item, ItemStatus.UNDER_CONSIDERATION,
+                                   reason=f"vote {vote.id} annulled")
+        if vote.kind == VoteKind.SECRET and was == VoteState.OPEN:
+            uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
+                                .values(count=orm.SecretTally.count + 0))
+            uow.after_commit(lambda: purge_secret_history(uow.engine))
+        uow.commit()
+
+
+def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
+                        spec: Mapping[str, object]) -> dict[str, object]:
+    """Record the counting commission's result when the electronic system fails.
+
+    Roll-call and open votes: `choices` maps each deputy id who voted to for/against/abstain;
+    the others are "not voted" if registered, else absent. Secret ballots: `counts` only.
+    """
+    actor.require(*PROCEDURE)
+    data = validate.only_fields(dict(spec), {
+        "item_id", "title", "stage", "kind", "rule", "choices", "counts", "previous_vote_id",
+        "note"}, "a manual result")
+    with uow:
+        sitting = open_sitting_row(uow, sitting_id)
+        kind = parse_enum(VoteKind, data.get("kind", VoteKind.ROLL_CALL), "kind")
+        note = validate.text(data.get("note"), "note", limit=2000, required=False)
+        previous = None
+        if data.get("previous_vote_id") is not None:
+            previous = uow.lock_vote(data["previous_vote_id"], exclusive=True)
+            if previous.state == VoteState.OPEN:
+                raise InvalidTransition("close or annul the electronic vote first")
+        opening = {k: v for k, v in data.items() if k in {"item_id", "title", "stage", "kind",
+                                                          "rule"}}
+        opening["override_quorum"] = True  # the commission's count stands on its own
+        vote = _new_vote(uow, actor, sitting, opening,
+                         attempt=1 if previous is None else previous.attempt + 1, previous=previous)
+        vote.manual = True
+        state = presence(uow, sitting)
+        if kind is VoteKind.SECRET:
+            if "choices" in data:
+                raise InvalidInput("a secret ballot is entered as counts only", field="choices")
+            counts = _manual_counts(data.get("counts"))
+            for row in uow.session.scalars(select(orm.SecretTally).where(
+                    orm.SecretTally.vote_id == vote.id)):
+                row.count = counts[row.choice]
+            journal_detail: dict[str, object] = {"counts": counts}
+        else:
+            if "counts" in data:
+                raise InvalidInput("a roll-call or open vote is entered deputy by deputy "
+                                   "(choices)", field="counts")
+            choices = _manual_choices(data.get("choices"), _counted_participants(state, vote))
+            for deputy_id, choice in choices.items():
+                uow.session.add(orm.Ballot(vote_id=vote.id, deputy_id=deputy_id,
+                                           outcome=choice.value, cast_at=uow.now()))
+            journal_detail = {"choices": {str(k): v.value for k, v in sorted(choices.items())}}
+        uow.session.flush()
+        uow.journal(actor, "manual_result_entered", {"vote_id": vote.id, "note": note,
+                                                     **journal_detail},
+                    public={"vote_id": vote.id, "note": note})
+        tally = _count_and_close(uow, actor, vote)
+        uow.commit()
+        return {"vote_id": vote.id, **tally.to_dict()}
+
+
+def _manual_counts(value: object) -> dict[str, int]:
+    counts = validate.only_fields(value if value is not None else {}, {"for", "against", "abstain"},
+                                  "counts")
+    return {c.value: validate.integer(counts.get(c.value, 0), f"counts.{c.value}", minimum=0,
+                                      maximum=10_000) for c in Choice}  # type: ignore[misc]
+
+
+def _manual_choices(value: object, participants: set[int]) -> dict[int, Choice]:
+    if not isinstance(value, dict):
+        raise InvalidInput("choices must map deputy ids to for, against or abstain",
+                           field="choices")
+    out: dict[int, Choice] = {}
+    for key, choice in value.items():
+        try:
+            deputy_id = int(key)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"choices: {key!r} is not a deputy id", field="choices") from None
+        if deputy_id not in participants:
+            raise InvalidInput(f"choices: deputy {deputy_id} does not take part in this vote",
+                               field="choices")
+        out[deputy_id] = Choice(parse_enum(Choice, choice, f"choices.{deputy_id}"))
+    return out
+
+
+def ensure_not_closed(vote: orm.Vote) -> None:
+    if vote.state == VoteState.CLOSED:
+        raise VoteAlreadyClosed("the vote is already closed")

@@ -1,0 +1,41 @@
+"""The web door: the Flask application factory, the JSON API and (later) the live screens."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from voting.config import Config, load_config
+from voting.services.runtime import Runtime, build_runtime
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(config: Config | None = None, runtime: Runtime | None = None,
+               overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; tests pass a config or overrides and may share a runtime."""
+    config = config or load_config(overrides=overrides)
+    app = Flask(__name__, instance_path=None, template_folder="../../templates",
+                static_folder="../../static")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["voting.config"] = config
+    app.extensions["voting.runtime"] = runtime or build_runtime(config.database_url_resolved())
+
+    from . import api, errors
+
+    errors.register(app)
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+
+    @app.get("/")
+    def index() -> dict[str, object]:
+        return {"service": "council-voting", "api": "/api/v1", "openapi": "/api/v1/openapi.json"}
+
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["voting.runtime"]

@@ -1,0 +1,54 @@
+"""Who is calling: a bearer token (API) resolved to an actor; public reads need none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+
+from voting.domain.errors import PermissionDenied
+from voting.services import auth as auth_service
+from voting.services.uow import Actor
+
+
+class Unauthenticated(PermissionDenied):
+    code = "unauthenticated"
+    status = 401
+
+
+def current_actor(required: bool = True) -> Actor | None:
+    """The actor of this request from its Authorization header (cached per request)."""
+    if "actor" in g:
+        return g.actor
+    header = request.headers.get("Authorization", "")
+    actor = None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be \"Bearer <token>\"")
+        try:
+            actor = auth_service.actor_for_token(current_app.extensions["voting.runtime"].uow(),
+                                                 token.strip())
+        except PermissionDenied as error:
+            raise Unauthenticated(error.message) from None
+    if actor is None and required:
+        raise Unauthenticated("sign in: send \"Authorization: Bearer <token>\"")
+    g.actor = actor
+    return actor
+
+
+def require_actor(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view needs an authenticated actor; the service checks the role."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        current_actor(required=True)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def is_staff(actor: Actor | None) -> bool:
+    return actor is not None and actor.role in ("secretary", "chair")

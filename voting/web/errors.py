@@ -1,0 +1,35 @@
+"""Every error leaves as JSON that names the problem, with a 4xx status for bad requests."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from voting.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        return error_body(error.code, error.message, error.details), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_body(code, error.description or error.name), error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unexpected error")
+        return error_body("internal_error", "an unexpected error occurred; nothing was changed"), 500
