@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "voting_read_only"  # execution option of a session that only reads
 
 
 def make_engine(url: str) -> Engine:
@@ -47,8 +48,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection):  # type: ignore[no-untyped-def]
         # Take the write lock at the start: a check-then-write (is the vote open? has this deputy
-        # voted?) can then never interleave with another writer.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # voted?) can then never interleave with another writer. Readers (READ_ONLY) need no lock:
+        # in WAL mode they see the last commit while a writer works.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

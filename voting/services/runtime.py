@@ -23,6 +23,10 @@ class Runtime:
         """A fresh unit of work (one per use case call)."""
         return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock)
 
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads (on SQLite it takes no write lock)."""
+        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
+
     def dispose(self) -> None:
         self.engine.dispose()
 

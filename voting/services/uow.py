@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters import orm
+from voting.adapters.db import READ_ONLY
 from voting.domain.errors import DomainError, NotFound, PermissionDenied
 from voting.domain.events import DomainEvent
 from voting.domain.journal import GENESIS_HASH, canonical, entry_hash
@@ -71,7 +72,9 @@ class UnitOfWork:
         session_factory: sessionmaker[Session],
         bus: EventBus,
         clock: Clock = utcnow,
+        read_only: bool = False,
     ) -> None:
+        self.read_only = read_only
         self.engine = engine
         self.session_factory = session_factory
         self.bus = bus
@@ -87,6 +90,8 @@ class UnitOfWork:
             raise RuntimeError("a unit of work is not re-entrant; take a fresh one")
         self._active = True
         self.session = self.session_factory()
+        if self.read_only:
+            self.session.connection(execution_options={READ_ONLY: True})
         self._events, self._after_commit, self._committed = [], [], False
         return self
 
@@ -165,6 +170,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit, then publish the events and run after-commit actions."""
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         try:
             self.session.commit()
         except OperationalError as error:

@@ -28,6 +28,10 @@ def uow():  # type: ignore[no-untyped-def]
     return rt().uow()
 
 
+def reader():  # type: ignore[no-untyped-def]
+    return rt().reader()
+
+
 def actor() -> Actor:
     return g.actor
 
@@ -62,58 +66,58 @@ def openapi():  # type: ignore[no-untyped-def]
 
 @bp.get("/state")
 def state():  # type: ignore[no-untyped-def]
-    return queries.current_state(uow())
+    return queries.current_state(reader())
 
 
 @bp.get("/council")
 def council_info():  # type: ignore[no-untyped-def]
-    return queries.council_info(uow())
+    return queries.council_info(reader())
 
 
 @bp.get("/deputies")
 def deputies():  # type: ignore[no-untyped-def]
-    return {"deputies": queries.deputies(uow())}
+    return {"deputies": queries.deputies(reader())}
 
 
 @bp.get("/deputies/<int:deputy_id>")
 def deputy(deputy_id: int):  # type: ignore[no-untyped-def]
-    return queries.deputy(uow(), deputy_id)
+    return queries.deputy(reader(), deputy_id)
 
 
 @bp.get("/attendance")
 def attendance():  # type: ignore[no-untyped-def]
-    return {"attendance": queries.attendance(uow())}
+    return {"attendance": queries.attendance(reader())}
 
 
 @bp.get("/deputies/<int:deputy_id>/attendance")
 def deputy_attendance(deputy_id: int):  # type: ignore[no-untyped-def]
-    return queries.attendance(uow(), deputy_id)[0]
+    return queries.attendance(reader(), deputy_id)[0]
 
 
 @bp.get("/sessions")
 def sessions():  # type: ignore[no-untyped-def]
-    return {"sessions": queries.sessions(uow())}
+    return {"sessions": queries.sessions(reader())}
 
 
 @bp.get("/sittings/<int:sitting_id>")
 def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
-    return queries.sitting(uow(), sitting_id)
+    return queries.sitting(reader(), sitting_id)
 
 
 @bp.get("/sittings/<int:sitting_id>/agenda")
 def agenda(sitting_id: int):  # type: ignore[no-untyped-def]
-    return {"agenda": queries.agenda(uow(), sitting_id)}
+    return {"agenda": queries.agenda(reader(), sitting_id)}
 
 
 @bp.get("/sittings/<int:sitting_id>/votes")
 def sitting_votes(sitting_id: int):  # type: ignore[no-untyped-def]
-    return {"votes": queries.votes(uow(), sitting_id)}
+    return {"votes": queries.votes(reader(), sitting_id)}
 
 
 @bp.get("/votes/<int:vote_id>")
 def vote(vote_id: int):  # type: ignore[no-untyped-def]
     """Staff (with a token) also see the open vote's per-deputy list, as in the protocol."""
-    return queries.vote(uow(), vote_id, staff=is_staff(current_actor(required=False)))
+    return queries.vote(reader(), vote_id, staff=is_staff(current_actor(required=False)))
 
 
 # --- signed in --------------------------------------------------------------------------------
@@ -135,14 +139,14 @@ def update_council():  # type: ignore[no-untyped-def]
 @require_actor
 def add_deputy():  # type: ignore[no-untyped-def]
     deputy_id = council.add_deputy(uow(), actor(), body())
-    return created(queries.deputy(uow(), deputy_id))
+    return created(queries.deputy(reader(), deputy_id))
 
 
 @bp.patch("/deputies/<int:deputy_id>")
 @require_actor
 def update_deputy(deputy_id: int):  # type: ignore[no-untyped-def]
     council.update_deputy(uow(), actor(), deputy_id, body())
-    return queries.deputy(uow(), deputy_id)
+    return queries.deputy(reader(), deputy_id)
 
 
 @bp.post("/committees")
@@ -180,7 +184,7 @@ def add_session():  # type: ignore[no-untyped-def]
 def add_sitting():  # type: ignore[no-untyped-def]
     data = _fields(body(), {"date", "title", "session_id", "body_id"}, "a sitting")
     sitting_id = sittings.create_sitting(uow(), actor(), **data)
-    return created(queries.sitting(uow(), sitting_id))
+    return created(queries.sitting(reader(), sitting_id))
 
 
 def _fields(data: dict[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
@@ -195,21 +199,21 @@ def _fields(data: dict[str, Any], allowed: set[str], what: str) -> dict[str, Any
 @require_actor
 def open_sitting(sitting_id: int):  # type: ignore[no-untyped-def]
     sittings.open_sitting(uow(), actor(), sitting_id)
-    return queries.sitting(uow(), sitting_id)
+    return queries.sitting(reader(), sitting_id)
 
 
 @bp.post("/sittings/<int:sitting_id>/close")
 @require_actor
 def close_sitting(sitting_id: int):  # type: ignore[no-untyped-def]
     sittings.close_sitting(uow(), actor(), sitting_id)
-    return queries.sitting(uow(), sitting_id)
+    return queries.sitting(reader(), sitting_id)
 
 
 @bp.post("/sittings/<int:sitting_id>/agenda")
 @require_actor
 def add_item(sitting_id: int):  # type: ignore[no-untyped-def]
     item_id = sittings.add_item(uow(), actor(), sitting_id, body())
-    return created({"id": item_id, "agenda": queries.agenda(uow(), sitting_id)})
+    return created({"id": item_id, "agenda": queries.agenda(reader(), sitting_id)})
 
 
 @bp.put("/sittings/<int:sitting_id>/agenda/order")
@@ -217,7 +221,7 @@ def add_item(sitting_id: int):  # type: ignore[no-untyped-def]
 def reorder(sitting_id: int):  # type: ignore[no-untyped-def]
     data = _fields(body(), {"order"}, "an agenda order")
     sittings.reorder_agenda(uow(), actor(), sitting_id, data.get("order"))
-    return {"agenda": queries.agenda(uow(), sitting_id)}
+    return {"agenda": queries.agenda(reader(), sitting_id)}
 
 
 @bp.patch("/agenda-items/<int:item_id>")
@@ -240,7 +244,7 @@ def item_status(item_id: int):  # type: ignore[no-untyped-def]
 def open_registration(sitting_id: int):  # type: ignore[no-untyped-def]
     data = _fields(body(optional=True), {"carry_over"}, "a registration round")
     number = registration.open_registration(uow(), actor(), sitting_id, data.get("carry_over"))
-    return {"round": number, **queries.sitting(uow(), sitting_id)}
+    return {"round": number, **queries.sitting(reader(), sitting_id)}
 
 
 @bp.post("/sittings/<int:sitting_id>/registration/close")
@@ -267,14 +271,14 @@ def unregister(sitting_id: int):  # type: ignore[no-untyped-def]
 @require_actor
 def open_vote(sitting_id: int):  # type: ignore[no-untyped-def]
     vote_id = votes.open_vote(uow(), actor(), sitting_id, body(optional=True))
-    return created(queries.vote(uow(), vote_id, staff=True))
+    return created(queries.vote(reader(), vote_id, staff=True))
 
 
 @bp.post("/sittings/<int:sitting_id>/manual-results")
 @require_actor
 def manual_result(sitting_id: int):  # type: ignore[no-untyped-def]
     result = votes.enter_manual_result(uow(), actor(), sitting_id, body())
-    return created(queries.vote(uow(), result["vote_id"], staff=True))
+    return created(queries.vote(reader(), result["vote_id"], staff=True))
 
 
 @bp.post("/votes/<int:vote_id>/choices")
@@ -290,14 +294,14 @@ def cast(vote_id: int):  # type: ignore[no-untyped-def]
 @require_actor
 def close_vote(vote_id: int):  # type: ignore[no-untyped-def]
     votes.close_vote(uow(), actor(), vote_id)
-    return queries.vote(uow(), vote_id, staff=True)
+    return queries.vote(reader(), vote_id, staff=True)
 
 
 @bp.post("/votes/<int:vote_id>/revote")
 @require_actor
 def revote(vote_id: int):  # type: ignore[no-untyped-def]
     new_id = votes.revote(uow(), actor(), vote_id, body(optional=True))
-    return created(queries.vote(uow(), new_id, staff=True))
+    return created(queries.vote(reader(), new_id, staff=True))
 
 
 @bp.post("/votes/<int:vote_id>/annul")
@@ -305,7 +309,7 @@ def revote(vote_id: int):  # type: ignore[no-untyped-def]
 def annul(vote_id: int):  # type: ignore[no-untyped-def]
     data = _fields(body(), {"reason"}, "an annulment")
     votes.annul_vote(uow(), actor(), vote_id, data.get("reason"))
-    return queries.vote(uow(), vote_id, staff=True)
+    return queries.vote(reader(), vote_id, staff=True)
 
 
 @bp.get("/journal")
@@ -316,7 +320,7 @@ def journal():  # type: ignore[no-untyped-def]
     after = request.args.get("after", "0")
     if not after.isdigit():
         raise InvalidInput("after must be a whole number", field="after")
-    return {"entries": journal_service.read_journal(uow(), int(after))}
+    return {"entries": journal_service.read_journal(reader(), int(after))}
 
 
 @bp.get("/journal/verify")
@@ -324,7 +328,7 @@ def journal():  # type: ignore[no-untyped-def]
 def journal_verify():  # type: ignore[no-untyped-def]
     if not is_staff(actor()):
         raise PermissionDenied("the journal is for the secretary and the chair")
-    report = journal_service.verify_journal(uow())
+    report = journal_service.verify_journal(reader())
     return {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq,
             "message": report.describe()}
 

@@ -29,7 +29,7 @@ def current_actor(required: bool = True) -> Actor | None:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be \"Bearer <token>\"")
         try:
-            actor = auth_service.actor_for_token(current_app.extensions["voting.runtime"].uow(),
+            actor = auth_service.actor_for_token(current_app.extensions["voting.runtime"].reader(),
                                                  token.strip())
         except PermissionDenied as error:
             raise Unauthenticated(error.message) from None
