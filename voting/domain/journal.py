@@ -61,6 +61,9 @@ def verify_chain(
     """
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
     for seq, at, actor, kind, payload_json, prev_hash, stored in records:
+        if head_seq is not None and seq > head_seq and seq == expected_seq:
+            return VerifyReport(False, checked, seq, f"it was added after the last recorded entry "
+                                                     f"{head_seq}")
         if seq != expected_seq:
             problem = (
                 f"entry {expected_seq} is missing (next present is {seq})"

@@ -140,7 +140,11 @@ def rule_from_spec(spec: object) -> AdoptionRule:
         for field, value in (("numerator", numerator), ("denominator", denominator)):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidInput(f"rule.{field} must be a whole number", field=f"rule.{field}")
-        return AdoptionRule(base, comparator, numerator, denominator)
+        try:
+            return AdoptionRule(base, comparator, numerator, denominator)
+        except InvalidInput as error:
+            field = "rule.denominator" if denominator < 1 else "rule.numerator"
+            raise InvalidInput(error.message, field=field) from None
     raise InvalidInput("rule must be a preset name or an object", field="rule")
 
 

@@ -274,8 +274,15 @@ def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mappin
         assert isinstance(deputy, orm.Deputy)
         values = _check_deputy_fields(data, creating=False)
         _ensure_unique(uow, council, values, deputy.id)
-        if values.get("active") is True and not deputy.active and not deputy.is_head:
+        becomes_head = values.get("is_head", deputy.is_head)
+        becomes_active = values.get("active", deputy.active)
+        if becomes_active and not becomes_head and not (deputy.active and not deputy.is_head):
             _ensure_capacity(uow, council)
+        if becomes_head and becomes_active:
+            head = _head(uow, council)
+            if head is not None and head.id != deputy.id:
+                raise InvalidInput(f"the council already has a head ({head.full_name})",
+                                   field="is_head")
         before = {}
         for key, value in values.items():
             if key == "faction":

@@ -18,7 +18,7 @@ def verify_journal(uow: UnitOfWork) -> VerifyReport:
         rows = uow.session.execute(select(
             orm.JournalEntry.seq, orm.JournalEntry.at, orm.JournalEntry.actor,
             orm.JournalEntry.kind, orm.JournalEntry.payload, orm.JournalEntry.prev_hash,
-            orm.JournalEntry.hash).order_by(orm.JournalEntry.seq)).tuples()
+            orm.JournalEntry.hash).order_by(orm.JournalEntry.seq)).all()
         head = uow.session.get(orm.JournalHead, 1)
         return verify_chain(rows, None if head is None else head.seq,
                             None if head is None else head.hash)

@@ -36,7 +36,7 @@ def _deputy_dict(deputy: orm.Deputy, factions: dict[int, str]) -> dict[str, obje
 
 
 def _factions(uow: UnitOfWork) -> dict[int, str]:
-    return dict(uow.session.execute(select(orm.Faction.id, orm.Faction.name)).tuples().all())
+    return dict(uow.session.execute(select(orm.Faction.id, orm.Faction.name)).all())
 
 
 def deputies(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -67,7 +67,7 @@ def sessions(uow: UnitOfWork) -> list[dict[str, object]]:
         out = []
         for session, convocation in uow.session.execute(
                 select(orm.Session, orm.Convocation).join(orm.Convocation)
-                .order_by(orm.Convocation.number, orm.Session.number)).tuples():
+                .order_by(orm.Convocation.number, orm.Session.number)):
             out.append({"id": session.id, "number": session.number, "title": session.title,
                         "convocation": {"id": convocation.id, "number": convocation.number,
                                         "label": convocation.label},
@@ -158,7 +158,7 @@ def _vote_detail(uow: UnitOfWork, row: orm.Vote, staff: bool) -> dict[str, objec
         out["votes_cast"] = cast
         if not secret and (council.show_running_split or staff):
             split = dict(uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
-                orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).tuples().all())
+                orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).all())
             out["running"] = {k: split.get(k, 0) for k in ("for", "against", "abstain")}
         if staff and not secret:
             voted = set(uow.session.scalars(select(orm.Ballot.deputy_id).where(
@@ -180,7 +180,7 @@ def _roll_call(uow: UnitOfWork, vote: orm.Vote) -> list[dict[str, object]]:
     factions = _factions(uow)
     rows = uow.session.execute(select(orm.Ballot, orm.Deputy).join(orm.Deputy).where(
         orm.Ballot.vote_id == vote.id).order_by(orm.Deputy.is_head.desc(), orm.Deputy.full_name)
-    ).tuples()
+    )
     return [{"deputy_id": d.id, "full_name": d.full_name, "short_name": d.short_name,
              "faction": factions.get(d.faction_id) if d.faction_id else None,
              "seat_number": d.seat_number,
@@ -225,12 +225,12 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
         attended = dict(uow.session.execute(
             select(orm.Registration.deputy_id,
                    func.count(func.distinct(orm.RegistrationRound.sitting_id)))
-            .join(orm.RegistrationRound).group_by(orm.Registration.deputy_id)).tuples().all())
+            .join(orm.RegistrationRound).group_by(orm.Registration.deputy_id)).all())
         outcome_counts: dict[int, dict[str, int]] = defaultdict(dict)
         for dep, outcome, n in uow.session.execute(
                 select(orm.Ballot.deputy_id, orm.Ballot.outcome, func.count()).join(orm.Vote)
                 .where(orm.Vote.state == VoteState.CLOSED, orm.Vote.kind == VoteKind.ROLL_CALL)
-                .group_by(orm.Ballot.deputy_id, orm.Ballot.outcome)).tuples():
+                .group_by(orm.Ballot.deputy_id, orm.Ballot.outcome)):
             outcome_counts[dep][outcome] = n
         query = select(orm.Deputy).order_by(orm.Deputy.full_name)
         if deputy_id is not None:

@@ -226,9 +226,13 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
             select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id))}
         voters = set(uow.session.scalars(select(orm.SecretParticipation.deputy_id).where(
             orm.SecretParticipation.vote_id == vote.id)))
+        voting = counts["for"] + counts["against"] + counts["abstain"]
+        # A counting commission's secret result has counts only: its voters were those present.
+        registered_voters = (min(voting, len(registered)) if vote.manual
+                             else len(voters & registered))
         tally = tally_counts(rule, vote.total_composition, len(registered), counts["for"],
                              counts["against"], counts["abstain"],
-                             registered_voters=len(voters & registered))
+                             registered_voters=registered_voters)
         # Rewrite the counters in this transaction so that no counter row keeps the trace of the
         # last cast; the old row versions are purged after commit.
         uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
