@@ -182,12 +182,16 @@ class RegistrationRound(Base):
 
 
 class Registration(Base):
-    """A deputy present in a registration round; leaving deletes the row (the journal keeps it)."""
+    """A deputy registered in a round; `left_at` is set while they have left the hall.
+
+    The row stays when a deputy leaves, so attendance still counts the sitting they attended.
+    """
 
     __tablename__ = "registration"
     round_id: Mapped[int] = mapped_column(ForeignKey("registration_round.id"), primary_key=True)
     deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Vote(Base):

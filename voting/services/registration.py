@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from voting.adapters import orm
 from voting.domain.errors import (
@@ -62,7 +62,8 @@ def registered_ids(uow: UnitOfWork, sitting_id: int) -> set[int]:
     if round_ is None:
         return set()
     return set(uow.session.scalars(
-        select(orm.Registration.deputy_id).where(orm.Registration.round_id == round_.id)))
+        select(orm.Registration.deputy_id).where(orm.Registration.round_id == round_.id,
+                                                 orm.Registration.left_at.is_(None))))
 
 
 def presence(uow: UnitOfWork, sitting: orm.Sitting) -> Presence:
@@ -167,13 +168,18 @@ def register(uow: UnitOfWork, actor: Actor, sitting_id: object,
                                field="deputy_id")
         if who in before.registered:
             raise AlreadyRegistered("already registered in this round")
-        uow.session.add(orm.Registration(round_id=round_.id, deputy_id=who, registered_at=uow.now()))
+        row = uow.session.get(orm.Registration, (round_.id, who))
+        if row is None:
+            uow.session.add(orm.Registration(round_id=round_.id, deputy_id=who,
+                                             registered_at=uow.now()))
+        else:  # back in the hall after leaving
+            row.left_at = None
         uow.session.flush()
         state = presence(uow, sitting)
         uow.journal(actor, "deputy_registered", {"sitting_id": sitting.id, "round": round_.number,
                                                  "deputy_id": who, **state.to_dict()})
         uow.commit()
-        return {"deputy_id": who, "registered": True, **state.to_dict()}
+        return {"deputy_id": who, "registered": True, "presence": state.to_dict()}
 
 
 def unregister(uow: UnitOfWork, actor: Actor, sitting_id: object,
@@ -184,17 +190,13 @@ def unregister(uow: UnitOfWork, actor: Actor, sitting_id: object,
         sitting = open_sitting_row(uow, sitting_id)
         round_ = latest_round(uow, sitting.id)
         row = None if round_ is None else uow.session.get(orm.Registration, (round_.id, who))
-        if row is None or round_ is None:
+        if row is None or round_ is None or row.left_at is not None:
             raise NotRegistered(f"deputy {who} is not registered")
-        uow.session.delete(row)
+        row.left_at = uow.now()
         uow.session.flush()
         state = presence(uow, sitting)
         uow.journal(actor, "deputy_left", {"sitting_id": sitting.id, "round": round_.number,
                                            "deputy_id": who, **state.to_dict()})
         uow.commit()
-        return {"deputy_id": who, "registered": False, **state.to_dict()}
+        return {"deputy_id": who, "registered": False, "presence": state.to_dict()}
 
-
-def registration_count(uow: UnitOfWork, round_id: int) -> int:
-    return uow.session.scalar(select(func.count()).select_from(orm.Registration).where(
-        orm.Registration.round_id == round_id)) or 0

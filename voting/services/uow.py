@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters import orm
 from voting.adapters.db import READ_ONLY
-from voting.domain.errors import DomainError, NotFound, PermissionDenied
+from voting.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from voting.domain.events import DomainEvent
 from voting.domain.journal import GENESIS_HASH, canonical, entry_hash
 
@@ -113,7 +113,7 @@ class UnitOfWork:
     def get(self, model: type, ident: object, what: str) -> object:
         """Load a row by id or raise NotFound naming what was looked for."""
         if not isinstance(ident, int) or isinstance(ident, bool):
-            raise NotFound(f"{what} id must be a whole number, got {ident!r}")
+            raise InvalidInput(f"{what} id must be a whole number, got {ident!r}")
         row = self.session.get(model, ident)
         if row is None:
             raise NotFound(f"{what} {ident} does not exist")
@@ -126,7 +126,7 @@ class UnitOfWork:
         SQLite every write transaction begins IMMEDIATE, which serializes them all.
         """
         if not isinstance(vote_id, int) or isinstance(vote_id, bool):
-            raise NotFound(f"vote id must be a whole number, got {vote_id!r}")
+            raise InvalidInput(f"vote id must be a whole number, got {vote_id!r}")
         stmt = select(orm.Vote).where(orm.Vote.id == vote_id)
         stmt = stmt.with_for_update(read=not exclusive)
         vote = self.session.scalars(stmt.execution_options(populate_existing=True)).first()

@@ -183,6 +183,7 @@ def upgrade() -> None:
     sa.Column('round_id', sa.Integer(), nullable=False),
     sa.Column('deputy_id', sa.Integer(), nullable=False),
     sa.Column('registered_at', sa.DateTime(), nullable=False),
+    sa.Column('left_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['deputy_id'], ['deputy.id'], name=op.f('fk_registration_deputy_id_deputy')),
     sa.ForeignKeyConstraint(['round_id'], ['registration_round.id'], name=op.f('fk_registration_round_id_registration_round')),
     sa.PrimaryKeyConstraint('round_id', 'deputy_id', name=op.f('pk_registration'))
