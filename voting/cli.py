@@ -1,53 +1,434 @@
-"""The `voting` command."""
+"""The `voting` command, run by the operator on the server machine.
+
+Exit status: 0 on success, 1 when `journal verify` finds the journal broken, 2 on a user error
+(bad arguments, configuration, input file or database), with the problem named on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import os
+import re
 import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from voting.adapters.schema import upgrade
-from voting.config import ConfigError, load_config
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from voting.adapters.schema import current_revision, head_revision, upgrade
+from voting.config import Config, ConfigError, load_config
 from voting.domain.errors import DomainError, NotFound
-from voting.services import council
-from voting.services.runtime import build_runtime
-from voting.services.uow import SYSTEM
+from voting.services import auth, council, demo, queries
+from voting.services.journal import verify_journal
+from voting.services.roster_import import RosterImportError, parse_deputies_csv
+from voting.services.runtime import Runtime, build_runtime
+from voting.services.uow import SYSTEM, Actor
 
+ENV_PASSWORD = "VOTING_PASSWORD"
+DEMO_DATABASE = "demo.sqlite3"
+DEMO_TOKENS = "demo-tokens.json"
+ROLES = auth.ROLES
+
+# The roster use cases are the secretary's; the operator at the server's console acts as one.
+# Everything else the CLI does (council, logins, tokens) runs as SYSTEM.
+OPERATOR = Actor("secretary", "secretary:cli")
+
+
+class UserError(Exception):
+    """A problem the person running the command can fix; shown as `error: ...`, exit status 2."""
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+def shown_url(url: str) -> str:
+    """The database URL with any password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def open_database(url: str, *, must_be_set_up: bool = True) -> Runtime:
+    """A runtime on `url`; unless told otherwise, the schema must already be current."""
+    sqlite = _sqlite_path(url)
+    if must_be_set_up and sqlite is not None and not sqlite.exists():
+        raise UserError(f"there is no database at {sqlite}; run `voting init` first")
+    try:
+        rt = build_runtime(url)
+    except ArgumentError as error:
+        raise UserError(f"the database URL {shown_url(url)} cannot be used: {error}") from None
+    if must_be_set_up:
+        try:
+            found, needed = current_revision(rt.engine), head_revision()
+        except DBAPIError as error:
+            rt.dispose()
+            raise UserError(f"cannot open the database {shown_url(url)}: "
+                            f"{_first_line(error)}") from None
+        if found != needed:
+            rt.dispose()
+            state = "is empty" if found is None else f"has schema {found}, this program needs {needed}"
+            raise UserError(f"the database {shown_url(url)} {state}; run `voting init` first")
+    return rt
+
+
+def _first_line(error: DBAPIError) -> str:
+    text = str(error.orig if error.orig is not None else error).strip()
+    return text.splitlines()[0] if text else error.__class__.__name__
+
+
+def _has_council(rt: Runtime) -> bool:
+    try:
+        queries.council_info(rt.uow())
+    except NotFound:
+        return False
+    return True
+
+
+# --- init and serve ----------------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Create or upgrade the database and the council from config.toml."""
+    """Create or upgrade the database and create the council from config.toml."""
     config = load_config(args.config)
-    rt = build_runtime(config.database_url_resolved())
-    upgrade(rt.engine)
+    url = config.database_url_resolved()
+    print(f"Database: {shown_url(url)}")
+    rt = open_database(url, must_be_set_up=False)
     try:
-        from voting.services.queries import council_info
-
-        info = council_info(rt.uow())
-        print(f"Database is up to date; council: {info['name']}")
-    except NotFound:
-        c = config.council
-        council.create_council(rt.uow(), SYSTEM, {
-            "name": c.name, "edrpou": c.edrpou, "katottg": c.katottg,
-            "statutory_deputies": c.statutory_deputies, "head_votes": c.head_votes,
-            **{k: getattr(config.rules, k) for k in (
-                "quorum_counts_head", "quorum_numerator", "quorum_denominator", "default_rule",
-                "revote_limit", "default_time_limit_seconds", "allow_change_choice",
-                "registration_required_to_vote", "show_running_split")}})
-        print(f"Database created; council: {c.name}")
-    rt.dispose()
+        try:
+            before = current_revision(rt.engine)
+            upgrade(rt.engine)
+        except DBAPIError as error:
+            raise UserError(f"cannot set up the database {shown_url(url)}: "
+                            f"{_first_line(error)}") from None
+        after = current_revision(rt.engine)
+        print("Schema created." if before is None else
+              "Schema is up to date." if before == after else f"Schema upgraded to {after}.")
+        if _has_council(rt):
+            print(f"Council: {queries.council_info(rt.uow())['name']} (already set up)")
+        else:
+            _create_council(rt, config)
+            print(f"Council created: {config.council.name}")
+    finally:
+        rt.dispose()
     return 0
 
 
+def _create_council(rt: Runtime, config: Config) -> None:
+    c = config.council
+    council.create_council(rt.uow(), SYSTEM, {
+        "name": c.name, "edrpou": c.edrpou, "katottg": c.katottg,
+        "statutory_deputies": c.statutory_deputies, "head_votes": c.head_votes,
+        **{k: getattr(config.rules, k) for k in (
+            "quorum_counts_head", "quorum_numerator", "quorum_denominator", "default_rule",
+            "revote_limit", "default_time_limit_seconds", "allow_change_choice",
+            "registration_required_to_vote", "show_running_split")}})
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the web application and the vote timer until Ctrl+C."""
+    from voting.web import create_app
+    from voting.web.server import serve
+
+    config = load_config(args.config)
+    url = config.database_url_resolved()
+    rt = open_database(url)
+    try:
+        name = queries.council_info(rt.uow())["name"]
+        print(f"Database: {shown_url(url)}; council: {name}")
+        serve(create_app(config, rt), args.host or config.server.host,
+              config.server.port if args.port is None else args.port)
+    finally:
+        rt.dispose()
+    return 0
+
+
+# --- demo --------------------------------------------------------------------------------------
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build (or reuse) a demonstration council with an open sitting, print tokens, and serve."""
+    config = load_config(args.config)
+    instance = Path(config.server.instance_path).expanduser().absolute()
+    url = args.database_url or f"sqlite:///{(instance / DEMO_DATABASE).as_posix()}"
+    if args.fresh:
+        _delete_demo_database(url)
+    rt = open_database(url, must_be_set_up=False)
+    try:
+        try:
+            upgrade(rt.engine)
+        except DBAPIError as error:
+            raise UserError(f"cannot set up the database {shown_url(url)}: "
+                            f"{_first_line(error)}") from None
+        if _has_council(rt):
+            info = demo.load_demo(rt)
+            print(f"Reusing the demo built earlier in {shown_url(url)} "
+                  "(--fresh starts over); new tokens follow.")
+        else:
+            print(f"Building the demo in {shown_url(url)} ...", flush=True)
+            info = demo.build_demo(rt, datetime.now(ZoneInfo(config.server.timezone)).date())
+        demo.ensure_demo_logins(rt)
+        tokens = demo.issue_demo_tokens(rt, info)
+        tokens_path = instance / DEMO_TOKENS
+        host = args.host or config.server.host
+        port = config.server.port if args.port is None else args.port
+
+        def present(base_url: str) -> None:
+            _write_tokens(tokens_path, info, tokens, base_url, url)
+            _print_demo(info, tokens, base_url, tokens_path, url)
+
+        if args.no_serve:
+            from voting.web.server import display_url
+
+            present(display_url(host, port))
+            return 0
+        from voting.web import create_app
+        from voting.web.server import serve
+
+        serve(create_app(config, rt), host, port, on_ready=lambda handle: present(handle.url))
+    finally:
+        rt.dispose()
+    return 0
+
+
+def _delete_demo_database(url: str) -> None:
+    """--fresh: remove the demo's SQLite file (and its WAL files); never another database."""
+    path = _sqlite_path(url)
+    if path is None:
+        raise UserError(f"--fresh deletes only an SQLite demo file; empty {shown_url(url)} "
+                        "yourself or name another database with --database-url")
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    print(f"Deleted the old demo database {path}")
+
+
+def _write_tokens(path: Path, info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str,
+                  url: str) -> None:
+    """Every demo token in one JSON file that only its owner may read."""
+    def person(d: demo.DemoDeputy) -> dict[str, object]:
+        return {"deputy_id": d.id, "seat_number": d.seat_number, "full_name": d.full_name,
+                "faction": d.faction, "voting_identifier": d.voting_identifier,
+                "token": tokens.deputies[d.id]}
+
+    data = {
+        "api": f"{base_url}/api/v1", "database": shown_url(url), "sitting_id": info.sitting_id,
+        "items": [{"id": i.id, "position": i.position, "draft_number": i.draft_number,
+                   "title": i.title} for i in info.items],
+        "secretary": tokens.secretary, "chair": tokens.chair,
+        "logins": [{"username": name, "password": demo.DEMO_PASSWORD} for name in demo.DEMO_LOGINS],
+        "mayor": person(info.head), "deputies": [person(d) for d in info.deputies],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+    path.chmod(0o600)  # a file left by an earlier run keeps its old mode otherwise
+
+
+def _print_demo(info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str, tokens_path: Path,
+                url: str) -> None:
+    api = f"{base_url}/api/v1"
+    first = info.deputies[0]
+    item = info.items[0].id if info.items else 1
+    state = "" if info.sitting_state == "open" else f" (it is {info.sitting_state}: use --fresh)"
+    sitting = info.sitting_id
+    auth_secretary = '-H "Authorization: Bearer $SECRETARY"'
+    as_json = '-H "Content-Type: application/json"'
+    print(f"""
+Demo council "{info.council_name}": {len(info.deputies)} deputies and the mayor,
+sitting {sitting} of {info.sitting_date} with {len(info.items)} agenda items{state}.
+
+API:      {api}
+OpenAPI:  {api}/openapi.json
+
+Secretary token: {tokens.secretary}
+Deputy tokens (the first three):""")
+    for d in info.deputies[:3]:
+        print(f"  seat {d.seat_number}, {d.full_name} (deputy {d.id}): {tokens.deputies[d.id]}")
+    print(f"""All tokens (secretary, chair, every deputy and the mayor): {tokens_path}
+Logins: {', '.join(f'{n} / {demo.DEMO_PASSWORD}' for n in demo.DEMO_LOGINS)}
+Other commands work on the demo with VOTING_DATABASE_URL={url}
+
+Try it from another terminal (jq reads the tokens file):
+  API={api}
+  TOKENS={tokens_path}
+  SECRETARY=$(jq -r .secretary "$TOKENS")
+  # open registration
+  curl -s -X POST {auth_secretary} $API/sittings/{sitting}/registration/open
+  # register as deputy {first.id} ({first.full_name}); the quorum needs 22, so the loop registers 25
+  curl -s -X POST -H "Authorization: Bearer {tokens.deputies[first.id]}" $API/sittings/{sitting}/register
+  for t in $(jq -r '.deputies[1:25][].token' "$TOKENS"); do curl -s -o /dev/null -X POST -H "Authorization: Bearer $t" $API/sittings/{sitting}/register; done
+  # open a roll-call vote on agenda item {item}
+  VOTE=$(curl -s -X POST {auth_secretary} {as_json} -d '{{"item_id": {item}, "kind": "roll_call"}}' $API/sittings/{sitting}/votes | jq .vote_id)
+  # cast a choice as deputy {first.id}
+  curl -s -X POST -H "Authorization: Bearer {tokens.deputies[first.id]}" {as_json} -d '{{"choice": "for"}}' $API/votes/$VOTE/choices
+  # close the vote and see the result
+  curl -s -X POST {auth_secretary} $API/votes/$VOTE/close | jq .result
+""", flush=True)
+
+
+# --- roster, logins, tokens, journal -----------------------------------------------------------
+
+def cmd_import_deputies(args: argparse.Namespace) -> int:
+    """Add every deputy of an open-data CSV file (structure "deputies"), or none of them."""
+    config = load_config(args.config)
+    try:
+        records = parse_deputies_csv(Path(args.file).read_bytes())
+    except RosterImportError as error:
+        raise UserError(f"{args.file}: {error}; nobody was imported") from None
+    rt = open_database(config.database_url_resolved())
+    try:
+        ids = council.import_deputies(rt.uow(), OPERATOR, records)
+    finally:
+        rt.dispose()
+    print(f"Imported {len(ids)} deputies from {args.file}.")
+    return 0
+
+
+def _read_password() -> str:
+    from_env = os.environ.get(ENV_PASSWORD)
+    if from_env:
+        return from_env
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Repeat the password: ")
+    except (EOFError, KeyboardInterrupt):
+        raise UserError("no password given; nothing was saved") from None
+    if first != second:
+        raise UserError("the two passwords differ; nothing was saved")
+    return first
+
+
+def _check_deputy_option(args: argparse.Namespace) -> None:
+    if args.role == "deputy" and args.deputy is None:
+        raise UserError("a deputy's login or token needs --deputy ID "
+                        "(the deputy's id, as in GET /api/v1/deputies)")
+    if args.role != "deputy" and args.deputy is not None:
+        raise UserError(f"--deputy is only for the role deputy, not {args.role}")
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    """Add a login (password from $VOTING_PASSWORD, or asked twice)."""
+    _check_deputy_option(args)
+    config = load_config(args.config)
+    rt = open_database(config.database_url_resolved())
+    try:
+        password = _read_password()
+        auth.add_user(rt.uow(), SYSTEM, args.username, password, args.role, args.deputy)
+    finally:
+        rt.dispose()
+    whom = f" for deputy {args.deputy}" if args.deputy is not None else ""
+    print(f"User {args.username} added with the role {args.role}{whom}.")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    """Create an API bearer token and print it once (only its hash is stored)."""
+    _check_deputy_option(args)
+    config = load_config(args.config)
+    rt = open_database(config.database_url_resolved())
+    try:
+        token = auth.create_token(rt.uow(), SYSTEM, args.role, args.deputy, args.label)
+    finally:
+        rt.dispose()
+    print(token)
+    print(f"Token for the role {args.role} created. It is shown only now: only its hash is "
+          "stored.", file=sys.stderr)
+    return 0
+
+
+def cmd_journal_verify(args: argparse.Namespace) -> int:
+    """Recompute the journal's hash chain; exit 1 and name the first broken entry if any."""
+    config = load_config(args.config)
+    rt = open_database(config.database_url_resolved())
+    try:
+        report = verify_journal(rt.uow())
+    finally:
+        rt.dispose()
+    print(report.describe())
+    return 0 if report.ok else 1
+
+
+# --- the parser --------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    # --config is accepted before or after the subcommand.
+    # (Parents share their action objects, so the default must stay SUPPRESS: main() fills it.)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="path to config.toml (default: $VOTING_CONFIG or ./config.toml)")
+    parser = argparse.ArgumentParser(prog="voting", parents=[common],
+                                     description="Electronic voting for a city council.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int],
+                parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        doc = (func.__doc__ or "").strip()
+        p = parent.add_parser(name, parents=[common], help=doc, description=doc)
+        p.set_defaults(func=func)
+        return p
+
+    command("init", cmd_init)
+    serve = command("serve", cmd_serve)
+    demo_cmd = command("demo", cmd_demo)
+    for p in (serve, demo_cmd):
+        p.add_argument("--host", help="address to listen on (default: server.host)")
+        p.add_argument("--port", type=int, help="TCP port (default: server.port; 0 = any free)")
+    demo_cmd.add_argument("--fresh", action="store_true",
+                          help="delete the old demo database and build a new one")
+    demo_cmd.add_argument("--no-serve", action="store_true",
+                          help="build and print the tokens, then exit")
+    demo_cmd.add_argument("--database-url", metavar="URL",
+                          help=f"database for the demo (default: <instance>/{DEMO_DATABASE})")
+
+    command("import-deputies", cmd_import_deputies).add_argument(
+        "file", metavar="FILE.csv", help='deputies CSV in the open-data structure "deputies"')
+
+    user = sub.add_parser("user", parents=[common], help="manage logins")
+    user_sub = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = command("add", cmd_user_add, user_sub)
+    add.add_argument("username")
+    token = sub.add_parser("token", parents=[common], help="manage API tokens")
+    token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = command("create", cmd_token_create, token_sub)
+    create.add_argument("--label", help="a note saying whose token it is")
+    for p in (add, create):
+        p.add_argument("--role", required=True, choices=ROLES)
+        p.add_argument("--deputy", type=int, metavar="ID", help="the deputy (role deputy only)")
+
+    journal = sub.add_parser("journal", parents=[common], help="check the journal")
+    journal_sub = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
+    command("verify", cmd_journal_verify, journal_sub)
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voting", description="Council voting system")
-    parser.add_argument("--config", help="path to config.toml")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("init", help=cmd_init.__doc__).set_defaults(func=cmd_init)
-    args = parser.parse_args(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse has printed the usage and the problem (or --help)
+        return stop.code if isinstance(stop.code, int) else 2
+    args.config = getattr(args, "config", None)
     try:
         return args.func(args)
-    except (ConfigError, DomainError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (UserError, ConfigError, DomainError, RosterImportError) as error:
+        message = error.message if isinstance(error, DomainError) else str(error)
+    except OSError as error:
+        message = f"{error.filename}: {error.strerror}" if error.filename else str(error)
+    except DBAPIError as error:
+        message = f"the database failed: {_first_line(error)}"
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

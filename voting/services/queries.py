@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from voting.adapters import orm
 from voting.domain.agenda import ITEM_STATUS_UK, ItemStatus
 from voting.domain.errors import NotFound
+from voting.domain.names import uk_sort_key
 from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind, VoteState
 
 from .council import SETTINGS, the_council
@@ -39,6 +40,11 @@ def _factions(uow: UnitOfWork) -> dict[int, str]:
     return dict(uow.session.execute(select(orm.Faction.id, orm.Faction.name)).all())
 
 
+def _roster_order(deputy: orm.Deputy) -> tuple[object, ...]:
+    """The head first, then deputies in Ukrainian alphabetical order."""
+    return (not deputy.is_head, uk_sort_key(deputy.full_name), deputy.id)
+
+
 def deputies(uow: UnitOfWork) -> list[dict[str, object]]:
     with uow:
         factions = _factions(uow)
@@ -46,8 +52,7 @@ def deputies(uow: UnitOfWork) -> list[dict[str, object]]:
         for body_id, deputy_id in uow.session.execute(
                 select(orm.CommitteeMember.body_id, orm.CommitteeMember.deputy_id)):
             memberships[deputy_id].append(body_id)
-        rows = uow.session.scalars(select(orm.Deputy).order_by(orm.Deputy.is_head.desc(),
-                                                               orm.Deputy.full_name))
+        rows = sorted(uow.session.scalars(select(orm.Deputy)), key=_roster_order)
         return [{**_deputy_dict(d, factions), "committees": sorted(memberships[d.id])}
                 for d in rows]
 
@@ -178,9 +183,8 @@ def _vote_detail(uow: UnitOfWork, row: orm.Vote, staff: bool) -> dict[str, objec
 
 def _roll_call(uow: UnitOfWork, vote: orm.Vote) -> list[dict[str, object]]:
     factions = _factions(uow)
-    rows = uow.session.execute(select(orm.Ballot, orm.Deputy).join(orm.Deputy).where(
-        orm.Ballot.vote_id == vote.id).order_by(orm.Deputy.is_head.desc(), orm.Deputy.full_name)
-    )
+    rows = sorted(uow.session.execute(select(orm.Ballot, orm.Deputy).join(orm.Deputy).where(
+        orm.Ballot.vote_id == vote.id)), key=lambda row: _roster_order(row[1]))
     return [{"deputy_id": d.id, "full_name": d.full_name, "short_name": d.short_name,
              "faction": factions.get(d.faction_id) if d.faction_id else None,
              "seat_number": d.seat_number,
@@ -232,11 +236,11 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
                 .where(orm.Vote.state == VoteState.CLOSED, orm.Vote.kind == VoteKind.ROLL_CALL)
                 .group_by(orm.Ballot.deputy_id, orm.Ballot.outcome)):
             outcome_counts[dep][outcome] = n
-        query = select(orm.Deputy).order_by(orm.Deputy.full_name)
+        query = select(orm.Deputy)
         if deputy_id is not None:
             query = query.where(orm.Deputy.id == deputy_id)
         out = []
-        for d in uow.session.scalars(query):
+        for d in sorted(uow.session.scalars(query), key=_roster_order):
             counts = {o.value: outcome_counts[d.id].get(o.value, 0) for o in Outcome}
             out.append({"deputy_id": d.id, "full_name": d.full_name,
                         "sittings_held": closed_sittings, "sittings_attended": attended.get(d.id, 0),

@@ -1,0 +1,223 @@
+"""The demonstration council: 42 deputies in five factions, the mayor, and an open sitting of today.
+
+`build_demo` fills an empty database through the ordinary use cases (so the journal records every
+step, as it would for a real council); `load_demo` finds that demo again in a database built
+earlier; `issue_demo_tokens` and `ensure_demo_logins` give people a way in. No web, no files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, cast
+
+from voting.domain.errors import InvalidInput, NotFound
+
+from . import auth, council, queries, sittings
+from .runtime import Runtime
+from .uow import SYSTEM, Actor
+
+DEMO_COUNCIL_NAME = "Демонстраційна міська рада"
+DEMO_PASSWORD = "demo-password"  # printed by `voting demo`; a demo database is never a real one
+DEMO_LOGINS = ("secretary", "chair")
+
+# The use cases that prepare a roster and an agenda are the secretary's; the demo acts as one.
+DEMO_SECRETARY = Actor("secretary", "secretary:demo")
+
+# (faction, number of seats); the seats are given out in this order, one faction after another.
+FACTIONS = (
+    ("Слуга народу", 13),
+    ("Європейська Солідарність", 10),
+    ("Батьківщина", 8),
+    ("За майбутнє", 6),
+    ("Пропозиція", 5),
+)
+
+DEPUTY_NAMES = (
+    "Бондаренко Олена Василівна", "Ткаченко Андрій Миколайович", "Кравченко Ірина Олександрівна",
+    "Шевчук Василь Петрович", "Коваль Наталія Іванівна", "Поліщук Сергій Вікторович",
+    "Бойко Тетяна Михайлівна", "Мельник Юрій Степанович", "Савченко Оксана Григорівна",
+    "Руденко Дмитро Анатолійович", "Марченко Людмила Володимирівна", "Лисенко Олег Богданович",
+    "Гнатюк Мар'яна Ярославівна", "Кузьменко Віталій Сергійович", "Павленко Світлана Олегівна",
+    "Левченко Ігор Валентинович", "Карпенко Галина Юріївна", "Вдовиченко Роман Іванович",
+    "Зінченко Алла Петрівна", "Мороз Тарас Васильович", "Остапчук Ольга Дмитрівна",
+    "Литвиненко Володимир Федорович", "Кушнір Вікторія Андріївна", "Романюк Дем'ян Остапович",
+    "Білоус Катерина Леонідівна", "Дячук Михайло Романович", "Ярошенко Лариса Миколаївна",
+    "Гордієнко Євген Олександрович", "Приходько Надія Степанівна", "Захарченко Артем Вікторович",
+    "Симоненко Валентина Іванівна", "Остапенко Богдан Ігорович", "Федоренко Юлія Сергіївна",
+    "Клименко Григорій Павлович", "Головко Інна Василівна", "Паламарчук Святослав Юрійович",
+    "Сидоренко Ганна Олексіївна", "Тимошенко Максим Володимирович", "Петренко Софія Тарасівна",
+    "Нестеренко Олександр Григорович", "Вакуленко Людмила Анатоліївна", "Юрченко Ярослав Ілліч",
+)
+MAYOR_NAME = "Гребенюк Віктор Станіславович"
+
+CONVOCATION = (8, "VIII скликання", "2020-12-01")
+SESSION_NUMBER = 17
+
+# (title, draft number, rapporteur); "{year}" is the sitting's year.
+AGENDA = (
+    ("Про внесення змін до бюджету міської територіальної громади на {year} рік", "757/1",
+     "Мельник Оксана Петрівна, начальник фінансового управління"),
+    ("Про затвердження Програми розвитку освіти на {year}–{year2} роки", "757/2",
+     "Захарчук Ірина Василівна, начальник управління освіти"),
+    ("Про затвердження Програми підтримки захисників і захисниць України та членів їхніх сімей "
+     "на {year} рік", "758",
+     "Дорошенко Павло Іванович, начальник управління соціального захисту населення"),
+    ("Про встановлення місцевих податків і зборів на {next} рік", "759/1",
+     "Мельник Оксана Петрівна, начальник фінансового управління"),
+    ("Про затвердження Програми «Питна вода» на {year}–{year4} роки", "760",
+     "Кириленко Андрій Олегович, директор КП «Міськводоканал»"),
+    ("Про затвердження тарифів на послуги з вивезення побутових відходів", "761",
+     "Гуменюк Сергій Миколайович, начальник управління житлово-комунального господарства"),
+    ("Про надання дозволу на розроблення детального плану території в районі вулиці Соборної",
+     "762/3", "Олійник Марина Юріївна, головний архітектор міста"),
+    ("Про передачу в оренду нежитлових приміщень комунальної власності", "763",
+     "Білик Роман Вікторович, начальник управління комунального майна"),
+    ("Про внесення змін до Статуту комунального некомерційного підприємства "
+     "«Центральна міська лікарня»", "764",
+     "Савчук Наталія Олександрівна, начальник управління охорони здоров'я"),
+    ("Про безоплатне прийняття у комунальну власність об'єктів інженерної інфраструктури", "765",
+     "Білик Роман Вікторович, начальник управління комунального майна"),
+    ("Про присвоєння звання «Почесний громадянин міста»", "766",
+     "Ткачук Олег Степанович, керуючий справами виконавчого комітету"),
+    ("Про звіт про виконання бюджету міської територіальної громади за дев'ять місяців "
+     "{year} року", "767",
+     "Мельник Оксана Петрівна, начальник фінансового управління"),
+)
+
+
+@dataclass(frozen=True)
+class DemoDeputy:
+    id: int
+    full_name: str
+    voting_identifier: str | None
+    seat_number: int | None
+    faction: str | None
+    is_head: bool = False
+
+
+@dataclass(frozen=True)
+class DemoItem:
+    id: int
+    position: int
+    title: str
+    draft_number: str | None
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    """What the demo holds: the people, today's sitting and its agenda."""
+
+    council_name: str
+    deputies: tuple[DemoDeputy, ...]  # ordinary deputies, by seat
+    head: DemoDeputy
+    sitting_id: int
+    sitting_date: str
+    sitting_state: str
+    items: tuple[DemoItem, ...]
+    reused: bool = False
+
+    @property
+    def participants(self) -> int:
+        return len(self.deputies) + 1
+
+
+@dataclass(frozen=True)
+class DemoTokens:
+    """Bearer tokens, shown once: only their hashes are stored."""
+
+    secretary: str
+    chair: str
+    deputies: dict[int, str]  # deputy id -> token (the head included)
+
+
+def card_uid(seat: int) -> str:
+    """A stable 7-byte card UID (as a MIFARE card reports it) for a demo seat."""
+    return "04" + hashlib.sha256(f"demo-card-{seat}".encode()).hexdigest()[:12].upper()
+
+
+def build_demo(runtime: Runtime, today: date) -> DemoInfo:
+    """Create the demo council in an empty database, with an open plenary sitting on `today`."""
+    council.create_council(runtime.uow(), SYSTEM, {
+        "name": DEMO_COUNCIL_NAME, "edrpou": "00000000", "katottg": "UA00000000000000000",
+        "statutory_deputies": len(DEPUTY_NAMES), "head_votes": True})
+    seats = [name for name, count in FACTIONS for _ in range(count)]
+    assert len(seats) == len(DEPUTY_NAMES)
+    for seat, (full_name, faction) in enumerate(zip(DEPUTY_NAMES, seats, strict=True), start=1):
+        council.add_deputy(runtime.uow(), DEMO_SECRETARY, {
+            "full_name": full_name, "faction": faction, "seat_number": seat,
+            "voting_identifier": f"dep-{seat}", "card_uid": card_uid(seat)})
+    council.add_deputy(runtime.uow(), DEMO_SECRETARY, {
+        "full_name": MAYOR_NAME, "is_head": True, "voting_identifier": "mayor",
+        "card_uid": card_uid(0)})
+    number, label, date_from = CONVOCATION
+    convocation = sittings.create_convocation(runtime.uow(), DEMO_SECRETARY, number, label,
+                                              date_from)
+    session = sittings.create_session(runtime.uow(), DEMO_SECRETARY, convocation, SESSION_NUMBER)
+    sitting = sittings.create_sitting(runtime.uow(), DEMO_SECRETARY, date=today.isoformat(),
+                                      session_id=session)
+    years = {"year": today.year, "next": today.year + 1, "year2": today.year + 2,
+             "year4": today.year + 4}
+    for title, draft, rapporteur in AGENDA:
+        sittings.add_item(runtime.uow(), DEMO_SECRETARY, sitting, {
+            "title": title.format(**years), "draft_number": draft, "rapporteur": rapporteur})
+    sittings.open_sitting(runtime.uow(), DEMO_SECRETARY, sitting)
+    return load_demo(runtime)
+
+
+def load_demo(runtime: Runtime) -> DemoInfo:
+    """Find the demo in a database built earlier; NotFound if the database holds something else."""
+    name = str(queries.council_info(runtime.uow())["name"])
+    if name != DEMO_COUNCIL_NAME:
+        raise NotFound(f"the database holds the council {name!r}, not the demo; "
+                       "the demo gives out tokens only for its own council")
+    people = [_demo_deputy(row) for row in queries.deputies(runtime.uow()) if row["active"]]
+    heads = [d for d in people if d.is_head]
+    ordinary = sorted((d for d in people if not d.is_head),
+                      key=lambda d: (d.seat_number is None, d.seat_number or 0, d.id))
+    plenary: list[dict[str, Any]] = [
+        sitting for session in queries.sessions(runtime.uow()) if session["id"] is not None
+        for sitting in cast(list[dict[str, Any]], session["sittings"])]
+    if not heads or not plenary:
+        raise NotFound("the demo database is incomplete (no mayor or no sitting); "
+                       "build it again with --fresh")
+    sitting = max(plenary, key=lambda s: (s["date"], s["id"]))
+    items = tuple(DemoItem(i["id"], i["position"], i["title"], i["draft_number"])
+                  for i in cast(list[dict[str, Any]], queries.agenda(runtime.uow(), sitting["id"])))
+    return DemoInfo(council_name=name, deputies=tuple(ordinary), head=heads[0],
+                    sitting_id=sitting["id"], sitting_date=sitting["date"],
+                    sitting_state=sitting["state"], items=items)
+
+
+def _demo_deputy(row: Mapping[str, Any]) -> DemoDeputy:
+    return DemoDeputy(id=row["id"], full_name=row["full_name"],
+                      voting_identifier=row["voting_identifier"], seat_number=row["seat_number"],
+                      faction=row["faction"], is_head=row["is_head"])
+
+
+def issue_demo_tokens(runtime: Runtime, info: DemoInfo) -> DemoTokens:
+    """New tokens for the secretary, the chair, every deputy and the mayor (old ones stay valid)."""
+    secretary = auth.create_token(runtime.uow(), SYSTEM, "secretary", label="demo secretary")
+    chair = auth.create_token(runtime.uow(), SYSTEM, "chair", label="demo chair")
+    deputies = {
+        person.id: auth.create_token(runtime.uow(), SYSTEM, "deputy", person.id,
+                                     label=f"demo: {person.full_name}")
+        for person in (*info.deputies, info.head)
+    }
+    return DemoTokens(secretary, chair, deputies)
+
+
+def ensure_demo_logins(runtime: Runtime, password: str = DEMO_PASSWORD) -> list[str]:
+    """Logins `secretary` and `chair` with the demo password; returns the ones created now."""
+    created = []
+    for role in DEMO_LOGINS:
+        try:
+            auth.add_user(runtime.uow(), SYSTEM, role, password, role)
+        except InvalidInput as error:
+            if error.details.get("field") != "username":
+                raise
+            continue  # made by an earlier run
+        created.append(role)
+    return created
