@@ -50,11 +50,14 @@ class Presence:
         }
 
 
-def latest_round(uow: UnitOfWork, sitting_id: int) -> orm.RegistrationRound | None:
-    return uow.session.scalars(
-        select(orm.RegistrationRound).where(orm.RegistrationRound.sitting_id == sitting_id)
-        .order_by(orm.RegistrationRound.number.desc())
-    ).first()
+def latest_round(uow: UnitOfWork, sitting_id: int,
+                 lock: bool = False) -> orm.RegistrationRound | None:
+    """The sitting's newest round; `lock` serializes registrations so each sees the last count."""
+    query = (select(orm.RegistrationRound).where(orm.RegistrationRound.sitting_id == sitting_id)
+             .order_by(orm.RegistrationRound.number.desc()).limit(1))
+    if lock:
+        query = query.with_for_update()
+    return uow.session.scalars(query).first()
 
 
 def registered_ids(uow: UnitOfWork, sitting_id: int) -> set[int]:
@@ -159,7 +162,7 @@ def register(uow: UnitOfWork, actor: Actor, sitting_id: object,
     who = _acting_for(actor, deputy_id)
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
-        round_ = latest_round(uow, sitting.id)
+        round_ = latest_round(uow, sitting.id, lock=True)
         if round_ is None or round_.closed_at is not None:
             raise NoOpenRegistration("registration is not open")
         before = presence(uow, sitting)
@@ -188,7 +191,7 @@ def unregister(uow: UnitOfWork, actor: Actor, sitting_id: object,
     who = _acting_for(actor, deputy_id)
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
-        round_ = latest_round(uow, sitting.id)
+        round_ = latest_round(uow, sitting.id, lock=True)
         row = None if round_ is None else uow.session.get(orm.Registration, (round_.id, who))
         if row is None or round_ is None or row.left_at is not None:
             raise NotRegistered(f"deputy {who} is not registered")

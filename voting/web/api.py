@@ -43,14 +43,24 @@ def body(*, optional: bool = False) -> dict[str, Any]:
             return {}
         raise InvalidInput("the request needs a JSON object body")
     if not request.is_json:
-        raise InvalidInput("send the body as JSON (Content-Type: application/json)")
+        raise UnsupportedBody("send the body as JSON (Content-Type: application/json)")
     try:
         data = request.get_json()
     except BadRequest:
-        raise InvalidInput("the body is not valid JSON") from None
+        raise MalformedBody("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
     return data
+
+
+class MalformedBody(InvalidInput):
+    code = "malformed_json"
+    status = 400
+
+
+class UnsupportedBody(InvalidInput):
+    code = "unsupported_media_type"
+    status = 415
 
 
 def created(payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
