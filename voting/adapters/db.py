@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -63,28 +62,3 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
-
-def purge_secret_history(engine: Engine) -> None:
-    """Remove old row versions of secret-ballot counters after a secret vote closes.
-
-    PostgreSQL keeps each superseded counter version (with its transaction id) until vacuumed;
-    VACUUM FULL rewrites the table into a new file. SQLite's write-ahead log keeps page images of
-    every commit until checkpointed; a TRUNCATE checkpoint empties it.
-    """
-    if is_sqlite(engine):
-        raw = engine.raw_connection()  # outside SQLAlchemy's transaction: a checkpoint needs none
-        try:
-            for _ in range(50):
-                cursor = raw.cursor()
-                busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                cursor.close()
-                if not busy:
-                    return
-                time.sleep(0.05)
-        finally:
-            raw.close()
-        log.warning("secret-ballot history: the SQLite log could not be truncated now (busy)")
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("VACUUM FULL secret_tally"))
-        connection.execute(text("VACUUM FULL secret_participation"))

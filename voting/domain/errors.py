@@ -74,5 +74,11 @@ class InvalidTransition(DomainError):
     code = "invalid_transition"
 
 
+class SecretCountersLost(DomainError):
+    """The counters of an open secret ballot did not survive a database crash."""
+
+    code = "secret_ballot_lost"
+
+
 class SittingNotOpen(DomainError):
     code = "sitting_not_open"

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters.db import make_engine, make_session_factory
+from voting.adapters.secret_purge import SecretHistoryPurger
 
 from .uow import Clock, EventBus, UnitOfWork, utcnow
 
@@ -18,16 +19,25 @@ class Runtime:
     session_factory: sessionmaker[Session]
     bus: EventBus = field(default_factory=EventBus)
     clock: Clock = utcnow
+    purger: SecretHistoryPurger | None = None
+
+    def __post_init__(self) -> None:
+        if self.purger is None:
+            self.purger = SecretHistoryPurger(self.engine)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work (one per use case call)."""
-        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock)
+        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock,
+                          purger=self.purger)
 
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (on SQLite it takes no write lock)."""
         return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
 
     def dispose(self) -> None:
+        assert self.purger is not None
+        self.purger.wait_idle(timeout=10)
+        self.purger.stop()
         self.engine.dispose()
 
 

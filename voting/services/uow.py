@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters import orm
 from voting.adapters.db import READ_ONLY
+from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from voting.domain.events import DomainEvent
 from voting.domain.journal import GENESIS_HASH, canonical, entry_hash
@@ -73,8 +74,10 @@ class UnitOfWork:
         bus: EventBus,
         clock: Clock = utcnow,
         read_only: bool = False,
+        purger: SecretHistoryPurger | None = None,
     ) -> None:
         self.read_only = read_only
+        self.purger = purger
         self.engine = engine
         self.session_factory = session_factory
         self.bus = bus
@@ -167,6 +170,11 @@ class UnitOfWork:
 
     def after_commit(self, action: Callable[[], None]) -> None:
         self._after_commit.append(action)
+
+    def purge_secret_history_after_commit(self) -> None:
+        """Erase the secret counters' history once this transaction commits (in the background)."""
+        if self.purger is not None:
+            self.after_commit(self.purger.request)
 
     def commit(self) -> None:
         """Commit, then publish the events and run after-commit actions."""

@@ -13,7 +13,6 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from voting.adapters import orm
-from voting.adapters.db import purge_secret_history
 from voting.domain.agenda import ItemStatus
 from voting.domain.errors import (
     AlreadyVoted,
@@ -22,6 +21,7 @@ from voting.domain.errors import (
     PermissionDenied,
     QuorumNotMet,
     RevoteLimitReached,
+    SecretCountersLost,
     VoteAlreadyClosed,
     VoteAlreadyOpen,
 )
@@ -47,6 +47,10 @@ from .sittings import change_item_status, ensure_item_in_sitting, get_item, open
 from .uow import SYSTEM, Actor, UnitOfWork
 
 MAX_TIME_LIMIT = 3600
+# The counters of a secret ballot are kept out of PostgreSQL's write-ahead log (see
+# docs/secret-ballot.md), so a crash of the database server empties them.
+LOST_COUNTERS = ("the counters of this secret ballot were lost when the database server crashed; "
+                 "annul the vote and hold it again")
 
 
 def vote_rule(vote: orm.Vote) -> AdoptionRule:
@@ -172,9 +176,11 @@ def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
         if secret:
             uow.session.add(orm.SecretParticipation(vote_id=vote.id, deputy_id=who))
             _flush_once(uow)
-            uow.session.execute(update(orm.SecretTally).where(
+            counted = uow.session.execute(update(orm.SecretTally).where(
                 orm.SecretTally.vote_id == vote.id, orm.SecretTally.choice == picked.value,
             ).values(count=orm.SecretTally.count + 1))
+            if counted.rowcount != 1:
+                raise SecretCountersLost(LOST_COUNTERS)
             uow.journal(actor, "secret_ballot_cast", {"vote_id": vote.id, "deputy_id": who})
         else:
             if previous is None:
@@ -224,6 +230,8 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     if vote.kind == VoteKind.SECRET:
         counts = {row.choice: row.count for row in uow.session.scalars(
             select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id))}
+        if set(counts) != {c.value for c in Choice}:
+            raise SecretCountersLost(LOST_COUNTERS)
         voters = set(uow.session.scalars(select(orm.SecretParticipation.deputy_id).where(
             orm.SecretParticipation.vote_id == vote.id)))
         voting = counts["for"] + counts["against"] + counts["abstain"]
@@ -237,7 +245,7 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
         # last cast; the old row versions are purged after commit.
         uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
                             .values(count=orm.SecretTally.count + 0))
-        uow.after_commit(lambda: purge_secret_history(uow.engine))
+        uow.purge_secret_history_after_commit()
     else:
         ballots = {b.deputy_id: Choice(b.outcome) for b in uow.session.scalars(
             select(orm.Ballot).where(orm.Ballot.vote_id == vote.id))}
@@ -367,7 +375,7 @@ def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -
         if vote.kind == VoteKind.SECRET and was == VoteState.OPEN:
             uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
                                 .values(count=orm.SecretTally.count + 0))
-            uow.after_commit(lambda: purge_secret_history(uow.engine))
+            uow.purge_secret_history_after_commit()
         uow.commit()
 
 

@@ -1,0 +1,127 @@
+"""Erase the history of secret-ballot counters after a secret vote closes, in the background.
+
+Who took part in a secret ballot is public (the journal lists them in casting order), so any trace
+of the order in which the counters changed would link a deputy to a choice. Such traces are:
+- PostgreSQL: superseded counter row versions in the heap, each with the casting transaction's
+  xmin (the counters' table is UNLOGGED, so the write-ahead log never holds them);
+- SQLite: page images of every commit in the write-ahead log, and the layout of cells inside the
+  database pages, which follows the order of the writes.
+The purge rewrites the tables (PostgreSQL `VACUUM FULL` until no dead version remains; SQLite
+`VACUUM` and a TRUNCATE checkpoint). It runs after the close is acknowledged, with short lock
+timeouts, and retries while readers or snapshots hold it back, so a close never waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+
+SECRET_TABLES = ("secret_tally", "secret_participation")
+_VERBOSE = re.compile(r"found (\d+) removable, (\d+) nonremovable row versions")
+
+
+class SecretHistoryPurger:
+    """A background worker: `request()` after a secret vote closes; `wait_idle()` in tests."""
+
+    def __init__(self, engine: Engine, give_up_after: float = 600.0) -> None:
+        self.engine = engine
+        self.give_up_after = give_up_after
+        self._wanted = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def request(self) -> None:
+        """Ask for a purge; returns at once."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._idle.clear()
+            self._wanted.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="secret-purge", daemon=True)
+                self._thread.start()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """True once every requested purge has finished (or given up)."""
+        return self._idle.wait(timeout)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._wanted.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if self._stopped or not self._wanted.is_set():
+                    self._idle.set()
+                    self._thread = None
+                    return
+                self._wanted.clear()
+            started, pause = time.monotonic(), 0.05
+            while not self._stopped:
+                try:
+                    if self.purge_once():
+                        break
+                except Exception as error:  # noqa: BLE001 - retried below, never fatal
+                    log.info("secret-ballot purge postponed: %s", error.__class__.__name__)
+                if time.monotonic() - started > self.give_up_after:
+                    log.error("secret-ballot history could not be purged for %.0f s; "
+                              "run `VACUUM` on the database by hand", self.give_up_after)
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def purge_once(self) -> bool:
+        """One attempt; True when no history is left."""
+        if self.engine.dialect.name == "sqlite":
+            return self._purge_sqlite()
+        return self._purge_postgres()
+
+    def _purge_sqlite(self) -> bool:
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA busy_timeout=250")
+            try:
+                cursor.execute("VACUUM")  # rebuilds every page: no cell keeps its write order
+                busy, _frames, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                cursor.execute("PRAGMA busy_timeout=10000")
+                cursor.close()
+            return busy == 0
+        finally:
+            raw.close()
+
+    def _purge_postgres(self) -> bool:
+        clean = True
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            driver = connection.connection.driver_connection
+            notices: list[str] = []
+            handler = lambda diagnostic: notices.append(diagnostic.message_primary or "")  # noqa: E731
+            driver.add_notice_handler(handler)
+            try:
+                connection.execute(text("SET lock_timeout = '2s'"))
+                for table in SECRET_TABLES:
+                    notices.clear()
+                    connection.execute(text(f"VACUUM (FULL, VERBOSE) {table}"))
+                    live = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                    kept = [int(m.group(2)) for n in notices if (m := _VERBOSE.search(n))]
+                    # Versions kept beyond the live rows are visible to some open snapshot.
+                    if not kept or kept[-1] > live:
+                        clean = False
+            finally:
+                driver.remove_notice_handler(handler)
+                connection.execute(text("RESET lock_timeout"))
+        return clean
