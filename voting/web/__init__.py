@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, render_template
 
 from voting.config import Config, load_config
+from voting.services import queries
 from voting.services.runtime import Runtime, build_runtime
 
 MAX_BODY_BYTES = 1_000_000
@@ -31,8 +32,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None,
     app.register_blueprint(api.bp, url_prefix="/api/v1")
 
     @app.get("/")
-    def index() -> dict[str, object]:
-        return {"service": "council-voting", "api": "/api/v1", "openapi": "/api/v1/openapi.json"}
+    def index() -> str:
+        """The public landing page: the sitting in progress and links to the open data."""
+        state = queries.current_state(runtime_of(app).reader())
+        return render_template("index.html", council=state["council"], sitting=state["sitting"])
 
     return app
 
