@@ -424,7 +424,9 @@ def test_no_token_and_a_revoked_token(hall, vote, client, public, runtime, uncha
     with unchanged(vote):
         refused(client.post(f"/api/v1/votes/{vote}/close", headers=headers), 401,
                 "unauthenticated", "revoked")
-        refused(public.post(f"/votes/{vote}/close"), 401, "unauthenticated", "Bearer")
+        anonymous = public.post(f"/votes/{vote}/close")
+        refused(anonymous, 401, "unauthenticated", "Bearer")
+        assert anonymous.headers["WWW-Authenticate"] == "Bearer"  # RFC 6750: how to sign in
         refused(public.post(f"/votes/{vote}/choices", {"choice": "for"}), 401, "unauthenticated")
 
 

@@ -21,7 +21,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None,
     app = Flask(__name__, instance_path=None, template_folder="../../templates",
                 static_folder="../../static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config.database_url_resolved())

@@ -22,7 +22,8 @@ def error_body(code: str, message: str, details: dict[str, object] | None = None
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
-        return error_body(error.code, error.message, error.details), error.status
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        return error_body(error.code, error.message, error.details), error.status, headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
