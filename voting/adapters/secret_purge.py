@@ -6,9 +6,10 @@ of the order in which the counters changed would link a deputy to a choice. Such
   xmin (the counters' table is UNLOGGED, so the write-ahead log never holds them);
 - SQLite: page images of every commit in the write-ahead log, and the layout of cells inside the
   database pages, which follows the order of the writes.
-The purge rewrites the tables (PostgreSQL `VACUUM FULL` until no dead version remains; SQLite
-`VACUUM` and a TRUNCATE checkpoint). It runs after the close is acknowledged, with short lock
-timeouts, and retries while readers or snapshots hold it back, so a close never waits for it.
+The purge rewrites the tables in key order (PostgreSQL `CLUSTER ... USING` the primary key until
+no dead version is kept; SQLite `VACUUM`, then a TRUNCATE checkpoint). It runs after the close is
+acknowledged, with short lock timeouts, and retries while readers or snapshots hold it back, so a
+close never waits for it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from sqlalchemy import Engine, text
 log = logging.getLogger(__name__)
 
 SECRET_TABLES = ("secret_tally", "secret_participation")
-_VERBOSE = re.compile(r"found (\d+) removable, (\d+) nonremovable row versions")
+_KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
+LOCK_TIMEOUT = "200ms"  # short: other work on the secret tables must not queue behind a purge
+BY_HAND = {
+    "sqlite": "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
+    "postgresql": "CLUSTER secret_tally USING pk_secret_tally; "
+                  "CLUSTER secret_participation USING pk_secret_participation;",
+}
 
 
 class SecretHistoryPurger:
@@ -38,6 +45,7 @@ class SecretHistoryPurger:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._vacuumed = False  # SQLite: the file is rebuilt; only the checkpoint is left
 
     def request(self) -> None:
         """Ask for a purge; returns at once."""
@@ -55,6 +63,9 @@ class SecretHistoryPurger:
         return self._idle.wait(timeout)
 
     def stop(self) -> None:
+        if not self._idle.is_set():
+            log.warning("stopping with a secret-ballot purge pending; it is requested again at "
+                        "the next start (or run by hand: %s)", self.by_hand())
         with self._lock:
             self._stopped = True
             self._wanted.set()
@@ -69,6 +80,7 @@ class SecretHistoryPurger:
                     self._thread = None
                     return
                 self._wanted.clear()
+            self._vacuumed = False
             started, pause = time.monotonic(), 0.05
             while not self._stopped:
                 try:
@@ -78,10 +90,14 @@ class SecretHistoryPurger:
                     log.info("secret-ballot purge postponed: %s", error.__class__.__name__)
                 if time.monotonic() - started > self.give_up_after:
                     log.error("secret-ballot history could not be purged for %.0f s; "
-                              "run `VACUUM` on the database by hand", self.give_up_after)
+                              "run by hand: %s", self.give_up_after, self.by_hand())
                     break
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
+
+    def by_hand(self) -> str:
+        """The SQL that purges by hand on this database."""
+        return BY_HAND.get(self.engine.dialect.name, BY_HAND["postgresql"])
 
     def purge_once(self) -> bool:
         """One attempt; True when no history is left."""
@@ -95,7 +111,9 @@ class SecretHistoryPurger:
             cursor = raw.cursor()
             cursor.execute("PRAGMA busy_timeout=250")
             try:
-                cursor.execute("VACUUM")  # rebuilds every page: no cell keeps its write order
+                if not self._vacuumed:
+                    cursor.execute("VACUUM")  # rebuilds every page: no cell keeps its write order
+                    self._vacuumed = True
                 busy, _frames, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
                 cursor.execute("PRAGMA busy_timeout=10000")
@@ -109,17 +127,18 @@ class SecretHistoryPurger:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             driver = connection.connection.driver_connection
             notices: list[str] = []
-            handler = lambda diagnostic: notices.append(diagnostic.message_primary or "")  # noqa: E731
+            handler = lambda diagnostic: notices.append(diagnostic.message_detail or "")  # noqa: E731
             driver.add_notice_handler(handler)
             try:
-                connection.execute(text("SET lock_timeout = '2s'"))
+                connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
                 for table in SECRET_TABLES:
                     notices.clear()
-                    connection.execute(text(f"VACUUM (FULL, VERBOSE) {table}"))
-                    live = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-                    kept = [int(m.group(2)) for n in notices if (m := _VERBOSE.search(n))]
-                    # Versions kept beyond the live rows are visible to some open snapshot.
-                    if not kept or kept[-1] > live:
+                    # Rewritten in primary-key order: neither the superseded versions nor the
+                    # order in which counters were last changed survive.
+                    connection.execute(text(f"CLUSTER (VERBOSE) {table} USING pk_{table}"))
+                    kept = [int(m.group(1)) for n in notices if (m := _KEPT.search(n))]
+                    # Dead versions still visible to an open snapshot: try again later.
+                    if not kept or kept[-1] > 0:
                         clean = False
             finally:
                 driver.remove_notice_handler(handler)

@@ -49,8 +49,8 @@ from .uow import SYSTEM, Actor, UnitOfWork
 MAX_TIME_LIMIT = 3600
 # The counters of a secret ballot are kept out of PostgreSQL's write-ahead log (see
 # docs/secret-ballot.md), so a crash of the database server empties them.
-LOST_COUNTERS = ("the counters of this secret ballot were lost when the database server crashed; "
-                 "annul the vote and hold it again")
+LOST_COUNTERS = ("the counters of this secret ballot were lost when the database server crashed, "
+                 "so it cannot be counted; the secretary must annul it and hold it again")
 
 
 def vote_rule(vote: orm.Vote) -> AdoptionRule:

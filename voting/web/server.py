@@ -106,6 +106,9 @@ def _bind(app: Flask, host: str, port: int) -> ServerHandle:
         raise CannotListen(f"cannot listen on {host}:{port}") from None
     timer = VoteTimer(runtime_of(app))
     timer.start()
+    # A purge cut short by the last stop (or a crash) is finished now, in the background.
+    assert runtime_of(app).purger is not None
+    runtime_of(app).purger.request()
     return ServerHandle(server, timer)
 
 

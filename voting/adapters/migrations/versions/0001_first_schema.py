@@ -264,6 +264,9 @@ def upgrade() -> None:
         # Secret-ballot counters stay out of the write-ahead log, which would otherwise tie each
         # counter change to the casting transaction (see docs/secret-ballot.md).
         op.execute("ALTER TABLE secret_tally SET UNLOGGED")
+        # No statistics either: an ANALYZE during a ballot would keep the counters of that moment.
+        op.execute("ALTER TABLE secret_tally ALTER COLUMN count SET STATISTICS 0")
+        op.execute("ALTER TABLE secret_tally SET (autovacuum_enabled = off)")
 
 
 
