@@ -226,7 +226,8 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
         "convocation_created": 1, "session_created": 1, "sitting_created": 1, "item_added": 3,
         "sitting_opened": 1, "registration_opened": 1, "deputy_registered": 43,
         "registration_closed": 1, "deputy_left": 3,
-        "vote_opened": 7, "choice_cast": casts, "secret_ballot_cast": len(v4_choices),
+        "vote_opened": 6,  # the manual result was never open
+        "choice_cast": casts, "secret_ballot_cast": len(v4_choices),
         "vote_closed": 7, "revote_called": 1, "vote_annulled": 1, "manual_result_entered": 1,
         # item 1: pending -> under consideration -> adopted; item 2: ... -> not adopted ->
         # adopted (re-vote); item 3: -> under consideration -> adopted (manual)

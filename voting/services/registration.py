@@ -10,6 +10,7 @@ from voting.adapters import orm
 from voting.domain.errors import (
     AlreadyRegistered,
     InvalidInput,
+    InvalidTransition,
     NoOpenRegistration,
     NotRegistered,
     PermissionDenied,
@@ -110,6 +111,7 @@ def open_registration(uow: UnitOfWork, actor: Actor, sitting_id: object,
     keep = validate.boolean(carry_over, "carry_over", default=False)
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
+        _ensure_no_open_vote(uow, sitting.id)
         last = latest_round(uow, sitting.id)
         if last is not None and last.closed_at is None:
             raise RegistrationAlreadyOpen(f"registration round {last.number} is already open")
@@ -134,6 +136,7 @@ def close_registration(uow: UnitOfWork, actor: Actor, sitting_id: object) -> dic
     actor.require(*PROCEDURE)
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
+        _ensure_no_open_vote(uow, sitting.id)
         round_ = latest_round(uow, sitting.id)
         if round_ is None or round_.closed_at is not None:
             raise NoOpenRegistration("no registration round is open")
@@ -143,6 +146,13 @@ def close_registration(uow: UnitOfWork, actor: Actor, sitting_id: object) -> dic
                                                    **state.to_dict()})
         uow.commit()
         return state.to_dict()
+
+
+def _ensure_no_open_vote(uow: UnitOfWork, sitting_id: int) -> None:
+    """A new round would change who counts as registered under a vote already running."""
+    if uow.session.scalars(select(orm.Vote.id).where(
+            orm.Vote.sitting_id == sitting_id, orm.Vote.state == "open")).first() is not None:
+        raise InvalidTransition("a vote is open; close it before opening or closing registration")
 
 
 def _acting_for(actor: Actor, deputy_id: object) -> int:

@@ -185,6 +185,7 @@ def update_item(uow: UnitOfWork, actor: Actor, item_id: object, data: Mapping[st
     actor.require("secretary")
     with uow:
         item = get_item(uow, item_id)
+        _ensure_sitting_not_closed(uow, item)
         values = _item_values(data, creating=False)
         before = {key: getattr(item, key) for key in values}
         for key, value in values.items():
@@ -211,14 +212,32 @@ def reorder_agenda(uow: UnitOfWork, actor: Actor, sitting_id: object, order: obj
         uow.commit()
 
 
+MANUAL_STATUSES = (ItemStatus.PENDING, ItemStatus.UNDER_CONSIDERATION, ItemStatus.WITHDRAWN,
+                   ItemStatus.POSTPONED)
+
+
 def set_item_status(uow: UnitOfWork, actor: Actor, item_id: object, status: object) -> None:
-    """Set an item's status by hand (withdrawn, postponed, or a result recorded elsewhere)."""
+    """Set an item's status by hand: withdrawn, postponed, or back to consideration.
+
+    Adopted and not adopted come only from a vote "в цілому" (or a manual result of one).
+    """
     actor.require(*PROCEDURE)
     with uow:
         item = get_item(uow, item_id)
-        new = parse_enum(ItemStatus, status, "status")
-        change_item_status(uow, actor, item, ItemStatus(new))
+        _ensure_sitting_not_closed(uow, item)
+        new = ItemStatus(parse_enum(ItemStatus, status, "status"))
+        if new not in MANUAL_STATUSES:
+            raise InvalidInput(
+                f"status {new.value} comes from a vote; by hand use one of: "
+                + ", ".join(s.value for s in MANUAL_STATUSES), field="status")
+        change_item_status(uow, actor, item, new)
         uow.commit()
+
+
+def _ensure_sitting_not_closed(uow: UnitOfWork, item: orm.AgendaItem) -> None:
+    sitting = get_sitting(uow, item.sitting_id)
+    if sitting.state == "closed":
+        raise InvalidTransition("the sitting is closed; its agenda cannot change")
 
 
 def change_item_status(uow: UnitOfWork, actor: Actor, item: orm.AgendaItem, status: ItemStatus,

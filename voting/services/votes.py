@@ -90,12 +90,13 @@ def open_vote(uow: UnitOfWork, actor: Actor, sitting_id: object, spec: Mapping[s
 
 
 def _new_vote(uow: UnitOfWork, actor: Actor, sitting: orm.Sitting, data: Mapping[str, object],
-              attempt: int, previous: orm.Vote | None) -> orm.Vote:
+              attempt: int, previous: orm.Vote | None, manual: bool = False) -> orm.Vote:
     council = the_council(uow)
     item = None
     if data.get("item_id") is not None:
         item = get_item(uow, data["item_id"])
         ensure_item_in_sitting(item, sitting)
+        _ensure_item_can_be_voted(item, previous)
     title = validate.text(data.get("title"), "title", limit=validate.LONG, required=item is None)
     stage = parse_enum(Stage, data.get("stage", Stage.AS_A_WHOLE if item else Stage.PROCEDURAL),
                        "stage")
@@ -124,7 +125,7 @@ def _new_vote(uow: UnitOfWork, actor: Actor, sitting: orm.Sitting, data: Mapping
         sitting_id=sitting.id, item_id=None if item is None else item.id,
         title=title or (item.title if item else ""), stage=stage, kind=kind,
         rule_base=rule.base, rule_comparator=rule.comparator, rule_numerator=rule.numerator,
-        rule_denominator=rule.denominator, state=VoteState.OPEN, manual=False,
+        rule_denominator=rule.denominator, state=VoteState.OPEN, manual=manual,
         allow_change=allow_change, quorum_override=not state.quorum, attempt=attempt,
         previous_vote_id=None if previous is None else previous.id, opened_at=now,
         deadline=now + timedelta(seconds=limit) if limit else None,
@@ -142,8 +143,20 @@ def _new_vote(uow: UnitOfWork, actor: Actor, sitting: orm.Sitting, data: Mapping
         uow.journal(actor, "quorum_overridden", {"vote_id": vote.id, **state.to_dict()})
     if item is not None and item.status == ItemStatus.PENDING:
         change_item_status(uow, actor, item, ItemStatus.UNDER_CONSIDERATION)
-    uow.journal(actor, "vote_opened", {**_vote_public(vote), **state.to_dict()})
+    if not manual:  # a counting commission's result was never open electronically
+        uow.journal(actor, "vote_opened", {**_vote_public(vote), **state.to_dict()})
     return vote
+
+
+def _ensure_item_can_be_voted(item: orm.AgendaItem, previous: orm.Vote | None) -> None:
+    """A withdrawn or postponed item is not voted; a decided one only through a re-vote."""
+    if item.status in (ItemStatus.WITHDRAWN, ItemStatus.POSTPONED):
+        raise InvalidTransition(
+            f"agenda item {item.id} is {item.status}; set it back to under consideration first")
+    if item.status in (ItemStatus.ADOPTED, ItemStatus.NOT_ADOPTED) and previous is None:
+        raise InvalidTransition(
+            f"agenda item {item.id} is already decided ({item.status}); call a re-vote of its "
+            "vote, or set the item back to under consideration first")
 
 
 def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
@@ -190,14 +203,18 @@ def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
             else:
                 assert isinstance(previous, orm.Ballot)
                 previous.outcome, previous.cast_at = picked.value, uow.now()
-            # Open votes publish counts only; the per-deputy list goes into the protocol.
-            public = {"vote_id": vote.id, "deputy_id": who, "changed": previous is not None}
+            # Open votes publish counts only; the per-deputy list goes into the protocol, so the
+            # screens do not even learn who pressed (with a running split that would tell).
+            public: dict[str, object] = {"vote_id": vote.id}
             if vote.kind == VoteKind.ROLL_CALL:
-                public["choice"] = picked.value
+                public.update(deputy_id=who, choice=picked.value, changed=previous is not None)
             uow.journal(actor, "choice_cast", {"vote_id": vote.id, "deputy_id": who,
                                                "choice": picked.value,
                                                "changed": previous is not None}, public=public)
         uow.commit()
+    if secret:
+        # The same answer whatever the choice, to the byte: its size must not tell the choice.
+        return {"vote_id": vote.id, "deputy_id": who, "recorded": True, "secret": True}
     return {"vote_id": vote.id, "deputy_id": who, "choice": picked.value, "recorded": True}
 
 
@@ -225,15 +242,19 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     sitting = uow.session.get(orm.Sitting, vote.sitting_id)
     assert sitting is not None
     state = presence(uow, sitting)
-    registered = _counted_registered(state, vote)
+    secret = vote.kind == VoteKind.SECRET
+    voter_model = orm.SecretParticipation if secret else orm.Ballot
+    voters = set(uow.session.scalars(select(voter_model.deputy_id).where(
+        voter_model.vote_id == vote.id)))
+    _settle_total_composition(vote, state, voters)
+    # Who was present: registered at the close, and whoever voted (they were in the hall).
+    registered = (set(state.registered) | voters) & _counted_participants(state, vote)
     rule = vote_rule(vote)
-    if vote.kind == VoteKind.SECRET:
+    if secret:
         counts = {row.choice: row.count for row in uow.session.scalars(
             select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id))}
         if set(counts) != {c.value for c in Choice}:
             raise SecretCountersLost(LOST_COUNTERS)
-        voters = set(uow.session.scalars(select(orm.SecretParticipation.deputy_id).where(
-            orm.SecretParticipation.vote_id == vote.id)))
         voting = counts["for"] + counts["against"] + counts["abstain"]
         # A counting commission's secret result has counts only: its voters were those present.
         registered_voters = (min(voting, len(registered)) if vote.manual
@@ -266,16 +287,23 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     return tally
 
 
+def _settle_total_composition(vote: orm.Vote, state: Presence, voters: set[int]) -> None:
+    """The head counts in the total composition when taking part (art. 59): registered at the
+    close or having voted, even if they arrived after the vote opened."""
+    if state.head_id is None:
+        return
+    takes_part = state.head_id in state.registered or state.head_id in voters
+    if takes_part != vote.head_takes_part:
+        vote.head_takes_part = takes_part
+        vote.total_composition += 1 if takes_part else -1
+
+
 def _counted_participants(state: Presence, vote: orm.Vote) -> set[int]:
     """The participants counted in this vote's total composition (the head only if taking part)."""
     people = set(state.participants)
     if state.head_id is not None and not vote.head_takes_part:
         people.discard(state.head_id)
     return people
-
-
-def _counted_registered(state: Presence, vote: orm.Vote) -> set[int]:
-    return set(state.registered) & _counted_participants(state, vote)
 
 
 def _store_tally(vote: orm.Vote, tally: Tally) -> None:
@@ -328,15 +356,7 @@ def revote(uow: UnitOfWork, actor: Actor, vote_id: object,
             raise InvalidTransition("close the vote before calling a re-vote")
         if previous.manual:
             raise InvalidTransition("a manual result cannot be re-voted electronically")
-        council = the_council(uow)
-        if previous.attempt - 1 >= council.revote_limit:
-            raise RevoteLimitReached(
-                f"this question has been re-voted {previous.attempt - 1} times; "
-                f"the limit is {council.revote_limit}")
-        later = uow.session.scalars(select(orm.Vote).where(
-            orm.Vote.previous_vote_id == previous.id)).first()
-        if later is not None:
-            raise InvalidTransition(f"vote {previous.id} already has a re-vote (vote {later.id})")
+        _ensure_can_follow(uow, previous)
         sitting = open_sitting_row(uow, previous.sitting_id)
         rule = vote_rule(previous)
         repeat = {
@@ -354,6 +374,31 @@ def revote(uow: UnitOfWork, actor: Actor, vote_id: object,
         return vote.id
 
 
+def _ensure_can_follow(uow: UnitOfWork, previous: orm.Vote) -> None:
+    """A new attempt (re-vote or manual entry) follows a finished vote, once, within the limit."""
+    if previous.state == VoteState.OPEN:
+        raise InvalidTransition(f"vote {previous.id} is still open; close or annul it first")
+    council = the_council(uow)
+    if previous.attempt - 1 >= council.revote_limit:
+        raise RevoteLimitReached(
+            f"this question has been re-voted {previous.attempt - 1} times; "
+            f"the limit is {council.revote_limit}")
+    later = uow.session.scalars(select(orm.Vote).where(
+        orm.Vote.previous_vote_id == previous.id)).first()
+    if later is not None:
+        raise InvalidTransition(f"vote {previous.id} already has a re-vote (vote {later.id})")
+
+
+def _item_status_from_votes(uow: UnitOfWork, item_id: int) -> ItemStatus:
+    """The item is decided by its latest counted (not annulled) vote "в цілому"."""
+    deciding = uow.session.scalars(select(orm.Vote).where(
+        orm.Vote.item_id == item_id, orm.Vote.stage == Stage.AS_A_WHOLE,
+        orm.Vote.state == VoteState.CLOSED).order_by(orm.Vote.id.desc())).first()
+    if deciding is None:
+        return ItemStatus.UNDER_CONSIDERATION
+    return ItemStatus.ADOPTED if deciding.result == "adopted" else ItemStatus.NOT_ADOPTED
+
+
 def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -> None:
     """Annul a vote with a reason; it is kept, marked annulled, and no longer decides its item."""
     actor.require(*PROCEDURE)
@@ -362,6 +407,7 @@ def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -
         vote = uow.lock_vote(vote_id, exclusive=True)
         if vote.state == VoteState.ANNULLED:
             raise InvalidTransition("the vote is already annulled")
+        open_sitting_row(uow, vote.sitting_id)  # a closed sitting's record is final
         was = vote.state
         vote.state, vote.annul_reason, vote.annulled_at = VoteState.ANNULLED, why, uow.now()
         if was == VoteState.OPEN:
@@ -370,7 +416,8 @@ def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -
         if vote.item_id is not None and vote.stage == Stage.AS_A_WHOLE and was == VoteState.CLOSED:
             item = get_item(uow, vote.item_id)
             if item.status in (ItemStatus.ADOPTED, ItemStatus.NOT_ADOPTED):
-                change_item_status(uow, actor, item, ItemStatus.UNDER_CONSIDERATION,
+                uow.session.flush()
+                change_item_status(uow, actor, item, _item_status_from_votes(uow, item.id),
                                    reason=f"vote {vote.id} annulled")
         if vote.kind == VoteKind.SECRET and was == VoteState.OPEN:
             uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
@@ -397,14 +444,17 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
         previous = None
         if data.get("previous_vote_id") is not None:
             previous = uow.lock_vote(data["previous_vote_id"], exclusive=True)
-            if previous.state == VoteState.OPEN:
-                raise InvalidTransition("close or annul the electronic vote first")
+            _ensure_can_follow(uow, previous)
+            if previous.sitting_id != sitting.id or previous.item_id != data.get("item_id"):
+                raise InvalidInput(f"vote {previous.id} is on another question; a manual result "
+                                   "follows a vote on the same item of this sitting",
+                                   field="previous_vote_id")
         opening = {k: v for k, v in data.items() if k in {"item_id", "title", "stage", "kind",
                                                           "rule"}}
         opening["override_quorum"] = True  # the commission's count stands on its own
         vote = _new_vote(uow, actor, sitting, opening,
-                         attempt=1 if previous is None else previous.attempt + 1, previous=previous)
-        vote.manual = True
+                         attempt=1 if previous is None else previous.attempt + 1, previous=previous,
+                         manual=True)
         state = presence(uow, sitting)
         if kind is VoteKind.SECRET:
             if "choices" in data:
@@ -418,15 +468,16 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
             if "counts" in data:
                 raise InvalidInput("a roll-call or open vote is entered deputy by deputy "
                                    "(choices)", field="counts")
-            choices = _manual_choices(data.get("choices"), _counted_participants(state, vote))
+            choices = _manual_choices(data.get("choices"), set(state.participants))
             for deputy_id, choice in choices.items():
                 uow.session.add(orm.Ballot(vote_id=vote.id, deputy_id=deputy_id,
                                            outcome=choice.value, cast_at=uow.now()))
             journal_detail = {"choices": {str(k): v.value for k, v in sorted(choices.items())}}
         uow.session.flush()
-        uow.journal(actor, "manual_result_entered", {"vote_id": vote.id, "note": note,
-                                                     **journal_detail},
-                    public={"vote_id": vote.id, "note": note})
+        described = {**_vote_public(vote), "note": note}
+        described.pop("state")  # it is closed by the counting just below
+        uow.journal(actor, "manual_result_entered", {**described, **journal_detail},
+                    public=described)
         tally = _count_and_close(uow, actor, vote)
         uow.commit()
         return {"vote_id": vote.id, **tally.to_dict()}
