@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -347,6 +347,48 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_list(args: argparse.Namespace) -> int:
+    """List the API tokens: id, role, deputy, label, created, revoked (never the tokens)."""
+    config = load_config(args.config)
+    rt = open_database(config.database_url_resolved())
+    try:
+        rows = auth.list_tokens(rt.uow(), SYSTEM)
+    finally:
+        rt.dispose()
+    if not rows:
+        print("No tokens have been issued.")
+        return 0
+    header = ("ID", "ROLE", "DEPUTY", "LABEL", "CREATED", "REVOKED")
+    table = [header] + [
+        (str(r["id"]), str(r["role"]), "-" if r["deputy_id"] is None else str(r["deputy_id"]),
+         str(r["label"]), _minute(r["created_at"]), _minute(r["revoked_at"]) or "-")
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    return 0
+
+
+def _minute(moment: object) -> str:
+    """An ISO time from the service, shown to the second in UTC."""
+    if moment is None:
+        return ""
+    return datetime.fromisoformat(str(moment)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    """Revoke an API token by its id (see `voting token list`); it stops working at once."""
+    config = load_config(args.config)
+    rt = open_database(config.database_url_resolved())
+    try:
+        result = auth.revoke_token(rt.uow(), SYSTEM, args.id)
+    finally:
+        rt.dispose()
+    print(f"Token {result['id']} revoked at {_minute(result['revoked_at'])}.")
+    return 0
+
+
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     """Recompute the journal's hash chain; exit 1 and name the first broken entry if any."""
     config = load_config(args.config)
@@ -402,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = command("create", cmd_token_create, token_sub)
     create.add_argument("--label", help="a note saying whose token it is")
+    command("list", cmd_token_list, token_sub)
+    command("revoke", cmd_token_revoke, token_sub).add_argument(
+        "id", type=int, metavar="ID", help="the token's id, as `voting token list` shows it")
     for p in (add, create):
         p.add_argument("--role", required=True, choices=ROLES)
         p.add_argument("--deputy", type=int, metavar="ID", help="the deputy (role deputy only)")

@@ -201,13 +201,14 @@ def _validate(config: Config) -> None:
          "council.statutory_deputies", "must be at least 1", council.statutory_deputies),
         (rules.quorum_denominator >= 1,
          "rules.quorum_denominator", "must be at least 1", rules.quorum_denominator),
-        (0 < rules.quorum_numerator <= rules.quorum_denominator, "rules.quorum_numerator",
-         "quorum_numerator/quorum_denominator must be greater than 0 and at most 1", fraction),
+        (0 < rules.quorum_numerator < rules.quorum_denominator, "rules.quorum_numerator",
+         "quorum_numerator/quorum_denominator must be greater than 0 and less than 1 (the quorum "
+         "is \"more than\" that fraction)", fraction),
         (rules.default_rule in ADOPTION_RULES,
          "rules.default_rule", f"must be one of {ADOPTION_RULES}", rules.default_rule),
         (rules.revote_limit >= 0, "rules.revote_limit", "must not be negative", rules.revote_limit),
-        (rules.default_time_limit_seconds >= 0, "rules.default_time_limit_seconds",
-         "must not be negative (0 = no limit)", rules.default_time_limit_seconds),
+        (0 <= rules.default_time_limit_seconds <= 3600, "rules.default_time_limit_seconds",
+         "must be 0 (no limit) to 3600 seconds", rules.default_time_limit_seconds),
     ]
     for ok, name, problem, value in checks:
         if not ok:

@@ -208,9 +208,17 @@ def test_invalid_overrides_are_refused_naming_the_key(overrides, key):
     assert str(caught.value).startswith(f"{key}: ")
 
 
-def test_fraction_of_exactly_one_is_allowed():
-    rules = load_config(overrides={"rules": {"quorum_numerator": 3, "quorum_denominator": 3}}).rules
-    assert rules.quorum_numerator == rules.quorum_denominator == 3
+def test_a_quorum_of_more_than_everyone_is_refused():
+    """"More than 3/3" could never be reached: no sitting would ever be competent."""
+    with pytest.raises(ConfigError, match="^rules.quorum_numerator: "):
+        load_config(overrides={"rules": {"quorum_numerator": 3, "quorum_denominator": 3}})
+    rules = load_config(overrides={"rules": {"quorum_numerator": 2, "quorum_denominator": 3}}).rules
+    assert (rules.quorum_numerator, rules.quorum_denominator) == (2, 3)
+
+
+def test_a_default_time_limit_over_an_hour_is_refused():
+    with pytest.raises(ConfigError, match="^rules.default_time_limit_seconds: "):
+        load_config(overrides={"rules": {"default_time_limit_seconds": 7200}})
 
 
 def test_unknown_key_is_refused(tmp_path):

@@ -228,8 +228,33 @@ def test_feminine_no_faction_spelling() -> None:
 
 
 def test_cell_of_exactly_the_maximum_length_is_accepted() -> None:
-    [record] = parse_deputies_csv(to_csv([deputy(familyName="Я" * MAX_CELL_LENGTH)]))
-    assert len(record.family_name) == MAX_CELL_LENGTH
+    # a column the roster does not keep; the kept ones have their own limits (below)
+    [record] = parse_deputies_csv(to_csv([deputy(biography="Я" * MAX_CELL_LENGTH)]))
+    assert record.external_id == "1001-АБВ"
+
+
+def test_kept_values_may_fill_their_columns_exactly() -> None:
+    [record] = parse_deputies_csv(to_csv([deputy(
+        id="I" * 64, votingIdentifier="V" * 64, factionName="Ф" * 300,
+        familyName="Я" * 114, name="Віктор", additionalName="З" * (300 - 114 - 8))]))
+    assert len(record.full_name) == 300 and len(record.short_name) == 120
+    assert len(record.external_id) == len(record.voting_identifier or "") == 64
+
+
+@pytest.mark.parametrize("cells, field, what", [
+    ({"id": "I" * 65}, "id", "65 characters long; at most 64"),
+    ({"votingIdentifier": "V" * 65}, "votingIdentifier", "at most 64"),
+    ({"factionName": "Ф" * 301}, "factionName", "at most 300"),
+    ({"additionalName": "З" * 290}, "additionalName", "full name"),
+    ({"familyName": "Я" * 115}, "familyName", "short name"),
+])
+def test_a_value_too_long_for_the_roster_names_line_and_field(cells: dict[str, str], field: str,
+                                                              what: str) -> None:
+    with pytest.raises(RosterImportError) as refused:
+        parse_deputies_csv(to_csv([deputy(), deputy(**{"id": "2", "votingIdentifier": "dep-2",
+                                                       **cells})]))
+    assert (refused.value.line, refused.value.field) == (3, field)
+    assert what in refused.value.message
 
 
 # --- errors --------------------------------------------------------------------------------------

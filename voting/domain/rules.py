@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from .errors import InvalidInput
 
+#: The largest numerator or denominator of a custom rule's fraction.
+MAX_FRACTION_TERM = 1000
+
 
 class Base(StrEnum):
     """What a threshold fraction is taken of."""
@@ -140,6 +143,9 @@ def rule_from_spec(spec: object) -> AdoptionRule:
         for field, value in (("numerator", numerator), ("denominator", denominator)):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidInput(f"rule.{field} must be a whole number", field=f"rule.{field}")
+            if value > MAX_FRACTION_TERM:
+                raise InvalidInput(f"rule.{field} must be at most {MAX_FRACTION_TERM}",
+                                   field=f"rule.{field}")
         try:
             return AdoptionRule(base, comparator, numerator, denominator)
         except InvalidInput as error:

@@ -5,16 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 
 from sqlalchemy import select
 
 from voting.adapters import orm
-from voting.domain.errors import InvalidInput, NotFound, PermissionDenied
+from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 
 from . import validate
 from .uow import Actor, UnitOfWork
 
 ROLES = ("secretary", "chair", "deputy")
+
+
+class TokenAlreadyRevoked(DomainError):
+    code = "token_already_revoked"
+
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
@@ -116,13 +122,34 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
         return Actor(row.role, label, row.deputy_id)
 
 
-def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> None:
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, object]]:
+    """Every token issued, oldest first: id, role, deputy, label, created and revoked times.
+
+    The token itself is never kept (only its hash), and the hash is not shown either.
+    """
+    actor.require("secretary", "system")
+    with uow:
+        rows = uow.session.scalars(select(orm.ApiToken).order_by(orm.ApiToken.id))
+        return [{"id": row.id, "role": row.role, "deputy_id": row.deputy_id, "label": row.label,
+                 "created_at": _when(row.created_at), "revoked_at": _when(row.revoked_at)}
+                for row in rows]
+
+
+def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, object]:
+    """Revoke a token: from now on it gets 401. Returns its id and the revocation time."""
     actor.require("secretary", "system")
     with uow:
         row = uow.get(orm.ApiToken, token_id, "token")
         assert isinstance(row, orm.ApiToken)
         if row.revoked_at is not None:
-            raise NotFound(f"token {row.id} is already revoked")
-        row.revoked_at = uow.now()
+            raise TokenAlreadyRevoked(
+                f"token {row.id} was already revoked at {_when(row.revoked_at)}")
+        row.revoked_at = now = uow.now()
+        result = {"id": row.id, "revoked_at": _when(now)}
         uow.journal(actor, "token_revoked", {"token_id": row.id})
         uow.commit()
+        return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
@@ -16,6 +17,12 @@ from .uow import Actor, UnitOfWork
 
 PROCEDURE = ("secretary", "chair")
 
+#: Codes of the council: ЄДРПОУ (8 digits) and КАТОТТГ ("UA" and 17 digits).
+CODES = {
+    "edrpou": (re.compile(r"[0-9]{8}"), "8 digits"),
+    "katottg": (re.compile(r"UA[0-9]{17}"), '"UA" followed by 17 digits'),
+}
+
 SETTINGS = {
     "name": ("text", None),
     "edrpou": ("text", None),
@@ -27,7 +34,7 @@ SETTINGS = {
     "quorum_counts_head": ("bool", None),
     "default_rule": ("rule", None),
     "revote_limit": ("int", (0, 20)),
-    "default_time_limit_seconds": ("int", (0, 24 * 3600)),
+    "default_time_limit_seconds": ("int", (0, validate.MAX_TIME_LIMIT)),
     "allow_change_choice": ("bool", None),
     "registration_required_to_vote": ("bool", None),
     "show_running_split": ("bool", None),
@@ -80,13 +87,17 @@ def _checked_settings(settings: Mapping[str, object], creating: bool = False) ->
         kind, bounds = SETTINGS[key]
         if kind == "text":
             checked[key] = validate.text(value, key)
+            if key in CODES:
+                pattern, shape = CODES[key]
+                if not pattern.fullmatch(str(checked[key])):
+                    raise InvalidInput(f"{key} must be {shape}, got {checked[key]!r}", field=key)
         elif kind == "int":
             assert bounds is not None
             checked[key] = validate.integer(value, key, minimum=bounds[0], maximum=bounds[1])
         elif kind == "bool":
             checked[key] = validate.boolean(value, key)
         elif kind == "rule":
-            if value not in PRESET_RULES:
+            if not isinstance(value, str) or value not in PRESET_RULES:
                 raise InvalidInput(f"default_rule must be one of {', '.join(PRESET_RULES)}", field=key)
             checked[key] = value
     if creating:
@@ -94,9 +105,19 @@ def _checked_settings(settings: Mapping[str, object], creating: bool = False) ->
             if key not in checked:
                 raise InvalidInput(f"{key} is required", field=key)
     num, den = checked.get("quorum_numerator"), checked.get("quorum_denominator")
-    if isinstance(num, int) and isinstance(den, int) and num > den:
-        raise InvalidInput("the quorum fraction cannot exceed 1", field="quorum_numerator")
+    if isinstance(num, int) and isinstance(den, int):
+        _check_quorum_fraction(num, den)
     return checked
+
+
+def _check_quorum_fraction(numerator: int, denominator: int) -> None:
+    """The quorum is "more than numerator/denominator": it must be less than the whole."""
+    if numerator >= denominator:
+        raise InvalidInput(
+            f"the quorum is more than {numerator}/{denominator} of the total composition, which "
+            "can never be reached; quorum_numerator must be smaller than quorum_denominator",
+            field="quorum_numerator",
+        )
 
 
 def _settings_dict(council: orm.Council) -> dict[str, object]:
@@ -111,8 +132,7 @@ def update_settings(uow: UnitOfWork, actor: Actor, changes: Mapping[str, object]
         checked = _checked_settings(changes)
         merged_num = checked.get("quorum_numerator", council.quorum_numerator)
         merged_den = checked.get("quorum_denominator", council.quorum_denominator)
-        if merged_num > merged_den:  # type: ignore[operator]
-            raise InvalidInput("the quorum fraction cannot exceed 1", field="quorum_numerator")
+        _check_quorum_fraction(merged_num, merged_den)  # type: ignore[arg-type]
         if "statutory_deputies" in checked:
             active = _active_ordinary_deputies(uow, council)
             if checked["statutory_deputies"] < active:  # type: ignore[operator]
@@ -273,6 +293,9 @@ def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mappin
         deputy = uow.get(orm.Deputy, deputy_id, "deputy")
         assert isinstance(deputy, orm.Deputy)
         values = _check_deputy_fields(data, creating=False)
+        if ("full_name" in values and "short_name" not in values) or (
+                "short_name" in values and values["short_name"] is None):
+            values["short_name"] = short_name_of(str(values.get("full_name", deputy.full_name)))
         _ensure_unique(uow, council, values, deputy.id)
         becomes_head = values.get("is_head", deputy.is_head)
         becomes_active = values.get("active", deputy.active)
@@ -344,9 +367,14 @@ def import_deputies(uow: UnitOfWork, actor: Actor, records: list[DeputyRecord]) 
                 "external_id": record.external_id,
             }
             try:
-                ids.append(_insert_deputy(uow, council, values))
+                checked = _check_deputy_fields(values, creating=True)
+                ids.append(_insert_deputy(uow, council, checked))
             except InvalidInput as error:
-                raise InvalidInput(f"deputy {record.external_id} ({record.full_name}): {error.message}",
+                who = record.external_id if len(record.external_id) <= 64 else (
+                    record.external_id[:63] + "…")
+                name = record.full_name if len(record.full_name) <= 80 else (
+                    record.full_name[:79] + "…")
+                raise InvalidInput(f"deputy {who} ({name}): {error.message}",
                                    **error.details) from None
         uow.journal(actor, "deputies_imported", {"count": len(ids), "deputy_ids": ids})
         uow.commit()

@@ -59,6 +59,12 @@ IMPORT_REQUIRED: tuple[str, ...] = ("id", "familyName", "name", "factionName", "
 #: Longest cell accepted, in characters, after trimming.
 MAX_CELL_LENGTH = 500
 
+#: Longest values the roster keeps (the database's column sizes), in characters.
+MAX_ID_LENGTH = 64  # id and votingIdentifier
+MAX_FULL_NAME_LENGTH = 300  # "familyName name additionalName"
+MAX_SHORT_NAME_LENGTH = 120  # "familyName N. A."
+MAX_FACTION_LENGTH = 300  # factionName
+
 _DATATYPES = {column.name: column.datatype for column in DEPUTIES}
 _NO_FACTION_SPELLINGS = frozenset({NO_FACTION.casefold(), "позафракційна"})
 _DIGITS = re.compile(r"[0-9]+")
@@ -168,6 +174,7 @@ def parse_deputies_csv(text: str | bytes) -> list[DeputyRecord]:
             if name in row:
                 _check_cell(line, name, row[name])
         record = _record(row)
+        _check_lengths(line, row, record)
         _check_unique(line, "id", record.external_id, id_lines)
         if record.voting_identifier is not None:
             _check_unique(line, "votingIdentifier", record.voting_identifier, voting_id_lines)
@@ -268,6 +275,31 @@ def _check_cell(line: int, name: str, value: str) -> None:
                     name,
                     f"{_show(link)} is not a link (it must start with http:// or https://)",
                 )
+
+
+def _too_long(line: int, field: str, what: str, length: int, limit: int) -> RosterImportError:
+    return RosterImportError(
+        line, field, f"{what} is {length} characters long; at most {limit} are allowed"
+    )
+
+
+def _check_lengths(line: int, row: dict[str, str], record: DeputyRecord) -> None:
+    """Every value the roster keeps fits its column, so the database never cuts or refuses it."""
+    kept_ids = (("id", record.external_id), ("votingIdentifier", record.voting_identifier))
+    for field, value in kept_ids:
+        if value is not None and len(value) > MAX_ID_LENGTH:
+            raise _too_long(line, field, "the value", len(value), MAX_ID_LENGTH)
+    if record.faction_name is not None and len(record.faction_name) > MAX_FACTION_LENGTH:
+        raise _too_long(line, "factionName", "the value", len(record.faction_name),
+                        MAX_FACTION_LENGTH)
+    names = ("familyName", "name", "additionalName")
+    longest = max(names, key=lambda name: len(row.get(name, "")))
+    if len(record.full_name) > MAX_FULL_NAME_LENGTH:
+        raise _too_long(line, longest, "the full name (familyName name additionalName)",
+                        len(record.full_name), MAX_FULL_NAME_LENGTH)
+    if len(record.short_name) > MAX_SHORT_NAME_LENGTH:
+        raise _too_long(line, "familyName", "the short name (familyName and initials)",
+                        len(record.short_name), MAX_SHORT_NAME_LENGTH)
 
 
 def _is_iso_date(value: str) -> bool:

@@ -45,6 +45,14 @@ class Actor:
 
 SYSTEM = Actor("system", "system")
 
+#: The largest id a row can have (ids are 32-bit INTEGER columns).
+MAX_ID = 2**31 - 1
+
+
+def _shown_id(ident: int) -> str:
+    """An id for a message; Python refuses to turn an int of more than 4300 digits into text."""
+    return str(ident) if abs(ident) < 10**30 else "with an id of more than 30 digits"
+
 
 class EventBus:
     """In-process subscribers (the web push, the console gateway) to events after commit."""
@@ -117,6 +125,8 @@ class UnitOfWork:
         """Load a row by id or raise NotFound naming what was looked for."""
         if not isinstance(ident, int) or isinstance(ident, bool):
             raise InvalidInput(f"{what} id must be a whole number, got {ident!r}")
+        if not 1 <= ident <= MAX_ID:  # no row has it, and the database cannot even compare it
+            raise NotFound(f"{what} {_shown_id(ident)} does not exist")
         row = self.session.get(model, ident)
         if row is None:
             raise NotFound(f"{what} {ident} does not exist")
@@ -130,6 +140,8 @@ class UnitOfWork:
         """
         if not isinstance(vote_id, int) or isinstance(vote_id, bool):
             raise InvalidInput(f"vote id must be a whole number, got {vote_id!r}")
+        if not 1 <= vote_id <= MAX_ID:
+            raise NotFound(f"vote {_shown_id(vote_id)} does not exist")
         stmt = select(orm.Vote).where(orm.Vote.id == vote_id)
         stmt = stmt.with_for_update(read=not exclusive)
         vote = self.session.scalars(stmt.execution_options(populate_existing=True)).first()

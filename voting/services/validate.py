@@ -9,6 +9,29 @@ from voting.domain.errors import InvalidInput
 SHORT = 300
 LONG = 5000
 
+#: The range of a database INTEGER column (32-bit signed): ids and counts outside it are refused.
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+#: Longest time limit of a vote, in seconds (for a vote and for the council's default).
+MAX_TIME_LIMIT = 3600
+
+#: Bidirectional embedding, override and isolate controls: they can make a name read backwards.
+_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+
+
+def _refused_character(value: str, multiline: bool) -> str | None:
+    """The first character a name or title may not hold, or None (long texts keep line breaks
+    and tabs)."""
+    for char in value:
+        code = ord(char)
+        if multiline and char in "\n\t":
+            continue
+        if (code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
+                or code in _BIDI_CONTROLS):
+            return char
+    return None
+
 
 def text(value: object, field: str, *, limit: int = SHORT, required: bool = True) -> str | None:
     """A trimmed string of at most `limit` characters."""
@@ -19,6 +42,12 @@ def text(value: object, field: str, *, limit: int = SHORT, required: bool = True
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be text, got {type(value).__name__}", field=field)
     value = value.strip()
+    bad = _refused_character(value, multiline=limit > SHORT)
+    if bad is not None:
+        raise InvalidInput(
+            f"{field} contains the control character U+{ord(bad):04X}, which is not allowed",
+            field=field,
+        )
     if len(value) > limit:
         raise InvalidInput(
             f"{field} is {len(value)} characters long; at most {limit} are allowed", field=field
@@ -27,21 +56,28 @@ def text(value: object, field: str, *, limit: int = SHORT, required: bool = True
 
 
 def integer(
-    value: object, field: str, *, minimum: int | None = None, maximum: int | None = None,
+    value: object, field: str, *, minimum: int = INT_MIN, maximum: int = INT_MAX,
     required: bool = True,
 ) -> int | None:
-    """A whole number within bounds (booleans are not numbers)."""
+    """A whole number within bounds (booleans are not numbers); by default a 32-bit one."""
     if value is None:
         if required:
             raise InvalidInput(f"{field} is required", field=field)
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"{field} must be a whole number, got {value!r}", field=field)
-    if minimum is not None and value < minimum:
-        raise InvalidInput(f"{field} must be at least {minimum}, got {value}", field=field)
-    if maximum is not None and value > maximum:
-        raise InvalidInput(f"{field} must be at most {maximum}, got {value}", field=field)
+    if value < minimum:
+        raise InvalidInput(f"{field} must be at least {minimum}, got {_shown(value)}", field=field)
+    if value > maximum:
+        raise InvalidInput(f"{field} must be at most {maximum}, got {_shown(value)}", field=field)
     return value
+
+
+def _shown(number: int) -> str:
+    """A number for a message; a huge one is shortened (Python refuses to print > 4300 digits)."""
+    if abs(number) < 10**30:
+        return str(number)
+    return "a number too large to show"
 
 
 def boolean(value: object, field: str, *, default: bool | None = None) -> bool:

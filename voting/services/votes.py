@@ -46,7 +46,7 @@ from .registration import Presence, presence
 from .sittings import change_item_status, ensure_item_in_sitting, get_item, open_sitting_row
 from .uow import SYSTEM, Actor, UnitOfWork
 
-MAX_TIME_LIMIT = 3600
+MAX_TIME_LIMIT = validate.MAX_TIME_LIMIT
 # The counters of a secret ballot are kept out of PostgreSQL's write-ahead log (see
 # docs/secret-ballot.md), so a crash of the database server empties them.
 LOST_COUNTERS = ("the counters of this secret ballot were lost when the database server crashed, "

@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest
 
 from voting.domain.errors import InvalidInput, PermissionDenied
 from voting.services import auth as auth_service
-from voting.services import council, queries, registration, sittings, votes
+from voting.services import council, queries, registration, sittings, validate, votes
 from voting.services import journal as journal_service
 from voting.services.runtime import Runtime
 from voting.services.uow import Actor
@@ -48,6 +48,8 @@ def body(*, optional: bool = False) -> dict[str, Any]:
         data = request.get_json()
     except BadRequest:
         raise MalformedBody("the body is not valid JSON") from None
+    except RecursionError:
+        raise MalformedBody("the body's JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
     return data
@@ -328,8 +330,10 @@ def journal():  # type: ignore[no-untyped-def]
     if not is_staff(actor()):
         raise PermissionDenied("the journal is for the secretary and the chair")
     after = request.args.get("after", "0")
-    if not after.isdigit():
+    if not (after.isascii() and after.isdigit()):
         raise InvalidInput("after must be a whole number", field="after")
+    if len(after) > 10 or int(after) > validate.INT_MAX:
+        raise InvalidInput(f"after must be at most {validate.INT_MAX}", field="after")
     return {"entries": journal_service.read_journal(reader(), int(after))}
 
 
@@ -350,3 +354,16 @@ def create_token():  # type: ignore[no-untyped-def]
     token = auth_service.create_token(uow(), actor(), data.get("role"), data.get("deputy_id"),
                                       data.get("label"))
     return created({"token": token, "role": data.get("role"), "deputy_id": data.get("deputy_id")})
+
+
+@bp.get("/tokens")
+@require_actor
+def tokens():  # type: ignore[no-untyped-def]
+    """Every token issued: who it is for and whether it is revoked (never the token itself)."""
+    return {"tokens": auth_service.list_tokens(reader(), actor())}
+
+
+@bp.delete("/tokens/<int:token_id>")
+@require_actor
+def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+    return auth_service.revoke_token(uow(), actor(), token_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-ID = {"type": "integer", "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+TERM = {"type": "integer", "minimum": 1, "maximum": 1000}
 TEXT = {"type": "string", "maxLength": 300}
 CHOICE = {"type": "string", "enum": ["for", "against", "abstain"]}
 RULE = {
@@ -15,7 +16,7 @@ RULE = {
          "required": ["base", "comparator", "numerator", "denominator"],
          "properties": {"base": {"type": "string", "enum": ["total", "registered", "voting"]},
                         "comparator": {"type": "string", "enum": ["more_than", "at_least"]},
-                        "numerator": ID, "denominator": ID}},
+                        "numerator": TERM, "denominator": TERM}},
     ]
 }
 
@@ -32,11 +33,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": obj(["error"], error=obj(["code", "message"], code={"type": "string"},
                                       message={"type": "string"}, details={"type": "object"})),
     "CouncilSettings": obj(
-        name=TEXT, edrpou=TEXT, katottg=TEXT, statutory_deputies=ID,
-        head_votes={"type": "boolean"}, quorum_numerator=ID, quorum_denominator=ID,
+        name=TEXT, edrpou={"type": "string", "pattern": "^[0-9]{8}$"},
+        katottg={"type": "string", "pattern": "^UA[0-9]{17}$"},
+        statutory_deputies={"type": "integer", "minimum": 1, "maximum": 1000},
+        head_votes={"type": "boolean"},
+        quorum_numerator={"type": "integer", "minimum": 1, "maximum": 100},
+        quorum_denominator={"type": "integer", "minimum": 1, "maximum": 100},
         quorum_counts_head={"type": "boolean"}, default_rule=RULE["oneOf"][0],
-        revote_limit={"type": "integer", "minimum": 0},
-        default_time_limit_seconds={"type": "integer", "minimum": 0},
+        revote_limit={"type": "integer", "minimum": 0, "maximum": 20},
+        default_time_limit_seconds={"type": "integer", "minimum": 0, "maximum": 3600},
         allow_change_choice={"type": "boolean"},
         registration_required_to_vote={"type": "boolean"}, show_running_split={"type": "boolean"}),
     "Deputy": obj(["full_name"], full_name=TEXT, short_name=TEXT, faction=TEXT,
@@ -143,6 +148,10 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("get", "/journal", "Journal entries after a sequence number", "journal", None, True, 200),
     ("get", "/journal/verify", "Verify the journal's hash chain", "journal", None, True, 200),
     ("post", "/tokens", "Issue a bearer token", "auth", "TokenRequest", True, 201),
+    ("get", "/tokens", "The tokens issued (never the tokens themselves)", "auth", None, True,
+     200),
+    ("delete", "/tokens/{token_id}", "Revoke a token (it then gets 401)", "auth", None, True,
+     200),
 ]
 
 ERRORS = {
