@@ -3,8 +3,6 @@ and the web server runner with its vote timer, over real HTTP."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import stat
@@ -19,11 +17,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from roster_csv import deputies_csv
 from voting.cli import main, shown_url
 from voting.config import load_config
 from voting.domain.errors import PermissionDenied
 from voting.services import auth, queries, registration, votes
-from voting.services.roster_import import DEPUTIES_CSV_HEADER
+
 from voting.services.runtime import Runtime, build_runtime
 from voting.web import create_app
 from voting.web.server import VoteTimer, start_server
@@ -235,15 +234,6 @@ def test_demo_gives_no_tokens_for_a_real_council(voting, db_url: str, instance: 
 
 
 # --- import-deputies ----------------------------------------------------------------------------
-
-def deputies_csv(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(DEPUTIES_CSV_HEADER)
-    for row in rows:
-        writer.writerow([row.get(name, "") for name in DEPUTIES_CSV_HEADER])
-    return out.getvalue().encode("utf-8")
-
 
 def csv_row(n: int, **cells: str) -> dict[str, str]:
     return {"id": f"D-{n}", "votingIdentifier": f"dep-{n}", "familyName": f"Ковальчук{n}",

@@ -3,18 +3,17 @@ with the deputy (or the CSV line) and the field named, and nobody is imported.""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from roster_csv import deputies_csv
 from voting.cli import main
 from voting.domain.errors import InvalidInput
 from voting.services import council, queries
-from voting.services.roster_import import DEPUTIES_CSV_HEADER, DeputyRecord
+from voting.services.roster_import import DeputyRecord
 from voting.services.runtime import Runtime, build_runtime
 from voting.services.uow import SYSTEM, Actor
 
@@ -67,15 +66,6 @@ def test_import_at_the_limits_keeps_every_value(empty_council: Runtime) -> None:
 
 
 # --- the command line ---------------------------------------------------------------------------
-
-def deputies_csv(rows: list[dict[str, str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(DEPUTIES_CSV_HEADER)
-    for row in rows:
-        writer.writerow([row.get(name, "") for name in DEPUTIES_CSV_HEADER])
-    return out.getvalue().encode("utf-8")
-
 
 def csv_row(n: int, **cells: str) -> dict[str, str]:
     return {"id": f"D-{n}", "votingIdentifier": f"dep-{n}", "familyName": f"Ковальчук{n}",
