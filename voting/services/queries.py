@@ -18,6 +18,13 @@ from .uow import UnitOfWork
 from .votes import _vote_public
 
 
+def journal_head(uow: UnitOfWork) -> int:
+    """The sequence number of the last journal entry (0 before the first)."""
+    with uow:
+        head = uow.session.get(orm.JournalHead, 1)
+        return 0 if head is None else head.seq
+
+
 def council_info(uow: UnitOfWork) -> dict[str, object]:
     with uow:
         council = the_council(uow)

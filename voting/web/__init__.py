@@ -30,6 +30,9 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None,
 
     errors.register(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    from .live import create_socketio
+
+    app.extensions["voting.socketio"] = create_socketio(app, runtime_of(app))
 
     @app.get("/")
     def index() -> str:
