@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from voting.adapters import orm
 from voting.domain.agenda import ItemStatus, reordered
@@ -252,9 +252,6 @@ def change_item_status(uow: UnitOfWork, actor: Actor, item: orm.AgendaItem, stat
     uow.journal(actor, "item_status_changed", payload)
 
 
-def items_count(uow: UnitOfWork, sitting_id: int) -> int:
-    return uow.session.scalar(select(func.count()).select_from(orm.AgendaItem).where(
-        orm.AgendaItem.sitting_id == sitting_id)) or 0
 
 
 def ensure_item_in_sitting(item: orm.AgendaItem, sitting: orm.Sitting) -> None:

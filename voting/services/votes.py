@@ -22,7 +22,6 @@ from voting.domain.errors import (
     QuorumNotMet,
     RevoteLimitReached,
     SecretCountersLost,
-    VoteAlreadyClosed,
     VoteAlreadyOpen,
 )
 from voting.domain.rules import AdoptionRule, Base, Comparator, rule_from_spec
@@ -505,8 +504,3 @@ def _manual_choices(value: object, participants: set[int]) -> dict[int, Choice]:
                                field="choices")
         out[deputy_id] = Choice(parse_enum(Choice, choice, f"choices.{deputy_id}"))
     return out
-
-
-def ensure_not_closed(vote: orm.Vote) -> None:
-    if vote.state == VoteState.CLOSED:
-        raise VoteAlreadyClosed("the vote is already closed")
