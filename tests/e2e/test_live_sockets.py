@@ -1,12 +1,13 @@
 """Real python-socketio clients over websockets against a live server on 127.0.0.1: 43 deputies
-register and vote over the socket, and a public display sees every step, numbered, and the
-result of the roll-call."""
+register and vote over the socket; a public display follows the pushed snapshots to the result
+and the roll-call; the secretary's screen gets every event, numbered, none missing."""
 
 from __future__ import annotations
 
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,31 +16,38 @@ import socketio
 pytestmark = pytest.mark.e2e
 
 
-class Display:
-    """A public screen: no token; keeps the snapshot and every event in arrival order."""
+class Screen:
+    """A screen (public without a token); keeps snapshots and events in arrival order."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.snapshots: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.client = socketio.Client(reconnection=False)
-        self.client.on("snapshot", self.snapshots.append)
+        self.client.on("snapshot", self._snapshot)
         self.client.on("event", self._event)
-        self.client.connect(url, transports=["websocket"], wait_timeout=10)
+        self.client.connect(url, auth=None if token is None else {"token": token},
+                            transports=["websocket"], wait_timeout=10)
 
     def _event(self, event: dict[str, Any]) -> None:
         with self.lock:
             self.events.append(event)
 
-    def wait_for(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
+    def _snapshot(self, snapshot: dict[str, Any]) -> None:
+        with self.lock:
+            self.snapshots.append(snapshot)
+
+    def wait_for(self, shows: Callable[[dict[str, Any]], bool],
+                 timeout: float = 10.0) -> dict[str, Any]:
+        """The first snapshot whose state `shows` what is awaited."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                found = [e for e in self.events if e["kind"] == kind]
+                found = [s for s in self.snapshots if s["state"] and shows(s["state"])]
             if found:
-                return found[-1]
+                return found[0]
             time.sleep(0.02)
-        raise AssertionError(f"the display never saw {kind}")
+        raise AssertionError("the screen never showed what was awaited")
 
 
 def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> None:
@@ -58,7 +66,8 @@ def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> N
     tokens = {d: secretary.ok("post", "/tokens", {"role": "deputy", "deputy_id": d},
                               status=201)["token"] for d in hall.everyone}
 
-    display = Display(base)
+    display = Screen(base)
+    staff = Screen(base, hall.secretary_token)
     clients: dict[int, socketio.Client] = {}
     try:
         for deputy_id, token in tokens.items():
@@ -66,7 +75,7 @@ def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> N
             client.connect(base, auth={"token": token}, transports=["websocket"],
                            wait_timeout=10)
             clients[deputy_id] = client
-        assert len(display.snapshots) == 1
+        assert display.snapshots  # the first comes on connect
         secretary.ok("post", f"/sittings/{sitting}/registration/open")
 
         def act(deputy_id: int, event: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +85,8 @@ def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> N
             registered = list(pool.map(lambda d: act(d, "register", {"sitting_id": sitting}),
                                        hall.everyone))
         assert all(answer["ok"] and answer["registered"] for answer in registered)
-        assert display.wait_for("deputy_registered")["payload"]["registered"] == 43
+        assert display.wait_for(lambda s: s["sitting"]["registered"] == 43)["state"][
+            "sitting"]["quorum"] is True
 
         vote = secretary.ok("post", f"/sittings/{sitting}/votes", {"item_id": item},
                             status=201)["vote_id"]
@@ -90,21 +100,32 @@ def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> N
         assert [a["choice"] for a in answers] == list(choices.values())  # the server's record
 
         secretary.ok("post", f"/votes/{vote}/close")
-        closed = display.wait_for("vote_closed")["payload"]
-        assert (closed["for"], closed["against"], closed["abstain"], closed["not_voted"],
-                closed["absent"]) == (30, 8, 3, 2, 0)
-        assert (closed["total_composition"], closed["threshold"], closed["result"]) == (
+        shown = display.wait_for(lambda s: s["vote"] is not None and s["vote"]["state"] == "closed")
+        closed = shown["state"]["vote"]
+        result = closed["result"]
+        assert (result["for"], result["against"], result["abstain"], result["not_voted"],
+                result["absent"]) == (30, 8, 3, 2, 0)
+        assert (closed["total_composition"], result["threshold"], result["result"]) == (
             43, 22, "adopted")
+        # The roll-call, per deputy, for the hall plan and the table.
+        assert {int(d): o for d, o in closed["outcomes"].items() if o not in (
+            "not_voted", "absent")} == choices
         with display.lock:
-            seqs = [e["seq"] for e in display.events]
+            assert [s["seq"] for s in display.snapshots] == sorted(
+                s["seq"] for s in display.snapshots)  # pushed in order, never older
+            assert display.events == []  # the public gets snapshots, not the event stream
+        staff.wait_for(lambda s: s["vote"] is not None and s["vote"]["state"] == "closed")
+        with staff.lock:
+            seqs = [e["seq"] for e in staff.events]
+            kinds = [e["kind"] for e in staff.events]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # every event, none missing
-        assert seqs[0] == display.snapshots[0]["seq"] + 1
-        casts = [e for e in display.events if e["kind"] == "choice_cast"]
-        assert {e["payload"]["deputy_id"]: e["payload"]["choice"] for e in casts} == choices
+        assert seqs[0] == staff.snapshots[0]["seq"] + 1
+        assert kinds.count("choice_cast") == 41 and kinds.count("deputy_registered") == 43
         roll_call = secretary.ok("get", f"/votes/{vote}")["roll_call"]
         assert sum(line["outcome_uk"] == "Не голосував" for line in roll_call) == 2
     finally:
         # werkzeug's server answers a websocket close only after a 3 s timeout (see the note in
         # voting/web/live.py): close them all at once.
         with ThreadPoolExecutor(max_workers=len(clients) + 1) as pool:
-            list(pool.map(lambda c: c.disconnect(), [*clients.values(), display.client]))
+            list(pool.map(lambda c: c.disconnect(),
+                          [*clients.values(), display.client, staff.client]))

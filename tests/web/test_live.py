@@ -1,9 +1,14 @@
-"""Live push over Socket.IO (Flask-SocketIO test client): a snapshot first, then numbered events;
-deputies act over the socket through the same services; refused events change nothing."""
+"""Live push over Socket.IO (Flask-SocketIO test client): a snapshot first, then fresh snapshots
+pushed after each change (events, numbered, for staff); deputies act over the socket through the
+same services; refused events change nothing; nobody outside staff learns a running split unless
+the council allows it, and nobody at all learns a secret choice."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import time
+from collections.abc import Callable
 
 import pytest
 from flask_socketio import SocketIOTestClient
@@ -18,49 +23,139 @@ def received(client: SocketIOTestClient, name: str) -> list[Any]:
     return [m["args"][0] for m in client.get_received() if m["name"] == name]
 
 
+def pushed(client: SocketIOTestClient, until: Callable[[dict[str, Any]], bool],
+           name: str = "snapshot", timeout: float = 5.0) -> dict[str, Any]:
+    """Wait for the first pushed `name` message for which `until` holds."""
+    deadline = time.monotonic() + timeout
+    seen: list[Any] = []
+    while time.monotonic() < deadline:
+        for message in received(client, name):
+            seen.append(message)
+            if until(message):
+                return message
+        time.sleep(0.02)
+    raise AssertionError(f"no {name} matched within {timeout} s; got {seen!r}")
+
+
 def bearer(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-def test_a_display_gets_a_snapshot_then_every_event_in_order(hall, app, present, deputy, tokens,
-                                                             journal_length) -> None:
+def test_a_display_gets_a_snapshot_then_a_fresh_one_after_each_change(
+        hall, app, present, deputy, tokens, journal_length) -> None:
     present(hall.deputies[:21])
     tokens.deputy(hall.deputies[21])  # issuing a token is itself an event: do it before
+    tokens.secretary
     display = socket(app)
+    staff = socket(app, bearer(tokens.secretary))
     [first] = received(display, "snapshot")
     assert first["seq"] == journal_length()
     assert first["state"]["sitting"]["registered"] == 21
     assert first["state"]["sitting"]["quorum"] is False
+    assert "agenda" not in first["state"]  # the agenda list is the control screen's
+    assert len(received(staff, "snapshot")[0]["state"]["agenda"]) == 3
 
     deputy(hall.deputies[21]).ok("post", f"/sittings/{hall.sitting}/register")
-    [event] = received(display, "event")
-    assert event["seq"] == first["seq"] + 1  # no gap: the display's state is current
-    assert event["kind"] == "deputy_registered"
-    assert (event["payload"]["registered"], event["payload"]["quorum"]) == (22, True)
+    fresh = pushed(display, lambda m: m["seq"] > first["seq"])
+    assert fresh["seq"] == first["seq"] + 1
+    assert (fresh["state"]["sitting"]["registered"], fresh["state"]["sitting"]["quorum"]) == (
+        22, True)
+    assert hall.deputies[21] in fresh["state"]["sitting"]["registered_ids"]
+    # Staff also get every event, numbered, to notice a gap; the public gets none.
+    event = pushed(staff, lambda m: True, name="event")
+    assert (event["seq"], event["kind"]) == (fresh["seq"], "deputy_registered")
+    assert received(display, "event") == []
 
     again = display.emit("snapshot", callback=True)  # what a client does after a gap
-    assert again["seq"] == event["seq"] and again["state"]["sitting"]["registered"] == 22
+    assert again["seq"] == fresh["seq"] and again["state"]["sitting"]["registered"] == 22
 
 
-def test_a_deputy_votes_over_the_socket_and_the_display_sees_it(hall, app, present, tokens,
-                                                                secretary) -> None:
+def test_a_burst_of_changes_is_pushed_as_few_snapshots_ending_with_the_last(
+        hall, app, present, secretary, tokens, cast_all, journal_length) -> None:
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    for d in hall.deputies[:30]:
+        tokens.deputy(d)
+    display = socket(app)
+    received(display, "snapshot")
+    cast_all(vote, {d: "for" for d in hall.deputies[:30]})
+    last = pushed(display, lambda m: m["state"]["vote"]["votes_cast"] == 30)
+    assert last["seq"] == journal_length()
+    time.sleep(0.6)
+    assert received(display, "snapshot") == []  # nothing more to say: no pushes after the last
+
+
+def test_a_deputy_votes_over_the_socket_and_each_audience_sees_what_it_may(
+        hall, app, present, tokens, secretary) -> None:
     present(hall.deputies[:30])
     vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
                         {"item_id": hall.items[0]}, status=201)["vote_id"]
     display = socket(app)
-    received(display, "snapshot")
+    staff = socket(app, bearer(tokens.secretary))
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
+    mine = received(me, "snapshot")[0]
+    assert mine["me"] == {**mine["me"], "deputy_id": hall.deputies[0], "vote_id": vote,
+                          "voted": False, "choice": None}
     answer = me.emit("cast", {"vote_id": vote, "choice": "for"}, callback=True)
     assert answer == {"ok": True, "vote_id": vote, "deputy_id": hall.deputies[0],
                       "choice": "for", "recorded": True}
-    [event] = received(display, "event")
-    assert event["kind"] == "choice_cast"  # a roll-call vote: the choice is public
-    assert event["payload"] == {"vote_id": vote, "deputy_id": hall.deputies[0], "choice": "for",
-                                "changed": False}
+
+    public = pushed(display, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
+    assert "running" not in public and "choices" not in public  # the split is not shown
+    inside = pushed(staff, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
+    assert inside["running"] == {"for": 1, "against": 0, "abstain": 0}
+    assert inside["choices"] == {str(hall.deputies[0]): "for"}
+    assert hall.deputies[0] not in inside["not_yet_voted"]
+    assert len(inside["not_yet_voted"]) == 29
+    # After a reconnect the terminal shows the choice as the server recorded it.
+    assert me.emit("snapshot", callback=True)["me"]["choice"] == "for"
 
     secretary.ok("post", f"/votes/{vote}/close")
-    [closed] = [e for e in received(display, "event") if e["kind"] == "vote_closed"]
-    assert closed["payload"]["for"] == 1 and closed["payload"]["result"] == "not_adopted"
+    closed = pushed(display, lambda m: m["state"]["vote"]["state"] == "closed")["state"]["vote"]
+    assert closed["result"]["for"] == 1 and closed["result"]["result"] == "not_adopted"
+    # A roll-call vote: after close every deputy's outcome is public (the hall plan, the table).
+    assert closed["outcomes"][str(hall.deputies[0])] == "for"
+    assert closed["outcomes"][str(hall.deputies[1])] == "not_voted"
+
+
+def test_the_running_split_reaches_the_public_only_when_the_council_allows(
+        hall, app, present, tokens, secretary) -> None:
+    secretary.ok("patch", "/council", {"show_running_split": True})
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0], "kind": "open"}, status=201)["vote_id"]
+    display = socket(app)
+    me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
+    me.emit("cast", {"vote_id": vote, "choice": "against"}, callback=True)
+    public = pushed(display, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
+    assert public["running"] == {"for": 0, "against": 1, "abstain": 0}
+    assert "choices" not in public  # counts, never who
+    secretary.ok("post", f"/votes/{vote}/close")
+    closed = pushed(display, lambda m: m["state"]["vote"]["state"] == "closed")["state"]["vote"]
+    assert "outcomes" not in closed  # an open (not roll-call) vote has no public per-deputy list
+
+
+def test_a_secret_ballot_shows_nobody_a_choice(hall, app, present, tokens, secretary) -> None:
+    secretary.ok("patch", "/council", {"show_running_split": True})
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0], "kind": "secret"}, status=201)["vote_id"]
+    display = socket(app)
+    staff = socket(app, bearer(tokens.secretary))
+    me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
+    answer = me.emit("cast", {"vote_id": vote, "choice": "against"}, callback=True)
+    assert answer == {"ok": True, "vote_id": vote, "deputy_id": hall.deputies[0],
+                      "recorded": True, "secret": True}
+    for client in (display, staff):
+        shown = pushed(client, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
+        assert not {"running", "choices", "outcomes"} & set(shown)
+    assert me.emit("snapshot", callback=True)["me"] == {
+        **me.emit("snapshot", callback=True)["me"], "voted": True, "choice": None}
+    secretary.ok("post", f"/votes/{vote}/close")
+    for client in (display, staff):
+        closed = pushed(client, lambda m: m["state"]["vote"]["state"] == "closed")["state"]["vote"]
+        assert closed["result"]["against"] == 1 and "outcomes" not in closed
 
 
 def test_refused_socket_events_get_an_error_ack_and_change_nothing(hall, app, present, tokens,

@@ -13,7 +13,7 @@ from voting.domain.names import uk_sort_key
 from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind, VoteState
 
 from .council import SETTINGS, the_council
-from .registration import latest_round, presence
+from .registration import Presence, latest_round, presence
 from .uow import UnitOfWork
 from .votes import _vote_public
 
@@ -254,4 +254,100 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
                         "votes": counts})
         if deputy_id is not None and not out:
             raise NotFound(f"deputy {deputy_id} does not exist")
+        return out
+
+
+def live_state(uow: UnitOfWork, *, staff: bool = False) -> dict[str, object]:
+    """The compact state the live screens render, pushed to hundreds of screens at once.
+
+    Deputies appear by id only (the screens load the roster once): who is registered, and after
+    a roll-call vote closes, each deputy's outcome. Staff also get the agenda and, while a vote
+    is open, the running split and who has not voted yet; for a secret ballot nobody gets any
+    per-deputy line, and the running split is shown to the public only when the council's
+    setting allows and never for a secret ballot.
+    """
+    with uow:
+        council = the_council(uow)
+        out: dict[str, object] = {
+            "now": uow.now().isoformat(),
+            "council": {"name": council.name, "statutory_deputies": council.statutory_deputies,
+                        "show_running_split": council.show_running_split,
+                        "default_rule": council.default_rule,
+                        "default_time_limit_seconds": council.default_time_limit_seconds,
+                        "revote_limit": council.revote_limit},
+            "sitting": None, "current_item": None, "vote": None,
+        }
+        row = uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
+                                  .order_by(orm.Sitting.opened_at.desc())).first()
+        if row is None:
+            return out
+        state = presence(uow, row)
+        round_ = latest_round(uow, row.id)
+        out["sitting"] = {**_sitting_dict(row), **state.to_dict(),
+                          "registration_open": bool(round_ and round_.closed_at is None),
+                          "registered_ids": sorted(state.registered),
+                          "participant_ids": sorted(state.participants)}
+        items = list(uow.session.scalars(select(orm.AgendaItem).where(
+            orm.AgendaItem.sitting_id == row.id).order_by(orm.AgendaItem.position)))
+        current = next((i for i in items if i.status == ItemStatus.UNDER_CONSIDERATION), None)
+        out["current_item"] = None if current is None else _item_dict(current)
+        if staff:
+            out["agenda"] = [_item_dict(i) for i in items]
+        last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
+                                        .order_by(orm.Vote.id.desc())).first()
+        if last_vote is not None:
+            out["vote"] = _live_vote(uow, last_vote, council.show_running_split, staff, state)
+        return out
+
+
+def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
+               state: object) -> dict[str, object]:
+    out = {**_vote_summary(row), "allow_change": row.allow_change}
+    secret = row.kind == VoteKind.SECRET
+    if row.state == VoteState.OPEN:
+        model = orm.SecretParticipation if secret else orm.Ballot
+        out["votes_cast"] = uow.session.scalar(select(func.count()).select_from(model).where(
+            model.vote_id == row.id)) or 0
+        if not secret and (show_split or staff):
+            split = dict(uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
+                orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).all())
+            out["running"] = {k: split.get(k, 0) for k in ("for", "against", "abstain")}
+        if staff and not secret:
+            # Per deputy while open: staff only (the hall plan by choice on the control screen).
+            out["choices"] = dict(uow.session.execute(select(
+                orm.Ballot.deputy_id, orm.Ballot.outcome).where(orm.Ballot.vote_id == row.id)).all())
+        if staff:
+            voted = set(uow.session.scalars(select(model.deputy_id).where(
+                model.vote_id == row.id)))
+            assert isinstance(state, Presence)
+            out["not_yet_voted"] = sorted(state.registered - voted)
+    elif not secret and (row.kind == VoteKind.ROLL_CALL or staff) and row.state == VoteState.CLOSED:
+        out["outcomes"] = dict(uow.session.execute(select(
+            orm.Ballot.deputy_id, orm.Ballot.outcome).where(orm.Ballot.vote_id == row.id)).all())
+    return out
+
+
+def my_live_state(uow: UnitOfWork, deputy_id: int) -> dict[str, object]:
+    """What a deputy's terminal shows of its own: name, seat and, for the sitting's latest vote,
+    whether this deputy has voted and (not for a secret ballot) the choice as recorded."""
+    with uow:
+        row = uow.session.get(orm.Deputy, deputy_id)
+        if row is None:
+            raise NotFound(f"deputy {deputy_id} does not exist")
+        out: dict[str, object] = {"deputy_id": row.id, "full_name": row.full_name,
+                                  "short_name": row.short_name, "seat_number": row.seat_number,
+                                  "vote_id": None, "voted": False, "choice": None}
+        vote_row = uow.session.scalars(select(orm.Vote).join(
+            orm.Sitting, orm.Sitting.id == orm.Vote.sitting_id).where(
+            orm.Sitting.state == "open").order_by(orm.Vote.id.desc())).first()
+        if vote_row is None:
+            return out
+        out["vote_id"] = vote_row.id
+        if vote_row.kind == VoteKind.SECRET:
+            out["voted"] = uow.session.get(orm.SecretParticipation,
+                                           (vote_row.id, deputy_id)) is not None
+        else:
+            ballot = uow.session.get(orm.Ballot, (vote_row.id, deputy_id))
+            if ballot is not None and ballot.cast_at is not None:
+                out["voted"], out["choice"] = True, ballot.outcome
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -20,6 +21,8 @@ class Runtime:
     bus: EventBus = field(default_factory=EventBus)
     clock: Clock = utcnow
     purger: SecretHistoryPurger | None = None
+    #: Called first by dispose(): background work over this runtime stops (the live push).
+    on_dispose: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.purger is None:
@@ -35,6 +38,8 @@ class Runtime:
         return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
 
     def dispose(self) -> None:
+        for stop in self.on_dispose:
+            stop()
         assert self.purger is not None
         self.purger.wait_idle(timeout=10)
         self.purger.stop()

@@ -26,10 +26,13 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None,
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config.database_url_resolved())
 
-    from . import api, errors
+    from . import api, errors, pages
+    from .i18n import init_i18n
 
+    init_i18n(app, config)
     errors.register(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(pages.bp)
     from .live import create_socketio
 
     app.extensions["voting.socketio"] = create_socketio(app, runtime_of(app))

@@ -1,10 +1,16 @@
-"""Live push over Socket.IO: a snapshot on connect, then every journal event, numbered.
+"""Live push over Socket.IO: a snapshot on connect, then fresh snapshots as the sitting moves.
 
-Every connection first receives `snapshot` {seq, state}; then `event` {seq, kind, payload} for each
-procedural event after commit, in journal order. A client that sees a gap in `seq` (or
-reconnects) asks for `snapshot` again, so no screen is left showing a stale result.
+Every connection first receives `snapshot` {seq, state[, me]}: the journal's sequence number and
+the live state (queries.live_state) read after it, so never older than `seq`; a deputy's
+connection also gets `me` (their own registration and recorded choice). After each commit the
+server pushes a fresh snapshot to every audience, computed once per audience and coalesced so
+that a burst of casts costs one push per `PUSH_INTERVAL` rather than one per cast and screen.
+Staff connections also receive `event` {seq, kind, payload} for every journal entry, in order;
+a client that sees a gap in `seq`, or reconnects, asks for `snapshot` again. A client drops a
+snapshot older (lower `seq`) than the one it shows, so no screen is left showing a stale result.
 
-Rooms: everyone joins "public"; the secretary and the chair also "staff"; a deputy "deputy:<id>".
+Rooms (each connection is in exactly one audience): "public" (displays, the public web page and
+deputy terminals) and "staff" (secretary and chair); a deputy also joins "deputy:<id>".
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
 Mutating events (`register`, `cast`) act through the same services as the HTTP API and answer
 with an acknowledgement {ok: true, ...} or {ok: false, error: {code, message}}; nothing changes
@@ -14,6 +20,8 @@ on an error.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +42,9 @@ log = logging.getLogger(__name__)
 #: completes a client's websocket close only after a 3 s timeout.
 ASYNC_MODE = "threading"
 
+#: At most one pushed snapshot per audience in this many seconds (the first comes at once).
+PUSH_INTERVAL = 0.25
+
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     """Bind a Socket.IO server to the app and relay the runtime's events to the rooms."""
@@ -52,12 +63,11 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
             except PermissionDenied:
                 return False  # the client sees a refused connection, and may retry without one
         actors[request.sid] = actor  # type: ignore[attr-defined]
-        join_room("public")
-        if actor is not None and actor.role in ("secretary", "chair"):
-            join_room("staff")
+        join_room("staff" if is_staff(actor) else "public")
         if actor is not None and actor.deputy_id is not None:
             join_room(f"deputy:{actor.deputy_id}")
-        socketio.emit("snapshot", snapshot(runtime), to=request.sid)  # type: ignore[attr-defined]
+        socketio.emit("snapshot", snapshot(runtime, actor),
+                      to=request.sid)  # type: ignore[attr-defined]
         return True
 
     @socketio.on("disconnect")
@@ -66,7 +76,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
 
     @socketio.on("snapshot")
     def fresh_snapshot(*_args: object) -> dict[str, object]:
-        return snapshot(runtime)
+        return snapshot(runtime, actors.get(request.sid))  # type: ignore[attr-defined]
 
     def acting(handler: Callable[[Actor, dict[str, Any]], dict[str, object]]
                ) -> Callable[..., dict[str, object]]:
@@ -80,6 +90,11 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                 return {"ok": True, **handler(actor, data)}
             except DomainError as error:
                 return {"ok": False, "error": {"code": error.code, "message": error.message}}
+            except Exception:  # never leave a terminal waiting: say it failed, nothing recorded
+                log.exception("socket event %s failed", handler.__name__)
+                return {"ok": False, "error": {
+                    "code": "server_error",
+                    "message": "the server could not complete this; try again (the screen shows what is recorded)"}}
         wrapped.__name__ = handler.__name__
         return wrapped
 
@@ -99,22 +114,160 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     socketio.on_event("register", register)
     socketio.on_event("cast", cast)
 
-    def relay(event: DomainEvent) -> None:
+    pusher = SnapshotPusher(socketio, runtime)
+
+    def send(event: DomainEvent) -> None:
         socketio.emit("event", {"seq": event.seq, "kind": event.kind, "payload": event.payload},
-                      to="public")
+                      to="staff")
+
+    try:
+        head = queries.journal_head(runtime.reader())
+    except Exception:  # no schema yet (`voting init` not run): start from the first event seen
+        head = None
+    sequencer = EventSequencer(send, head)
+
+    def relay(event: DomainEvent) -> None:
+        sequencer.accept(event)
+        pusher.poke()
 
     runtime.bus.subscribe(relay)
+    runtime.on_dispose.append(pusher.stop)
+    runtime.on_dispose.append(sequencer.stop)
+    app.extensions["voting.pusher"] = pusher
     return socketio
 
 
-def snapshot(runtime: Runtime) -> dict[str, object]:
-    """The journal's last sequence number, then the state (read after it, so never older)."""
+def is_staff(actor: Actor | None) -> bool:
+    return actor is not None and actor.role in ("secretary", "chair")
+
+
+def snapshot(runtime: Runtime, actor: Actor | None = None) -> dict[str, object]:
+    """The journal's last sequence number, then the state (read after it, so never older);
+    a deputy's own line as `me`."""
     seq = queries.journal_head(runtime.reader())
     try:
-        state: dict[str, object] | None = queries.current_state(runtime.reader())
+        state: dict[str, object] | None = queries.live_state(runtime.reader(),
+                                                             staff=is_staff(actor))
     except DomainError:
         state = None  # no council yet
-    return {"seq": seq, "state": state}
+    out: dict[str, object] = {"seq": seq, "state": state}
+    if actor is not None and actor.deputy_id is not None:
+        out["me"] = queries.my_live_state(runtime.reader(), actor.deputy_id)
+    return out
+
+
+class EventSequencer:
+    """Sends events in journal order although commits publish from many threads.
+
+    Two casts may commit as 152 then 153 yet publish 153 first: 153 waits until 152 arrives.
+    An entry this process never publishes (written by another process, say) would stall the
+    stream, so a waiting event goes out after `patience` seconds anyway; the client then sees
+    the gap and asks for a snapshot.
+    """
+
+    def __init__(self, send: Callable[[DomainEvent], None], head: int | None,
+                 patience: float = 0.2) -> None:
+        self.send = send
+        self.patience = patience
+        self._next = None if head is None else head + 1
+        self._waiting: dict[int, DomainEvent] = {}
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._stopped = False
+
+    def accept(self, event: DomainEvent) -> None:
+        with self._lock:
+            if self._next is None or event.seq < self._next:
+                self._next = event.seq if self._next is None else self._next
+                if event.seq < self._next:  # late beyond patience: send it, the client copes
+                    self.send(event)
+                    return
+            self._waiting[event.seq] = event
+            self._drain()
+            if self._waiting and self._timer is None and not self._stopped:
+                self._timer = threading.Timer(self.patience, self._give_up)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _drain(self) -> None:
+        while self._next in self._waiting:
+            self.send(self._waiting.pop(self._next))
+            self._next += 1
+
+    def _give_up(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._waiting:
+                self._next = min(self._waiting)
+                self._drain()
+            if self._waiting and not self._stopped:
+                self._timer = threading.Timer(self.patience, self._give_up)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+
+class SnapshotPusher:
+    """Pushes one fresh snapshot per audience after commits, coalescing bursts.
+
+    The first poke after a quiet spell pushes at once; pokes during the following
+    `interval` seconds are folded into one more push at its end. The flag is cleared before the
+    state is read, so a commit that lands during a push is always followed by another push.
+    Timer threads end after each push: nothing lingers when the app is dropped.
+    """
+
+    def __init__(self, socketio: SocketIO, runtime: Runtime, interval: float = PUSH_INTERVAL):
+        self.socketio = socketio
+        self.runtime = runtime
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._stopped = False
+        self._last = float("-inf")
+        self._timers: list[threading.Timer] = []  # a push may still run when the next is due
+
+    def poke(self) -> None:
+        with self._lock:
+            if self._scheduled or self._stopped:
+                return
+            self._scheduled = True
+            delay = max(0.0, self._last + self.interval - time.monotonic())
+            self._timers = [t for t in self._timers if t.is_alive()]
+            timer = threading.Timer(delay, self.push)
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+
+    def stop(self) -> None:
+        """Push nothing more; wait for a push under way (when the server or a test ends)."""
+        with self._lock:
+            self._stopped = True
+            timers = list(self._timers)
+        for timer in timers:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join(timeout=10)
+
+    def push(self) -> None:
+        with self._lock:
+            self._scheduled = False
+            if self._stopped:
+                return
+            self._last = time.monotonic()
+        try:
+            public = snapshot(self.runtime)
+            staff = snapshot(self.runtime, Actor("secretary", "live push"))
+        except Exception:  # a busy database: the next commit pushes again; clients may ask
+            log.exception("could not read the state to push to the screens")
+            return
+        self.socketio.emit("snapshot", public, to="public")
+        self.socketio.emit("snapshot", staff, to="staff")
 
 
 def _only(data: dict[str, Any], allowed: set[str]) -> None:

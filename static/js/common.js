@@ -1,0 +1,133 @@
+// Shared by the screens: the page's strings, the live connection, the clock and API calls.
+import { io } from "socket.io-client";
+
+const page = JSON.parse(document.getElementById("page-data").textContent);
+export const lang = page.lang;
+export const timezone = page.timezone;
+export const mode = page.mode;
+
+/** The translated string for `key` (the server rendered them into the page). */
+export function t(key) {
+  return page.strings.text[key] ?? key;
+}
+
+const pluralRules = new Intl.PluralRules(lang === "uk" ? "uk-UA" : "en-GB");
+
+/** `n` with the plural form the language needs, e.g. plural("deputies", 22) → "22 депутати". */
+export function plural(key, n) {
+  const forms = page.strings.plural[key];
+  const pattern = forms[pluralRules.select(n)] ?? forms.other ?? Object.values(forms)[0];
+  return pattern.replace("{n}", String(n));
+}
+
+/** Fill every [data-bind=name] element with text. */
+export function bind(root, name, text) {
+  for (const el of root.querySelectorAll(`[data-bind="${name}"]`)) {
+    el.textContent = text;
+  }
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+// The server's clock: time left is counted against it, not against this device's clock.
+let offsetMs = 0;
+export function serverNow() {
+  return Date.now() + offsetMs;
+}
+
+const clockFormat = new Intl.DateTimeFormat(lang === "uk" ? "uk-UA" : "en-GB", {
+  timeZone: timezone, hour: "2-digit", minute: "2-digit", second: "2-digit",
+});
+const dateFormat = new Intl.DateTimeFormat(lang === "uk" ? "uk-UA" : "en-GB", {
+  timeZone: timezone, day: "numeric", month: "long", year: "numeric",
+});
+export function formatClock(ms = serverNow()) {
+  return clockFormat.format(new Date(ms));
+}
+export function formatDate(iso) {
+  return dateFormat.format(new Date(iso));
+}
+
+/** Seconds left of an open vote (null without a time limit). */
+export function secondsLeft(vote) {
+  if (!vote || !vote.deadline || vote.state !== "open") return null;
+  return Math.max(0, Math.ceil((Date.parse(vote.deadline) - serverNow()) / 1000));
+}
+
+export function startClock(root) {
+  const tick = () => bind(root, "clock", formatClock());
+  tick();
+  setInterval(tick, 250);
+}
+
+/**
+ * Follow the live push. Snapshots older than the one shown are dropped; a staff client that sees
+ * a gap in the numbered events asks for a fresh snapshot, as does every client on reconnect
+ * (the server sends one on every connection).
+ */
+export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus = null }) {
+  let seq = -1;
+  const socket = io({ auth: token ? { token } : {}, transports: ["websocket"] });
+  const accept = (snapshot) => {
+    if (!snapshot || snapshot.seq < seq) return;
+    seq = snapshot.seq;
+    if (snapshot.state && snapshot.state.now) {
+      offsetMs = Date.parse(snapshot.state.now) - Date.now();
+    }
+    onSnapshot(snapshot);
+  };
+  socket.on("snapshot", accept);
+  socket.on("event", (event) => {
+    if (seq >= 0 && event.seq > seq + 1) {
+      socket.emit("snapshot", accept); // a gap: something was missed
+    }
+    seq = Math.max(seq, event.seq);
+    if (onEvent) onEvent(event);
+  });
+  socket.on("connect", () => onStatus && onStatus("connected"));
+  socket.on("disconnect", () => onStatus && onStatus("reconnecting"));
+  socket.on("connect_error", (error) => onStatus && onStatus("reconnecting", error));
+  socket.io.on("reconnect", () => socket.emit("snapshot", accept));
+  if (onStatus) onStatus("connecting");
+  return socket;
+}
+
+/** Call the JSON API; resolves to the body, or rejects with the server's message. */
+export async function api(path, { method = "GET", body = undefined, token = null } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(`/api/v1${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = new Error(data?.error?.message ?? `${response.status} ${response.statusText}`);
+    error.status = response.status;
+    error.code = data?.error?.code;
+    throw error;
+  }
+  return data;
+}
+
+/** The roster by id (names and seats for the hall plan and the roll-call). */
+export async function loadRoster() {
+  const deputies = await api("/deputies");
+  return new Map(deputies.map((d) => [d.id, d]));
+}
+
+export const CHOICES = ["for", "against", "abstain"];

@@ -1,0 +1,312 @@
+// The secretary's and the chair's control screen: one screen from which a whole sitting runs.
+// Every action goes through the JSON API with the signed-in person's token; what is shown comes
+// from the server's pushed snapshots (staff audience), never from what was clicked.
+import {
+  api, bind, connectLive, el, formatClock, formatDate, loadRoster, plural, secondsLeft,
+  startClock, t,
+} from "./common.js";
+import { renderBars, renderPlan, voteKindLabel } from "./hall.js";
+
+const root = document.getElementById("control");
+const KEY = "voting.control.token";
+let token = null;
+let who = null;
+let state = null;
+let roster = new Map();
+const events = [];
+
+const $ = (selector) => root.querySelector(selector);
+
+function fail(error) {
+  bind(root, "error", error ? `${t("error")}: ${error.message ?? error}` : "");
+}
+
+async function act(path, body, method = "POST") {
+  fail(null);
+  try {
+    return await api(path, { method, body, token });
+  } catch (error) {
+    fail(error);
+    if (error.status === 401) signOut();
+    return null;
+  }
+}
+
+function name(id) {
+  const d = roster.get(id);
+  return d ? d.full_name : `#${id}`;
+}
+
+async function showSittings() {
+  const sessions = await api("/sessions", { token }).catch(() => []);
+  const list = root.querySelector('[data-bind="sittings-list"]');
+  list.replaceChildren(...sessions.flatMap((session) => session.sittings
+    .filter((s) => s.state === "planned")
+    .map((s) => el("li", {},
+      el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
+      el("button", { type: "button", class: "primary", text: t("open_sitting"),
+        onclick: () => act(`/sittings/${s.id}/open`) })))));
+  if (!list.children.length) list.append(el("li", { text: t("no_planned_sittings") }));
+}
+
+function renderAgenda() {
+  const list = root.querySelector('[data-bind="agenda"]');
+  const open = state.vote?.state === "open";
+  list.replaceChildren(...(state.agenda ?? []).map((item) => {
+    const current = item.status === "under_consideration";
+    return el("li", { class: `agenda-item status-${item.status}${current ? " current" : ""}`, "data-item": item.id },
+      el("span", { class: "agenda-title", text: `${item.position}. ${item.title}` }),
+      el("span", { class: "badge", text: t(`status_${item.status}`) }),
+      item.status === "pending" ? el("button", { type: "button", disabled: open, text: t("make_current"),
+        onclick: () => act(`/agenda-items/${item.id}/status`, { status: "under_consideration" }, "PUT") }) : null);
+  }));
+}
+
+function renderRegistration() {
+  const sitting = state.sitting;
+  bind(root, "registered", String(sitting.registered));
+  bind(root, "total", String(sitting.total_composition));
+  const quorum = $('[data-bind="quorum"]');
+  quorum.textContent = sitting.quorum ? t("quorum_yes") : t("quorum_no");
+  quorum.className = `quorum ${sitting.quorum ? "yes" : "no"}`;
+  bind(root, "quorum-needed", `${t("threshold")}: ${sitting.quorum_required}`);
+  const toggle = $("#registration-toggle");
+  toggle.textContent = sitting.registration_open ? t("close_registration") : t("open_registration");
+  toggle.className = sitting.registration_open ? "danger" : "primary";
+  toggle.disabled = state.vote?.state === "open";
+}
+
+function renderVote() {
+  const vote = state.vote;
+  const open = vote?.state === "open";
+  const closed = vote && vote.state !== "open";
+  $("#vote-form").hidden = open;
+  $("#vote-live").hidden = !open;
+  $("#vote-result").hidden = !closed;
+  const item = state.current_item;
+  bind(root, "current-item", item ? `${t("item")} ${item.position}: ${item.title}` : t("no_item"));
+  $("#start-vote").disabled = !item || open;
+  if (open) {
+    bind(root, "vote-kind", voteKindLabel(vote));
+    bind(root, "vote-title", vote.title);
+    bind(root, "votes-cast", String(vote.votes_cast));
+    bind(root, "vote-registered", String(state.sitting.registered));
+    const left = secondsLeft(vote);
+    bind(root, "vote-time-left", left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
+    $('[data-bind="running"]').replaceChildren(vote.running ? renderBars(vote.running, vote.total_composition) : "");
+    const waiting = vote.not_yet_voted ?? [];
+    bind(root, "not-voted-title", waiting.length ? plural("not_voted_count", waiting.length) : t("everyone_voted"));
+    $('[data-bind="not-voted"]').replaceChildren(...waiting.map((id) => el("li", { text: name(id) })));
+  } else if (closed) {
+    bind(root, "result-kind", voteKindLabel(vote));
+    bind(root, "result-title", vote.title);
+    const verdict = $('[data-bind="verdict"]');
+    const r = vote.result;
+    verdict.textContent = vote.state === "annulled" ? t("vote_annulled") : r ? t(r.result) : "";
+    verdict.className = `verdict ${vote.state === "annulled" ? "annulled" : r?.result ?? ""}`;
+    $('[data-bind="result-bars"]').replaceChildren(r ? renderBars(
+      { for: r.for, against: r.against, abstain: r.abstain, not_voted: r.not_voted, absent: r.absent },
+      vote.total_composition) : "");
+    bind(root, "result-threshold", r ? `${t("threshold")}: ${r.threshold} · ${t("total")}: ${vote.total_composition}` : "");
+    $("#revote").disabled = vote.state !== "closed";
+    $("#annul").disabled = vote.state === "annulled";
+  }
+}
+
+function renderManualList() {
+  const box = $('[data-bind="manual-list"]');
+  const registered = state.sitting ? state.sitting.registered_ids : [];
+  if (box.dataset.for === registered.join(",")) return; // keep what the clerk is typing
+  box.dataset.for = registered.join(",");
+  box.replaceChildren(...registered.map((id) => el("label", {},
+    el("span", { text: name(id) }),
+    el("select", { name: `choice_${id}`, "data-deputy": id },
+      el("option", { value: "", text: "—" }),
+      ["for", "against", "abstain"].map((c) => el("option", { value: c, text: t(c) }))))));
+}
+
+function render() {
+  if (!state) return;
+  bind(root, "council", state.council.name);
+  const sitting = state.sitting;
+  $("#no-sitting").hidden = Boolean(sitting);
+  $("#sitting-desk").hidden = !sitting;
+  bind(root, "sitting", sitting ? `${sitting.title} · ${formatDate(sitting.date)}` : t("no_sitting"));
+  if (!sitting) { showSittings(); return; }
+  renderRegistration();
+  renderAgenda();
+  renderVote();
+  renderManualList();
+  renderPlan($('[data-bind="plan"]'), roster, state, true);
+  root.dataset.seq = String(state.seq);
+}
+
+function renderEvents() {
+  $('[data-bind="events"]').replaceChildren(...events.slice(-15).reverse().map((e) =>
+    el("li", { value: e.seq, text: `${formatClock(e.at)} · ${e.kind}` })));
+}
+
+function defaults() {
+  const form = $("#vote-form");
+  form.rule.value = state?.council.default_rule ?? "majority_of_total";
+  form.time_limit_seconds.value = String(state?.council.default_time_limit_seconds ?? 0);
+}
+
+async function startVote() {
+  if (!state?.current_item || state.vote?.state === "open") return;
+  const form = $("#vote-form");
+  await act(`/sittings/${state.sitting.id}/votes`, {
+    item_id: state.current_item.id, stage: form.stage.value, kind: form.kind.value,
+    rule: form.rule.value, time_limit_seconds: Number(form.time_limit_seconds.value || 0),
+  });
+}
+
+async function closeVote() {
+  const vote = state?.vote;
+  if (vote?.state !== "open") return;
+  const waiting = (vote.not_yet_voted ?? []).length;
+  if (waiting && !confirm(`${t("confirm_close_vote")} ${plural("not_voted_count", waiting)}`)) return;
+  await act(`/votes/${vote.vote_id}/close`);
+}
+
+async function toggleRegistration() {
+  const sitting = state?.sitting;
+  if (!sitting || state.vote?.state === "open") return;
+  if (sitting.registration_open) {
+    if (confirm(t("confirm_close_registration"))) await act(`/sittings/${sitting.id}/registration/close`);
+  } else {
+    await act(`/sittings/${sitting.id}/registration/open`);
+  }
+}
+
+async function nextItem() {
+  if (!state?.agenda || state.vote?.state === "open") return;
+  const next = state.agenda.find((item) => item.status === "pending");
+  if (next) await act(`/agenda-items/${next.id}/status`, { status: "under_consideration" }, "PUT");
+}
+
+function wire() {
+  $("#vote-form").addEventListener("submit", (e) => { e.preventDefault(); startVote(); });
+  $("#close-vote").addEventListener("click", closeVote);
+  $("#registration-toggle").addEventListener("click", toggleRegistration);
+  $("#revote").addEventListener("click", async () => {
+    if (state?.vote && confirm(t("confirm_revote"))) await act(`/votes/${state.vote.vote_id}/revote`, {});
+  });
+  $("#annul").addEventListener("click", async () => {
+    if (!state?.vote) return;
+    const reason = prompt(t("confirm_annul"));
+    if (reason && reason.trim()) await act(`/votes/${state.vote.vote_id}/annul`, { reason: reason.trim() });
+  });
+  $("#close-sitting").addEventListener("click", async () => {
+    if (state?.sitting && confirm(t("confirm_close_sitting"))) await act(`/sittings/${state.sitting.id}/close`);
+  });
+  $("#item-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const body = { title: form.title.value.trim() };
+    if (form.draft_number.value.trim()) body.draft_number = form.draft_number.value.trim();
+    if (form.rapporteur.value.trim()) body.rapporteur = form.rapporteur.value.trim();
+    if (await act(`/sittings/${state.sitting.id}/agenda`, body)) form.reset();
+  });
+  const manual = $("#manual-form");
+  manual.kind.addEventListener("change", () => {
+    const secret = manual.kind.value === "secret";
+    $('[data-bind="manual-counts"]').hidden = !secret;
+    $('[data-bind="manual-choices"]').hidden = secret;
+  });
+  manual.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!state?.current_item) { fail(t("no_item")); return; }
+    const body = { item_id: state.current_item.id, kind: manual.kind.value };
+    if (manual.kind.value === "secret") {
+      body.counts = { for: Number(manual.count_for.value), against: Number(manual.count_against.value),
+        abstain: Number(manual.count_abstain.value) };
+    } else {
+      body.choices = {};
+      for (const select of manual.querySelectorAll("select[data-deputy]")) {
+        if (select.value) body.choices[select.dataset.deputy] = select.value;
+      }
+    }
+    if (manual.note.value.trim()) body.note = manual.note.value.trim();
+    if (state.vote && state.vote.item_id === state.current_item.id && state.vote.state !== "open") {
+      body.previous_vote_id = state.vote.vote_id;
+    }
+    if (await act(`/sittings/${state.sitting.id}/manual-results`, body)) {
+      $("#manual").open = false;
+    }
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    if (e.target.closest("input, select, textarea, summary")) return;
+    const action = { v: startVote, c: closeVote, g: toggleRegistration, n: nextItem }[e.key.toLowerCase()];
+    if (action && !$("#desk").hidden) { e.preventDefault(); action(); }
+  });
+  $("#sign-out").addEventListener("click", signOut);
+}
+
+function signOut() {
+  const old = token;
+  sessionStorage.removeItem(KEY);
+  token = null;
+  if (old) api("/logout", { method: "POST", token: old }).catch(() => {});
+  location.reload();
+}
+
+async function start() {
+  $("#login").hidden = true;
+  $("#desk").hidden = false;
+  who = await api("/me", { token }).catch(() => null);
+  if (!who || (who.role !== "secretary" && who.role !== "chair")) {
+    sessionStorage.removeItem(KEY);
+    $("#login").hidden = false;
+    $("#desk").hidden = true;
+    bind(root, "login-error", `${t("sign_in_failed")}: ${t("staff_only")}`);
+    return;
+  }
+  bind(root, "who", who.label ?? who.role);
+  roster = await loadRoster();
+  startClock(root);
+  let first = true;
+  connectLive({
+    token,
+    onSnapshot(snapshot) {
+      state = { ...snapshot.state, seq: snapshot.seq };
+      if (first) { defaults(); first = false; }
+      render();
+    },
+    onEvent(event) {
+      events.push({ ...event, at: Date.now() });
+      renderEvents();
+      if (event.kind.startsWith("deputy_") && event.kind !== "deputy_registered" && event.kind !== "deputy_left") {
+        loadRoster().then((r) => { roster = r; render(); });
+      }
+    },
+    onStatus(status) { bind(root, "connection", t(status)); },
+  });
+  setInterval(() => { if (state?.vote?.state === "open") renderVote(); }, 250);
+}
+
+$("#login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  bind(root, "login-error", "");
+  try {
+    const answer = await api("/login", { method: "POST", body: {
+      username: form.username.value.trim(), password: form.password.value } });
+    if (answer.role !== "secretary" && answer.role !== "chair") {
+      throw new Error(t("staff_only"));
+    }
+    token = answer.token;
+    sessionStorage.setItem(KEY, token);
+    form.password.value = "";
+    start();
+  } catch (error) {
+    bind(root, "login-error", `${t("sign_in_failed")}: ${error.message}`);
+  }
+});
+
+wire();
+const fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+if (fromHash) history.replaceState(null, "", location.pathname + location.search);
+token = fromHash ? decodeURIComponent(fromHash[1]) : sessionStorage.getItem(KEY);
+if (token) { sessionStorage.setItem(KEY, token); start(); }

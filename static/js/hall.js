@@ -1,0 +1,43 @@
+// Pieces shared by the display and the control screen: the hall plan, bar charts, labels.
+import { el, t } from "./common.js";
+
+export function voteKindLabel(vote) {
+  const kind = { secret: t("secret_ballot"), roll_call: t("roll_call"), open: t("open_vote") }[vote.kind];
+  return vote.attempt > 1 ? `${kind} · ${t("attempt")} ${vote.attempt}` : kind;
+}
+
+/** Horizontal bars, one per count, scaled to `total`. */
+export function renderBars(counts, total) {
+  return el("div", { class: "bar-chart" }, Object.entries(counts).map(([key, n]) =>
+    el("div", { class: `bar-row ${key}` },
+      el("span", { class: "bar-label", text: t(key) }),
+      el("span", { class: "bar-track" }, el("span", {
+        class: "bar-fill", style: `width: ${total ? Math.round((100 * n) / total) : 0}%`,
+      })),
+      el("strong", { class: "bar-count", "data-choice": key, text: String(n) }))));
+}
+
+/**
+ * Every seat coloured by registered / absent and, when the state carries per-deputy choices
+ * (after a roll-call closes; for staff while a vote is open), by choice.
+ */
+export function renderPlan(box, roster, state, staff) {
+  const sitting = state.sitting;
+  if (!sitting) { box.replaceChildren(); return; }
+  const registered = new Set(sitting.registered_ids);
+  const vote = state.vote;
+  const choices = vote?.state === "closed" ? vote.outcomes : (staff ? vote?.choices : null);
+  const waiting = staff && vote?.state === "open" ? new Set(vote.not_yet_voted ?? []) : new Set();
+  const seats = sitting.participant_ids.map((id) => roster.get(id)).filter(Boolean)
+    .sort((a, b) => (a.seat_number ?? 9999) - (b.seat_number ?? 9999));
+  box.replaceChildren(...seats.map((d) => {
+    const choice = choices ? choices[d.id] : undefined;
+    const classes = ["seat", registered.has(d.id) ? "registered" : "absent"];
+    if (choice) classes.push(`choice-${choice}`);
+    if (waiting.has(d.id)) classes.push("waiting");
+    const label = `${d.seat_number ?? "—"} ${d.full_name}: ${registered.has(d.id) ? t("registered") : t("absent")}${choice ? `, ${t(choice)}` : ""}`;
+    return el("div", { class: classes.join(" "), title: label, "aria-label": label, "data-deputy": d.id },
+      el("span", { class: "seat-number", text: d.seat_number ?? "" }),
+      el("span", { class: "seat-name", text: d.short_name ?? d.full_name }));
+  }));
+}

@@ -1,0 +1,154 @@
+// The deputy terminal (tablet 1280×800 or phone): sign in, register, vote.
+// The choice shown is the one the server acknowledged after committing it, never the button
+// pressed; for a secret ballot the terminal shows only that the ballot is recorded.
+import { api, bind, connectLive, plural, secondsLeft, startClock, t } from "./common.js";
+
+const root = document.getElementById("terminal");
+const KEY = "voting.terminal.token";
+let token = null;
+let socket = null;
+let state = null;
+let me = null;
+let busy = false;
+
+function fromHash() {
+  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!match) return null;
+  history.replaceState(null, "", location.pathname + location.search); // keep it off the screen
+  return decodeURIComponent(match[1]);
+}
+
+function showError(where, error) {
+  bind(root, where, error ? `${t("error")}: ${error.message ?? error}` : "");
+}
+
+function render() {
+  if (!state || !me) return;
+  bind(root, "me-name", me.full_name);
+  bind(root, "me-seat", me.seat_number ? `${t("seat")} ${me.seat_number}` : "");
+  const sitting = state.sitting;
+  bind(root, "sitting", sitting ? sitting.title : t("no_sitting"));
+  const registered = Boolean(sitting && sitting.registered_ids.includes(me.deputy_id));
+  const registerButton = root.querySelector("#register");
+  registerButton.hidden = !(sitting && sitting.registration_open && !registered);
+  registerButton.disabled = busy;
+  bind(root, "registration", !sitting ? "" : registered ? t("registered_ok")
+    : sitting.registration_open ? "" : t("registration_closed"));
+
+  const vote = state.vote;
+  const open = vote && vote.state === "open";
+  bind(root, "item-title", state.current_item ? state.current_item.title : "");
+  bind(root, "vote-title", open ? vote.title : t("waiting_vote"));
+  const banner = root.querySelector('[data-bind="secret-banner"]');
+  banner.hidden = !(open && vote.kind === "secret");
+  banner.textContent = t("secret_notice");
+  const left = open ? secondsLeft(vote) : null;
+  bind(root, "time-left", !open ? "" : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
+  const mine = open && me.vote_id === vote.vote_id;
+  const voted = mine && me.voted;
+  const canPress = open && !busy && (!voted || vote.allow_change) && left !== 0;
+  for (const button of root.querySelectorAll("button.choice")) {
+    button.disabled = !canPress;
+    const chosen = voted && me.choice === button.dataset.choice;
+    button.setAttribute("aria-pressed", chosen ? "true" : "false");
+  }
+  let recorded = "";
+  if (busy) recorded = t("sending");
+  else if (voted) recorded = me.choice ? `${t("your_choice")} ${t(me.choice)}` : t("ballot_recorded");
+  bind(root, "recorded", recorded);
+  root.dataset.voteState = vote ? vote.state : "none";
+}
+
+function personal(snapshot) {
+  if (snapshot.me) me = snapshot.me;
+  state = snapshot.state;
+  render();
+}
+
+function start() {
+  root.querySelector("#sign-in").hidden = true;
+  root.querySelector("#seat").hidden = false;
+  startClock(root);
+  socket = connectLive({
+    token,
+    onSnapshot(snapshot) {
+      const changed = snapshot.state?.vote && me && snapshot.state.vote.vote_id !== me.vote_id;
+      personal(snapshot);
+      if (changed && !snapshot.me) {
+        // A new vote: ask for this deputy's own line (spread over a moment, as all terminals ask).
+        setTimeout(() => socket.emit("snapshot", personal), Math.random() * 300);
+      }
+    },
+    onStatus(status, error) {
+      bind(root, "connection", t(status));
+      if (error && /rejected|token/i.test(String(error.message))) signOut(); // revoked or expired
+    },
+  });
+  setInterval(() => { if (state?.vote?.state === "open") render(); }, 250);
+}
+
+function signOut() {
+  const old = token;
+  sessionStorage.removeItem(KEY);
+  token = null;
+  if (socket) socket.disconnect();
+  if (old) api("/logout", { method: "POST", token: old }).catch(() => {});
+  location.reload();
+}
+
+root.querySelector("#card-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.currentTarget;
+  showError("sign-in-error", null);
+  try {
+    const answer = await api("/login/card", { method: "POST", body: {
+      card_uid: form.card_uid.value.trim(), pin: form.pin.value } });
+    token = answer.token;
+    sessionStorage.setItem(KEY, token);
+    form.pin.value = "";
+    start();
+  } catch (error) {
+    bind(root, "sign-in-error", `${t("sign_in_failed")}: ${error.message}`);
+  }
+});
+
+root.querySelector("#register").addEventListener("click", () => {
+  if (!state?.sitting || busy) return;
+  busy = true;
+  render();
+  socket.emit("register", { sitting_id: state.sitting.id }, (answer) => {
+    busy = false;
+    showError("error", answer.ok ? null : answer.error);
+    if (answer.ok && !state.sitting.registered_ids.includes(me.deputy_id)) {
+      state.sitting.registered_ids.push(me.deputy_id);
+    }
+    render();
+  });
+});
+
+for (const button of root.querySelectorAll("button.choice")) {
+  button.addEventListener("click", () => {
+    const vote = state?.vote;
+    if (!vote || vote.state !== "open" || busy) return;
+    busy = true;
+    showError("error", null);
+    render();
+    socket.emit("cast", { vote_id: vote.vote_id, choice: button.dataset.choice }, (answer) => {
+      busy = false;
+      if (answer.ok) {
+        me = { ...me, vote_id: answer.vote_id, voted: true, choice: answer.secret ? null : answer.choice };
+      } else {
+        showError("error", answer.error);
+      }
+      render();
+    });
+  });
+}
+
+root.querySelector("#sign-out").addEventListener("click", signOut);
+
+token = fromHash() ?? sessionStorage.getItem(KEY);
+if (token) {
+  sessionStorage.setItem(KEY, token);
+  start();
+}

@@ -1,0 +1,121 @@
+"""The interface's language: Ukrainian by default, English on request (Flask-Babel).
+
+The language comes from `?lang=uk|en` (remembered in a cookie), else the cookie, else the
+configured `server.locale`. Times are shown in `server.timezone` (Europe/Kyiv by default).
+Message ids are English; voting/translations holds the Ukrainian catalog.
+
+The screens' ES modules get their strings from the page (`ui_strings()`, rendered as JSON), and
+plural forms as one pattern per CLDR plural category, so that a module picks the right form
+with the browser's Intl.PluralRules, exactly as ngettext would on the server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel import Locale
+from flask import Flask, Response, request
+from flask_babel import Babel, get_locale, get_translations
+from flask_babel import lazy_gettext as _l
+
+from voting.config import LOCALES, Config
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+COOKIE = "lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def init_i18n(app: Flask, config: Config) -> Babel:
+    app.config["BABEL_DEFAULT_LOCALE"] = config.server.locale
+    app.config["BABEL_DEFAULT_TIMEZONE"] = config.server.timezone
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    babel = Babel(app, locale_selector=lambda: select_locale(config.server.locale))
+
+    @app.after_request
+    def remember_language(response: Response) -> Response:
+        asked = request.args.get("lang")
+        if asked in LOCALES and request.cookies.get(COOKIE) != asked:
+            response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax")
+        return response
+
+    @app.context_processor
+    def language() -> dict[str, object]:
+        return {"lang": str(get_locale()), "languages": LOCALES, "ui_strings": ui_strings,
+                "timezone": config.server.timezone}
+
+    return babel
+
+
+def select_locale(default: str) -> str:
+    for asked in (request.args.get("lang"), request.cookies.get(COOKIE)):
+        if asked in LOCALES:
+            return asked
+    return default
+
+
+def plural_patterns(singular: str, plural: str) -> dict[str, str]:
+    """The message in every plural category of the current language, `{n}` for the number."""
+    locale = get_locale() or Locale.parse("uk")
+    translations = get_translations()
+    out: dict[str, str] = {}
+    for n in range(0, 200):
+        category = locale.plural_form(n)
+        if category not in out:
+            out[category] = translations.ungettext(singular, plural, n).replace("%(num)d", "{n}")
+    return out
+
+
+#: Strings the screens' modules show, by key (message ids are English).
+STRINGS = {
+    "for": _l("For"), "against": _l("Against"), "abstain": _l("Abstained"),
+    "not_voted": _l("Did not vote"), "absent": _l("Absent"),
+    "adopted": _l("Adopted"), "not_adopted": _l("Not adopted"),
+    "quorum_yes": _l("Quorum"), "quorum_no": _l("No quorum"),
+    "no_sitting": _l("No sitting is open"), "no_item": _l("No item is under consideration"),
+    "vote_open": _l("Voting"), "vote_closed": _l("Vote closed"), "vote_annulled": _l("Annulled"),
+    "secret_ballot": _l("Secret ballot"), "roll_call": _l("Roll-call vote"),
+    "open_vote": _l("Open vote"), "time_left": _l("Time left"), "no_limit": _l("No time limit"),
+    "threshold": _l("Needed"), "registered": _l("Registered"), "total": _l("Total composition"),
+    "votes_cast": _l("Votes cast"), "connecting": _l("Connecting…"),
+    "reconnecting": _l("Connection lost, reconnecting…"), "connected": _l("Live"),
+    "your_choice": _l("Your choice is recorded:"), "ballot_recorded": _l("Your ballot is recorded"),
+    "secret_notice": _l("Secret ballot: nobody, not even the system, can see your choice."),
+    "waiting_vote": _l("Wait for the vote to open"), "register": _l("Register"),
+    "registered_ok": _l("You are registered"), "registration_closed": _l("Registration is closed"),
+    "sending": _l("Sending…"), "error": _l("Error"), "confirm": _l("Are you sure?"),
+    "sign_in_failed": _l("Sign-in failed"), "seat": _l("Seat"), "deputy": _l("Deputy"),
+    "faction": _l("Faction"), "outcome": _l("Vote"), "manual": _l("Counting commission"),
+    "attempt": _l("Attempt"), "confirm_close_vote": _l("Close the vote now?"),
+    "confirm_annul": _l("Annul this vote? Give the reason:"),
+    "confirm_revote": _l("Put this question to the vote again?"),
+    "confirm_close_registration": _l("Close registration?"),
+    "confirm_close_sitting": _l("Close the sitting? Its record becomes final."),
+    "not_yet_voted": _l("Not yet voted"), "everyone_voted": _l("Everyone has voted"),
+    "make_current": _l("Consider now"), "current": _l("Now"), "done": _l("Done"),
+    "stage": _l("Stage"), "kind": _l("Kind"), "rule": _l("Adoption rule"),
+    "item": _l("Item"), "state": _l("State"),
+    "open_registration": _l("Open registration"), "close_registration": _l("Close registration"),
+    "open_sitting": _l("Open the sitting"), "no_planned_sittings": _l("No sitting is planned"),
+    "staff_only": _l("this screen is for the secretary and the chair"),
+    "status_pending": _l("Not yet considered"), "status_under_consideration": _l("Under consideration"),
+    "status_adopted": _l("Adopted"), "status_not_adopted": _l("Not adopted"),
+    "status_withdrawn": _l("Withdrawn"), "status_postponed": _l("Postponed"),
+}
+
+def N_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a plural message for extraction (pybabel -k N_:1,2); translated when shown."""
+    return singular, plural
+
+
+#: Plural messages for the modules: key → (singular, plural) message ids with %(num)d.
+PLURALS = {
+    "deputies": N_("%(num)d deputy", "%(num)d deputies"),
+    "votes": N_("%(num)d vote", "%(num)d votes"),
+    "seconds": N_("%(num)d second", "%(num)d seconds"),
+    "not_voted_count": N_("%(num)d has not voted", "%(num)d have not voted"),
+}
+
+
+def ui_strings() -> dict[str, object]:
+    return {"text": {key: str(value) for key, value in STRINGS.items()},
+            "plural": {key: plural_patterns(*forms) for key, forms in PLURALS.items()}}
