@@ -7,10 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_CONFIG = "VOTING_CONFIG"
 ENV_DATABASE_URL = "VOTING_DATABASE_URL"
+ENV_MESSAGE_QUEUE_URL = "VOTING_MESSAGE_QUEUE_URL"
+MESSAGE_QUEUE_SCHEMES = ("redis", "rediss")
 SQLITE_FILENAME = "voting.sqlite3"
 LOCALES = ("uk", "en")
 ADOPTION_RULES = (
@@ -34,13 +37,16 @@ class DatabaseConfig:
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Web server address, local state folder, language and time zone."""
+    """Web server address, local state folder, language, time zone, and the Redis server that
+    carries live messages between several server processes (empty: one process, no Redis)."""
 
     instance_path: str = "instance"
     host: str = "127.0.0.1"
     port: int = 5000
     locale: str = "uk"
     timezone: str = "Europe/Kyiv"
+    message_queue: str = ""
+    message_channel: str = "council-voting"
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,15 @@ _TYPE_NAMES = {bool: "a boolean (true/false)", int: "an integer", str: "a string
 def load_config(
     path: str | os.PathLike[str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Config:
-    """Read, merge (file < VOTING_DATABASE_URL < overrides) and validate the configuration."""
+    """Read, merge (file < VOTING_DATABASE_URL and VOTING_MESSAGE_QUEUE_URL < overrides) and
+    validate the configuration."""
     data = _read_file(_find_file(path))
     env_url = os.environ.get(ENV_DATABASE_URL)
     if env_url:
         data = _merge(data, {"database": {"url": env_url}}, "")
+    env_queue = os.environ.get(ENV_MESSAGE_QUEUE_URL)
+    if env_queue:
+        data = _merge(data, {"server": {"message_queue": env_queue}}, "")
     if overrides:
         data = _merge(data, overrides, "")
     return _build(data)
@@ -111,6 +121,11 @@ def resolve_database_url(config: Config) -> str:
         return config.database.url
     instance = Path(config.server.instance_path).expanduser().absolute()
     return f"sqlite:///{(instance / SQLITE_FILENAME).as_posix()}"
+
+
+def shown_queue_url(url: str) -> str:
+    """The message-queue URL with any password replaced by ***, fit for messages and logs."""
+    return re.sub(r"(//[^/@]*:)[^/@]*@", r"\1***@", url)
 
 
 def _find_file(path: str | os.PathLike[str] | None) -> Path | None:
@@ -192,6 +207,12 @@ def _validate(config: Config) -> None:
         (1 <= server.port <= 65535, "server.port", "must be 1-65535", server.port),
         (server.locale in LOCALES, "server.locale", f"must be one of {LOCALES}", server.locale),
         (_is_timezone(server.timezone), "server.timezone", "unknown time zone", server.timezone),
+        (server.message_queue == "" or _is_redis_url(server.message_queue),
+         "server.message_queue", 'must be empty or a Redis URL "redis://host:port/db" (or '
+         '"rediss://" for TLS)', shown_queue_url(server.message_queue)),
+        (re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", server.message_channel) is not None,
+         "server.message_channel", "must be 1-100 letters, digits, '_', '.', ':' or '-'",
+         server.message_channel),
         (council.name.strip() != "", "council.name", "must not be empty", council.name),
         (re.fullmatch(r"[0-9]{8}", council.edrpou) is not None,
          "council.edrpou", "must be 8 digits", council.edrpou),
@@ -213,6 +234,22 @@ def _validate(config: Config) -> None:
     for ok, name, problem, value in checks:
         if not ok:
             raise ConfigError(f"{name}: {problem}, got {value!r}")
+
+
+def _is_redis_url(url: str) -> bool:
+    """Whether `url` names a Redis server: redis:// or rediss://, a host, a valid port if any,
+    a database number if any, and no spaces or control characters."""
+    if not url.isprintable() or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (parts.scheme in MESSAGE_QUEUE_SCHEMES and bool(parts.hostname)
+            and (port is None or 1 <= port <= 65535)
+            and re.fullmatch(r"(/[0-9]{0,5})?", parts.path) is not None
+            and not parts.fragment)
 
 
 def _is_timezone(name: str) -> bool:

@@ -278,3 +278,73 @@ def test_absolute_instance_path_is_kept(tmp_path):
 def test_configured_url_is_returned_unchanged():
     url = "postgresql+psycopg://user@host:5432/db"
     assert resolve_database_url(load_config(overrides={"database": {"url": url}})) == url
+
+
+# --- [server] message_queue and message_channel: several server processes over Redis ----------
+
+
+@pytest.fixture(autouse=True)
+def no_message_queue_variable(monkeypatch):
+    monkeypatch.delenv("VOTING_MESSAGE_QUEUE_URL", raising=False)
+
+
+def test_one_process_without_redis_by_default():
+    server = load_config().server
+    assert (server.message_queue, server.message_channel) == ("", "council-voting")
+
+
+@pytest.mark.parametrize("url", [
+    "redis://127.0.0.1:6379/0",
+    "redis://localhost",
+    "rediss://council:pass@redis.example.org:6380/2",
+    "redis://[::1]:6379/15",
+])
+def test_a_redis_url_and_channel_are_read_from_the_file(tmp_path, url):
+    config = load_config(write(tmp_path, f'[server]\nmessage_queue = "{url}"\n'
+                                         'message_channel = "kyiv-council"\n'))
+    assert (config.server.message_queue, config.server.message_channel) == (url, "kyiv-council")
+
+
+def test_environment_overrides_the_message_queue(tmp_path, monkeypatch):
+    path = write(tmp_path, '[server]\nmessage_queue = "redis://file-host:6379/0"\n')
+    monkeypatch.setenv("VOTING_MESSAGE_QUEUE_URL", "redis://:secret@env-host:6379/1")
+    assert load_config(path).server.message_queue == "redis://:secret@env-host:6379/1"
+    assert load_config(path, overrides={"server": {"message_queue": ""}}).server.message_queue == ""
+
+
+def test_empty_message_queue_variable_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOTING_MESSAGE_QUEUE_URL", "")
+    path = write(tmp_path, '[server]\nmessage_queue = "redis://file-host:6379/0"\n')
+    assert load_config(path).server.message_queue == "redis://file-host:6379/0"
+
+
+@pytest.mark.parametrize(("toml", "key"), [
+    ('[server]\nmessage_queue = "http://127.0.0.1:6379/0"', "server.message_queue"),
+    ('[server]\nmessage_queue = "amqp://guest@127.0.0.1//"', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://"', "server.message_queue"),
+    ('[server]\nmessage_queue = "127.0.0.1:6379"', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://127.0.0.1:99999/0"', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://127.0.0.1:0/0"', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://127.0.0.1:port/0"', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://127.0.0.1:6379/zero"', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://127.0.0.1:6379/0 "', "server.message_queue"),
+    ('[server]\nmessage_queue = "redis://127.0.0.1\\n:6379/0"', "server.message_queue"),
+    ("[server]\nmessage_queue = 6379", "server.message_queue"),
+    ('[server]\nmessage_channel = ""', "server.message_channel"),
+    ('[server]\nmessage_channel = "two words"', "server.message_channel"),
+    ('[server]\nmessage_channel = "рада"', "server.message_channel"),
+    (f'[server]\nmessage_channel = "{"c" * 101}"', "server.message_channel"),
+    ("[server]\nmessage_channel = true", "server.message_channel"),
+])
+def test_invalid_message_queue_settings_are_refused_naming_the_key(tmp_path, toml, key):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, toml))
+    assert str(caught.value).startswith(f"{key}: ")
+
+
+def test_a_refused_message_queue_url_is_shown_without_its_password(monkeypatch):
+    monkeypatch.setenv("VOTING_MESSAGE_QUEUE_URL", "http://council:s3cret@redis.example:6379/0")
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert "s3cret" not in str(caught.value)
+    assert "http://council:***@redis.example:6379/0" in str(caught.value)

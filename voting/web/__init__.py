@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, render_template
 
-from voting.config import Config, load_config
+from voting.config import Config, ConfigError, load_config, shown_queue_url
 from voting.services import queries
 from voting.services.runtime import Runtime, build_runtime
 
@@ -35,6 +35,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None,
     app.register_blueprint(pages.bp)
     from .live import create_socketio
 
+    check_message_queue(config)
     app.extensions["voting.socketio"] = create_socketio(app, runtime_of(app))
 
     @app.get("/")
@@ -44,6 +45,24 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None,
         return render_template("index.html", council=state["council"], sitting=state["sitting"])
 
     return app
+
+
+def check_message_queue(config: Config) -> None:
+    """With a message queue configured, make sure its Redis server answers before serving, or
+    refuse to start naming the URL (Flask-SocketIO would only log its failures, later)."""
+    url = config.server.message_queue
+    if not url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise ConfigError(f"server.message_queue: the Redis server at {shown_queue_url(url)} "
+                          f"does not answer: {error}") from None
+    finally:
+        client.close()
 
 
 def runtime_of(app: Flask) -> Runtime:

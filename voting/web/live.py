@@ -48,7 +48,10 @@ PUSH_INTERVAL = 0.25
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     """Bind a Socket.IO server to the app and relay the runtime's events to the rooms."""
-    socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=[], json=app.json)
+    socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=[], json=app.json,
+                        # several server processes: Redis carries every emit to all their clients
+                        message_queue=app.extensions["voting.config"].server.message_queue or None,
+                        channel=app.extensions["voting.config"].server.message_channel)
     actors: dict[str, Actor | None] = {}
 
     @socketio.on("connect")

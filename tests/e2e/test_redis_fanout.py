@@ -1,0 +1,415 @@
+"""Several server processes on one council: two real `voting serve` processes on the same
+PostgreSQL schema and the same Redis (a channel of their own per test), each on its own free port
+on 127.0.0.1. What is done through one process reaches the screens connected to the other,
+numbered and in order; both vote timers run at once and a timed vote still closes exactly once.
+
+Redis comes from VOTING_TEST_REDIS_URL (skipped without it, failed in CI), like PostgreSQL from
+VOTING_TEST_DATABASE_URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import socketio
+
+from voting.adapters.schema import upgrade
+from voting.services import auth, council
+from voting.services.runtime import build_runtime
+from voting.services.uow import SYSTEM, Actor
+
+pytestmark = pytest.mark.e2e
+
+REDIS_ENV = "VOTING_TEST_REDIS_URL"
+CONFIG_ENV = ("VOTING_CONFIG", "VOTING_DATABASE_URL", "VOTING_MESSAGE_QUEUE_URL")
+SERVING = re.compile(r"Serving on (http://127\.0\.0\.1:\d+)")
+
+
+def redis_test_url() -> str:
+    """The Redis URL for tests, or skip (fail in CI) with the reason."""
+    import redis
+
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        reason = f"{REDIS_ENV} is not set; the several-processes tests skipped"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must run them)")
+        pytest.skip(reason)
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        reason = f"Redis at {url} is unreachable: {error.__class__.__name__}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    finally:
+        client.close()
+    return url
+
+
+def clean_environment() -> dict[str, str]:
+    """This environment without the variables that would override a server's config file."""
+    return {k: v for k, v in os.environ.items() if k not in CONFIG_ENV}
+
+
+def write_config(path: Path, database_url: str, message_queue: str, channel: str) -> Path:
+    quoted = json.dumps  # a JSON string of these characters is a TOML basic string
+    path.write_text(
+        f"[database]\nurl = {quoted(database_url)}\n\n"
+        f"[server]\ninstance_path = {quoted(str(path.parent / 'instance'))}\n"
+        f"host = \"127.0.0.1\"\nmessage_queue = {quoted(message_queue)}\n"
+        f"message_channel = {quoted(channel)}\n", encoding="utf-8")
+    return path
+
+
+class ServerProcess:
+    """`voting serve` in a subprocess on a free port; its output goes to files in tmp_path."""
+
+    def __init__(self, name: str, config: Path, folder: Path) -> None:
+        self.name = name
+        self.out = folder / f"{name}.out"
+        self.err = folder / f"{name}.err"
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "voting.cli", "serve", "--config", str(config),
+                 "--port", "0"],
+                stdout=out, stderr=err, env=clean_environment(), cwd=folder)
+        self.url = self._wait_until_serving()
+        self.api = f"{self.url}/api/v1"
+
+    def _wait_until_serving(self, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = SERVING.search(self.out.read_text(encoding="utf-8"))
+            if found:
+                return found.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError(f"server {self.name} did not start:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it; killed only if it does not stop."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+class Screen:
+    """A python-socketio client (a display without a token, or a deputy's console with one);
+    keeps the snapshot and every event in arrival order."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        self.snapshots: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("snapshot", self.snapshots.append)
+        self.client.on("event", self._event)
+        self.client.connect(url, auth={"token": token} if token else None,
+                            transports=["websocket"], wait_timeout=10)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    def seen(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return list(self.events)
+
+    def wait_for(self, kind: str, timeout: float = 15.0, **payload: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.seen():
+                if event["kind"] == kind and all(
+                        event["payload"].get(k) == v for k, v in payload.items()):
+                    return event
+            time.sleep(0.02)
+        raise AssertionError(f"the screen never saw {kind} {payload}")
+
+    def wait_for_seq(self, seq: int, timeout: float = 15.0) -> None:
+        """Wait until the screen has seen the event numbered `seq`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(event["seq"] == seq for event in self.seen()):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the screen never saw event {seq}")
+
+    def act(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        answer = self.client.call(event, data, timeout=30)
+        assert answer["ok"], answer
+        return answer
+
+
+@dataclass
+class Councils:
+    """Two processes A and B serving one council, its tokens, and everyone connected."""
+
+    a: ServerProcess
+    b: ServerProcess
+    redis_url: str
+    channel: str
+    deputies: list[int]
+    secretary_token: str
+    deputy_tokens: dict[int, str]
+    screens: list[Screen] = field(default_factory=list)
+    http: list[requests.Session] = field(default_factory=list)
+
+    def screen(self, server: ServerProcess, token: str | None = None) -> Screen:
+        screen = Screen(server.url, token)
+        self.screens.append(screen)
+        return screen
+
+    def caller(self, server: ServerProcess, token: str) -> Caller:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        self.http.append(session)
+        return Caller(server.api, session)
+
+    def wait_until_both_listen(self, timeout: float = 15.0) -> None:
+        """A process subscribes to the channel when its first client connects (Flask-SocketIO
+        starts its listener then): wait for both before acting."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if dict(client.pubsub_numsub(self.channel)).get(self.channel.encode()) == 2:
+                    return
+                time.sleep(0.05)
+        finally:
+            client.close()
+        raise AssertionError("the two processes never both listened on the channel")
+
+
+@dataclass
+class Caller:
+    base: str
+    session: requests.Session
+
+    def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
+        response = self.session.request(method, self.base + path, json=json, timeout=30)
+        assert response.status_code == status, (method, path, response.status_code,
+                                                response.text[:500])
+        return response.json()
+
+
+@pytest.fixture
+def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
+    """A council of 42 deputies and the mayor set up in a fresh schema, as `voting init` and the
+    roster import would, then served by two processes sharing one Redis channel."""
+    redis_url = redis_test_url()
+    rt = build_runtime(postgres_url)
+    try:
+        upgrade(rt.engine)
+        council.create_council(rt.uow(), SYSTEM, {
+            "name": "Тестова міська рада", "edrpou": "12345678",
+            "katottg": "UA12345678901234567", "statutory_deputies": 42})
+        secretary = Actor("secretary", "secretary:setup")
+        deputies = [council.add_deputy(rt.uow(), secretary, {
+            "full_name": f"Депутатенко{n:02d} Іван Петрович", "seat_number": n,
+            "voting_identifier": f"dep-{n}"}) for n in range(1, 43)]
+        council.add_deputy(rt.uow(), secretary, {
+            "full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"})
+        secretary_token = auth.create_token(rt.uow(), SYSTEM, "secretary")
+        deputy_tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d)
+                         for d in deputies[:26]}
+    finally:
+        rt.dispose()
+    channel = f"test-{uuid.uuid4().hex[:12]}"
+    processes: list[ServerProcess] = []
+    found: Councils | None = None
+    try:
+        for name in ("a", "b"):
+            folder = tmp_path / name
+            folder.mkdir()
+            config = write_config(folder / "config.toml", postgres_url, redis_url, channel)
+            processes.append(ServerProcess(name, config, folder))
+        found = Councils(*processes, redis_url, channel, deputies, secretary_token,
+                         deputy_tokens)
+        yield found
+    finally:
+        if found is not None:
+            # werkzeug completes a websocket close only after a 3 s timeout: close all at once
+            with ThreadPoolExecutor(max_workers=len(found.screens) + 1) as pool:
+                list(pool.map(lambda s: s.client.disconnect(), found.screens))
+            for session in found.http:
+                session.close()
+        for process in processes:
+            process.stop()
+        for process in processes:
+            assert process.process.returncode == 0, process.output()
+            assert "Traceback" not in process.output(), process.output()
+
+
+def open_sitting(secretary: Caller) -> tuple[int, list[int]]:
+    """A sitting with three agenda items, opened, with registration open."""
+    convocation = secretary.ok("post", "/convocations", {
+        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
+    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 17},
+                           status=201)["id"]
+    sitting = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
+                           status=201)["id"]
+    items = [secretary.ok("post", f"/sittings/{sitting}/agenda", {"title": f"Про питання {n}"},
+                          status=201)["id"] for n in (1, 2, 3)]
+    secretary.ok("post", f"/sittings/{sitting}/open")
+    secretary.ok("post", f"/sittings/{sitting}/registration/open")
+    return sitting, items
+
+
+def numbered_without_gaps(screen: Screen) -> list[dict[str, Any]]:
+    """The screen's events; each numbered one after its snapshot's, none missing or repeated."""
+    events = screen.seen()
+    assert len(screen.snapshots) == 1
+    first = screen.snapshots[0]["seq"] + 1
+    assert [e["seq"] for e in events] == list(range(first, first + len(events)))
+    return events
+
+
+@pytest.mark.postgres
+def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Councils) -> None:
+    a, b = councils.a, councils.b
+    d = councils.deputies
+    display_b = councils.screen(b)
+    display_a = councils.screen(a)
+    on_a = {deputy: councils.screen(a, councils.deputy_tokens[deputy]) for deputy in d[20:25]}
+    on_b = councils.screen(b, councils.deputy_tokens[d[25]])
+    councils.wait_until_both_listen()
+    secretary = councils.caller(a, councils.secretary_token)
+    by_http = {deputy: councils.caller(a, councils.deputy_tokens[deputy]) for deputy in d[:20]}
+
+    sitting, items = open_sitting(secretary)
+    for deputy in d[:20]:
+        by_http[deputy].ok("post", f"/sittings/{sitting}/register")
+    for deputy in d[20:25]:
+        on_a[deputy].act("register", {"sitting_id": sitting})
+    on_b.act("register", {"sitting_id": sitting})
+    registered_order = d[:26]
+
+    vote = secretary.ok("post", f"/sittings/{sitting}/votes", {"item_id": items[0]},
+                        status=201)["vote_id"]
+    choices: dict[int, str] = {}
+    for deputy in d[:20]:
+        by_http[deputy].ok("post", f"/votes/{vote}/choices", {"choice": "for"})
+        choices[deputy] = "for"
+    for deputy, choice in zip(d[20:25], ["for", "for", "for", "against", "against"],
+                              strict=True):
+        on_a[deputy].act("cast", {"vote_id": vote, "choice": choice})
+        choices[deputy] = choice
+    on_b.act("cast", {"vote_id": vote, "choice": "abstain"})  # a console on B
+    choices[d[25]] = "abstain"
+    # the display on A sees the choice cast through B
+    assert display_a.wait_for("choice_cast", deputy_id=d[25])["payload"]["choice"] == "abstain"
+    secretary.ok("post", f"/votes/{vote}/close")
+
+    closed = display_b.wait_for("vote_closed", vote_id=vote)["payload"]
+    assert (closed["for"], closed["against"], closed["abstain"]) == (23, 2, 1)
+    assert (closed["total_composition"], closed["threshold"], closed["result"]) == (
+        42, 22, "adopted")
+
+    # every journal entry written through either process reached both displays, in order
+    journal = secretary.ok("get", f"/journal?after={display_b.snapshots[0]['seq']}")["entries"]
+    display_a.wait_for_seq(journal[-1]["seq"])
+    display_b.wait_for_seq(journal[-1]["seq"])
+    on_display_b = numbered_without_gaps(display_b)
+    assert numbered_without_gaps(display_a) == on_display_b  # the same stream, in the same order
+    assert [(e["seq"], e["kind"]) for e in journal] == [
+        (e["seq"], e["kind"]) for e in on_display_b]
+    assert [e["payload"]["deputy_id"] for e in on_display_b
+            if e["kind"] == "deputy_registered"] == registered_order
+    assert [(e["payload"]["deputy_id"], e["payload"]["choice"]) for e in on_display_b
+            if e["kind"] == "choice_cast"] == list(choices.items())
+
+
+@pytest.mark.postgres
+def test_both_vote_timers_close_a_timed_vote_exactly_once(councils: Councils) -> None:
+    a, b = councils.a, councils.b
+    d = councils.deputies
+    display_a = councils.screen(a)
+    display_b = councils.screen(b)
+    councils.wait_until_both_listen()
+    secretary_a = councils.caller(a, councils.secretary_token)
+    secretary_b = councils.caller(b, councils.secretary_token)
+    sitting, items = open_sitting(secretary_a)
+    for deputy in d[:22]:
+        councils.caller(a if deputy % 2 else b, councils.deputy_tokens[deputy]).ok(
+            "post", f"/sittings/{sitting}/register")
+
+    timed = []
+    for n, item in enumerate(items):
+        secretary = secretary_a if n % 2 else secretary_b
+        vote = secretary.ok("post", f"/sittings/{sitting}/votes",
+                            {"item_id": item, "time_limit_seconds": 1}, status=201)["vote_id"]
+        councils.caller(a, councils.deputy_tokens[d[0]]).ok(
+            "post", f"/votes/{vote}/choices", {"choice": "for"})
+        councils.caller(b, councils.deputy_tokens[d[1]]).ok(
+            "post", f"/votes/{vote}/choices", {"choice": "against"})
+        for display in (display_a, display_b):  # closed by a timer, nobody asked
+            closed = display.wait_for("vote_closed", vote_id=vote)["payload"]
+            assert (closed["for"], closed["against"], closed["not_voted"]) == (1, 1, 20)
+        timed.append(vote)
+    time.sleep(1.5)  # both timers tick three more times each
+
+    journal = secretary_a.ok("get", "/journal")["entries"]
+    for display in (display_a, display_b):
+        display.wait_for_seq(journal[-1]["seq"])
+        closes = [e["payload"]["vote_id"] for e in numbered_without_gaps(display)
+                  if e["kind"] == "vote_closed"]
+        assert closes == timed
+    closes = [e for e in journal if e["kind"] == "vote_closed"]
+    assert [e["payload"]["vote_id"] for e in closes] == timed
+    assert {e["actor"] for e in closes} == {"system"}
+    assert secretary_b.ok("get", "/journal/verify")["ok"] is True
+    for vote in timed:
+        assert secretary_b.ok("get", f"/votes/{vote}")["state"] == "closed"
+
+
+def test_serve_refuses_to_start_when_redis_does_not_answer(tmp_path: Path) -> None:
+    """No traceback: one line naming the URL (its password hidden), exit status 2."""
+    with socket.socket() as closed_port:  # bound, never listening: connections are refused
+        closed_port.bind(("127.0.0.1", 0))
+        port = closed_port.getsockname()[1]
+        config = write_config(tmp_path / "config.toml", f"sqlite:///{tmp_path / 'v.sqlite3'}",
+                              "", "council-voting")
+        env = clean_environment()
+        done = subprocess.run([sys.executable, "-m", "voting.cli", "init", "--config",
+                               str(config)], env=env, capture_output=True, text=True,
+                              timeout=60, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        env["VOTING_MESSAGE_QUEUE_URL"] = f"redis://:s3cret-word@127.0.0.1:{port}/0"
+        done = subprocess.run([sys.executable, "-m", "voting.cli", "serve", "--config",
+                               str(config), "--port", "0"], env=env, capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        f"error: server.message_queue: the Redis server at redis://:***@127.0.0.1:{port}/0 "
+        "does not answer: ")
+    assert "s3cret-word" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert "Serving on" not in done.stdout
