@@ -286,7 +286,6 @@ def open_sitting(secretary: Caller) -> tuple[int, list[int]]:
 def numbered_without_gaps(screen: Screen) -> list[dict[str, Any]]:
     """The screen's events; each numbered one after its snapshot's, none missing or repeated."""
     events = screen.seen()
-    assert len(screen.snapshots) == 1
     first = screen.snapshots[0]["seq"] + 1
     assert [e["seq"] for e in events] == list(range(first, first + len(events)))
     return events
@@ -296,8 +295,10 @@ def numbered_without_gaps(screen: Screen) -> list[dict[str, Any]]:
 def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Councils) -> None:
     a, b = councils.a, councils.b
     d = councils.deputies
-    display_b = councils.screen(b)
-    display_a = councils.screen(a)
+    # The secretary's screens get the numbered event stream; the public gets snapshots.
+    display_b = councils.screen(b, councils.secretary_token)
+    display_a = councils.screen(a, councils.secretary_token)
+    public_b = councils.screen(b)
     on_a = {deputy: councils.screen(a, councils.deputy_tokens[deputy]) for deputy in d[20:25]}
     on_b = councils.screen(b, councils.deputy_tokens[d[25]])
     councils.wait_until_both_listen()
@@ -332,6 +333,18 @@ def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Council
     assert (closed["for"], closed["against"], closed["abstain"]) == (23, 2, 1)
     assert (closed["total_composition"], closed["threshold"], closed["result"]) == (
         42, 22, "adopted")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the public display on B, closed through A
+        shown = [s["state"]["vote"] for s in list(public_b.snapshots)
+                 if s["state"]["vote"] and s["state"]["vote"]["state"] == "closed"]
+        if shown:
+            break
+        time.sleep(0.05)
+    assert shown, "the public display on B never showed the closed vote"
+    result = shown[0]["result"]
+    assert (result["for"], result["against"], result["abstain"], result["result"]) == (
+        23, 2, 1, "adopted")
+    assert public_b.seen() == []  # no per-event stream for the public
 
     # every journal entry written through either process reached both displays, in order
     journal = secretary.ok("get", f"/journal?after={display_b.snapshots[0]['seq']}")["entries"]
@@ -351,8 +364,8 @@ def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Council
 def test_both_vote_timers_close_a_timed_vote_exactly_once(councils: Councils) -> None:
     a, b = councils.a, councils.b
     d = councils.deputies
-    display_a = councils.screen(a)
-    display_b = councils.screen(b)
+    display_a = councils.screen(a, councils.secretary_token)
+    display_b = councils.screen(b, councils.secretary_token)
     councils.wait_until_both_listen()
     secretary_a = councils.caller(a, councils.secretary_token)
     secretary_b = councils.caller(b, councils.secretary_token)
