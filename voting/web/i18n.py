@@ -79,7 +79,7 @@ STRINGS = {
     "votes_cast": _l("Votes cast"), "connecting": _l("Connecting…"),
     "reconnecting": _l("Connection lost, reconnecting…"), "connected": _l("Live"),
     "your_choice": _l("Your choice is recorded:"), "ballot_recorded": _l("Your ballot is recorded"),
-    "secret_notice": _l("Secret ballot: nobody, not even the system, can see your choice."),
+    "secret_notice": _l("Secret ballot: your choice is counted, but nothing records who chose what."),
     "waiting_vote": _l("Wait for the vote to open"), "register": _l("Register"),
     "registered_ok": _l("You are registered"), "registration_closed": _l("Registration is closed"),
     "sending": _l("Sending…"), "error": _l("Error"), "confirm": _l("Are you sure?"),
