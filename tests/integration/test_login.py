@@ -291,3 +291,33 @@ def test_signing_out_revokes_the_token(hall: Hall, runtime: Runtime, with_pin: i
     assert entry["payload"]["reason"] == "logout"  # type: ignore[index]
     with pytest.raises(PermissionDenied):
         auth.logout(runtime.uow(), actor, signed_in.token)
+
+
+# --- the demo ----------------------------------------------------------------------------------
+
+def test_everyone_in_the_demo_can_sign_in(runtime: Runtime) -> None:
+    """Each demo deputy signs in with the card and PIN the demo shows; the secretary and the chair
+    with their logins; a demo built before PINs existed gets them the next time it is used."""
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from voting.services import demo
+
+    info = demo.build_demo(runtime, date(2026, 11, 25))
+    people = (*info.deputies, info.head)
+    assert [d.pin for d in people[:3]] == ["0001", "0002", "0003"] and info.head.pin == "0000"
+    for person in people:
+        signed_in = auth.login_with_card(runtime.uow(), person.card_uid, person.pin)
+        assert signed_in.deputy_id == person.id
+    demo.ensure_demo_logins(runtime)
+    for username in demo.DEMO_LOGINS:
+        assert auth.login(runtime.uow(), username, demo.DEMO_PASSWORD).role == username
+
+    with runtime.engine.begin() as connection:  # as if built by an older version
+        connection.execute(text("UPDATE deputy SET pin_hash = NULL"))
+    assert demo.ensure_demo_logins(runtime) == []  # the logins were there already
+    assert auth.deputies_with_pin(runtime.reader()) == {d.id for d in people}
+    assert demo.ensure_demo_pins(runtime) == []
+    seat_7 = demo.load_demo(runtime).deputies[6]
+    assert auth.login_with_card(runtime.uow(), seat_7.card_uid, "0007").deputy_id == seat_7.id

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -281,7 +282,7 @@ def _locked(deputy: orm.Deputy, now: datetime) -> CardLocked | None:
     until = deputy.pin_locked_until
     if until is None or until <= now:
         return None
-    seconds = max(1, int((until - now).total_seconds() + 0.999))
+    seconds = max(1, math.ceil((until - now).total_seconds()))
     return CardLocked(f"too many wrong PINs for this card: it is locked until {_when(until)} "
                       f"(for {seconds} more seconds)", locked_until=_when(until),
                       retry_after=seconds)
