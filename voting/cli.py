@@ -389,6 +389,56 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _find_deputy(rt: Runtime, which: str) -> dict[str, object]:
+    """A deputy by seat number ("12") or by id ("id:57")."""
+    people = queries.deputies(rt.uow())
+    if which.startswith("id:") and which[3:].isascii() and which[3:].isdigit():
+        found = [d for d in people if d["id"] == int(which[3:])]
+        if not found:
+            raise UserError(f"there is no deputy with the id {which[3:]} "
+                            "(see GET /api/v1/deputies)")
+        return found[0]
+    if which.isascii() and which.isdigit():
+        found = [d for d in people if d["seat_number"] == int(which)]
+        if not found:
+            raise UserError(f"no deputy has the seat {which}; "
+                            "give a seat number, or id:N for the deputy with the id N")
+        return found[0]
+    raise UserError(f"{which!r} is neither a seat number (e.g. 12) nor id:N (the deputy's id)")
+
+
+def _read_pin() -> str:
+    """The PIN: asked twice at a terminal, or the first line of standard input for scripts."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise UserError("no PIN on standard input; nothing was saved")
+        return line
+    try:
+        first = getpass.getpass("PIN (4 to 8 digits): ")
+        second = getpass.getpass("Repeat the PIN: ")
+    except (EOFError, KeyboardInterrupt):
+        raise UserError("no PIN given; nothing was saved") from None
+    if first != second:
+        raise UserError("the two PINs differ; nothing was saved")
+    return first
+
+
+def cmd_deputy_pin(args: argparse.Namespace) -> int:
+    """Set the PIN a deputy types with their card at a terminal (asked twice, or read from
+    standard input); only its hash is stored."""
+    config = load_config(args.config)
+    rt = open_database(config.database_url_resolved())
+    try:
+        person = _find_deputy(rt, args.deputy)
+        auth.set_deputy_pin(rt.uow(), SYSTEM, person["id"], _read_pin())
+    finally:
+        rt.dispose()
+    seat = "" if person["seat_number"] is None else f"seat {person['seat_number']}, "
+    print(f"PIN set for {seat}{person['full_name']} (deputy {person['id']}).")
+    return 0
+
+
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     """Recompute the journal's hash chain; exit 1 and name the first broken entry if any."""
     config = load_config(args.config)
@@ -450,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (add, create):
         p.add_argument("--role", required=True, choices=ROLES)
         p.add_argument("--deputy", type=int, metavar="ID", help="the deputy (role deputy only)")
+
+    command("deputy-pin", cmd_deputy_pin).add_argument(
+        "deputy", metavar="SEAT_OR_ID", help="the deputy's seat number, or id:N for their id")
 
     journal = sub.add_parser("journal", parents=[common], help="check the journal")
     journal_sub = journal.add_subparsers(dest="action", required=True, metavar="ACTION")

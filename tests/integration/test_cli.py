@@ -3,6 +3,7 @@ and the web server runner with its vote timer, over real HTTP."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import stat
@@ -21,9 +22,10 @@ from roster_csv import deputies_csv
 from voting.cli import main, shown_url
 from voting.config import load_config
 from voting.domain.errors import PermissionDenied
-from voting.services import auth, queries, registration, votes
+from voting.services import auth, council, queries, registration, votes
 
 from voting.services.runtime import Runtime, build_runtime
+from voting.services.uow import Actor
 from voting.web import create_app
 from voting.web.server import VoteTimer, start_server
 
@@ -323,6 +325,73 @@ def test_user_add_asks_twice_and_refuses_different_answers(
     assert result.code == 2 and "passwords differ" in result.err
     with pytest.raises(PermissionDenied):
         auth.authenticate(rt.uow(), "olena", "перший-пароль")
+
+
+# --- deputy-pin ---------------------------------------------------------------------------------
+
+class Keyboard(io.StringIO):
+    """Standard input that is a terminal (what getpass is then asked for is set separately)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def seated(voting, rt: Runtime) -> list[int]:  # type: ignore[no-untyped-def]
+    """An initialised council with deputies in seats 1 and 2 (CARD0001, CARD0002) and the head."""
+    assert voting("init").code == 0
+    secretary = Actor("secretary", "secretary:test")
+    ids = [council.add_deputy(rt.uow(), secretary, {
+        "full_name": f"Депутатенко{n} Іван Петрович", "seat_number": n,
+        "card_uid": f"CARD000{n}"}) for n in (1, 2)]
+    return [*ids, council.add_deputy(rt.uow(), secretary, {
+        "full_name": "Головенко Мер Мерович", "is_head": True, "card_uid": "CARD-HEAD"})]
+
+
+def test_deputy_pin_reads_the_pin_from_standard_input(voting, rt: Runtime, seated: list[int],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
+    result = voting("deputy-pin", "2")
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"PIN set for seat 2, Депутатенко2 Іван Петрович (deputy {seated[1]})."
+    assert "2468" not in result.out + result.err
+    assert auth.login_with_card(rt.uow(), "CARD0002", "2468").deputy_id == seated[1]
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("13579\r\n"))
+    result = voting("deputy-pin", f"id:{seated[2]}")  # the head has no seat
+    assert result.code == 0, result.err
+    assert result.out.strip() == f"PIN set for Головенко Мер Мерович (deputy {seated[2]})."
+    assert auth.login_with_card(rt.uow(), "CARD-HEAD", "13579").deputy_id == seated[2]
+
+
+def test_deputy_pin_asks_twice_at_a_terminal(voting, rt: Runtime, seated: list[int],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", Keyboard())
+    answers = iter(["1111", "2222", "4321", "4321"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    result = voting("deputy-pin", "1")
+    assert result.code == 2 and "PINs differ" in result.err
+    assert auth.deputies_with_pin(rt.reader()) == set()
+    result = voting("deputy-pin", "1")
+    assert result.code == 0, result.err
+    assert auth.login_with_card(rt.uow(), "CARD0001", "4321").deputy_id == seated[0]
+
+
+def test_deputy_pin_refuses_clearly_and_saves_nothing(voting, rt: Runtime, seated: list[int],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for which, pin, message in (("1", "12", "pin must be 4 to 8 digits"),
+                                ("1", "12345678901", "pin must be 4 to 8 digits"),
+                                ("1", "", "no PIN on standard input"),
+                                ("9", "2468", "no deputy has the seat 9"),
+                                ("id:999", "2468", "no deputy with the id 999"),
+                                ("перший", "2468", "neither a seat number")):
+        monkeypatch.setattr("sys.stdin", io.StringIO(f"{pin}\n" if pin else ""))
+        result = voting("deputy-pin", which)
+        assert result.code == 2, (which, pin)
+        assert result.err.startswith("error: ") and message in result.err, result.err
+        if pin:
+            assert pin not in result.err
+    assert auth.deputies_with_pin(rt.reader()) == set()
 
 
 # --- journal verify -----------------------------------------------------------------------------

@@ -64,3 +64,41 @@ def test_the_migrated_schema_matches_the_models(engine: Engine) -> None:
     # The guard against two open votes in a sitting is a partial unique index: it must exist.
     indexes = {ix["name"]: ix for ix in inspect(engine).get_indexes("vote")}
     assert indexes["uq_vote_one_open_per_sitting"]["unique"]
+
+
+def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(engine: Engine,
+                                                                   db_url: str) -> None:
+    """0002 adds PINs and token expiry to a database in use: nobody has a PIN or a lock yet, and
+    the tokens issued before keep working without an expiry."""
+    from voting.services import auth
+
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO council (id, name, edrpou, katottg, statutory_deputies, head_votes, "
+            "quorum_numerator, quorum_denominator, quorum_counts_head, default_rule, revote_limit, "
+            "default_time_limit_seconds, allow_change_choice, registration_required_to_vote, "
+            "show_running_split) VALUES (1, 'Тестова міська рада', '12345678', "
+            "'UA12345678901234567', 42, true, 1, 2, false, 'majority_of_total', 2, 0, false, "
+            "true, false)")
+        connection.exec_driver_sql(
+            "INSERT INTO deputy (council_id, full_name, short_name, card_uid, is_head, active) "
+            "VALUES (1, 'Депутатенко Іван Петрович', 'Депутатенко І. П.', 'CARD0001', false, "
+            "true)")
+        connection.exec_driver_sql(
+            "INSERT INTO api_token (token_hash, role, label, created_at) VALUES "
+            f"('{auth.token_digest('old-token')}', 'chair', 'chair', '2026-01-01 08:00:00')")
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0002"
+    runtime = build_runtime(db_url)
+    try:
+        assert auth.deputies_with_pin(runtime.reader()) == set()
+        assert auth.actor_for_token(runtime.reader(), "old-token").role == "chair"
+        assert auth.list_tokens(runtime.reader(), SYSTEM)[0]["expires_at"] is None
+        with pytest.raises(auth.WrongCredentials):
+            auth.login_with_card(runtime.uow(), "CARD0001", "1234")
+        deputy_id = queries.deputies(runtime.reader())[0]["id"]
+        auth.set_deputy_pin(runtime.uow(), SYSTEM, deputy_id, "1234")
+        assert auth.login_with_card(runtime.uow(), "CARD0001", "1234").deputy_id == deputy_id
+    finally:
+        runtime.dispose()

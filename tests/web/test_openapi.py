@@ -111,7 +111,9 @@ def test_token_requirement_matches_the_views(app, client, document):
             assert response.get_json()["error"]["code"] == "unauthenticated"
         else:
             assert response.status_code != 401, (method, path)
-            assert response.status_code in (200, 404), (method, path, response.status_code)
+            # A public operation with a body (signing in) names the missing fields of {}.
+            expected = (200, 404, 422) if "requestBody" in op else (200, 404)
+            assert response.status_code in expected, (method, path, response.status_code)
 
 
 def request_schemas(hall, document):  # type: ignore[no-untyped-def]

@@ -109,7 +109,12 @@ class Faction(Base):
 
 
 class Deputy(Base):
-    """A deputy, or the head (mayor) with is_head set; inactive means the mandate is vacant."""
+    """A deputy, or the head (mayor) with is_head set; inactive means the mandate is vacant.
+
+    `pin_hash` is the scrypt hash of the PIN that goes with the card at a terminal. Failed PIN
+    attempts are counted here, in the database, so the lock after too many of them holds for
+    every server thread and process and survives a restart (see services/auth.py).
+    """
 
     __tablename__ = "deputy"
     __table_args__ = (
@@ -128,6 +133,9 @@ class Deputy(Base):
     seat_number: Mapped[int | None] = mapped_column(Integer)
     is_head: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    pin_hash: Mapped[str | None] = mapped_column(String(300))
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CommitteeMember(Base):
@@ -312,7 +320,7 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A bearer token; only its SHA-256 is stored."""
+    """A bearer token; only its SHA-256 is stored. Tokens issued at sign-in expire."""
 
     __tablename__ = "api_token"
     __table_args__ = (
@@ -325,3 +333,4 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,11 +1,26 @@
-"""Use cases for people who log in: users with passwords and bearer tokens for the API."""
+"""Use cases for people who log in: users with passwords and bearer tokens for the API, and
+deputies who sign in at a terminal with their card and a PIN.
+
+Signing in (`login`, `login_with_card`) issues a bearer token that expires after
+`LOGIN_TOKEN_LIFETIME`; `logout` revokes it. A PIN is short, so failed PIN attempts are counted
+per deputy (per card) in the database: after `PIN_ATTEMPTS` failures the card is locked for
+`PIN_LOCK`. The count lives in the database, not in memory, because the API runs in many threads
+and may run in several processes or be restarted: a counter in one process's memory could be
+reset by a restart or sidestepped by spreading guesses over processes, while the deputy's row is
+shared by all of them and its row lock (SQLite: the write lock) makes check-and-count atomic.
+Neither a password nor a PIN nor a token is ever logged or journaled; only their hashes are kept.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import select
 
@@ -20,6 +35,30 @@ ROLES = ("secretary", "chair", "deputy")
 
 class TokenAlreadyRevoked(DomainError):
     code = "token_already_revoked"
+
+
+class WrongCredentials(DomainError):
+    """Sign-in refused; the message never says which of the two things given was wrong."""
+
+    code = "wrong_credentials"
+    status = 401
+
+
+class CardLocked(DomainError):
+    """Too many wrong PINs for one card: it is locked until `locked_until` (in the details)."""
+
+    code = "card_locked"
+    status = 429
+
+
+#: How long a token issued at sign-in works (tokens made by the secretary or the CLI do not expire).
+LOGIN_TOKEN_LIFETIME = timedelta(hours=12)
+#: Failed PIN attempts for one card before it is locked, and how long it stays locked.
+PIN_ATTEMPTS = 5
+PIN_LOCK = timedelta(minutes=5)
+PIN_PATTERN = re.compile(r"[0-9]{4,8}")
+#: Who the journal names when a card is locked: the system, guarding against PIN guessing.
+SYSTEM_GUARD = Actor("system", "system:sign-in")
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -43,6 +82,25 @@ def check_password(password: str, stored: str) -> bool:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@cache
+def _decoy_hash() -> str:
+    """A hash no one knows the secret of: checked against when there is no real one, so an
+    unknown username or card takes as long to refuse as a wrong password or PIN."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def pin_value(value: object, field: str = "pin") -> str:
+    """A PIN: text of 4 to 8 digits. The message never repeats what was given."""
+    if value is None or value == "":
+        raise InvalidInput(f"{field} is required: 4 to 8 digits", field=field)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text of 4 to 8 digits, got {type(value).__name__}",
+                           field=field)
+    if not PIN_PATTERN.fullmatch(value):
+        raise InvalidInput(f"{field} must be 4 to 8 digits (0-9), nothing else", field=field)
+    return value
 
 
 def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[str, int | None]:
@@ -117,6 +175,8 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
             orm.ApiToken.token_hash == token_digest(token))).first()
         if row is None or row.revoked_at is not None:
             raise PermissionDenied("unknown or revoked token")
+        if row.expires_at is not None and row.expires_at <= uow.now():
+            raise PermissionDenied(f"the token expired at {_when(row.expires_at)}; sign in again")
         label = f"{row.role}:token{row.id}" if row.deputy_id is None else (
             f"deputy:{row.deputy_id}")
         return Actor(row.role, label, row.deputy_id)
@@ -127,7 +187,8 @@ def _when(moment: datetime | None) -> str | None:
 
 
 def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, object]]:
-    """Every token issued, oldest first: id, role, deputy, label, created and revoked times.
+    """Every token issued, oldest first: id, role, deputy, label, created, revoked and expiry
+    times (tokens issued at sign-in expire; the others have no expiry).
 
     The token itself is never kept (only its hash), and the hash is not shown either.
     """
@@ -135,7 +196,8 @@ def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, object]]:
     with uow:
         rows = uow.session.scalars(select(orm.ApiToken).order_by(orm.ApiToken.id))
         return [{"id": row.id, "role": row.role, "deputy_id": row.deputy_id, "label": row.label,
-                 "created_at": _when(row.created_at), "revoked_at": _when(row.revoked_at)}
+                 "created_at": _when(row.created_at), "revoked_at": _when(row.revoked_at),
+                 "expires_at": _when(row.expires_at)}
                 for row in rows]
 
 
@@ -153,3 +215,165 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, o
         uow.journal(actor, "token_revoked", {"token_id": row.id})
         uow.commit()
         return result
+
+
+# --- signing in and out -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A token issued at sign-in; the token is shown once, only its hash is kept."""
+
+    token: str
+    role: str
+    deputy_id: int | None
+    expires_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {"token": self.token, "role": self.role, "deputy_id": self.deputy_id,
+                "expires_at": _when(self.expires_at)}
+
+
+def _issue_login_token(uow: UnitOfWork, actor: Actor, label: str, via: str,
+                       lifetime: timedelta) -> SignedIn:
+    """Inside an open unit of work: a token for `actor` that expires, journaled like any token."""
+    token = secrets.token_urlsafe(32)
+    expires_at = uow.now() + lifetime
+    row = orm.ApiToken(token_hash=token_digest(token), role=actor.role, deputy_id=actor.deputy_id,
+                       label=label, created_at=uow.now(), expires_at=expires_at)
+    uow.session.add(row)
+    uow.session.flush()
+    uow.journal(actor, "token_created", {"token_id": row.id, "role": actor.role,
+                                         "deputy_id": actor.deputy_id, "label": label,
+                                         "via": via, "expires_at": _when(expires_at)})
+    return SignedIn(token, actor.role, actor.deputy_id, expires_at)
+
+
+WRONG_LOGIN = "wrong username or password"
+WRONG_CARD = "wrong card or PIN"
+
+
+def login(uow: UnitOfWork, username: object, password: object,
+          lifetime: timedelta = LOGIN_TOKEN_LIFETIME) -> SignedIn:
+    """Sign in with a username and password: a token that expires, or WrongCredentials."""
+    name = validate.text(username, "username", limit=80)
+    secret = validate.text(password, "password", limit=200)
+    assert name is not None and secret is not None
+    with uow:  # read, then check the password outside any transaction (scrypt takes a while)
+        user = uow.session.scalars(select(orm.User).where(orm.User.username == name)).first()
+        seen = None if user is None else (user.id, user.password_hash)
+    if not check_password(secret, _decoy_hash() if seen is None else seen[1]) or seen is None:
+        raise WrongCredentials(WRONG_LOGIN)
+    with uow:
+        user = uow.session.get(orm.User, seen[0])
+        if user is None or user.password_hash != seen[1]:  # removed or changed meanwhile
+            raise WrongCredentials(WRONG_LOGIN)
+        if user.deputy_id is not None:
+            deputy = uow.session.get(orm.Deputy, user.deputy_id)
+            if deputy is None or not deputy.active:
+                raise WrongCredentials(WRONG_LOGIN)
+        actor = Actor(user.role, f"{user.role}:{user.username}", user.deputy_id)
+        signed_in = _issue_login_token(uow, actor, f"login: {user.username}", "password",
+                                       lifetime)
+        uow.commit()
+        return signed_in
+
+
+def _locked(deputy: orm.Deputy, now: datetime) -> CardLocked | None:
+    until = deputy.pin_locked_until
+    if until is None or until <= now:
+        return None
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    return CardLocked(f"too many wrong PINs for this card: it is locked until {_when(until)} "
+                      f"(for {seconds} more seconds)", locked_until=_when(until),
+                      retry_after=seconds)
+
+
+def login_with_card(uow: UnitOfWork, card_uid: object, pin: object,
+                    lifetime: timedelta = LOGIN_TOKEN_LIFETIME) -> SignedIn:
+    """A deputy signs in at a terminal with their card's UID and their PIN.
+
+    Wrong card or PIN: WrongCredentials. After PIN_ATTEMPTS wrong PINs the card is locked for
+    PIN_LOCK (CardLocked, also for the right PIN). The PIN is checked outside any transaction;
+    the verdict is then recorded with the deputy's row locked, where a lock set meanwhile by a
+    concurrent attempt wins, so no more than PIN_ATTEMPTS guesses are ever answered per lock.
+    """
+    uid = validate.text(card_uid, "card_uid", limit=64)
+    code = pin_value(pin)
+    with uow:
+        deputy = uow.session.scalars(select(orm.Deputy).where(orm.Deputy.card_uid == uid)).first()
+        if deputy is not None and (refusal := _locked(deputy, uow.now())) is not None:
+            raise refusal
+        seen = None if deputy is None else (deputy.id, deputy.pin_hash)
+    stored = None if seen is None else seen[1]
+    right = check_password(code, stored or _decoy_hash()) and stored is not None
+    if seen is None or stored is None:
+        raise WrongCredentials(WRONG_CARD)
+    with uow:
+        deputy = uow.session.scalars(
+            select(orm.Deputy).where(orm.Deputy.id == seen[0]).with_for_update()
+            .execution_options(populate_existing=True)).first()
+        if deputy is None or deputy.card_uid != uid or deputy.pin_hash != stored:
+            raise WrongCredentials(WRONG_CARD)  # the card or PIN changed meanwhile
+        now = uow.now()
+        if (refusal := _locked(deputy, now)) is not None:
+            raise refusal
+        if not right:
+            deputy.pin_failures += 1
+            if deputy.pin_failures < PIN_ATTEMPTS:
+                uow.commit()
+                raise WrongCredentials(WRONG_CARD)
+            deputy.pin_failures = 0
+            deputy.pin_locked_until = now + PIN_LOCK
+            uow.journal(SYSTEM_GUARD, "card_locked", {
+                "deputy_id": deputy.id, "failed_attempts": PIN_ATTEMPTS,
+                "locked_until": _when(deputy.pin_locked_until)})
+            refusal = _locked(deputy, now)
+            assert refusal is not None
+            uow.commit()
+            raise refusal
+        if not deputy.active:
+            raise WrongCredentials(WRONG_CARD)
+        deputy.pin_failures = 0
+        deputy.pin_locked_until = None
+        actor = Actor("deputy", f"deputy:{deputy.id}", deputy.id)
+        signed_in = _issue_login_token(uow, actor, f"card: deputy {deputy.id}", "card", lifetime)
+        uow.commit()
+        return signed_in
+
+
+
+def logout(uow: UnitOfWork, actor: Actor, token: str) -> dict[str, object]:
+    """Revoke the token the caller presents (their own): from now on it gets 401."""
+    with uow:
+        row = uow.session.scalars(select(orm.ApiToken).where(
+            orm.ApiToken.token_hash == token_digest(token))).first()
+        if row is None or row.revoked_at is not None:
+            raise PermissionDenied("unknown or revoked token")
+        row.revoked_at = now = uow.now()
+        uow.journal(actor, "token_revoked", {"token_id": row.id, "reason": "logout"})
+        uow.commit()
+        return {"revoked_at": _when(now)}
+
+
+def set_deputy_pin(uow: UnitOfWork, actor: Actor, deputy_id: object, pin: object) -> None:
+    """Give a deputy a new PIN (the secretary); it also lifts a lock on their card.
+
+    Only its scrypt hash is stored; the journal says only that the PIN changed.
+    """
+    actor.require("secretary", "system")
+    code = pin_value(pin)
+    digest = hash_password(code)
+    with uow:
+        deputy = uow.get(orm.Deputy, deputy_id, "deputy")
+        assert isinstance(deputy, orm.Deputy)
+        deputy.pin_hash = digest
+        deputy.pin_failures = 0
+        deputy.pin_locked_until = None
+        uow.journal(actor, "pin_changed", {"deputy_id": deputy.id})
+        uow.commit()
+
+
+def deputies_with_pin(uow: UnitOfWork) -> set[int]:
+    """The ids of the deputies who have a PIN (never the PINs or their hashes)."""
+    with uow:
+        return set(uow.session.scalars(select(orm.Deputy.id).where(orm.Deputy.pin_hash.is_not(None))))

@@ -3,6 +3,10 @@
 `build_demo` fills an empty database through the ordinary use cases (so the journal records every
 step, as it would for a real council); `load_demo` finds that demo again in a database built
 earlier; `issue_demo_tokens` and `ensure_demo_logins` give people a way in. No web, no files.
+
+Signing in to the demo: the logins `secretary` and `chair` with `DEMO_PASSWORD`; every deputy with
+their card (`card_uid(seat)`) and the PIN `demo_pin(seat)`: the seat number written with four
+digits (seat 7: 0007; the mayor, who has no seat: 0000). Fine for a demo, never for a council.
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ class DemoDeputy:
     seat_number: int | None
     faction: str | None
     is_head: bool = False
+    card_uid: str = ""  # what their card reports at a terminal
+    pin: str = ""  # the demo PIN that goes with the card (demo_pin)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,11 @@ def card_uid(seat: int) -> str:
     return "04" + hashlib.sha256(f"demo-card-{seat}".encode()).hexdigest()[:12].upper()
 
 
+def demo_pin(seat: int | None) -> str:
+    """The demo PIN of a seat: its number in four digits (the mayor, without a seat: 0000)."""
+    return f"{seat or 0:04d}"
+
+
 def build_demo(runtime: Runtime, today: date) -> DemoInfo:
     """Create the demo council in an empty database, with an open plenary sitting on `today`."""
     council.create_council(runtime.uow(), SYSTEM, {
@@ -164,6 +175,7 @@ def build_demo(runtime: Runtime, today: date) -> DemoInfo:
         sittings.add_item(runtime.uow(), DEMO_SECRETARY, sitting, {
             "title": title.format(**years), "draft_number": draft, "rapporteur": rapporteur})
     sittings.open_sitting(runtime.uow(), DEMO_SECRETARY, sitting)
+    ensure_demo_pins(runtime)
     return load_demo(runtime)
 
 
@@ -194,7 +206,9 @@ def load_demo(runtime: Runtime) -> DemoInfo:
 def _demo_deputy(row: Mapping[str, Any]) -> DemoDeputy:
     return DemoDeputy(id=row["id"], full_name=row["full_name"],
                       voting_identifier=row["voting_identifier"], seat_number=row["seat_number"],
-                      faction=row["faction"], is_head=row["is_head"])
+                      faction=row["faction"], is_head=row["is_head"],
+                      card_uid=card_uid(row["seat_number"] or 0),
+                      pin=demo_pin(row["seat_number"]))
 
 
 def issue_demo_tokens(runtime: Runtime, info: DemoInfo) -> DemoTokens:
@@ -209,8 +223,22 @@ def issue_demo_tokens(runtime: Runtime, info: DemoInfo) -> DemoTokens:
     return DemoTokens(secretary, chair, deputies)
 
 
+def ensure_demo_pins(runtime: Runtime) -> list[int]:
+    """Give every demo deputy without a PIN their demo PIN; returns the ids given one now."""
+    have = auth.deputies_with_pin(runtime.uow())
+    given = []
+    for row in queries.deputies(runtime.uow()):
+        if row["id"] not in have:
+            auth.set_deputy_pin(runtime.uow(), DEMO_SECRETARY, row["id"],
+                                demo_pin(cast(int | None, row["seat_number"])))
+            given.append(cast(int, row["id"]))
+    return given
+
+
 def ensure_demo_logins(runtime: Runtime, password: str = DEMO_PASSWORD) -> list[str]:
-    """Logins `secretary` and `chair` with the demo password; returns the ones created now."""
+    """Logins `secretary` and `chair` with the demo password, and every deputy's demo PIN (for a
+    demo built before deputies had PINs); returns the logins created now."""
+    ensure_demo_pins(runtime)
     created = []
     for role in DEMO_LOGINS:
         try:

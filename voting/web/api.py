@@ -14,7 +14,8 @@ from voting.services import journal as journal_service
 from voting.services.runtime import Runtime
 from voting.services.uow import Actor
 
-from .auth import current_actor, is_staff, require_actor
+from .auth import current_actor, is_staff, presented_token, require_actor
+from .errors import error_body
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__)
@@ -132,6 +133,33 @@ def vote(vote_id: int):  # type: ignore[no-untyped-def]
     return queries.vote(reader(), vote_id, staff=is_staff(current_actor(required=False)))
 
 
+# --- signing in and out -----------------------------------------------------------------------
+
+@bp.post("/login")
+def login():  # type: ignore[no-untyped-def]
+    """A user account signs in with a username and password; the token expires."""
+    data = _fields(body(), {"username", "password"}, "a login")
+    return auth_service.login(uow(), data.get("username"), data.get("password")).as_dict()
+
+
+@bp.post("/login/card")
+def login_card():  # type: ignore[no-untyped-def]
+    """A deputy signs in at a terminal with their card's UID and their PIN."""
+    data = _fields(body(), {"card_uid", "pin"}, "a card login")
+    try:
+        return auth_service.login_with_card(uow(), data.get("card_uid"), data.get("pin")).as_dict()
+    except auth_service.CardLocked as locked:
+        return (error_body(locked.code, locked.message, locked.details), locked.status,
+                {"Retry-After": str(locked.details["retry_after"])})
+
+
+@bp.post("/logout")
+@require_actor
+def logout():  # type: ignore[no-untyped-def]
+    """Revoke the token this request presents."""
+    return auth_service.logout(uow(), actor(), presented_token())
+
+
 # --- signed in --------------------------------------------------------------------------------
 
 @bp.get("/me")
@@ -157,7 +185,17 @@ def add_deputy():  # type: ignore[no-untyped-def]
 @bp.patch("/deputies/<int:deputy_id>")
 @require_actor
 def update_deputy(deputy_id: int):  # type: ignore[no-untyped-def]
-    council.update_deputy(uow(), actor(), deputy_id, body())
+    """"pin" (write-only: never returned) sets the deputy's PIN; it is checked before anything
+    else changes, and the other fields are changed first, so a refused change sets no PIN."""
+    data = dict(body())
+    has_pin = "pin" in data
+    pin = data.pop("pin", None)
+    if has_pin:
+        auth_service.pin_value(pin)
+    if data or not has_pin:
+        council.update_deputy(uow(), actor(), deputy_id, data)
+    if has_pin:
+        auth_service.set_deputy_pin(uow(), actor(), deputy_id, pin)
     return queries.deputy(reader(), deputy_id)
 
 

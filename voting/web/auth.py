@@ -39,6 +39,12 @@ def current_actor(required: bool = True) -> Actor | None:
     return actor
 
 
+def presented_token() -> str:
+    """The bearer token of this request (after current_actor has accepted it)."""
+    current_actor(required=True)
+    return request.headers["Authorization"].partition(" ")[2].strip()
+
+
 def require_actor(view: Callable[..., Any]) -> Callable[..., Any]:
     """The view needs an authenticated actor; the service checks the role."""
 

@@ -8,6 +8,8 @@ ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 TERM = {"type": "integer", "minimum": 1, "maximum": 1000}
 TEXT = {"type": "string", "maxLength": 300}
 CHOICE = {"type": "string", "enum": ["for", "against", "abstain"]}
+PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "writeOnly": True,
+       "description": "the deputy's PIN for signing in with their card; never returned"}
 RULE = {
     "oneOf": [
         {"type": "string", "enum": ["majority_of_total", "two_thirds_of_total",
@@ -51,7 +53,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "DeputyChange": obj(full_name=TEXT, short_name=TEXT, faction=TEXT, voting_identifier=TEXT,
                         external_id=TEXT, card_uid=TEXT, seat_number=ID,
                         is_head={"type": "boolean"}, active={"type": "boolean"},
-                        committees={"type": "array", "items": ID}),
+                        committees={"type": "array", "items": ID}, pin=PIN),
     "Committee": obj(["name"], name=TEXT, members={"type": "array", "items": ID}),
     "Convocation": obj(["number", "label", "date_from"], number=ID, label=TEXT,
                        date_from={"type": "string", "format": "date"},
@@ -86,6 +88,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Revote": obj(time_limit_seconds={"type": "integer", "minimum": 0},
                   override_quorum={"type": "boolean"}),
     "Annulment": obj(["reason"], reason={"type": "string", "maxLength": 2000}),
+    "Login": obj(["username", "password"], username={"type": "string", "maxLength": 80},
+                 password={"type": "string", "maxLength": 200, "format": "password"}),
+    "CardLogin": obj(["card_uid", "pin"], card_uid={"type": "string", "maxLength": 64}, pin=PIN),
     "TokenRequest": obj(["role"], role={"type": "string", "enum": ["secretary", "chair", "deputy"]},
                         deputy_id=ID, label=TEXT),
 }
@@ -109,6 +114,11 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
      False, 200),
     ("get", "/votes/{vote_id}", "A vote: result, roll-call list (never for secret ballots)",
      "public", None, False, 200),
+    ("post", "/login", "Sign in with a username and password: a token that expires", "auth",
+     "Login", False, 200),
+    ("post", "/login/card", "A deputy signs in with their card's UID and PIN (5 wrong PINs lock "
+     "the card for 5 minutes: 429)", "auth", "CardLogin", False, 200),
+    ("post", "/logout", "Sign out: revoke the token presented", "auth", None, True, 200),
     ("get", "/me", "Who the token belongs to", "auth", None, True, 200),
     ("patch", "/council", "Change council settings", "roster", "CouncilSettings", True, 200),
     ("post", "/deputies", "Add a deputy or the head", "roster", "Deputy", True, 201),
@@ -159,6 +169,9 @@ ERRORS = {
     "404": "Not found", "409": "The rules refuse it in the current state",
     "413": "Body too large", "422": "A field is invalid",
 }
+#: Extra error responses of single operations.
+MORE_ERRORS = {"/login/card": {"429": "Too many wrong PINs: the card is locked for a while "
+                                      "(Retry-After says how many seconds)"}}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -176,7 +189,7 @@ def openapi_document() -> dict[str, Any]:
                 "application/json": {"schema": {"type": "object"}}}},
                 **{code: {"description": text, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}}
-                   for code, text in ERRORS.items()}},
+                   for code, text in {**ERRORS, **MORE_ERRORS.get(path, {})}.items()}},
         }
         if params:
             op["parameters"] = params
