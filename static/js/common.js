@@ -126,7 +126,7 @@ export async function api(path, { method = "GET", body = undefined, token = null
 
 /** The roster by id (names and seats for the hall plan and the roll-call). */
 export async function loadRoster() {
-  const deputies = await api("/deputies");
+  const { deputies } = await api("/deputies");
   return new Map(deputies.map((d) => [d.id, d]));
 }
 

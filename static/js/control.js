@@ -38,7 +38,7 @@ function name(id) {
 }
 
 async function showSittings() {
-  const sessions = await api("/sessions", { token }).catch(() => []);
+  const { sessions } = await api("/sessions", { token }).catch(() => ({ sessions: [] }));
   const list = root.querySelector('[data-bind="sittings-list"]');
   list.replaceChildren(...sessions.flatMap((session) => session.sittings
     .filter((s) => s.state === "planned")

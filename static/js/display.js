@@ -14,15 +14,12 @@ function renderRollCall(vote) {
   box.hidden = !outcomes || mode === "overlay";
   box.replaceChildren();
   if (box.hidden) return;
+  // The roll-call in the roster's order (the head first, then alphabetical), as in the protocol.
   const rows = [...roster.values()].filter((d) => outcomes[d.id] !== undefined);
   box.append(el("h2", { text: `${t("roll_call")}: ${vote.title}` }),
-    el("table", {},
-      el("thead", {}, el("tr", {},
-        el("th", { scope: "col", text: t("deputy") }), el("th", { scope: "col", text: t("faction") }),
-        el("th", { scope: "col", text: t("outcome") }))),
-      el("tbody", {}, rows.map((d) => el("tr", { class: `outcome-${outcomes[d.id]}` },
-        el("td", { text: d.full_name }), el("td", { text: d.faction ?? "" }),
-        el("td", { text: t(outcomes[d.id]) }))))));
+    el("ul", { class: "roll-call-list" }, rows.map((d) => el("li", { class: `outcome-${outcomes[d.id]}`, "data-deputy": d.id },
+      el("span", { class: "name", text: mode === "web" ? d.full_name : (d.short_name ?? d.full_name) }),
+      el("span", { class: "outcome", text: t(outcomes[d.id]) })))));
 }
 
 function renderVote() {
@@ -70,9 +67,10 @@ function render() {
   bind(root, "council", state.council.name);
   const sitting = state.sitting;
   bind(root, "sitting", sitting ? `${sitting.title} · ${formatDate(sitting.date)}` : t("no_sitting"));
+  // The item under consideration; once its vote has decided it, the item of that vote.
   const item = state.current_item;
   bind(root, "item-number", item ? `${t("item")} ${item.position}${item.draft_number ? ` · № ${item.draft_number}` : ""}` : "");
-  bind(root, "item-title", item ? item.title : (sitting ? t("no_item") : ""));
+  bind(root, "item-title", item ? item.title : state.vote ? state.vote.title : (sitting ? t("no_item") : ""));
   bind(root, "registered", sitting ? String(sitting.registered) : "—");
   bind(root, "total", sitting ? String(sitting.total_composition) : "—");
   const quorum = root.querySelector('[data-bind="quorum"]');

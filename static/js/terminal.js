@@ -37,7 +37,8 @@ function render() {
 
   const vote = state.vote;
   const open = vote && vote.state === "open";
-  bind(root, "item-title", state.current_item ? state.current_item.title : "");
+  const itemTitle = state.current_item ? state.current_item.title : "";
+  bind(root, "item-title", open && vote.title === itemTitle ? "" : itemTitle);
   bind(root, "vote-title", open ? vote.title : t("waiting_vote"));
   const banner = root.querySelector('[data-bind="secret-banner"]');
   banner.hidden = !(open && vote.kind === "secret");

@@ -58,3 +58,8 @@ def vendor(name: str) -> Response:
     if not path.is_file():
         abort(503, description=f"{relative} is missing: run `npm ci` in {ROOT}")
     return send_from_directory(path.parent, path.name, mimetype="text/javascript", max_age=3600)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> tuple[str, int]:
+    return "", 204  # no icon; browsers ask anyway
