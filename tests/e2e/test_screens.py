@@ -1,0 +1,291 @@
+"""A whole sitting through the three screens in real headless Chromium: the secretary's control
+screen, deputies' terminals and the public display (hall, overlay, web page), against a live
+server on 127.0.0.1. Screenshots are saved as test artifacts (tests/e2e/chromium.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from voting.services import auth
+from voting.services.uow import SYSTEM
+
+from chromium import ARTIFACTS, CHROMIUM_FLAGS, Relay, chromium_or_skip
+
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+PASSWORD = "correct horse battery"
+CARD, PIN = "04A1B2C3D4", "4821"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    path = chromium_or_skip()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Sitting:
+    base: str  # http://127.0.0.1:<port>
+    id: int
+    items: list[int]
+    deputies: list[int]
+    head: int
+    secretary: Any  # a Caller
+    tokens: dict[int, str]
+    pages: list[Page]
+
+    def page(self, browser: Browser, path: str, width: int = 1600, height: int = 1000,
+             base: str | None = None) -> Page:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.errors = errors  # type: ignore[attr-defined]
+        page.goto((base or self.base) + path)
+        self.pages.append(page)
+        return page
+
+    def as_deputy(self, deputy: int, method: str, path: str, json: Any = None) -> Any:
+        return self.secretary.__class__(self.secretary.base, self.tokens[deputy]).ok(
+            method, path, json)
+
+    def current_vote(self) -> int:
+        return self.secretary.ok("get", "/state")["vote"]["vote_id"]
+
+
+@pytest.fixture
+def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def]
+    hall = council_roster
+    secretary = hall.caller(hall.secretary_token)
+    rt = hall.server.runtime
+    auth.add_user(rt.uow(), SYSTEM, "secretary", PASSWORD, "secretary")
+    convocation = secretary.ok("post", "/convocations", {
+        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
+    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 17},
+                           status=201)["id"]
+    sitting_id = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
+                              status=201)["id"]
+    items = [secretary.ok("post", f"/sittings/{sitting_id}/agenda", {
+        "title": title, "draft_number": f"75{n}/1"}, status=201)["id"]
+        for n, title in enumerate(("Про бюджет міста на 2027 рік", "Про вибори секретаря ради",
+                                   "Про затвердження програми «Питна вода»"), start=1)]
+    secretary.ok("post", f"/sittings/{sitting_id}/open")
+    secretary.ok("patch", f"/deputies/{hall.deputies[0]}", {"card_uid": CARD, "pin": PIN})
+    tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in hall.everyone}
+    state = Sitting(hall.server.url.removesuffix("/api/v1"), sitting_id, items, hall.deputies,
+                    hall.head, secretary, tokens, [])
+    try:
+        yield state
+    finally:
+        for page in state.pages:
+            assert page.errors == [], page.errors  # type: ignore[attr-defined]
+            page.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def sign_in_control(page: Page) -> None:
+    page.get_by_label("Логін").fill("secretary")
+    page.get_by_label("Пароль").fill(PASSWORD)
+    page.get_by_role("button", name="Увійти").click()
+    expect(page.locator("#sitting-desk")).to_be_visible()
+
+
+def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitting: Sitting
+                                                           ) -> None:
+    display = sitting.page(browser, "/display", 1920, 1080)
+    overlay = sitting.page(browser, "/display/overlay", 1920, 1080)
+    public = sitting.page(browser, "/live", 1280, 900)
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    control.on("dialog", lambda dialog: dialog.accept())
+
+    # A deputy signs in at a tablet with card and PIN; a second terminal is seat-bound (token).
+    tablet = sitting.page(browser, "/terminal", 1280, 800)
+    tablet.get_by_label("Номер картки (UID)").fill(CARD)
+    tablet.get_by_label("PIN-код").fill(PIN)
+    tablet.get_by_role("button", name="Увійти").click()
+    expect(tablet.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
+    second = sitting.deputies[1]
+    phone = sitting.page(browser, f"/terminal#token={sitting.tokens[second]}", 390, 844)
+    expect(phone.locator('[data-bind="me-name"]')).to_have_text("Депутатенко02 Іван Петрович")
+    expect(phone).not_to_have_url(re.compile("token="))  # the token leaves the address bar
+
+    # Registration: opened from the control screen; the tablet registers by its button.
+    for page in (tablet, phone):
+        expect(page.get_by_role("button", name="За")).to_be_disabled()
+    control.get_by_role("button", name="Відкрити реєстрацію").click()
+    tablet.get_by_role("button", name="Зареєструватися").click()
+    expect(tablet.get_by_text("Ви зареєстровані")).to_be_visible()
+    phone.get_by_role("button", name="Зареєструватися").click()
+    for d in sitting.deputies[2:21]:
+        sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
+    expect(display.locator('[data-bind="registered"]')).to_have_text("21")
+    expect(display.locator('[data-bind="quorum"]')).to_have_text("Кворуму немає")
+    expect(control.locator('[data-bind="quorum"]')).to_have_text("Кворуму немає")
+    sitting.as_deputy(sitting.deputies[21], "post", f"/sittings/{sitting.id}/register")
+    expect(display.locator('[data-bind="quorum"]')).to_have_text("Кворум є")
+    expect(control.locator('[data-bind="registered"]')).to_have_text("22")
+    expect(display.locator(".seat.registered")).to_have_count(22)
+    shot(display, "display-registration")
+
+    # The item, then the vote with the council's defaults: two keys.
+    control.keyboard.press("n")
+    expect(display.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
+    control.keyboard.press("v")
+    for_button = tablet.get_by_role("button", name="За")
+    expect(for_button).to_be_enabled()
+    expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
+    shot(tablet, "terminal-vote-open")
+
+    for_button.click()
+    expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: За")
+    expect(for_button).to_have_attribute("aria-pressed", "true")
+    phone.get_by_role("button", name="Проти").click()
+    expect(phone.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: Проти")
+    vote = sitting.current_vote()
+    for d in sitting.deputies[2:20]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 20")
+    expect(display.locator('[data-bind="bars"]')).to_be_hidden()  # no running split by default
+    expect(control.locator('[data-bind="votes-cast"]')).to_have_text("20")
+    expect(control.locator('[data-bind="not-voted-title"]')).to_have_text(
+        "2 ще не проголосували")
+    expect(control.locator('[data-bind="running"] [data-choice="for"]')).to_have_text("19")
+    expect(control.locator(f'.seat.choice-against[data-deputy="{second}"]')).to_have_count(1)
+    shot(control, "control-vote-open")
+
+    control.keyboard.press("c")  # asks for confirmation (two have not voted): accepted
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")  # 19 < 22
+    expect(display.locator('[data-bind="bars"] [data-choice="for"]')).to_have_text("19")
+    expect(display.locator('[data-bind="threshold"]')).to_contain_text("Потрібно: 22")
+    roll_call = display.locator('[data-bind="roll-call"] li')
+    expect(roll_call).to_have_count(42)  # every deputy; the mayor, not registered, takes no part
+    expect(display.locator(f'.roll-call li[data-deputy="{second}"]')).to_contain_text("Проти")
+    expect(display.locator(".seat.choice-for")).to_have_count(19)
+    expect(overlay.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
+    expect(public.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
+    expect(control.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
+    expect(tablet.get_by_role("button", name="За")).to_be_disabled()
+    shot(display, "display-roll-call-result")
+    shot(overlay, "overlay-result")
+    shot(public, "public-result")
+
+    # A re-vote (confirmed), adopted this time; the display says which attempt it is.
+    control.get_by_role("button", name="Переголосувати").click()
+    expect(display.locator('[data-bind="vote-kind"]')).to_contain_text("Спроба 2")
+    expect(tablet.get_by_role("button", name="За")).to_be_enabled()
+    tablet.get_by_role("button", name="За").click()
+    expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: За")
+    vote = sitting.current_vote()
+    for d in sitting.deputies[1:22]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    expect(control.locator('[data-bind="not-voted-title"]')).to_have_text("Проголосували всі")
+    control.get_by_role("button", name="Завершити голосування").click()
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    expect(public.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    shot(display, "display-revote-adopted")
+    shot(control, "control-result")
+
+
+def test_a_secret_ballot_shows_no_choice_anywhere(browser: Browser, sitting: Sitting) -> None:
+    sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
+    for d in sitting.deputies[:25]:
+        sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
+    sitting.secretary.ok("put", f"/agenda-items/{sitting.items[1]}/status",
+                         {"status": "under_consideration"})
+    display = sitting.page(browser, "/display", 1920, 1080)
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[sitting.deputies[0]]}",
+                          1280, 800)
+    control.get_by_label("Вид").first.select_option("secret")
+    control.get_by_role("button", name="Почати голосування").click()
+    expect(tablet.locator('[data-bind="secret-banner"]')).to_be_visible()
+    expect(tablet.locator('[data-bind="secret-banner"]')).to_contain_text("Таємне голосування")
+    tablet.get_by_role("button", name="Проти").click()
+    expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Ваш бюлетень враховано")
+    expect(tablet.get_by_role("button", name="Проти")).not_to_have_attribute("aria-pressed",
+                                                                            "true")
+    vote = sitting.current_vote()
+    for d in sitting.deputies[1:25]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    expect(control.locator('[data-bind="votes-cast"]')).to_have_text("25")
+    expect(control.locator(".seat[class*=choice-]")).to_have_count(0)  # not even staff see who
+    shot(tablet, "terminal-secret-recorded")
+    control.get_by_role("button", name="Завершити голосування").click()
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    expect(display.locator('[data-bind="bars"] [data-choice="against"]')).to_have_text("1")
+    expect(display.locator('[data-bind="roll-call"]')).to_be_hidden()
+    expect(display.locator(".seat[class*=choice-]")).to_have_count(0)
+    expect(tablet.locator('[data-bind="recorded"]')).not_to_contain_text("Проти")
+    shot(display, "display-secret-result")
+
+
+def test_a_display_that_lost_its_connection_comes_back_with_the_final_result(
+        browser: Browser, sitting: Sitting) -> None:
+    port = int(sitting.base.rsplit(":", 1)[1])
+    relay = Relay(port)
+    try:
+        sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
+        for d in sitting.deputies[:30]:
+            sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
+        sitting.secretary.ok("put", f"/agenda-items/{sitting.items[0]}/status",
+                             {"status": "under_consideration"})
+        vote = sitting.secretary.ok("post", f"/sittings/{sitting.id}/votes",
+                                    {"item_id": sitting.items[0]}, status=201)["vote_id"]
+        display = sitting.page(browser, "/display", 1920, 1080,
+                               base=f"http://127.0.0.1:{relay.port}")
+        expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
+        relay.cut()  # the hall network drops the display mid-vote
+        expect(display.locator("#display")).to_have_attribute("data-connection", "reconnecting")
+        for d in sitting.deputies[:30]:
+            sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+        sitting.secretary.ok("post", f"/votes/{vote}/close")
+        expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
+        relay.mend()
+        expect(display.locator("#display")).to_have_attribute("data-connection", "connected",
+                                                              timeout=15_000)
+        expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+        expect(display.locator('[data-bind="bars"] [data-choice="for"]')).to_have_text("30")
+        expect(display.locator(".seat.choice-for")).to_have_count(30)
+        shot(display, "display-after-reconnect")
+    finally:
+        relay.stop()
+
+
+def test_the_screens_speak_english_when_asked(browser: Browser, sitting: Sitting) -> None:
+    sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
+    for d in sitting.deputies[:22]:
+        sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
+    sitting.secretary.ok("put", f"/agenda-items/{sitting.items[0]}/status",
+                         {"status": "under_consideration"})
+    display = sitting.page(browser, "/display?lang=en", 1920, 1080)
+    expect(display.locator('[data-bind="quorum"]')).to_have_text("Quorum")
+    control = sitting.page(browser, "/control?lang=en")
+    control.get_by_label("Login").fill("secretary")
+    control.get_by_label("Password").fill(PASSWORD)
+    control.get_by_role("button", name="Sign in").click()
+    control.get_by_role("button", name="Start the vote").click()
+    tablet = sitting.page(browser, f"/terminal?lang=en#token={sitting.tokens[sitting.deputies[0]]}",
+                          1280, 800)
+    tablet.get_by_role("button", name="Against").click()
+    expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
+        "Your choice is recorded: Against")
+    expect(control.locator('[data-bind="not-voted-title"]')).to_have_text("21 have not voted")
+    control.on("dialog", lambda dialog: dialog.accept())
+    control.get_by_role("button", name="Close the vote").click()
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Not adopted")
+    expect(display.locator('[data-bind="threshold"]')).to_contain_text("Needed: 22")
+    shot(display, "display-english")
