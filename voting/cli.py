@@ -217,7 +217,7 @@ def _write_tokens(path: Path, info: demo.DemoInfo, tokens: demo.DemoTokens, base
     def person(d: demo.DemoDeputy) -> dict[str, object]:
         return {"deputy_id": d.id, "seat_number": d.seat_number, "full_name": d.full_name,
                 "faction": d.faction, "voting_identifier": d.voting_identifier,
-                "token": tokens.deputies[d.id]}
+                "card_uid": d.card_uid, "pin": d.pin, "token": tokens.deputies[d.id]}
 
     data = {
         "api": f"{base_url}/api/v1", "database": shown_url(url), "sitting_id": info.sitting_id,
@@ -244,19 +244,25 @@ def _print_demo(info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str, tok
     sitting = info.sitting_id
     auth_secretary = '-H "Authorization: Bearer $SECRETARY"'
     as_json = '-H "Content-Type: application/json"'
+    logins = ", ".join(f"{n} / {demo.DEMO_PASSWORD}" for n in demo.DEMO_LOGINS)
     print(f"""
 Demo council "{info.council_name}": {len(info.deputies)} deputies and the mayor,
 sitting {sitting} of {info.sitting_date} with {len(info.items)} agenda items{state}.
 
+Open in a browser (add ?lang=en for English):
+  Control screen:  {base_url}/control    sign in as {logins}
+  Hall display:    {base_url}/display    (1920x1080; broadcast overlay: {base_url}/display/overlay)
+  Public page:     {base_url}/live
+  Deputy terminals: {base_url}/terminal  sign in with a card UID and PIN, or open a seat's link:""")
+    for d in info.deputies[:4]:
+        print(f"    seat {d.seat_number}, {d.full_name}: card {d.card_uid}, PIN {d.pin}"
+              f"  or  {base_url}/terminal#token={tokens.deputies[d.id]}")
+    print(f"""    (every deputy's card is in {tokens_path}; the PIN is the seat number in four digits)
+
 API:      {api}
 OpenAPI:  {api}/openapi.json
-
 Secretary token: {tokens.secretary}
-Deputy tokens (the first three):""")
-    for d in info.deputies[:3]:
-        print(f"  seat {d.seat_number}, {d.full_name} (deputy {d.id}): {tokens.deputies[d.id]}")
-    print(f"""All tokens (secretary, chair, every deputy and the mayor): {tokens_path}
-Logins: {', '.join(f'{n} / {demo.DEMO_PASSWORD}' for n in demo.DEMO_LOGINS)}
+All tokens (secretary, chair, every deputy and the mayor): {tokens_path}
 Other commands work on the demo with VOTING_DATABASE_URL={url}
 
 Try it from another terminal (jq reads the tokens file):

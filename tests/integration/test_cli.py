@@ -171,14 +171,24 @@ def test_demo_builds_a_council_with_working_tokens(voting, db_url: str, instance
         for login in tokens["logins"]:
             assert auth.authenticate(rt.uow(), login["username"], login["password"]).role == \
                 login["username"]
+        # Every deputy can sign in at a terminal with the card and PIN from the file.
+        for entry in tokens["deputies"][:2]:
+            signed_in = auth.login_with_card(rt.uow(), entry["card_uid"], entry["pin"])
+            assert signed_in.deputy_id == entry["deputy_id"]
     finally:
         rt.dispose()
 
-    # What the operator needs is on the screen.
+    # What the operator needs is on the screen: the screens, the logins, a few terminals.
+    base = tokens["api"].removesuffix("/api/v1")
+    for screen in ("/control", "/display", "/display/overlay", "/live", "/terminal"):
+        assert f"{base}{screen}" in result.out, screen
+    assert "secretary / demo-password" in result.out and "chair / demo-password" in result.out
+    for entry in tokens["deputies"][:4]:
+        assert f"{base}/terminal#token={entry['token']}" in result.out
+        assert f"card {entry['card_uid']}, PIN {entry['pin']}" in result.out
+    assert tokens["deputies"][4]["token"] not in result.out
     assert "/api/v1" in result.out and "/api/v1/openapi.json" in result.out
     assert tokens["secretary"] in result.out
-    assert all(entry["token"] in result.out for entry in tokens["deputies"][:3])
-    assert tokens["deputies"][3]["token"] not in result.out
     assert str(tokens_path) in result.out
     assert result.out.count("curl ") >= 4
 
