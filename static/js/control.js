@@ -49,17 +49,53 @@ async function showSittings() {
   if (!list.children.length) list.append(el("li", { text: t("no_planned_sittings") }));
 }
 
+function moveItem(item, step) {
+  const order = state.agenda.map((i) => i.id);
+  const at = order.indexOf(item.id);
+  const to = at + step;
+  if (to < 0 || to >= order.length) return;
+  [order[at], order[to]] = [order[to], order[at]];
+  act(`/sittings/${state.sitting.id}/agenda/order`, { order }, "PUT");
+}
+
 function renderAgenda() {
   const list = root.querySelector('[data-bind="agenda"]');
   const open = state.vote?.state === "open";
-  list.replaceChildren(...(state.agenda ?? []).map((item) => {
+  const setStatus = (item, status) => act(`/agenda-items/${item.id}/status`, { status }, "PUT");
+  list.replaceChildren(...(state.agenda ?? []).map((item, index, all) => {
     const current = item.status === "under_consideration";
+    const undecided = item.status === "pending" || current;
     return el("li", { class: `agenda-item status-${item.status}${current ? " current" : ""}`, "data-item": item.id },
       el("span", { class: "agenda-title", text: `${item.position}. ${item.title}` }),
       el("span", { class: "badge", text: t(`status_${item.status}`) }),
-      item.status === "pending" ? el("button", { type: "button", disabled: open, text: t("make_current"),
-        onclick: () => act(`/agenda-items/${item.id}/status`, { status: "under_consideration" }, "PUT") }) : null);
+      el("span", { class: "agenda-actions" },
+        item.status === "pending" || item.status === "postponed" ? el("button", {
+          type: "button", disabled: open, text: t("make_current"),
+          onclick: () => setStatus(item, "under_consideration") }) : null,
+        undecided ? el("button", { type: "button", disabled: open && current, text: t("postpone"),
+          onclick: () => setStatus(item, "postponed") }) : null,
+        undecided ? el("button", { type: "button", class: "danger", disabled: open && current, text: t("withdraw"),
+          onclick: () => { if (confirm(`${t("withdraw")}: ${item.title}?`)) setStatus(item, "withdrawn"); } }) : null,
+        el("button", { type: "button", "aria-label": `${t("move_up")}: ${item.title}`, disabled: index === 0, text: "↑",
+          onclick: () => moveItem(item, -1) }),
+        el("button", { type: "button", "aria-label": `${t("move_down")}: ${item.title}`, disabled: index === all.length - 1, text: "↓",
+          onclick: () => moveItem(item, 1) })));
   }));
+}
+
+function renderRoster() {
+  const body = root.querySelector('[data-bind="roster"]');
+  const deputies = [...roster.values()].sort((a, b) => (a.seat_number ?? 9999) - (b.seat_number ?? 9999));
+  body.replaceChildren(...deputies.map((d) => el("tr", { class: d.active ? "" : "inactive" },
+    el("td", { text: d.seat_number ?? "—" }), el("td", { text: d.full_name }),
+    el("td", { text: d.faction ?? "" }),
+    el("td", {}, d.is_head ? t("head") : el("button", { type: "button", disabled: who?.role !== "secretary",
+      text: d.active ? t("deactivate") : t("activate"),
+      onclick: () => {
+        if (!d.active || confirm(`${t("deactivate")}: ${d.full_name}?`)) {
+          act(`/deputies/${d.id}`, { active: !d.active }, "PATCH");
+        }
+      } })))));
 }
 
 function renderRegistration() {
@@ -109,6 +145,8 @@ function renderVote() {
       vote.total_composition) : "");
     bind(root, "result-threshold", r ? `${t("threshold")}: ${r.threshold} · ${t("total")}: ${vote.total_composition}` : "");
     $("#revote").disabled = vote.state !== "closed";
+    $("#announce").disabled = vote.state !== "closed" || Boolean(vote.announced_at);
+    $("#announce").textContent = vote.announced_at ? t("announced") : t("announce");
     $("#annul").disabled = vote.state === "annulled";
   }
 }
@@ -138,6 +176,7 @@ function render() {
   renderVote();
   renderManualList();
   renderPlan($('[data-bind="plan"]'), roster, state, true);
+  renderRoster();
   root.dataset.seq = String(state.seq);
 }
 
@@ -169,6 +208,11 @@ async function closeVote() {
   await act(`/votes/${vote.vote_id}/close`);
 }
 
+async function announce() {
+  const vote = state?.vote;
+  if (vote?.state === "closed" && !vote.announced_at) await act(`/votes/${vote.vote_id}/announce`);
+}
+
 async function toggleRegistration() {
   const sitting = state?.sitting;
   if (!sitting || state.vote?.state === "open") return;
@@ -188,6 +232,7 @@ async function nextItem() {
 function wire() {
   $("#vote-form").addEventListener("submit", (e) => { e.preventDefault(); startVote(); });
   $("#close-vote").addEventListener("click", closeVote);
+  $("#announce").addEventListener("click", announce);
   $("#registration-toggle").addEventListener("click", toggleRegistration);
   $("#revote").addEventListener("click", async () => {
     if (state?.vote && confirm(t("confirm_revote"))) await act(`/votes/${state.vote.vote_id}/revote`, {});
@@ -207,6 +252,19 @@ function wire() {
     if (form.draft_number.value.trim()) body.draft_number = form.draft_number.value.trim();
     if (form.rapporteur.value.trim()) body.rapporteur = form.rapporteur.value.trim();
     if (await act(`/sittings/${state.sitting.id}/agenda`, body)) form.reset();
+  });
+  $("#deputy-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const body = { full_name: form.full_name.value.trim() };
+    if (form.faction.value.trim()) body.faction = form.faction.value.trim();
+    if (form.seat_number.value) body.seat_number = Number(form.seat_number.value);
+    if (form.card_uid.value.trim()) body.card_uid = form.card_uid.value.trim();
+    const added = await act("/deputies", body);
+    if (added && form.pin.value) {
+      await act(`/deputies/${added.id}`, { pin: form.pin.value }, "PATCH");
+    }
+    if (added) form.reset();
   });
   const manual = $("#manual-form");
   manual.kind.addEventListener("change", () => {
@@ -238,7 +296,7 @@ function wire() {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     if (e.target.closest("input, select, textarea, summary")) return;
-    const action = { v: startVote, c: closeVote, g: toggleRegistration, n: nextItem }[e.key.toLowerCase()];
+    const action = { v: startVote, c: closeVote, a: announce, g: toggleRegistration, n: nextItem }[e.key.toLowerCase()];
     if (action && !$("#desk").hidden) { e.preventDefault(); action(); }
   });
   $("#sign-out").addEventListener("click", signOut);

@@ -29,6 +29,7 @@ function renderVote() {
   if (!vote) return;
   section.dataset.state = vote.state;
   section.classList.toggle("secret", vote.kind === "secret");
+  section.classList.toggle("announced", Boolean(vote.announced_at));
   bind(root, "vote-kind", voteKindLabel(vote));
   bind(root, "vote-title", vote.title);
   const progress = root.querySelector('[data-bind="vote-progress"]');
@@ -47,7 +48,8 @@ function renderVote() {
     progress.replaceChildren(el("span", { class: "badge", text: t("vote_annulled") }));
     result.hidden = true;
   } else {
-    progress.replaceChildren(el("span", { class: "badge", text: vote.manual ? t("manual") : t("vote_closed") }));
+    progress.replaceChildren(el("span", { class: "badge", text: vote.manual ? t("manual") : t("vote_closed") }),
+      vote.announced_at ? el("span", { class: "badge announced", text: t("announced") }) : null);
     const r = vote.result;
     result.hidden = !r;
     if (r) {

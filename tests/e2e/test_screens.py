@@ -195,6 +195,9 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     control.get_by_role("button", name="Завершити голосування").click()
     expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
     expect(public.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    control.keyboard.press("a")  # the chair announces it
+    expect(display.locator(".badge.announced")).to_have_text("Результат оголошено")
+    expect(control.locator("#announce")).to_be_disabled()
     shot(display, "display-revote-adopted")
     shot(control, "control-result")
 

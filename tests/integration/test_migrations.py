@@ -89,7 +89,7 @@ def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(engine: Engin
             "INSERT INTO api_token (token_hash, role, label, created_at) VALUES "
             f"('{auth.token_digest('old-token')}', 'chair', 'chair', '2026-01-01 08:00:00')")
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     runtime = build_runtime(db_url)
     try:
         assert auth.deputies_with_pin(runtime.reader()) == set()

@@ -235,6 +235,7 @@ class Vote(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by the chair
     total_composition: Mapped[int] = mapped_column(Integer)
     head_takes_part: Mapped[bool] = mapped_column(Boolean, default=False)
     registered: Mapped[int | None] = mapped_column(Integer)

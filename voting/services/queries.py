@@ -130,6 +130,7 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
 def _vote_summary(vote: orm.Vote) -> dict[str, object]:
     out = _vote_public(vote)
     out["closed_at"] = vote.closed_at.isoformat() if vote.closed_at else None
+    out["announced_at"] = vote.announced_at.isoformat() if vote.announced_at else None
     if vote.state == VoteState.ANNULLED:
         out["annul_reason"] = vote.annul_reason
     if vote.result is not None:

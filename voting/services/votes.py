@@ -425,6 +425,23 @@ def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -
         uow.commit()
 
 
+def announce_result(uow: UnitOfWork, actor: Actor, vote_id: object) -> None:
+    """The chair announces a closed vote's result: the hall display puts it up in full and the
+    protocol records when. Only a counted vote is announced, and only once."""
+    actor.require(*PROCEDURE)
+    with uow:
+        vote = uow.lock_vote(vote_id, exclusive=True)
+        if vote.state != VoteState.CLOSED:
+            raise InvalidTransition(f"only a closed vote's result is announced; this one is "
+                                    f"{vote.state}")
+        if vote.announced_at is not None:
+            raise InvalidTransition("this result is already announced")
+        open_sitting_row(uow, vote.sitting_id)  # a closed sitting's record is final
+        vote.announced_at = uow.now()
+        uow.journal(actor, "result_announced", {"vote_id": vote.id, "result": vote.result})
+        uow.commit()
+
+
 def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
                         spec: Mapping[str, object]) -> dict[str, object]:
     """Record the counting commission's result when the electronic system fails.

@@ -362,6 +362,14 @@ def annul(vote_id: int):  # type: ignore[no-untyped-def]
     return queries.vote(reader(), vote_id, staff=True)
 
 
+@bp.post("/votes/<int:vote_id>/announce")
+@require_actor
+def announce(vote_id: int):  # type: ignore[no-untyped-def]
+    _fields(body(optional=True), set(), "an announcement")
+    votes.announce_result(uow(), actor(), vote_id)
+    return queries.vote(reader(), vote_id, staff=True)
+
+
 @bp.get("/journal")
 @require_actor
 def journal():  # type: ignore[no-untyped-def]

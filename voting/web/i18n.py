@@ -100,6 +100,10 @@ STRINGS = {
     "status_pending": _l("Not yet considered"), "status_under_consideration": _l("Under consideration"),
     "status_adopted": _l("Adopted"), "status_not_adopted": _l("Not adopted"),
     "status_withdrawn": _l("Withdrawn"), "status_postponed": _l("Postponed"),
+    "postpone": _l("Postpone"), "withdraw": _l("Withdraw"), "move_up": _l("Move up"),
+    "move_down": _l("Move down"), "head": _l("Head of the council"),
+    "activate": _l("Restore"), "deactivate": _l("Mandate ended"),
+    "announce": _l("Announce the result"), "announced": _l("Result announced"),
 }
 
 def N_(singular: str, plural: str) -> tuple[str, str]:

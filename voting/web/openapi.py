@@ -155,6 +155,8 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("post", "/votes/{vote_id}/revote", "Call a re-vote", "votes", "Revote", True, 201),
     ("post", "/votes/{vote_id}/annul", "Annul a vote with a reason", "votes", "Annulment", True,
      200),
+    ("post", "/votes/{vote_id}/announce", "Announce a closed vote's result", "votes", None, True,
+     200),
     ("get", "/journal", "Journal entries after a sequence number", "journal", None, True, 200),
     ("get", "/journal/verify", "Verify the journal's hash chain", "journal", None, True, 200),
     ("post", "/tokens", "Issue a bearer token", "auth", "TokenRequest", True, 201),
