@@ -292,3 +292,45 @@ def test_the_screens_speak_english_when_asked(browser: Browser, sitting: Sitting
     expect(display.locator('[data-bind="verdict"]')).to_have_text("Not adopted")
     expect(display.locator('[data-bind="threshold"]')).to_contain_text("Needed: 22")
     shot(display, "display-english")
+
+
+def test_the_agenda_and_the_roster_are_managed_from_the_control_screen(
+        browser: Browser, sitting: Sitting) -> None:
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    control.get_by_text("Додати питання").click()
+    form = control.locator("#item-form")
+    form.get_by_label("Назва").fill("Про перейменування вулиці Пушкінської")
+    form.get_by_label("Номер проєкту рішення").fill("801/3")
+    form.get_by_role("button", name="Додати").click()
+    last = control.locator(".agenda-item").last
+    expect(last).to_contain_text("4. Про перейменування вулиці Пушкінської")
+    last.get_by_role("button", name="Вище: Про перейменування вулиці Пушкінської").click()
+    expect(control.locator(".agenda-item").nth(2)).to_contain_text(
+        "3. Про перейменування вулиці Пушкінської")
+    control.on("dialog", lambda dialog: dialog.accept())
+    control.locator(".agenda-item").nth(0).get_by_role("button", name="Зняти з розгляду").click()
+    expect(control.locator(".agenda-item").nth(0)).to_contain_text("Знято з розгляду")
+    agenda = sitting.secretary.ok("get", f"/sittings/{sitting.id}/agenda")["agenda"]
+    assert [i["title"] for i in agenda][2] == "Про перейменування вулиці Пушкінської"
+    assert agenda[0]["status"] == "withdrawn"
+
+    control.get_by_text("Склад ради").click()
+    # The council is full (42 of 42): a mandate ends first, then the successor is added.
+    leaving = control.locator('[data-bind="roster"] tr', has_text="Депутатенко42")
+    leaving.get_by_role("button", name="Припинити повноваження").click()  # confirmed
+    expect(leaving).to_have_class("inactive")
+    roster = control.locator("#deputy-form")
+    roster.get_by_label("Прізвище, ім'я, по батькові").fill("Новенька Ганна Петрівна")
+    roster.get_by_label("Місце").fill("43")
+    roster.get_by_label("Номер картки (UID)").fill("04FFEE0043")
+    roster.get_by_label("PIN-код").fill("5043")
+    roster.get_by_role("button", name="Додати").click()
+    expect(control.locator('[data-bind="roster"]')).to_contain_text("Новенька Ганна Петрівна")
+    tablet = sitting.page(browser, "/terminal", 1280, 800)
+    tablet.get_by_label("Номер картки (UID)").fill("04FFEE0043")
+    tablet.get_by_label("PIN-код").fill("5043")
+    tablet.get_by_role("button", name="Увійти").click()
+    expect(tablet.locator('[data-bind="me-name"]')).to_have_text("Новенька Ганна Петрівна")
+    expect(tablet.locator('[data-bind="me-seat"]')).to_have_text("Місце 43")
+    shot(control, "control-agenda-and-roster")

@@ -102,7 +102,7 @@ STRINGS = {
     "status_withdrawn": _l("Withdrawn"), "status_postponed": _l("Postponed"),
     "postpone": _l("Postpone"), "withdraw": _l("Withdraw"), "move_up": _l("Move up"),
     "move_down": _l("Move down"), "head": _l("Head of the council"),
-    "activate": _l("Restore"), "deactivate": _l("Mandate ended"),
+    "activate": _l("Restore"), "deactivate": _l("End the mandate"),
     "announce": _l("Announce the result"), "announced": _l("Result announced"),
 }
 
