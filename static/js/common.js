@@ -11,6 +11,12 @@ export function t(key) {
   return page.strings.text[key] ?? key;
 }
 
+/** What to tell a person about a refusal: the translation for its code, else the server's words. */
+export function errorText(error) {
+  if (!error) return "";
+  return page.strings.errors[error.code] ?? error.message ?? String(error);
+}
+
 const pluralRules = new Intl.PluralRules(lang === "uk" ? "uk-UA" : "en-GB");
 
 /** `n` with the plural form the language needs, e.g. plural("deputies", 22) → "22 депутати". */

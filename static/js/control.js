@@ -2,7 +2,7 @@
 // Every action goes through the JSON API with the signed-in person's token; what is shown comes
 // from the server's pushed snapshots (staff audience), never from what was clicked.
 import {
-  api, bind, connectLive, el, formatClock, formatDate, loadRoster, plural, secondsLeft,
+  api, bind, connectLive, errorText, el, formatClock, formatDate, loadRoster, plural, secondsLeft,
   startClock, t,
 } from "./common.js";
 import { renderBars, renderPlan, voteKindLabel } from "./hall.js";
@@ -18,7 +18,7 @@ const events = [];
 const $ = (selector) => root.querySelector(selector);
 
 function fail(error) {
-  bind(root, "error", error ? `${t("error")}: ${error.message ?? error}` : "");
+  bind(root, "error", error ? `${t("error")}: ${errorText(error)}` : "");
 }
 
 async function act(path, body, method = "POST") {
@@ -359,7 +359,7 @@ $("#login-form").addEventListener("submit", async (e) => {
     form.password.value = "";
     start();
   } catch (error) {
-    bind(root, "login-error", `${t("sign_in_failed")}: ${error.message}`);
+    bind(root, "login-error", `${t("sign_in_failed")}: ${errorText(error)}`);
   }
 });
 

@@ -1,7 +1,7 @@
 // The deputy terminal (tablet 1280×800 or phone): sign in, register, vote.
 // The choice shown is the one the server acknowledged after committing it, never the button
 // pressed; for a secret ballot the terminal shows only that the ballot is recorded.
-import { api, bind, connectLive, plural, secondsLeft, startClock, t } from "./common.js";
+import { api, bind, errorText, connectLive, plural, secondsLeft, startClock, t } from "./common.js";
 
 const root = document.getElementById("terminal");
 const KEY = "voting.terminal.token";
@@ -19,7 +19,7 @@ function fromHash() {
 }
 
 function showError(where, error) {
-  bind(root, where, error ? `${t("error")}: ${error.message ?? error}` : "");
+  bind(root, where, error ? `${t("error")}: ${errorText(error)}` : "");
 }
 
 function render() {
@@ -109,7 +109,7 @@ root.querySelector("#card-form").addEventListener("submit", async (event) => {
     form.pin.value = "";
     start();
   } catch (error) {
-    bind(root, "sign-in-error", `${t("sign_in_failed")}: ${error.message}`);
+    bind(root, "sign-in-error", `${t("sign_in_failed")}: ${errorText(error)}`);
   }
 });
 

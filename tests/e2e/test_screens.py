@@ -114,6 +114,10 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     # A deputy signs in at a tablet with card and PIN; a second terminal is seat-bound (token).
     tablet = sitting.page(browser, "/terminal", 1280, 800)
     tablet.get_by_label("Номер картки (UID)").fill(CARD)
+    tablet.get_by_label("PIN-код").fill("0000")
+    tablet.get_by_role("button", name="Увійти").click()
+    expect(tablet.get_by_role("alert")).to_have_text(
+        "Не вдалося увійти: Неправильний логін, пароль, картка або PIN-код.")
     tablet.get_by_label("PIN-код").fill(PIN)
     tablet.get_by_role("button", name="Увійти").click()
     expect(tablet.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
@@ -146,6 +150,11 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     control.keyboard.press("v")
     for_button = tablet.get_by_role("button", name="За")
     expect(for_button).to_be_enabled()
+    for page, least in ((tablet, 120), (phone, 80)):  # large targets on a tablet and a phone
+        for name in ("За", "Проти", "Утримався"):
+            box = page.get_by_role("button", name=name).bounding_box()
+            assert box is not None and box["height"] >= least and box["width"] >= 300 * (
+                page is phone), (name, box)
     expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
     shot(tablet, "terminal-vote-open")
 

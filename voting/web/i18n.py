@@ -106,6 +106,29 @@ STRINGS = {
     "announce": _l("Announce the result"), "announced": _l("Result announced"),
 }
 
+#: What a person at a screen is told when the server refuses, by the error's code; the server's
+#: own message (English, naming the field) is shown where no translation is given.
+ERRORS = {
+    "already_registered": _l("You are already registered."),
+    "already_voted": _l("Your choice is already recorded."),
+    "card_locked": _l("Too many wrong PINs: the card is locked for a few minutes."),
+    "forbidden": _l("You may not do this."),
+    "not_registered": _l("Register first: only registered deputies vote."),
+    "quorum_not_met": _l("There is no quorum."),
+    "registration_already_open": _l("Registration is already open."),
+    "registration_closed": _l("Registration is closed."),
+    "revote_limit_reached": _l("This question cannot be put to the vote again."),
+    "secret_ballot_lost": _l("The secret ballot's counters were lost: annul it and hold it again."),
+    "sitting_not_open": _l("The sitting is not open."),
+    "unauthenticated": _l("Sign in again."),
+    "vote_already_closed": _l("The vote is already closed."),
+    "vote_already_open": _l("A vote is already open."),
+    "vote_not_open": _l("The vote is not open."),
+    "wrong_credentials": _l("Wrong login, password, card or PIN."),
+    "server_error": _l("The server could not complete this; try again."),
+}
+
+
 def N_(singular: str, plural: str) -> tuple[str, str]:
     """Mark a plural message for extraction (pybabel -k N_:1,2); translated when shown."""
     return singular, plural
@@ -122,4 +145,5 @@ PLURALS = {
 
 def ui_strings() -> dict[str, object]:
     return {"text": {key: str(value) for key, value in STRINGS.items()},
+            "errors": {code: str(value) for code, value in ERRORS.items()},
             "plural": {key: plural_patterns(*forms) for key, forms in PLURALS.items()}}
