@@ -48,8 +48,8 @@ function renderVote() {
     progress.replaceChildren(el("span", { class: "badge", text: t("vote_annulled") }));
     result.hidden = true;
   } else {
-    progress.replaceChildren(el("span", { class: "badge", text: vote.manual ? t("manual") : t("vote_closed") }),
-      vote.announced_at ? el("span", { class: "badge announced", text: t("announced") }) : null);
+    progress.replaceChildren(...[el("span", { class: "badge", text: vote.manual ? t("manual") : t("vote_closed") }),
+      vote.announced_at ? el("span", { class: "badge announced", text: t("announced") }) : null].filter(Boolean));
     const r = vote.result;
     result.hidden = !r;
     if (r) {

@@ -177,6 +177,7 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
 
     control.keyboard.press("c")  # asks for confirmation (two have not voted): accepted
     expect(display.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")  # 19 < 22
+    expect(display.locator('[data-bind="vote-progress"]')).to_have_text("Голосування завершено")
     expect(display.locator('[data-bind="bars"] [data-choice="for"]')).to_have_text("19")
     expect(display.locator('[data-bind="threshold"]')).to_contain_text("Потрібно: 22")
     roll_call = display.locator('[data-bind="roll-call"] li')
