@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import socketio
+from planning import plan_sitting
 
 pytestmark = pytest.mark.e2e
 
@@ -54,12 +55,7 @@ def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> N
     hall = council_roster
     base = hall.server.url.removesuffix("/api/v1")
     secretary = hall.caller(hall.secretary_token)
-    convocation = secretary.ok("post", "/convocations", {
-        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
-    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 17},
-                           status=201)["id"]
-    sitting = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
-                           status=201)["id"]
+    sitting = plan_sitting(secretary)
     item = secretary.ok("post", f"/sittings/{sitting}/agenda", {"title": "Про бюджет"},
                         status=201)["id"]
     secretary.ok("post", f"/sittings/{sitting}/open")

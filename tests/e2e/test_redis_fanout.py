@@ -32,6 +32,7 @@ from voting.adapters.schema import upgrade
 from voting.services import auth, council
 from voting.services.runtime import build_runtime
 from voting.services.uow import SYSTEM, Actor
+from planning import plan_sitting
 
 pytestmark = pytest.mark.e2e
 
@@ -270,12 +271,7 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
 
 def open_sitting(secretary: Caller) -> tuple[int, list[int]]:
     """A sitting with three agenda items, opened, with registration open."""
-    convocation = secretary.ok("post", "/convocations", {
-        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
-    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 17},
-                           status=201)["id"]
-    sitting = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
-                           status=201)["id"]
+    sitting = plan_sitting(secretary)
     items = [secretary.ok("post", f"/sittings/{sitting}/agenda", {"title": f"Про питання {n}"},
                           status=201)["id"] for n in (1, 2, 3)]
     secretary.ok("post", f"/sittings/{sitting}/open")

@@ -16,6 +16,7 @@ from voting.services import auth
 from voting.services.uow import SYSTEM
 
 from chromium import ARTIFACTS, CHROMIUM_FLAGS, Relay, chromium_or_skip
+from planning import plan_sitting
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -67,12 +68,7 @@ def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def
     secretary = hall.caller(hall.secretary_token)
     rt = hall.server.runtime
     auth.add_user(rt.uow(), SYSTEM, "secretary", PASSWORD, "secretary")
-    convocation = secretary.ok("post", "/convocations", {
-        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
-    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 17},
-                           status=201)["id"]
-    sitting_id = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
-                              status=201)["id"]
+    sitting_id = plan_sitting(secretary)
     items = [secretary.ok("post", f"/sittings/{sitting_id}/agenda", {
         "title": title, "draft_number": f"75{n}/1"}, status=201)["id"]
         for n, title in enumerate(("Про бюджет міста на 2027 рік", "Про вибори секретаря ради",

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from planning import plan_sitting
 
 pytestmark = pytest.mark.e2e
 
@@ -253,12 +254,7 @@ def test_concurrent_registrations_report_exact_counts(council_roster):
     secretary = hall.caller(hall.secretary_token)
     person = {d: hall.caller(secretary.ok("post", "/tokens", {"role": "deputy", "deputy_id": d},
                                           status=201)["token"]) for d in hall.everyone}
-    convocation = secretary.ok("post", "/convocations", {
-        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
-    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 1},
-                           status=201)["id"]
-    s = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
-                     status=201)["id"]
+    s = plan_sitting(secretary, session_number=1)
     secretary.ok("post", f"/sittings/{s}/open")
     secretary.ok("post", f"/sittings/{s}/registration/open")
     with ThreadPoolExecutor(max_workers=12) as pool:
