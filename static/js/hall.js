@@ -30,6 +30,8 @@ export function renderPlan(box, roster, state, staff) {
   const waiting = staff && vote?.state === "open" ? new Set(vote.not_yet_voted ?? []) : new Set();
   const seats = sitting.participant_ids.map((id) => roster.get(id)).filter(Boolean)
     .sort((a, b) => (a.seat_number ?? 9999) - (b.seat_number ?? 9999));
+  // Big councils get smaller seats (numbers only past 120), so the whole hall fits the screen.
+  box.dataset.size = seats.length > 120 ? "many" : seats.length > 60 ? "some" : "few";
   box.replaceChildren(...seats.map((d) => {
     const choice = choices ? choices[d.id] : undefined;
     const classes = ["seat", registered.has(d.id) ? "registered" : "absent"];
