@@ -321,7 +321,7 @@ async function start() {
     bind(root, "login-error", `${t("sign_in_failed")}: ${t("staff_only")}`);
     return;
   }
-  bind(root, "who", who.label ?? who.role);
+  bind(root, "who", t(`role_${who.role}`));
   roster = await loadRoster();
   startClock(root);
   let first = true;

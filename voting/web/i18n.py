@@ -103,6 +103,7 @@ STRINGS = {
     "postpone": _l("Postpone"), "withdraw": _l("Withdraw"), "move_up": _l("Move up"),
     "move_down": _l("Move down"), "head": _l("Head of the council"),
     "activate": _l("Restore"), "deactivate": _l("End the mandate"),
+    "role_secretary": _l("Council secretary"), "role_chair": _l("Chair"),
     "announce": _l("Announce the result"), "announced": _l("Result announced"),
 }
 
