@@ -51,7 +51,9 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=[], json=app.json,
                         # several server processes: Redis carries every emit to all their clients
                         message_queue=app.extensions["voting.config"].server.message_queue or None,
-                        channel=app.extensions["voting.config"].server.message_channel)
+                        channel=app.extensions["voting.config"].server.message_channel,
+                        # no Flask session per socket event: the connection's actor is all
+                        manage_session=False)
     actors: dict[str, Actor | None] = {}
 
     @socketio.on("connect")
