@@ -2,23 +2,29 @@
 displays watch.
 
 One server process (`voting serve`, exactly as an operator starts it) on 127.0.0.1 over SQLite or
-PostgreSQL. The bench builds the council first (450 deputies, a sitting, one token per deputy and
-one for the secretary), starts the server, then connects real python-socketio clients over
-websockets: the displays (no token) in worker processes of their own, the deputies (with their
-tokens) in the main process. The deputies register over the socket. Each round the secretary
-opens a roll-call vote (or a secret ballot) over HTTP, every deputy casts once at a moment spread
-over one second, and when every cast is acknowledged the secretary closes the vote.
+PostgreSQL. The bench first builds the council through the services: 450 deputies, an open
+sitting, every deputy registered by the secretary (before any screen is connected: each
+registration is an event for every screen), one token per deputy and one for the secretary. Then
+it starts the server and connects real python-socketio clients over websockets: the displays (no
+token) in worker processes of their own, the deputies (with their tokens) in the main process.
+Each round the secretary opens a roll-call vote (or a secret ballot) over HTTP, every deputy casts
+once over the socket at a moment spread evenly over one second, in random order, and when every
+cast is acknowledged the secretary closes the vote over HTTP.
 
 It reports p50/p99/max of choice sent -> acknowledgement received, and of close pressed -> the
-result arriving on each display (the last display is the max), with the counts: every vote
-acknowledged, every display got the result, and the result equals the choices sent.
+result arriving on each display (the max is the last display), with the counts: every vote
+acknowledged, every display got the result, the result equals the choices sent, and whether any
+display saw a gap in the events' sequence numbers. A display takes either one `event` per journal
+entry or an `events` list (a server that coalesces its pushes).
 
     .venv/bin/python bench/live_load.py                                  # SQLite, 3 rounds
     .venv/bin/python bench/live_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 Not a test: it prints figures, and exits non-zero if a vote was not acknowledged or a display
-missed a result. It only talks to 127.0.0.1, bounds every wait, and stops the server itself.
-Needs the `bench` extra (`pip install -e ".[bench]"`: aiohttp for the asyncio clients).
+missed a result. It only talks to 127.0.0.1, bounds every wait (--max-seconds for the whole run),
+and stops the server itself. Needs the `bench` extra (`pip install -e ".[bench]"`: aiohttp for
+the asyncio clients). The PostgreSQL database (`bench` by default) is created if missing and its
+`public` schema is emptied.
 
 All times are CLOCK_MONOTONIC, shared by the processes of this machine. The clients share the
 machine's cores with the server: their own event-loop delay is part of every figure.
@@ -33,6 +39,7 @@ import multiprocessing as mp
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import statistics
@@ -138,14 +145,15 @@ def build_council(url: str, deputies: int) -> Council:
 class Server:
     """`voting serve` in a subprocess on 127.0.0.1, any free port."""
 
-    def __init__(self, url: str, folder: Path) -> None:
+    def __init__(self, url: str, folder: Path, command: str = "") -> None:
         env = {**os.environ, "VOTING_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
         env.pop("VOTING_CONFIG", None)
         self.log_path = folder / "server.log"
         self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from voting.cli import main; sys.exit(main())",
-             "serve", "--host", HOST, "--port", "0"],
+        argv = shlex.split(command) if command else [
+            sys.executable, "-c", "import sys; from voting.cli import main; sys.exit(main())",
+            "serve", "--host", HOST, "--port", "0"]
+        self.process = subprocess.Popen(argv,
             cwd=folder, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.base = ""
 
@@ -225,6 +233,11 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
             if data["kind"] == "vote_closed":
                 state.closed[data["payload"]["vote_id"]] = (now(), data["payload"])
                 arrived.set()
+
+        @client.on("events")
+        def events(batch: list[dict[str, Any]]) -> None:  # a server that coalesces its events
+            for data in batch:
+                event(data)
 
         return client
 
@@ -328,6 +341,7 @@ class Round:
     wrong: int
     server_cpu: float
     cast_window: float
+    client_cpu: float = 0.0
 
 
 async def run(args: argparse.Namespace, base: str, hall: Council, server: Server,
@@ -392,6 +406,7 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     acks: list[float] = []
     refused: list[str] = []
     cpu_before = server.cpu_seconds()
+    client_before = time.process_time()
     start = now() + 0.05
     last_sent = 0.0
 
@@ -419,6 +434,7 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     tally = await secretary("POST", f"/votes/{vote_id}/close")
     close_http = now() - closed_at
     cpu = server.cpu_seconds() - cpu_before
+    client_cpu = time.process_time() - client_before
     answers = await asyncio.to_thread(displays.ask, {"cmd": "collect", "vote_id": vote_id,
                                                      "timeout": args.display_timeout},
                                       args.display_timeout + 30)
@@ -431,7 +447,7 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     if (result["for"], result["against"], result["abstain"]) != expected:
         wrong += 1
     return Round(vote_id, acks, refused, sent, close_http, [t - closed_at for t in arrivals],
-                 sum(a["missing"] for a in answers), wrong, cpu, window)
+                 sum(a["missing"] for a in answers), wrong, cpu, window, client_cpu)
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -454,6 +470,9 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=900.0,
                         help="the whole run is stopped after this long (default 900)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    parser.add_argument("--server-command", default="",
+                        help="for experiments: run this instead of `voting serve` (it must "
+                             "print 'Serving on http://127.0.0.1:PORT' and serve that port)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="voting-live-bench-"))
@@ -465,7 +484,7 @@ def main() -> int:
     print(f"council built: {args.deputies} deputies, {url.split('://')[0]}, "
           f"{now() - started:.1f} s", flush=True)
 
-    server = Server(url, folder)
+    server = Server(url, folder, args.server_command)
     displays: Displays | None = None
     signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(SystemExit("--max-seconds")))
     signal.alarm(int(args.max_seconds))
@@ -515,7 +534,8 @@ def report(args: argparse.Namespace, url: str, rounds: list[Round], connected: i
           + ", ".join(ms(r.close_http).strip() for r in rounds))
     print(f"casts actually sent within: " + ", ".join(f"{r.cast_window:.2f} s" for r in rounds))
     print(f"server CPU per round (casts + close): "
-          + ", ".join(f"{r.server_cpu:.1f} s" for r in rounds))
+          + ", ".join(f"{r.server_cpu:.1f} s" for r in rounds)
+          + "; the deputies' process: " + ", ".join(f"{r.client_cpu:.1f} s" for r in rounds))
     print(f"events received by the displays: {sum(s['events'] for s in stats)}, "
           f"sequence gaps: {sum(s['gaps'] for s in stats)}")
     for r in rounds:

@@ -179,47 +179,40 @@ def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_no
     assert hall.close(vote_id)["for"] == 3
 
 
-@pytest.mark.postgres
-def test_postgres_a_ballot_written_by_another_process_meanwhile_refuses_that_cast_alone(
-        postgres_url: str, clock: Any) -> None:
-    """Another server process writes deputy X's ballot after this batch read who has voted: the
-    primary key stops the batch's insert; the batch is split, X is refused, the others land."""
-    from conftest import build_hall
-
-    from voting.adapters.schema import upgrade
-    from voting.services.runtime import build_runtime
-
-    rt = build_runtime(postgres_url, clock=clock)
-    upgrade(rt.engine)
-    other = create_engine(postgres_url)
+def test_a_ballot_written_by_another_process_meanwhile_refuses_that_cast_alone(
+        hall: Hall, db_url: str) -> None:
+    """PostgreSQL: another server process writes deputy X's ballot after this batch read who has
+    voted; the primary key stops the batch's insert, the batch is split, X is refused and the
+    others land. (SQLite lets one writer at a time: no other process can write meanwhile.)"""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite serializes writers: another process cannot write during a batch")
+    hall.open_registration()
+    hall.register(*hall.everyone)
+    vote_id = hall.open_vote(title="Два процеси")
+    x = hall.deputies[1]
+    batch = [request(d, vote_id, "for") for d in hall.deputies[:3]]
+    other = create_engine(db_url)
     try:
-        hall = build_hall(rt, clock)
-        hall.open_registration()
-        hall.register(*hall.everyone)
-        vote_id = hall.open_vote(title="Два процеси")
-        x = hall.deputies[1]
-        batch = [request(d, vote_id, "for") for d in hall.deputies[:3]]
         with other.connect() as connection:
             transaction = connection.begin()
             connection.execute(text(
                 "INSERT INTO ballot (vote_id, deputy_id, outcome, cast_at) "
                 "VALUES (:v, :d, 'against', now())"), {"v": vote_id, "d": x})
-            writer = threading.Thread(target=votes._write_casts, args=(rt.uow(), batch))
+            writer = threading.Thread(target=votes._write_casts, args=(hall.rt.uow(), batch))
             writer.start()
             time.sleep(0.5)  # the batch is now waiting on X's key
             assert writer.is_alive()
             transaction.commit()
             writer.join(timeout=30)
-        assert isinstance(batch[1].error, AlreadyVoted)
-        assert batch[0].error is None and batch[2].error is None
-        assert ballots(hall, vote_id) == {hall.deputies[0]: "for", x: "against",
-                                          hall.deputies[2]: "for"}
-        assert [e["payload"]["deputy_id"] for e in cast_entries(hall, 0)] == [
-            hall.deputies[0], hall.deputies[2]]
-        assert journal.verify_journal(rt.uow()).ok
     finally:
         other.dispose()
-        rt.dispose()
+    assert isinstance(batch[1].error, AlreadyVoted)
+    assert batch[0].error is None and batch[2].error is None
+    assert ballots(hall, vote_id) == {hall.deputies[0]: "for", x: "against",
+                                      hall.deputies[2]: "for"}
+    assert [e["payload"]["deputy_id"] for e in cast_entries(hall, 0)] == [
+        hall.deputies[0], hall.deputies[2]]
+    assert journal.verify_journal(hall.rt.uow()).ok
 
 
 def test_secret_casts_in_one_batch_add_up_and_answer_alike_whatever_the_choice(
@@ -283,3 +276,40 @@ def test_events_are_published_in_commit_order_even_when_a_thread_is_slow_to_publ
         thread.join(timeout=60)
     assert len(seen) == 1 + len(hall.everyone)
     assert seen == sorted(seen) == list(range(seen[0], seen[0] + len(seen)))
+
+
+def test_a_batch_reads_the_same_eligibility_as_the_presence_of_the_whole_hall(
+        hall: Hall) -> None:
+    """`eligibility` (the batch's own deputies only) agrees with `presence` (the whole roster):
+    plenary with the head voting or not, a deputy who left, a vacant seat, and a committee."""
+    from voting.services import council, registration, sittings
+    from voting.services.council import the_council
+
+    secretary = Actor("secretary", "secretary:test")
+    uow = hall.rt.uow
+    members = [*hall.deputies[:4], hall.deputies[40]]
+    body = council.add_committee(uow(), secretary, "Комісія з питань бюджету", members)
+    committee = sittings.create_sitting(uow(), secretary, date="2026-11-24", body_id=body)
+    sittings.open_sitting(uow(), secretary, committee)
+    registration.open_registration(uow(), secretary, committee)
+    for member in members[:3]:
+        registration.register(uow(), deputy(member), committee)
+    hall.open_registration()
+    hall.register(*hall.deputies[:30], hall.head)
+    hall.unregister(hall.deputies[5])
+    council.update_deputy(uow(), secretary, hall.deputies[40], {"active": False})
+    everyone = {*hall.everyone, 10_000}
+
+    def agree() -> None:
+        with hall.rt.uow() as unit:
+            for sitting_id in (hall.sitting, committee):
+                sitting = unit.session.get(orm.Sitting, sitting_id)
+                assert sitting is not None
+                state = registration.presence(unit, sitting)
+                for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]}):
+                    assert votes.eligibility(unit, the_council(unit), sitting, ids) == (
+                        set(state.participants) & ids, set(state.registered) & ids)
+
+    agree()
+    council.update_settings(uow(), secretary, {"head_votes": False})
+    agree()
