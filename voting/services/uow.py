@@ -62,7 +62,7 @@ class EventBus:
         self._subscribers: list[Callable[[DomainEvent], None]] = []
         #: Held from a commit to the end of its publication, so that the transactions of this
         #: process publish their events in the order they committed: in journal order.
-        self.commit_lock = threading.Lock()
+        self.commit_lock = threading.RLock()  # re-entrant: a subscriber may commit in turn
 
     def subscribe(self, handler: Callable[[DomainEvent], None]) -> None:
         self._subscribers.append(handler)
