@@ -202,7 +202,9 @@ def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
     """Record a deputy's own choice; returns only after it is committed.
 
     Casts arriving together are written together (group commit): one transaction locks the vote,
-    reads who is present once, writes every ballot and journal entry of the batch, and commits;
+    reads once which of the batch's deputies may vote and who of them already has, writes every
+    ballot (a secret ballot: participation, and each counter by its number of casts) and journal
+    entry of the batch, and commits;
     each caster is answered after that commit, or refused with its own reason (a refused cast
     writes nothing). For a secret ballot the participation and the counter are written apart,
     with nothing linking them, and the journal says only that the deputy took part.
@@ -243,16 +245,17 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
     refusals: dict[int, BaseException] = {}
     accepted: list[tuple[CastRequest, orm.Vote, bool]] = []  # request, vote, changed
     with uow:
-        now = uow.now()
         groups: dict[Hashable, list[CastRequest]] = {}
         for request in batch:
             groups.setdefault(_vote_key(request.vote_id), []).append(request)
+        locked = []
         for requests in groups.values():
             try:
-                vote = uow.lock_vote(requests[0].vote_id)
+                locked.append((uow.lock_vote(requests[0].vote_id), requests))
             except DomainError as error:
                 refusals.update((id(r), error) for r in requests)
-                continue
+        now = uow.now()  # once the votes are locked: a close cannot slip in after this moment
+        for vote, requests in locked:
             for request, changed in _admit(uow, vote, requests, now, refusals):
                 accepted.append((request, vote, changed))
         _write_ballots(uow, accepted, now)
