@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,9 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: list[Callable[[DomainEvent], None]] = []
+        #: Held from a commit to the end of its publication, so that the transactions of this
+        #: process publish their events in the order they committed: in journal order.
+        self.commit_lock = threading.RLock()  # re-entrant: a subscriber may commit in turn
 
     def subscribe(self, handler: Callable[[DomainEvent], None]) -> None:
         self._subscribers.append(handler)
@@ -95,6 +99,7 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
         self._active = False
+        self._journal_head: orm.JournalHead | None = None
 
     def __enter__(self) -> UnitOfWork:
         if self._active:
@@ -104,6 +109,7 @@ class UnitOfWork:
         if self.read_only:
             self.session.connection(execution_options={READ_ONLY: True})
         self._events, self._after_commit, self._committed = [], [], False
+        self._journal_head = None
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -160,12 +166,15 @@ class UnitOfWork:
 
         `public` is what screens may see when it differs from the journal's payload.
         """
-        head = self.session.scalars(
-            select(orm.JournalHead).where(orm.JournalHead.id == 1).with_for_update()
-        ).first()
+        head = self._journal_head  # locked by the first append of this transaction
         if head is None:
-            head = orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH)
-            self.session.add(head)
+            head = self.session.scalars(
+                select(orm.JournalHead).where(orm.JournalHead.id == 1).with_for_update()
+            ).first()
+            if head is None:
+                head = orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH)
+                self.session.add(head)
+            self._journal_head = head
         seq = head.seq + 1
         at = self.now().astimezone(UTC).isoformat(timespec="microseconds")
         payload_json = canonical(payload)
@@ -192,13 +201,15 @@ class UnitOfWork:
         """Commit, then publish the events and run after-commit actions."""
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
-        try:
-            self.session.commit()
-        except OperationalError as error:
-            self.session.rollback()
-            raise DomainError("the database is busy; nothing was recorded, try again") from error
-        self._committed = True
-        self.bus.publish(self._events)
+        with self.bus.commit_lock:
+            try:
+                self.session.commit()
+            except OperationalError as error:
+                self.session.rollback()
+                raise DomainError("the database is busy; nothing was recorded, try again"
+                                  ) from error
+            self._committed = True
+            self.bus.publish(self._events)
         for action in self._after_commit:
             try:
                 action()

@@ -37,8 +37,11 @@ from voting.services.uow import Actor
 
 log = logging.getLogger(__name__)
 
-#: Plain threads (werkzeug + simple-websocket); eventlet is deprecated and never used. Known
-#: limit, for the live-screens issue to settle when it measures the server: werkzeug's server
+#: Plain threads (werkzeug + simple-websocket), measured against gevent with bench/live_load.py
+#: (docs/benchmarks.md): at the same load gevent used a fifth less CPU but answered casts later
+#: (p50 380-440 ms against 220-240 ms, p99 alike at about 0.75 s, on SQLite): SQLite's calls
+#: hold its single hub, so fewer casts queue into each shared transaction; and it needs
+#: monkey-patching before any import. eventlet is deprecated and never used. Known limit: werkzeug's server
 #: completes a client's websocket close only after a 3 s timeout.
 ASYNC_MODE = "threading"
 
