@@ -134,7 +134,10 @@ for (const button of root.querySelectorAll("button.choice")) {
     busy = true;
     showError("error", null);
     render();
-    socket.emit("cast", { vote_id: vote.vote_id, choice: button.dataset.choice }, (answer) => {
+    const choice = button.dataset.choice;
+    // Every cast the same size on the wire ("for" + 4 spaces = "against" = "abstain").
+    const pad = " ".repeat(7 - choice.length);
+    socket.emit("cast", { vote_id: vote.vote_id, choice, pad }, (answer) => {
       busy = false;
       if (answer.ok) {
         me = { ...me, vote_id: answer.vote_id, voted: true, choice: answer.secret ? null : answer.choice };

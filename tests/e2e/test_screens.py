@@ -50,6 +50,10 @@ class Sitting:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors  # type: ignore[attr-defined]
+        sent: list[str] = []  # every websocket frame the page sends, as text
+        page.on("websocket", lambda ws: ws.on(
+            "framesent", lambda frame: sent.append(frame if isinstance(frame, str) else str(frame))))
+        page.sent = sent  # type: ignore[attr-defined]
         page.goto((base or self.base) + path)
         self.pages.append(page)
         return page
@@ -159,6 +163,9 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     expect(for_button).to_have_attribute("aria-pressed", "true")
     phone.get_by_role("button", name="Проти").click()
     expect(phone.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: Проти")
+    # The two casts ("for", "against") are the same size on the wire.
+    casts = [f for page in (tablet, phone) for f in page.sent if '"cast"' in f]  # type: ignore[attr-defined]
+    assert len(casts) == 2 and len(casts[0]) == len(casts[1]), casts
     vote = sitting.current_vote()
     for d in sitting.deputies[2:20]:
         sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})

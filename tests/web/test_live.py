@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import json
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from flask_socketio import SocketIOTestClient
+
+from voting.services import auth, council
+from voting.services.uow import SYSTEM, Actor
 
 
 def socket(app, token: str | None = None) -> SocketIOTestClient:  # type: ignore[no-untyped-def]
@@ -196,3 +201,56 @@ def test_a_bad_token_is_refused_at_connect(hall, app) -> None:
     refused = socket(app, "not-a-token")
     assert not refused.is_connected()
     assert socket(app).is_connected()  # the public display needs no token
+
+
+def test_a_revoked_token_loses_its_connection(hall, app, present, tokens, secretary) -> None:
+    me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
+    assert me.is_connected()
+    [token_id] = [t["id"] for t in secretary.ok("get", "/tokens")["tokens"]
+                  if t["deputy_id"] == hall.deputies[0]]
+    secretary.ok("delete", f"/tokens/{token_id}")
+    deadline = time.monotonic() + 5
+    while me.is_connected() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not me.is_connected()  # dropped by the server after the revocation
+    assert not socket(app, bearer(tokens.deputy(hall.deputies[0]))).is_connected()
+
+
+def test_a_token_that_expired_since_the_connection_opened_cannot_act(
+        hall, app, present, secretary, journal_length) -> None:
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    auth.set_deputy_pin(hall.rt.uow(), SYSTEM, hall.deputies[0], "2468")
+    card = "04AA01"
+    council.update_deputy(hall.rt.uow(), Actor("secretary", "secretary:test"), hall.deputies[0],
+                          {"card_uid": card})
+    signed_in = auth.login_with_card(hall.rt.uow(), card, "2468", lifetime=timedelta(minutes=5))
+    me = socket(app, signed_in.token)
+    assert me.is_connected()
+    hall.clock.advance(6 * 60)  # the terminal stays connected past the token's expiry
+    before = journal_length()
+    answer = me.emit("cast", {"vote_id": vote, "choice": "for"}, callback=True)
+    assert answer["ok"] is False and answer["error"]["code"] == "forbidden", answer
+    assert "expired" in answer["error"]["message"]
+    assert journal_length() == before
+
+
+def test_every_cast_can_be_padded_to_one_size_and_only_with_spaces(
+        hall, app, present, tokens, secretary) -> None:
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0], "kind": "secret"}, status=201)["vote_id"]
+    bodies = {c: {"vote_id": vote, "choice": c, "pad": " " * (7 - len(c))}
+              for c in ("for", "against", "abstain")}
+    assert len({len(json.dumps(b)) for b in bodies.values()}) == 1  # what the terminal sends
+    for i, body in enumerate(bodies.values()):
+        me = socket(app, bearer(tokens.deputy(hall.deputies[i])))
+        assert me.emit("cast", body, callback=True)["ok"] is True
+    bad = socket(app, bearer(tokens.deputy(hall.deputies[5])))
+    for pad in ("xx", 3, " " * 17):
+        answer = bad.emit("cast", {"vote_id": vote, "choice": "for", "pad": pad}, callback=True)
+        assert answer["ok"] is False and answer["error"]["code"] == "invalid_input", pad
+    secretary.ok("post", f"/votes/{vote}/close")
+    result = secretary.ok("get", f"/votes/{vote}")["result"]
+    assert (result["for"], result["against"], result["abstain"]) == (1, 1, 1)

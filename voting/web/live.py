@@ -58,6 +58,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                         # no Flask session per socket event: the connection's actor is all
                         manage_session=False)
     actors: dict[str, Actor | None] = {}
+    tokens: dict[str, str] = {}  # sid -> the token it connected with (checked again to act)
 
     @socketio.on("connect")
     def connect(auth: object = None) -> bool:
@@ -71,6 +72,8 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
             except PermissionDenied:
                 return False  # the client sees a refused connection, and may retry without one
         actors[request.sid] = actor  # type: ignore[attr-defined]
+        if token is not None:
+            tokens[request.sid] = token  # type: ignore[attr-defined]
         join_room("staff" if is_staff(actor) else "public")
         if actor is not None and actor.deputy_id is not None:
             join_room(f"deputy:{actor.deputy_id}")
@@ -81,6 +84,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     @socketio.on("disconnect")
     def disconnect(*_reason: object) -> None:
         actors.pop(request.sid, None)  # type: ignore[attr-defined]
+        tokens.pop(request.sid, None)  # type: ignore[attr-defined]
 
     @socketio.on("snapshot")
     def fresh_snapshot(*_args: object) -> dict[str, object]:
@@ -89,10 +93,13 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     def acting(handler: Callable[[Actor, dict[str, Any]], dict[str, object]]
                ) -> Callable[..., dict[str, object]]:
         def wrapped(data: object = None) -> dict[str, object]:
-            actor = actors.get(request.sid)  # type: ignore[attr-defined]
+            sid = request.sid  # type: ignore[attr-defined]
+            actor = actors.get(sid)
             try:
                 if actor is None:
                     raise PermissionDenied("connect with a token to act")
+                # The token may have been revoked or have expired since the connection opened.
+                auth_service.actor_for_token(runtime.reader(), tokens[sid])
                 if not isinstance(data, dict):
                     raise InvalidInput("the event needs an object")
                 return {"ok": True, **handler(actor, data)}
@@ -114,7 +121,12 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
 
     @acting
     def cast(actor: Actor, data: dict[str, Any]) -> dict[str, object]:
-        _only(data, {"vote_id", "choice"})
+        # `pad`: spaces a terminal adds so that every cast is the same size on the wire, whatever
+        # the choice (a secret choice must not show in the length of an encrypted frame).
+        _only(data, {"vote_id", "choice", "pad"})
+        pad = data.get("pad", "")
+        if not isinstance(pad, str) or len(pad) > 16 or pad.strip(" "):
+            raise InvalidInput("pad must be at most 16 spaces", field="pad")
         if "choice" not in data:
             raise InvalidInput("choice is required: for, against or abstain", field="choice")
         return votes.cast_choice(runtime.uow(), actor, data.get("vote_id"), data["choice"])
@@ -134,9 +146,21 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
         head = None
     sequencer = EventSequencer(send, head)
 
+    def drop_revoked() -> None:
+        """Disconnect every connection whose token no longer holds (revoked, or expired)."""
+        for sid, token in list(tokens.items()):
+            try:
+                auth_service.actor_for_token(runtime.reader(), token)
+            except PermissionDenied:
+                socketio.server.disconnect(sid, namespace="/")
+            except Exception:  # a busy database: the next action checks the token anyway
+                log.exception("could not check a connection's token")
+
     def relay(event: DomainEvent) -> None:
         sequencer.accept(event)
         pusher.poke()
+        if event.kind == "token_revoked" and tokens:
+            socketio.start_background_task(drop_revoked)
 
     runtime.bus.subscribe(relay)
     runtime.on_dispose.append(pusher.stop)
