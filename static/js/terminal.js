@@ -28,7 +28,9 @@ function render() {
   bind(root, "me-seat", me.seat_number ? `${t("seat")} ${me.seat_number}` : "");
   const sitting = state.sitting;
   bind(root, "sitting", sitting ? sitting.title : t("no_sitting"));
-  const registered = Boolean(sitting && sitting.registered_ids.includes(me.deputy_id));
+  // The terminal's audience gets no per-deputy lists: its own registration comes with `me`.
+  const registered = Boolean(sitting && me.registered
+    && me.registration_round === sitting.registration_round);
   const registerButton = root.querySelector("#register");
   registerButton.hidden = !(sitting && sitting.registration_open && !registered);
   registerButton.disabled = busy;
@@ -73,10 +75,13 @@ function start() {
   socket = connectLive({
     token,
     onSnapshot(snapshot) {
-      const changed = snapshot.state?.vote && me && snapshot.state.vote.vote_id !== me.vote_id;
+      const next = snapshot.state;
+      const changed = me && next && ((next.vote && next.vote.vote_id !== me.vote_id)
+        || (next.sitting && next.sitting.registration_round !== me.registration_round));
       personal(snapshot);
       if (changed && !snapshot.me) {
-        // A new vote: ask for this deputy's own line (spread over a moment, as all terminals ask).
+        // A new vote or registration round: ask for this deputy's own line (spread over a
+        // moment, as every terminal asks).
         setTimeout(() => socket.emit("snapshot", personal), Math.random() * 300);
       }
     },
@@ -120,8 +125,8 @@ root.querySelector("#register").addEventListener("click", () => {
   socket.emit("register", { sitting_id: state.sitting.id }, (answer) => {
     busy = false;
     showError("error", answer.ok ? null : answer.error);
-    if (answer.ok && !state.sitting.registered_ids.includes(me.deputy_id)) {
-      state.sitting.registered_ids.push(me.deputy_id);
+    if (answer.ok) {
+      me = { ...me, registered: true, registration_round: state.sitting.registration_round };
     }
     render();
   });

@@ -122,6 +122,11 @@ def test_a_deputy_votes_over_the_socket_and_each_audience_sees_what_it_may(
     # A roll-call vote: after close every deputy's outcome is public (the hall plan, the table).
     assert closed["outcomes"][str(hall.deputies[0])] == "for"
     assert closed["outcomes"][str(hall.deputies[1])] == "not_voted"
+    # Terminals get the light state: the result, but no per-deputy list of any kind.
+    light = pushed(me, lambda m: m["state"]["vote"]["state"] == "closed")["state"]
+    assert light["vote"]["result"]["for"] == 1
+    assert "outcomes" not in light["vote"] and "registered_ids" not in light["sitting"]
+    assert me.emit("snapshot", callback=True)["me"]["registered"] is True
 
 
 def test_the_running_split_reaches_the_public_only_when_the_council_allows(

@@ -13,7 +13,7 @@ from voting.domain.names import uk_sort_key
 from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind, VoteState
 
 from .council import SETTINGS, the_council
-from .registration import Presence, latest_round, presence
+from .registration import Presence, latest_round, presence, registered_ids
 from .uow import UnitOfWork
 from .votes import _vote_public
 
@@ -258,15 +258,24 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
         return out
 
 
-def live_state(uow: UnitOfWork, *, staff: bool = False) -> dict[str, object]:
+AUDIENCES = ("public", "staff", "terminal")
+
+
+def live_state(uow: UnitOfWork, *, staff: bool = False,
+               audience: str | None = None) -> dict[str, object]:
     """The compact state the live screens render, pushed to hundreds of screens at once.
 
     Deputies appear by id only (the screens load the roster once): who is registered, and after
     a roll-call vote closes, each deputy's outcome. Staff also get the agenda and, while a vote
     is open, the running split and who has not voted yet; for a secret ballot nobody gets any
     per-deputy line, and the running split is shown to the public only when the council's
-    setting allows and never for a secret ballot.
+    setting allows and never for a secret ballot. Terminals (audience "terminal") get the least:
+    no per-deputy lists at all; each asks for its own line (my_live_state) when the vote or the
+    registration round changes.
     """
+    audience = audience or ("staff" if staff else "public")
+    staff = audience == "staff"
+    light = audience == "terminal"
     with uow:
         council = the_council(uow)
         out: dict[str, object] = {
@@ -286,8 +295,10 @@ def live_state(uow: UnitOfWork, *, staff: bool = False) -> dict[str, object]:
         round_ = latest_round(uow, row.id)
         out["sitting"] = {**_sitting_dict(row), **state.to_dict(),
                           "registration_open": bool(round_ and round_.closed_at is None),
-                          "registered_ids": sorted(state.registered),
-                          "participant_ids": sorted(state.participants)}
+                          "registration_round": round_.number if round_ else None}
+        if not light:
+            out["sitting"].update(registered_ids=sorted(state.registered),
+                                  participant_ids=sorted(state.participants))
         items = list(uow.session.scalars(select(orm.AgendaItem).where(
             orm.AgendaItem.sitting_id == row.id).order_by(orm.AgendaItem.position)))
         current = next((i for i in items if i.status == ItemStatus.UNDER_CONSIDERATION), None)
@@ -297,8 +308,14 @@ def live_state(uow: UnitOfWork, *, staff: bool = False) -> dict[str, object]:
         last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
                                         .order_by(orm.Vote.id.desc())).first()
         if last_vote is not None:
-            out["vote"] = _live_vote(uow, last_vote, council.show_running_split, staff, state)
+            out["vote"] = (_live_vote_light(uow, last_vote) if light else
+                           _live_vote(uow, last_vote, council.show_running_split, staff, state))
         return out
+
+
+def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
+    """A terminal's view of the vote: what it is, whether it is open, its deadline, its result."""
+    return {**_vote_summary(row), "allow_change": row.allow_change}
 
 
 def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
@@ -337,7 +354,14 @@ def my_live_state(uow: UnitOfWork, deputy_id: int) -> dict[str, object]:
             raise NotFound(f"deputy {deputy_id} does not exist")
         out: dict[str, object] = {"deputy_id": row.id, "full_name": row.full_name,
                                   "short_name": row.short_name, "seat_number": row.seat_number,
+                                  "registered": False, "registration_round": None,
                                   "vote_id": None, "voted": False, "choice": None}
+        sitting_row = uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
+                                          .order_by(orm.Sitting.opened_at.desc())).first()
+        if sitting_row is not None:
+            round_ = latest_round(uow, sitting_row.id)
+            out["registration_round"] = round_.number if round_ else None
+            out["registered"] = row.id in registered_ids(uow, sitting_row.id)
         vote_row = uow.session.scalars(select(orm.Vote).join(
             orm.Sitting, orm.Sitting.id == orm.Vote.sitting_id).where(
             orm.Sitting.state == "open").order_by(orm.Vote.id.desc())).first()

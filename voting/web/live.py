@@ -9,8 +9,10 @@ Staff connections also receive `event` {seq, kind, payload} for every journal en
 a client that sees a gap in `seq`, or reconnects, asks for `snapshot` again. A client drops a
 snapshot older (lower `seq`) than the one it shows, so no screen is left showing a stale result.
 
-Rooms (each connection is in exactly one audience): "public" (displays, the public web page and
-deputy terminals) and "staff" (secretary and chair); a deputy also joins "deputy:<id>".
+Rooms (each connection is in exactly one audience): "public" (displays and the public web page),
+"terminal" (deputies' terminals: a lighter state without per-deputy lists; each asks for its
+own line when the vote or the registration round changes) and "staff" (secretary and chair); a
+deputy also joins "deputy:<id>".
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
 Mutating events (`register`, `cast`) act through the same services as the HTTP API and answer
 with an acknowledgement {ok: true, ...} or {ok: false, error: {code, message}}; nothing changes
@@ -74,7 +76,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
         actors[request.sid] = actor  # type: ignore[attr-defined]
         if token is not None:
             tokens[request.sid] = token  # type: ignore[attr-defined]
-        join_room("staff" if is_staff(actor) else "public")
+        join_room(audience_of(actor))
         if actor is not None and actor.deputy_id is not None:
             join_room(f"deputy:{actor.deputy_id}")
         socketio.emit("snapshot", snapshot(runtime, actor),
@@ -134,7 +136,8 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     socketio.on_event("register", register)
     socketio.on_event("cast", cast)
 
-    pusher = SnapshotPusher(socketio, runtime)
+    pusher = SnapshotPusher(socketio, runtime, shared=bool(
+        app.extensions["voting.config"].server.message_queue))
 
     def send(event: DomainEvent) -> None:
         socketio.emit("event", {"seq": event.seq, "kind": event.kind, "payload": event.payload},
@@ -173,13 +176,25 @@ def is_staff(actor: Actor | None) -> bool:
     return actor is not None and actor.role in ("secretary", "chair")
 
 
+def audience_of(actor: Actor | None) -> str:
+    """The room a connection is pushed to: staff, a deputy's terminal, or the public."""
+    if is_staff(actor):
+        return "staff"
+    return "terminal" if actor is not None and actor.deputy_id is not None else "public"
+
+
 def snapshot(runtime: Runtime, actor: Actor | None = None) -> dict[str, object]:
     """The journal's last sequence number, then the state (read after it, so never older);
     a deputy's own line as `me`."""
+    return audience_snapshot(runtime, audience_of(actor), actor)
+
+
+def audience_snapshot(runtime: Runtime, audience: str,
+                      actor: Actor | None = None) -> dict[str, object]:
     seq = queries.journal_head(runtime.reader())
     try:
         state: dict[str, object] | None = queries.live_state(runtime.reader(),
-                                                             staff=is_staff(actor))
+                                                             audience=audience)
     except DomainError:
         state = None  # no council yet
     out: dict[str, object] = {"seq": seq, "state": state}
@@ -254,7 +269,8 @@ class SnapshotPusher:
     Timer threads end after each push: nothing lingers when the app is dropped.
     """
 
-    def __init__(self, socketio: SocketIO, runtime: Runtime, interval: float = PUSH_INTERVAL):
+    def __init__(self, socketio: SocketIO, runtime: Runtime, interval: float = PUSH_INTERVAL,
+                 shared: bool = False):
         self.socketio = socketio
         self.runtime = runtime
         self.interval = interval
@@ -263,6 +279,8 @@ class SnapshotPusher:
         self._stopped = False
         self._last = float("-inf")
         self._timers: list[threading.Timer] = []  # a push may still run when the next is due
+        self._pushing = threading.Lock()
+        self.shared = shared
 
     def poke(self) -> None:
         with self._lock:
@@ -292,14 +310,25 @@ class SnapshotPusher:
             if self._stopped:
                 return
             self._last = time.monotonic()
-        try:
-            public = snapshot(self.runtime)
-            staff = snapshot(self.runtime, Actor("secretary", "live push"))
-        except Exception:  # a busy database: the next commit pushes again; clients may ask
-            log.exception("could not read the state to push to the screens")
-            return
-        self.socketio.emit("snapshot", public, to="public")
-        self.socketio.emit("snapshot", staff, to="staff")
+        # One push at a time: two interleaved pushes would reach some screens newest first.
+        with self._pushing:
+            for audience in queries.AUDIENCES:
+                if not self._anyone_in(audience):
+                    continue
+                try:
+                    shown = audience_snapshot(self.runtime, audience)
+                except Exception:  # a busy database: the next commit pushes again
+                    log.exception("could not read the state to push to the screens")
+                    return
+                self.socketio.emit("snapshot", shown, to=audience)
+
+    def _anyone_in(self, audience: str) -> bool:
+        """Whether the room has a connection. With a message queue, other processes' screens
+        count too and are not known here: then always push."""
+        if self.shared:
+            return True
+        rooms = self.socketio.server.manager.rooms.get("/", {})
+        return bool(rooms.get(audience))
 
 
 def _only(data: dict[str, Any], allowed: set[str]) -> None:
