@@ -49,6 +49,8 @@ ASYNC_MODE = "threading"
 
 #: At most one pushed snapshot per audience in this many seconds (the first comes at once).
 PUSH_INTERVAL = 0.25
+#: A connection's token is looked up again before it acts, at most this often.
+TOKEN_RECHECK_SECONDS = 5.0
 
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
@@ -61,6 +63,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                         manage_session=False)
     actors: dict[str, Actor | None] = {}
     tokens: dict[str, str] = {}  # sid -> the token it connected with (checked again to act)
+    checked: dict[str, float] = {}  # sid -> when its token was last found valid
 
     @socketio.on("connect")
     def connect(auth: object = None) -> bool:
@@ -87,6 +90,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     def disconnect(*_reason: object) -> None:
         actors.pop(request.sid, None)  # type: ignore[attr-defined]
         tokens.pop(request.sid, None)  # type: ignore[attr-defined]
+        checked.pop(request.sid, None)  # type: ignore[attr-defined]
 
     @socketio.on("snapshot")
     def fresh_snapshot(*_args: object) -> dict[str, object]:
@@ -100,8 +104,11 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
             try:
                 if actor is None:
                     raise PermissionDenied("connect with a token to act")
-                # The token may have been revoked or have expired since the connection opened.
-                auth_service.actor_for_token(runtime.reader(), tokens[sid])
+                # The token may have been revoked or have expired since the connection opened
+                # (a revocation also drops the connection at once: see drop_revoked).
+                if time.monotonic() - checked.get(sid, float("-inf")) > TOKEN_RECHECK_SECONDS:
+                    auth_service.actor_for_token(runtime.reader(), tokens[sid])
+                    checked[sid] = time.monotonic()
                 if not isinstance(data, dict):
                     raise InvalidInput("the event needs an object")
                 return {"ok": True, **handler(actor, data)}
