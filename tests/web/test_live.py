@@ -186,6 +186,13 @@ def test_refused_socket_events_get_an_error_ack_and_change_nothing(hall, app, pr
          "invalid_input"),
         (me.emit("cast", {"vote_id": 999, "choice": "for"}, callback=True), "not_found"),
     ]
+    refusals += [  # registering another deputy, or with a malformed sitting
+        (me.emit("register", {"sitting_id": hall.sitting, "deputy_id": hall.deputies[7]},
+                 callback=True), "forbidden"),
+        (me.emit("register", {"sitting_id": "1; DROP TABLE vote"}, callback=True),
+         "invalid_input"),
+        (me.emit("register", "please", callback=True), "invalid_input"),
+    ]
     for answer, code in refusals:
         assert answer["ok"] is False and answer["error"]["code"] == code, answer
         assert answer["error"]["message"]
