@@ -192,7 +192,8 @@ function defaults() {
 }
 
 async function startVote() {
-  if (!state?.current_item || state.vote?.state === "open") return;
+  if (!state?.sitting || state.vote?.state === "open") return;
+  if (!state.current_item) { fail(t("no_item")); return; }  // N puts the next item up first
   const form = $("#vote-form");
   await act(`/sittings/${state.sitting.id}/votes`, {
     item_id: state.current_item.id, stage: form.stage.value, kind: form.kind.value,
