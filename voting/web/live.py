@@ -47,8 +47,12 @@ log = logging.getLogger(__name__)
 #: completes a client's websocket close only after a 3 s timeout.
 ASYNC_MODE = "threading"
 
-#: At most one pushed snapshot per audience in this many seconds (the first comes at once).
-PUSH_INTERVAL = 0.25
+#: At most one pushed snapshot per audience in this many seconds (the first comes at once)...
+PUSH_INTERVAL = 0.5
+#: ...except after these, pushed at once: what a screen must show without delay.
+URGENT_EVENTS = frozenset({"vote_opened", "vote_closed", "vote_annulled", "revote_called",
+                           "manual_result_entered", "result_announced", "registration_opened",
+                           "registration_closed", "sitting_opened", "sitting_closed"})
 #: A connection's token is looked up again before it acts, at most this often.
 TOKEN_RECHECK_SECONDS = 5.0
 
@@ -168,7 +172,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
 
     def relay(event: DomainEvent) -> None:
         sequencer.accept(event)
-        pusher.poke()
+        pusher.poke(urgent=event.kind in URGENT_EVENTS)
         if event.kind == "token_revoked" and tokens:
             socketio.start_background_task(drop_revoked)
 
@@ -289,12 +293,19 @@ class SnapshotPusher:
         self._pushing = threading.Lock()
         self.shared = shared
 
-    def poke(self) -> None:
+    def poke(self, urgent: bool = False) -> None:
+        """Schedule a push; `urgent` (a vote opened, closed, annulled...) pushes at once even
+        within the interval, so a result never waits behind the coalescing of casts."""
         with self._lock:
-            if self._scheduled or self._stopped:
+            if self._stopped or (self._scheduled and not urgent):
                 return
+            if self._scheduled and urgent:
+                pending = self._timers[-1] if self._timers else None
+                if pending is None or pending.interval == 0:
+                    return  # already due at once
+                pending.cancel()  # a timer already running pushes anyway; one more is harmless
             self._scheduled = True
-            delay = max(0.0, self._last + self.interval - time.monotonic())
+            delay = 0.0 if urgent else max(0.0, self._last + self.interval - time.monotonic())
             self._timers = [t for t in self._timers if t.is_alive()]
             timer = threading.Timer(delay, self.push)
             timer.daemon = True
