@@ -29,7 +29,7 @@ export function plural(key, n) {
 /** Fill every [data-bind=name] element with text. */
 export function bind(root, name, text) {
   for (const el of root.querySelectorAll(`[data-bind="${name}"]`)) {
-    el.textContent = text;
+    if (el.textContent !== text) el.textContent = text; // unchanged text is not re-announced
   }
 }
 
@@ -82,7 +82,8 @@ export function startClock(root) {
 /**
  * Follow the live push. Snapshots older than the one shown are dropped; a staff client that sees
  * a gap in the numbered events asks for a fresh snapshot, as does every client on reconnect
- * (the server sends one on every connection).
+ * (the server sends one on every connection). `socket.ask()` asks for one at any time; its
+ * answer goes through the same check, so a late answer never undoes a newer push.
  */
 export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus = null }) {
   let seq = -1;
@@ -95,20 +96,35 @@ export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus
     }
     onSnapshot(snapshot);
   };
+  socket.ask = () => socket.emit("snapshot", accept);
   socket.on("snapshot", accept);
   socket.on("event", (event) => {
     if (seq >= 0 && event.seq > seq + 1) {
-      socket.emit("snapshot", accept); // a gap: something was missed
+      socket.ask(); // a gap: something was missed
     }
     seq = Math.max(seq, event.seq);
     if (onEvent) onEvent(event);
   });
   socket.on("connect", () => onStatus && onStatus("connected"));
-  socket.on("disconnect", () => onStatus && onStatus("reconnecting"));
-  socket.on("connect_error", (error) => onStatus && onStatus("reconnecting", error));
-  socket.io.on("reconnect", () => socket.emit("snapshot", accept));
+  socket.on("disconnect", () => {
+    seq = -1; // whatever comes after the reconnection is fresh (even a journal started anew)
+    if (onStatus) onStatus("reconnecting");
+  });
+  socket.on("connect_error", (error) => {
+    if (onStatus) onStatus("reconnecting", error);
+    // A refusal by the server is not retried by the client library: a busy server is asked
+    // again; a refused token is for the page to handle (onStatus gets the error).
+    if (!socket.active && !isRefusedToken(error)) {
+      setTimeout(() => socket.connect(), 1000 + Math.random() * 2000);
+    }
+  });
   if (onStatus) onStatus("connecting");
   return socket;
+}
+
+/** Whether a connection error means the token was refused (revoked, expired, unknown). */
+export function isRefusedToken(error) {
+  return Boolean(error) && /rejected|token/i.test(String(error.message));
 }
 
 /** Call the JSON API; resolves to the body, or rejects with the server's message. */

@@ -2,13 +2,15 @@
 // Every action goes through the JSON API with the signed-in person's token; what is shown comes
 // from the server's pushed snapshots (staff audience), never from what was clicked.
 import {
-  api, bind, connectLive, errorText, el, formatClock, formatDate, loadRoster, plural, secondsLeft,
+  api, bind, connectLive, errorText, el, formatClock, formatDate, isRefusedToken, loadRoster,
+  plural, secondsLeft,
   startClock, t,
 } from "./common.js";
 import { renderBars, renderPlan, voteKindLabel } from "./hall.js";
 
 const root = document.getElementById("control");
 const KEY = "voting.control.token";
+const LINKED = "voting.control.linked"; // set when the token came in the page's link
 let token = null;
 let who = null;
 let state = null;
@@ -187,6 +189,8 @@ function renderEvents() {
 
 function defaults() {
   const form = $("#vote-form");
+  form.stage.value = "as_a_whole";
+  form.kind.value = "roll_call";
   form.rule.value = state?.council.default_rule ?? "majority_of_total";
   form.time_limit_seconds.value = String(state?.council.default_time_limit_seconds ?? 0);
 }
@@ -287,6 +291,9 @@ function wire() {
       }
     }
     if (manual.note.value.trim()) body.note = manual.note.value.trim();
+    const counted = body.counts ?? Object.values(body.choices).reduce(
+      (sum, c) => ({ ...sum, [c]: sum[c] + 1 }), { for: 0, against: 0, abstain: 0 });
+    if (!confirm(`${t("confirm_manual")} ${t("for")}: ${counted.for}, ${t("against")}: ${counted.against}, ${t("abstain")}: ${counted.abstain}`)) return;
     if (state.vote && state.vote.item_id === state.current_item.id && state.vote.state !== "open") {
       body.previous_vote_id = state.vote.vote_id;
     }
@@ -297,17 +304,22 @@ function wire() {
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     if (e.target.closest("input, select, textarea, summary")) return;
-    const action = { v: startVote, c: closeVote, a: announce, g: toggleRegistration, n: nextItem }[e.key.toLowerCase()];
+    // By the key's place, not its letter: the same keys work in the Ukrainian layout.
+    const action = { KeyV: startVote, KeyC: closeVote, KeyA: announce, KeyG: toggleRegistration,
+      KeyN: nextItem }[e.code];
     if (action && !$("#desk").hidden) { e.preventDefault(); action(); }
   });
   $("#sign-out").addEventListener("click", signOut);
 }
 
 function signOut() {
-  const old = token;
+  // A sign-in token is revoked; a token that came in the page's link is only forgotten here.
+  if (token && !sessionStorage.getItem(LINKED)) {
+    api("/logout", { method: "POST", token }).catch(() => {});
+  }
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(LINKED);
   token = null;
-  if (old) api("/logout", { method: "POST", token: old }).catch(() => {});
   location.reload();
 }
 
@@ -329,8 +341,11 @@ async function start() {
   connectLive({
     token,
     onSnapshot(snapshot) {
+      const wasOpen = state?.vote?.state === "open";
       state = { ...snapshot.state, seq: snapshot.seq };
-      if (first) { defaults(); first = false; }
+      // The form starts from the council's defaults, and again after each vote (a secret
+      // ballot's kind must not carry over to the next question by accident).
+      if (first || (wasOpen && state.vote?.state !== "open")) { defaults(); first = false; }
       render();
     },
     onEvent(event) {
@@ -340,7 +355,10 @@ async function start() {
         loadRoster().then((r) => { roster = r; render(); });
       }
     },
-    onStatus(status) { bind(root, "connection", t(status)); },
+    onStatus(status, error) {
+      bind(root, "connection", t(status));
+      if (isRefusedToken(error)) signOut(); // expired or revoked: sign in again
+    },
   });
   setInterval(() => { if (state?.vote?.state === "open") renderVote(); }, 250);
 }
@@ -357,6 +375,7 @@ $("#login-form").addEventListener("submit", async (e) => {
     }
     token = answer.token;
     sessionStorage.setItem(KEY, token);
+    sessionStorage.removeItem(LINKED);
     form.password.value = "";
     start();
   } catch (error) {
@@ -366,6 +385,9 @@ $("#login-form").addEventListener("submit", async (e) => {
 
 wire();
 const fromHash = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-if (fromHash) history.replaceState(null, "", location.pathname + location.search);
+if (fromHash) {
+  history.replaceState(null, "", location.pathname + location.search);
+  sessionStorage.setItem(LINKED, "1");
+}
 token = fromHash ? decodeURIComponent(fromHash[1]) : sessionStorage.getItem(KEY);
 if (token) { sessionStorage.setItem(KEY, token); start(); }

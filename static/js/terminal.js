@@ -1,10 +1,14 @@
 // The deputy terminal (tablet 1280×800 or phone): sign in, register, vote.
 // The choice shown is the one the server acknowledged after committing it, never the button
 // pressed; for a secret ballot the terminal shows only that the ballot is recorded.
-import { api, bind, errorText, connectLive, plural, secondsLeft, startClock, t } from "./common.js";
+import {
+  api, bind, connectLive, errorText, isRefusedToken, plural, secondsLeft, startClock, t,
+} from "./common.js";
 
 const root = document.getElementById("terminal");
 const KEY = "voting.terminal.token";
+const SEAT = "voting.terminal.seat"; // set when the token came with the seat's link
+const ANSWER_MS = 8000; // no answer by then: say so and ask the server what it recorded
 let token = null;
 let socket = null;
 let state = null;
@@ -15,6 +19,7 @@ function fromHash() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!match) return null;
   history.replaceState(null, "", location.pathname + location.search); // keep it off the screen
+  sessionStorage.setItem(SEAT, "1");
   return decodeURIComponent(match[1]);
 }
 
@@ -68,6 +73,15 @@ function personal(snapshot) {
   render();
 }
 
+/** The server's answer, or after ANSWER_MS a "no answer" error (the connection dropped). */
+function answered(handle) {
+  return (error, answer) => {
+    busy = false;
+    handle(error ? { ok: false, error: { code: "no_answer", message: t("no_answer") } } : answer);
+    if (error) socket.ask(); // show what the server actually recorded
+  };
+}
+
 function start() {
   root.querySelector("#sign-in").hidden = true;
   root.querySelector("#seat").hidden = false;
@@ -82,24 +96,32 @@ function start() {
       if (changed && !snapshot.me) {
         // A new vote or registration round: ask for this deputy's own line (spread over a
         // moment, as every terminal asks).
-        setTimeout(() => socket.emit("snapshot", personal), Math.random() * 300);
+        setTimeout(() => socket.ask(), Math.random() * 300);
       }
     },
     onStatus(status, error) {
       bind(root, "connection", t(status));
-      if (error && /rejected|token/i.test(String(error.message))) signOut(); // revoked or expired
+      if (status === "reconnecting" && busy) { busy = false; render(); }
+      if (isRefusedToken(error)) forget(); // revoked or expired: sign in again
     },
   });
   setInterval(() => { if (state?.vote?.state === "open") render(); }, 250);
 }
 
-function signOut() {
-  const old = token;
+function forget() {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(SEAT);
   token = null;
   if (socket) socket.disconnect();
-  if (old) api("/logout", { method: "POST", token: old }).catch(() => {});
   location.reload();
+}
+
+function signOut() {
+  // A sign-in token is revoked; a seat's link keeps working (only this page forgets it).
+  if (token && !sessionStorage.getItem(SEAT)) {
+    api("/logout", { method: "POST", token }).catch(() => {});
+  }
+  forget();
 }
 
 root.querySelector("#card-form").addEventListener("submit", async (event) => {
@@ -111,6 +133,7 @@ root.querySelector("#card-form").addEventListener("submit", async (event) => {
       card_uid: form.card_uid.value.trim(), pin: form.pin.value } });
     token = answer.token;
     sessionStorage.setItem(KEY, token);
+    sessionStorage.removeItem(SEAT); // a sign-in token: "Sign out" revokes it
     form.pin.value = "";
     start();
   } catch (error) {
@@ -122,35 +145,35 @@ root.querySelector("#register").addEventListener("click", () => {
   if (!state?.sitting || busy) return;
   busy = true;
   render();
-  socket.emit("register", { sitting_id: state.sitting.id }, (answer) => {
-    busy = false;
+  socket.timeout(ANSWER_MS).emit("register", { sitting_id: state.sitting.id }, answered((answer) => {
     showError("error", answer.ok ? null : answer.error);
     if (answer.ok) {
       me = { ...me, registered: true, registration_round: state.sitting.registration_round };
     }
     render();
-  });
+  }));
 });
 
 for (const button of root.querySelectorAll("button.choice")) {
   button.addEventListener("click", () => {
     const vote = state?.vote;
     if (!vote || vote.state !== "open" || busy) return;
+    if (!socket.connected) { showError("error", t("reconnecting")); return; } // never queued
     busy = true;
     showError("error", null);
     render();
     const choice = button.dataset.choice;
     // Every cast the same size on the wire ("for" + 4 spaces = "against" = "abstain").
     const pad = " ".repeat(7 - choice.length);
-    socket.emit("cast", { vote_id: vote.vote_id, choice, pad }, (answer) => {
-      busy = false;
+    socket.timeout(ANSWER_MS).emit("cast", { vote_id: vote.vote_id, choice, pad }, answered((answer) => {
       if (answer.ok) {
         me = { ...me, vote_id: answer.vote_id, voted: true, choice: answer.secret ? null : answer.choice };
       } else {
         showError("error", answer.error);
+        if (answer.error.code === "already_voted") socket.ask(); // recorded from another device
       }
       render();
-    });
+    }));
   });
 }
 

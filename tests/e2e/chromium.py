@@ -33,7 +33,7 @@ def chromium_or_skip() -> str:
 
 class Relay:
     """Forwards 127.0.0.1:<port> to the server; cut() drops every connection and refuses new
-    ones until mend()."""
+    ones until mend(); hold() swallows what the server sends (its answers are lost) until cut."""
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
@@ -44,6 +44,7 @@ class Relay:
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._stopped = False
+        self._holding = threading.Event()
         threading.Thread(target=self._accept, name="relay", daemon=True).start()
 
     def _accept(self) -> None:
@@ -63,13 +64,14 @@ class Relay:
             upstream.settimeout(None)
             with self._lock:
                 self._pairs.append((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, answers in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pump, args=(a, b, answers), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
         try:
             while data := source.recv(65536):
+                if answers and self._holding.is_set():
+                    continue  # lost on the way back
                 sink.sendall(data)
         except OSError:
             pass
@@ -80,8 +82,12 @@ class Relay:
                 except OSError:
                     pass
 
+    def hold(self) -> None:
+        self._holding.set()
+
     def cut(self) -> None:
         self._open.clear()
+        self._holding.clear()
         with self._lock:
             pairs, self._pairs = self._pairs, []
         for pair in pairs:

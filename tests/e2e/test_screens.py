@@ -5,6 +5,7 @@ server on 127.0.0.1. Screenshots are saved as test artifacts (tests/e2e/chromium
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -347,3 +348,40 @@ def test_the_agenda_and_the_roster_are_managed_from_the_control_screen(
     expect(tablet.locator('[data-bind="me-name"]')).to_have_text("Новенька Ганна Петрівна")
     expect(tablet.locator('[data-bind="me-seat"]')).to_have_text("Місце 43")
     shot(control, "control-agenda-and-roster")
+
+
+def test_a_terminal_cut_off_while_casting_ends_showing_what_the_server_recorded(
+        browser: Browser, sitting: Sitting) -> None:
+    port = int(sitting.base.rsplit(":", 1)[1])
+    relay = Relay(port)
+    try:
+        sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
+        for d in sitting.deputies[:25]:
+            sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
+        sitting.secretary.ok("put", f"/agenda-items/{sitting.items[0]}/status",
+                             {"status": "under_consideration"})
+        vote = sitting.secretary.ok("post", f"/sittings/{sitting.id}/votes",
+                                    {"item_id": sitting.items[0]}, status=201)["vote_id"]
+        me = sitting.deputies[0]
+        tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 1280, 800,
+                              base=f"http://127.0.0.1:{relay.port}")
+        for_button = tablet.get_by_role("button", name="За")
+        expect(for_button).to_be_enabled()
+        relay.hold()  # the choice reaches the server; its answer is lost on the way back
+        for_button.click()
+        expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Надсилання…")
+        deadline = time.monotonic() + 10
+        while sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 0:
+            assert time.monotonic() < deadline, "the cast never reached the server"
+            time.sleep(0.05)
+        # Never "recorded" without the server's word: after 8 s the terminal says it got none.
+        expect(tablet.locator('[data-bind="error"]')).to_contain_text("Сервер не відповів",
+                                                                    timeout=15_000)
+        relay.cut()  # then the connection drops, and comes back
+        relay.mend()
+        expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
+            "Ваш голос враховано: За", timeout=20_000)  # the server's record, after reconnecting
+        expect(for_button).to_be_disabled()
+        assert sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 1  # once
+    finally:
+        relay.stop()

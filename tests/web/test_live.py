@@ -16,6 +16,7 @@ import pytest
 from flask_socketio import SocketIOTestClient
 
 from voting.services import auth, council
+from voting.web import live
 from voting.services.uow import SYSTEM, Actor
 
 
@@ -266,3 +267,83 @@ def test_every_cast_can_be_padded_to_one_size_and_only_with_spaces(
     secretary.ok("post", f"/votes/{vote}/close")
     result = secretary.ok("get", f"/votes/{vote}")["result"]
     assert (result["for"], result["against"], result["abstain"]) == (1, 1, 1)
+
+
+def test_a_push_that_fails_is_tried_again_so_no_display_stays_stale(
+        hall, app, present, secretary, monkeypatch) -> None:
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    display = socket(app)
+    received(display, "snapshot")
+    real, calls = live.audience_snapshot, {"n": 0}
+
+    def busy_once(*args: Any, **kwargs: Any) -> dict[str, object]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the database is busy (simulated)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(live, "audience_snapshot", busy_once)
+    secretary.ok("post", f"/votes/{vote}/close")
+    closed = pushed(display, lambda m: m["state"]["vote"]["state"] == "closed", timeout=5)
+    assert closed["state"]["vote"]["result"]["result"] == "not_adopted"
+    assert calls["n"] >= 2
+
+
+def test_a_connection_the_server_cannot_serve_now_is_refused_not_left_hanging(
+        hall, app, monkeypatch) -> None:
+    def busy(*args: Any, **kwargs: Any) -> dict[str, object]:
+        raise RuntimeError("the database is busy (simulated)")
+
+    monkeypatch.setattr(live, "snapshot", busy)
+    rooms = app.extensions["voting.socketio"].server.manager.rooms
+    refused = socket(app)
+    assert not refused.is_connected()
+    assert not rooms.get("/", {}).get("public")  # it joined nothing
+    monkeypatch.undo()
+    assert socket(app).is_connected()  # trying again works once the database answers
+
+
+def test_a_second_open_sitting_does_not_hide_the_vote_in_progress(
+        hall, app, present, tokens, secretary) -> None:
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    session = secretary.ok("get", f"/sittings/{hall.sitting}")["session_id"]
+    other = secretary.ok("post", "/sittings", {"date": "2026-11-26", "session_id": session},
+                         status=201)["id"]
+    hall.clock.advance(1)
+    secretary.ok("post", f"/sittings/{other}/open")
+    shown = socket(app).emit("snapshot", callback=True)["state"]
+    assert shown["sitting"]["id"] == hall.sitting and shown["vote"]["vote_id"] == vote
+    mine = socket(app, bearer(tokens.deputy(hall.deputies[0]))).emit("snapshot", callback=True)
+    assert mine["me"]["vote_id"] == vote and mine["state"]["vote"]["state"] == "open"
+    secretary.ok("post", f"/votes/{vote}/close")
+    after = socket(app).emit("snapshot", callback=True)["state"]
+    assert after["sitting"]["id"] == other  # no vote open: the sitting opened last
+
+
+def test_an_open_vote_shows_no_per_deputy_choice_even_to_staff(
+        hall, app, present, tokens, secretary) -> None:
+    present(hall.deputies[:30])
+    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
+                        {"item_id": hall.items[0], "kind": "open"}, status=201)["vote_id"]
+    staff = socket(app, bearer(tokens.secretary))
+    me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
+    assert me.emit("cast", {"vote_id": vote, "choice": "against"}, callback=True)["ok"]
+    inside = pushed(staff, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
+    assert "choices" not in inside and inside["running"]["against"] == 1
+    secretary.ok("post", f"/votes/{vote}/close")
+    closed = pushed(staff, lambda m: m["state"]["vote"]["state"] == "closed")["state"]["vote"]
+    assert "outcomes" not in closed  # the per-deputy list is the protocol's
+
+
+def test_a_deputy_whom_the_secretary_registers_sees_it_on_the_terminal(
+        hall, app, tokens, secretary) -> None:
+    secretary.ok("post", f"/sittings/{hall.sitting}/registration/open")
+    me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
+    assert received(me, "snapshot")[0]["me"]["registered"] is False
+    secretary.ok("post", f"/sittings/{hall.sitting}/register", {"deputy_id": hall.deputies[0]})
+    mine = pushed(me, lambda m: "me" in m and m["me"]["registered"])
+    assert mine["me"]["deputy_id"] == hall.deputies[0]

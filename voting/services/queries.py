@@ -287,8 +287,7 @@ def live_state(uow: UnitOfWork, *, staff: bool = False,
                         "revote_limit": council.revote_limit},
             "sitting": None, "current_item": None, "vote": None,
         }
-        row = uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
-                                  .order_by(orm.Sitting.opened_at.desc())).first()
+        row = live_sitting(uow)
         if row is None:
             return out
         state = presence(uow, row)
@@ -313,6 +312,19 @@ def live_state(uow: UnitOfWork, *, staff: bool = False,
         return out
 
 
+def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:
+    """The sitting the screens follow: the open sitting with an open vote, else the one opened
+    last (a committee may sit while the plenary votes: its opening must not hide the vote)."""
+    voting = uow.session.scalars(select(orm.Sitting).join(
+        orm.Vote, orm.Vote.sitting_id == orm.Sitting.id).where(
+        orm.Sitting.state == "open", orm.Vote.state == VoteState.OPEN)
+        .order_by(orm.Sitting.opened_at.desc())).first()
+    if voting is not None:
+        return voting
+    return uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
+                              .order_by(orm.Sitting.opened_at.desc())).first()
+
+
 def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
     """A terminal's view of the vote: what it is, whether it is open, its deadline, its result."""
     return {**_vote_summary(row), "allow_change": row.allow_change}
@@ -330,8 +342,9 @@ def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
             split = dict(uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
                 orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).all())
             out["running"] = {k: split.get(k, 0) for k in ("for", "against", "abstain")}
-        if staff and not secret:
-            # Per deputy while open: staff only (the hall plan by choice on the control screen).
+        if staff and row.kind == VoteKind.ROLL_CALL:
+            # Per deputy while open: staff only, roll-call only (the control screen's hall plan);
+            # an open vote's per-deputy list is for the protocol alone.
             out["choices"] = dict(uow.session.execute(select(
                 orm.Ballot.deputy_id, orm.Ballot.outcome).where(orm.Ballot.vote_id == row.id)).all())
         if staff:
@@ -339,7 +352,7 @@ def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
                 model.vote_id == row.id)))
             assert isinstance(state, Presence)
             out["not_yet_voted"] = sorted(state.registered - voted)
-    elif not secret and (row.kind == VoteKind.ROLL_CALL or staff) and row.state == VoteState.CLOSED:
+    elif row.kind == VoteKind.ROLL_CALL and row.state == VoteState.CLOSED:
         out["outcomes"] = dict(uow.session.execute(select(
             orm.Ballot.deputy_id, orm.Ballot.outcome).where(orm.Ballot.vote_id == row.id)).all())
     return out
@@ -356,15 +369,13 @@ def my_live_state(uow: UnitOfWork, deputy_id: int) -> dict[str, object]:
                                   "short_name": row.short_name, "seat_number": row.seat_number,
                                   "registered": False, "registration_round": None,
                                   "vote_id": None, "voted": False, "choice": None}
-        sitting_row = uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
-                                          .order_by(orm.Sitting.opened_at.desc())).first()
+        sitting_row = live_sitting(uow)
         if sitting_row is not None:
             round_ = latest_round(uow, sitting_row.id)
             out["registration_round"] = round_.number if round_ else None
             out["registered"] = row.id in registered_ids(uow, sitting_row.id)
-        vote_row = uow.session.scalars(select(orm.Vote).join(
-            orm.Sitting, orm.Sitting.id == orm.Vote.sitting_id).where(
-            orm.Sitting.state == "open").order_by(orm.Vote.id.desc())).first()
+        vote_row = None if sitting_row is None else uow.session.scalars(select(orm.Vote).where(
+            orm.Vote.sitting_id == sitting_row.id).order_by(orm.Vote.id.desc())).first()
         if vote_row is None:
             return out
         out["vote_id"] = vote_row.id

@@ -104,6 +104,8 @@ STRINGS = {
     "move_down": _l("Move down"), "head": _l("Head of the council"),
     "activate": _l("Restore"), "deactivate": _l("End the mandate"),
     "role_secretary": _l("Council secretary"), "role_chair": _l("Chair"),
+    "no_answer": _l("No answer from the server; here is what it has recorded."),
+    "confirm_manual": _l("Enter the counting commission's result?"),
     "announce": _l("Announce the result"), "announced": _l("Result announced"),
 }
 

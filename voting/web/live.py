@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
-from flask_socketio import SocketIO, join_room
+from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
 from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 from voting.domain.events import DomainEvent
@@ -53,8 +53,10 @@ PUSH_INTERVAL = 0.5
 URGENT_EVENTS = frozenset({"vote_opened", "vote_closed", "vote_annulled", "revote_called",
                            "manual_result_entered", "result_announced", "registration_opened",
                            "registration_closed", "sitting_opened", "sitting_closed"})
-#: A connection's token is looked up again before it acts, at most this often.
+#: A connection's token is looked up again before it acts, at most this often...
 TOKEN_RECHECK_SECONDS = 5.0
+#: ...and every connection's token this often, acting or not (a staff screen only watches).
+TOKEN_SWEEP_SECONDS = 30.0
 
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
@@ -73,21 +75,26 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     def connect(auth: object = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         actor = None
+        try:
+            if token is not None:
+                if not isinstance(token, str) or not token:
+                    return False
+                try:
+                    actor = auth_service.actor_for_token(runtime.reader(), token)
+                except PermissionDenied:
+                    return False  # refused: the client signs in again
+            first = snapshot(runtime, actor)
+        except Exception:  # a busy database: refuse for now; the client tries again
+            log.exception("a screen could not be connected")
+            raise ConnectionRefusedError("the server is busy; try again") from None
+        sid = request.sid  # type: ignore[attr-defined]
+        actors[sid] = actor
         if token is not None:
-            if not isinstance(token, str) or not token:
-                return False
-            try:
-                actor = auth_service.actor_for_token(runtime.reader(), token)
-            except PermissionDenied:
-                return False  # the client sees a refused connection, and may retry without one
-        actors[request.sid] = actor  # type: ignore[attr-defined]
-        if token is not None:
-            tokens[request.sid] = token  # type: ignore[attr-defined]
+            tokens[sid] = token
         join_room(audience_of(actor))
         if actor is not None and actor.deputy_id is not None:
             join_room(f"deputy:{actor.deputy_id}")
-        socketio.emit("snapshot", snapshot(runtime, actor),
-                      to=request.sid)  # type: ignore[attr-defined]
+        socketio.emit("snapshot", first, to=sid)
         return True
 
     @socketio.on("disconnect")
@@ -170,15 +177,31 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
             except Exception:  # a busy database: the next action checks the token anyway
                 log.exception("could not check a connection's token")
 
+    def push_own_line(deputy_id: int) -> None:
+        """A deputy's own line, to their terminals (registered or left by the secretary)."""
+        try:
+            socketio.emit("snapshot", snapshot(runtime, Actor("deputy", "live push", deputy_id)),
+                          to=f"deputy:{deputy_id}")
+        except Exception:  # the terminal asks again when the vote or the round changes
+            log.exception("could not push deputy %s their own line", deputy_id)
+
     def relay(event: DomainEvent) -> None:
         sequencer.accept(event)
         pusher.poke(urgent=event.kind in URGENT_EVENTS)
         if event.kind == "token_revoked" and tokens:
             socketio.start_background_task(drop_revoked)
+        if event.kind in ("deputy_registered", "deputy_left"):
+            deputy_id = event.payload.get("deputy_id")
+            if isinstance(deputy_id, int):
+                socketio.start_background_task(push_own_line, deputy_id)
+
+    sweeper = TokenSweeper(drop_revoked)
 
     runtime.bus.subscribe(relay)
     runtime.on_dispose.append(pusher.stop)
     runtime.on_dispose.append(sequencer.stop)
+    runtime.on_dispose.append(sweeper.stop)
+    sweeper.start()
     app.extensions["voting.pusher"] = pusher
     return socketio
 
@@ -212,6 +235,29 @@ def audience_snapshot(runtime: Runtime, audience: str,
     if actor is not None and actor.deputy_id is not None:
         out["me"] = queries.my_live_state(runtime.reader(), actor.deputy_id)
     return out
+
+
+class TokenSweeper:
+    """Every `interval` seconds, drop the connections whose token no longer holds: expired
+    sign-in tokens, and revocations made by another server process."""
+
+    def __init__(self, sweep: Callable[[], None], interval: float = TOKEN_SWEEP_SECONDS) -> None:
+        self.sweep = sweep
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="token-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.sweep()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
 
 
 class EventSequencer:
@@ -329,16 +375,20 @@ class SnapshotPusher:
                 return
             self._last = time.monotonic()
         # One push at a time: two interleaved pushes would reach some screens newest first.
+        failed = False
         with self._pushing:
             for audience in queries.AUDIENCES:
                 if not self._anyone_in(audience):
                     continue
                 try:
                     shown = audience_snapshot(self.runtime, audience)
-                except Exception:  # a busy database: the next commit pushes again
-                    log.exception("could not read the state to push to the screens")
-                    return
+                except Exception:  # a busy database: try again shortly (below)
+                    log.exception("could not read the state to push to the %s screens", audience)
+                    failed = True
+                    continue
                 self.socketio.emit("snapshot", shown, to=audience)
+        if failed:
+            self.poke()  # after the interval: a screen must not stay on a stale state
 
     def _anyone_in(self, audience: str) -> bool:
         """Whether the room has a connection. With a message queue, other processes' screens
