@@ -189,18 +189,20 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
         sequencer.accept(event)
         pusher.poke(urgent=event.kind in URGENT_EVENTS)
         if event.kind == "token_revoked" and tokens:
-            socketio.start_background_task(drop_revoked)
+            background.run(drop_revoked)
         if event.kind in ("deputy_registered", "deputy_left"):
             deputy_id = event.payload.get("deputy_id")
             if isinstance(deputy_id, int):
-                socketio.start_background_task(push_own_line, deputy_id)
+                background.run(push_own_line, deputy_id)
 
+    background = Background()
     sweeper = TokenSweeper(drop_revoked)
 
     runtime.bus.subscribe(relay)
     runtime.on_dispose.append(pusher.stop)
     runtime.on_dispose.append(sequencer.stop)
     runtime.on_dispose.append(sweeper.stop)
+    runtime.on_dispose.append(background.stop)
     sweeper.start()
     app.extensions["voting.pusher"] = pusher
     return socketio
@@ -235,6 +237,37 @@ def audience_snapshot(runtime: Runtime, audience: str,
     if actor is not None and actor.deputy_id is not None:
         out["me"] = queries.my_live_state(runtime.reader(), actor.deputy_id)
     return out
+
+
+class Background:
+    """Short tasks on their own threads, all finished before the runtime's database goes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._stopped = False
+
+    def run(self, task: Callable[..., None], *args: object) -> None:
+        def wrapped() -> None:
+            try:
+                task(*args)
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        with self._lock:
+            if self._stopped:
+                return
+            thread = threading.Thread(target=wrapped, daemon=True)
+            self._threads.add(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            running = list(self._threads)
+        for thread in running:
+            thread.join(timeout=10)
 
 
 class TokenSweeper:
