@@ -66,6 +66,21 @@ class Sitting:
     def current_vote(self) -> int:
         return self.secretary.ok("get", "/state")["vote"]["vote_id"]
 
+    def register_first(self, count: int) -> None:
+        """Open registration; the first `count` deputies register (over HTTP)."""
+        self.secretary.ok("post", f"/sittings/{self.id}/registration/open")
+        for d in self.deputies[:count]:
+            self.as_deputy(d, "post", f"/sittings/{self.id}/register")
+
+    def put_up(self, index: int) -> None:
+        """Agenda item `index` under consideration."""
+        self.secretary.ok("put", f"/agenda-items/{self.items[index]}/status",
+                          {"status": "under_consideration"})
+
+    def open_vote(self, index: int) -> int:
+        return self.secretary.ok("post", f"/sittings/{self.id}/votes",
+                                 {"item_id": self.items[index]}, status=201)["vote_id"]
+
 
 @pytest.fixture
 def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def]
@@ -89,6 +104,16 @@ def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def
         for page in state.pages:
             assert page.errors == [], page.errors  # type: ignore[attr-defined]
             page.close()
+
+
+@pytest.fixture
+def relay(sitting: Sitting) -> Iterator[Relay]:
+    """A loopback relay in front of the live server, to cut a screen off."""
+    cut_off = Relay(int(sitting.base.rsplit(":", 1)[1]))
+    try:
+        yield cut_off
+    finally:
+        cut_off.stop()
 
 
 def shot(page: Page, name: str) -> None:
@@ -217,11 +242,8 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
 
 
 def test_a_secret_ballot_shows_no_choice_anywhere(browser: Browser, sitting: Sitting) -> None:
-    sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
-    for d in sitting.deputies[:25]:
-        sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
-    sitting.secretary.ok("put", f"/agenda-items/{sitting.items[1]}/status",
-                         {"status": "under_consideration"})
+    sitting.register_first(25)
+    sitting.put_up(1)
     display = sitting.page(browser, "/display", 1920, 1080)
     control = sitting.page(browser, "/control")
     sign_in_control(control)
@@ -251,43 +273,30 @@ def test_a_secret_ballot_shows_no_choice_anywhere(browser: Browser, sitting: Sit
 
 
 def test_a_display_that_lost_its_connection_comes_back_with_the_final_result(
-        browser: Browser, sitting: Sitting) -> None:
-    port = int(sitting.base.rsplit(":", 1)[1])
-    relay = Relay(port)
-    try:
-        sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
-        for d in sitting.deputies[:30]:
-            sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
-        sitting.secretary.ok("put", f"/agenda-items/{sitting.items[0]}/status",
-                             {"status": "under_consideration"})
-        vote = sitting.secretary.ok("post", f"/sittings/{sitting.id}/votes",
-                                    {"item_id": sitting.items[0]}, status=201)["vote_id"]
-        display = sitting.page(browser, "/display", 1920, 1080,
-                               base=f"http://127.0.0.1:{relay.port}")
-        expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
-        relay.cut()  # the hall network drops the display mid-vote
-        expect(display.locator("#display")).to_have_attribute("data-connection", "reconnecting")
-        for d in sitting.deputies[:30]:
-            sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
-        sitting.secretary.ok("post", f"/votes/{vote}/close")
-        expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
-        relay.mend()
-        expect(display.locator("#display")).to_have_attribute("data-connection", "connected",
-                                                              timeout=15_000)
-        expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
-        expect(display.locator('[data-bind="bars"] [data-choice="for"]')).to_have_text("30")
-        expect(display.locator(".seat.choice-for")).to_have_count(30)
-        shot(display, "display-after-reconnect")
-    finally:
-        relay.stop()
+        browser: Browser, sitting: Sitting, relay: Relay) -> None:
+    sitting.register_first(30)
+    sitting.put_up(0)
+    vote = sitting.open_vote(0)
+    display = sitting.page(browser, "/display", 1920, 1080, base=f"http://127.0.0.1:{relay.port}")
+    expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
+    relay.cut()  # the hall network drops the display mid-vote
+    expect(display.locator("#display")).to_have_attribute("data-connection", "reconnecting")
+    for d in sitting.deputies[:30]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    sitting.secretary.ok("post", f"/votes/{vote}/close")
+    expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
+    relay.mend()
+    expect(display.locator("#display")).to_have_attribute("data-connection", "connected",
+                                                          timeout=15_000)
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    expect(display.locator('[data-bind="bars"] [data-choice="for"]')).to_have_text("30")
+    expect(display.locator(".seat.choice-for")).to_have_count(30)
+    shot(display, "display-after-reconnect")
 
 
 def test_the_screens_speak_english_when_asked(browser: Browser, sitting: Sitting) -> None:
-    sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
-    for d in sitting.deputies[:22]:
-        sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
-    sitting.secretary.ok("put", f"/agenda-items/{sitting.items[0]}/status",
-                         {"status": "under_consideration"})
+    sitting.register_first(22)
+    sitting.put_up(0)
     display = sitting.page(browser, "/display?lang=en", 1920, 1080)
     expect(display.locator('[data-bind="quorum"]')).to_have_text("Quorum")
     control = sitting.page(browser, "/control?lang=en")
@@ -351,37 +360,28 @@ def test_the_agenda_and_the_roster_are_managed_from_the_control_screen(
 
 
 def test_a_terminal_cut_off_while_casting_ends_showing_what_the_server_recorded(
-        browser: Browser, sitting: Sitting) -> None:
-    port = int(sitting.base.rsplit(":", 1)[1])
-    relay = Relay(port)
-    try:
-        sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/open")
-        for d in sitting.deputies[:25]:
-            sitting.as_deputy(d, "post", f"/sittings/{sitting.id}/register")
-        sitting.secretary.ok("put", f"/agenda-items/{sitting.items[0]}/status",
-                             {"status": "under_consideration"})
-        vote = sitting.secretary.ok("post", f"/sittings/{sitting.id}/votes",
-                                    {"item_id": sitting.items[0]}, status=201)["vote_id"]
-        me = sitting.deputies[0]
-        tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 1280, 800,
-                              base=f"http://127.0.0.1:{relay.port}")
-        for_button = tablet.get_by_role("button", name="За")
-        expect(for_button).to_be_enabled()
-        relay.hold()  # the choice reaches the server; its answer is lost on the way back
-        for_button.click()
-        expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Надсилання…")
-        deadline = time.monotonic() + 10
-        while sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 0:
-            assert time.monotonic() < deadline, "the cast never reached the server"
-            time.sleep(0.05)
-        # Never "recorded" without the server's word: after 8 s the terminal says it got none.
-        expect(tablet.locator('[data-bind="error"]')).to_contain_text("Сервер не відповів",
-                                                                    timeout=15_000)
-        relay.cut()  # then the connection drops, and comes back
-        relay.mend()
-        expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
-            "Ваш голос враховано: За", timeout=20_000)  # the server's record, after reconnecting
-        expect(for_button).to_be_disabled()
-        assert sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 1  # once
-    finally:
-        relay.stop()
+        browser: Browser, sitting: Sitting, relay: Relay) -> None:
+    sitting.register_first(25)
+    sitting.put_up(0)
+    vote = sitting.open_vote(0)
+    me = sitting.deputies[0]
+    tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 1280, 800,
+                          base=f"http://127.0.0.1:{relay.port}")
+    for_button = tablet.get_by_role("button", name="За")
+    expect(for_button).to_be_enabled()
+    relay.hold()  # the choice reaches the server; its answer is lost on the way back
+    for_button.click()
+    expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Надсилання…")
+    deadline = time.monotonic() + 10
+    while sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 0:
+        assert time.monotonic() < deadline, "the cast never reached the server"
+        time.sleep(0.05)
+    # Never "recorded" without the server's word: after 8 s the terminal says it got none.
+    expect(tablet.locator('[data-bind="error"]')).to_contain_text("Сервер не відповів",
+                                                                timeout=15_000)
+    relay.cut()  # then the connection drops, and comes back
+    relay.mend()
+    expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
+        "Ваш голос враховано: За", timeout=20_000)  # the server's record, after reconnecting
+    expect(for_button).to_be_disabled()
+    assert sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 1  # once
