@@ -11,6 +11,11 @@ export function t(key) {
   return page.strings.text[key] ?? key;
 }
 
+/** What a journal entry's kind means, for the staff's event log. */
+export function eventText(kind) {
+  return page.strings.events[kind] ?? kind;
+}
+
 /** What to tell a person about a refusal: the translation for its code, else the server's words. */
 export function errorText(error) {
   if (!error) return "";

@@ -2,7 +2,7 @@
 // Every action goes through the JSON API with the signed-in person's token; what is shown comes
 // from the server's pushed snapshots (staff audience), never from what was clicked.
 import {
-  api, bind, connectLive, errorText, el, formatClock, formatDate, isRefusedToken, loadRoster,
+  api, bind, connectLive, errorText, eventText, el, formatClock, formatDate, isRefusedToken, loadRoster,
   plural, secondsLeft,
   startClock, t,
 } from "./common.js";
@@ -184,7 +184,7 @@ function render() {
 
 function renderEvents() {
   $('[data-bind="events"]').replaceChildren(...events.slice(-15).reverse().map((e) =>
-    el("li", { value: e.seq, text: `${formatClock(e.at)} · ${e.kind}` })));
+    el("li", { value: e.seq, text: `${formatClock(e.at)} · ${eventText(e.kind)}` })));
 }
 
 function defaults() {

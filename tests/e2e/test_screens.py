@@ -216,6 +216,9 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     expect(overlay.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
     expect(public.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
     expect(control.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
+    expect(control.locator('[data-bind="events"] li').first).to_contain_text(
+        "змінено стан питання")  # the newest first: the item decided by the vote
+    expect(control.locator('[data-bind="events"]')).to_contain_text("голосування завершено")
     expect(tablet.get_by_role("button", name="За")).to_be_disabled()
     shot(display, "display-roll-call-result")
     shot(overlay, "overlay-result")

@@ -5,7 +5,6 @@ composition of 43), an open plenary sitting with three agenda items."""
 
 from __future__ import annotations
 
-import pytest
 
 
 def choices_of(ids: list[int], choice: str) -> dict[int, str]:

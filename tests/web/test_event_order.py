@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from voting.domain.events import DomainEvent
-from voting.web.live import EventSequencer
+from voting.web.push import EventSequencer
 
 
 def event(seq: int) -> DomainEvent:

@@ -109,6 +109,24 @@ STRINGS = {
     "announce": _l("Announce the result"), "announced": _l("Result announced"),
 }
 
+#: The staff screen's event log: what each journal entry's kind means.
+EVENTS = {
+    "deputy_registered": _l("registered"), "deputy_left": _l("left the hall"),
+    "choice_cast": _l("a vote cast"), "secret_ballot_cast": _l("a ballot cast"),
+    "vote_opened": _l("vote opened"), "vote_closed": _l("vote closed"),
+    "revote_called": _l("re-vote called"), "vote_annulled": _l("vote annulled"),
+    "manual_result_entered": _l("counting commission's result entered"),
+    "result_announced": _l("result announced"),
+    "registration_opened": _l("registration opened"),
+    "registration_closed": _l("registration closed"),
+    "item_status_changed": _l("agenda item's status changed"),
+    "item_added": _l("agenda item added"), "agenda_reordered": _l("agenda reordered"),
+    "sitting_opened": _l("sitting opened"), "sitting_closed": _l("sitting closed"),
+    "deputy_added": _l("deputy added"), "deputy_changed": _l("deputy's details changed"),
+    "token_created": _l("signed in"), "token_revoked": _l("signed out"),
+    "card_locked": _l("card locked after wrong PINs"),
+}
+
 #: What a person at a screen is told when the server refuses, by the error's code; the server's
 #: own message (English, naming the field) is shown where no translation is given.
 ERRORS = {
@@ -149,4 +167,5 @@ PLURALS = {
 def ui_strings() -> dict[str, object]:
     return {"text": {key: str(value) for key, value in STRINGS.items()},
             "errors": {code: str(value) for code, value in ERRORS.items()},
+            "events": {kind: str(value) for kind, value in EVENTS.items()},
             "plural": {key: plural_patterns(*forms) for key, forms in PLURALS.items()}}

@@ -1,0 +1,215 @@
+"""The live push's moving parts: coalesced snapshots, events in journal order, token sweeps and
+short background tasks, each stopped before the runtime's database is disposed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from flask_socketio import SocketIO
+
+from voting.domain.events import DomainEvent
+from voting.services import queries
+
+log = logging.getLogger(__name__)
+
+#: At most one pushed snapshot per audience in this many seconds (the first comes at once;
+#: urgent events push at once: live.URGENT_EVENTS).
+PUSH_INTERVAL = 0.5
+#: Every connection's token is checked this often, acting or not (a staff screen only watches).
+TOKEN_SWEEP_SECONDS = 30.0
+
+
+class Background:
+    """Short tasks on their own threads, all finished before the runtime's database goes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._stopped = False
+
+    def run(self, task: Callable[..., None], *args: object) -> None:
+        def wrapped() -> None:
+            try:
+                task(*args)
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        with self._lock:
+            if self._stopped:
+                return
+            thread = threading.Thread(target=wrapped, daemon=True)
+            self._threads.add(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            running = list(self._threads)
+        for thread in running:
+            thread.join(timeout=10)
+
+
+class TokenSweeper:
+    """Every `interval` seconds, drop the connections whose token no longer holds: expired
+    sign-in tokens, and revocations made by another server process."""
+
+    def __init__(self, sweep: Callable[[], None], interval: float = TOKEN_SWEEP_SECONDS) -> None:
+        self.sweep = sweep
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="token-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.sweep()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+
+class EventSequencer:
+    """Sends events in journal order although commits publish from many threads.
+
+    Two casts may commit as 152 then 153 yet publish 153 first: 153 waits until 152 arrives.
+    An entry this process never publishes (written by another process, say) would stall the
+    stream, so a waiting event goes out after `patience` seconds anyway; the client then sees
+    the gap and asks for a snapshot.
+    """
+
+    def __init__(self, send: Callable[[DomainEvent], None], head: int | None,
+                 patience: float = 0.2) -> None:
+        self.send = send
+        self.patience = patience
+        self._next = None if head is None else head + 1
+        self._waiting: dict[int, DomainEvent] = {}
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._stopped = False
+
+    def accept(self, event: DomainEvent) -> None:
+        with self._lock:
+            if self._next is None or event.seq < self._next:
+                self._next = event.seq if self._next is None else self._next
+                if event.seq < self._next:  # late beyond patience: send it, the client copes
+                    self.send(event)
+                    return
+            self._waiting[event.seq] = event
+            self._drain()
+            if self._waiting and self._timer is None and not self._stopped:
+                self._timer = threading.Timer(self.patience, self._give_up)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _drain(self) -> None:
+        while self._next in self._waiting:
+            self.send(self._waiting.pop(self._next))
+            self._next += 1
+
+    def _give_up(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._waiting:
+                self._next = min(self._waiting)
+                self._drain()
+            if self._waiting and not self._stopped:
+                self._timer = threading.Timer(self.patience, self._give_up)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+
+
+class SnapshotPusher:
+    """Pushes one fresh snapshot per audience after commits, coalescing bursts.
+
+    The first poke after a quiet spell pushes at once; pokes during the following
+    `interval` seconds are folded into one more push at its end. The flag is cleared before the
+    state is read, so a commit that lands during a push is always followed by another push.
+    Timer threads end after each push: nothing lingers when the app is dropped.
+    """
+
+    def __init__(self, socketio: SocketIO, read: Callable[[str], dict[str, object]],
+                 interval: float = PUSH_INTERVAL, shared: bool = False):
+        self.socketio = socketio
+        self.read = read  # audience -> its snapshot
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._stopped = False
+        self._last = float("-inf")
+        self._timers: list[threading.Timer] = []  # a push may still run when the next is due
+        self._pushing = threading.Lock()
+        self.shared = shared
+
+    def poke(self, urgent: bool = False) -> None:
+        """Schedule a push; `urgent` (a vote opened, closed, annulled...) pushes at once even
+        within the interval, so a result never waits behind the coalescing of casts."""
+        with self._lock:
+            if self._stopped or (self._scheduled and not urgent):
+                return
+            if self._scheduled and urgent:
+                pending = self._timers[-1] if self._timers else None
+                if pending is None or pending.interval == 0:
+                    return  # already due at once
+                pending.cancel()  # a timer already running pushes anyway; one more is harmless
+            self._scheduled = True
+            delay = 0.0 if urgent else max(0.0, self._last + self.interval - time.monotonic())
+            self._timers = [t for t in self._timers if t.is_alive()]
+            timer = threading.Timer(delay, self.push)
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+
+    def stop(self) -> None:
+        """Push nothing more; wait for a push under way (when the server or a test ends)."""
+        with self._lock:
+            self._stopped = True
+            timers = list(self._timers)
+        for timer in timers:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join(timeout=10)
+
+    def push(self) -> None:
+        with self._lock:
+            self._scheduled = False
+            if self._stopped:
+                return
+            self._last = time.monotonic()
+        # One push at a time: two interleaved pushes would reach some screens newest first.
+        failed = False
+        with self._pushing:
+            for audience in queries.AUDIENCES:
+                if not self._anyone_in(audience):
+                    continue
+                try:
+                    shown = self.read(audience)
+                except Exception:  # a busy database: try again shortly (below)
+                    log.exception("could not read the state to push to the %s screens", audience)
+                    failed = True
+                    continue
+                self.socketio.emit("snapshot", shown, to=audience)
+        if failed:
+            self.poke()  # after the interval: a screen must not stay on a stale state
+
+    def _anyone_in(self, audience: str) -> bool:
+        """Whether the room has a connection. With a message queue, other processes' screens
+        count too and are not known here: then always push."""
+        if self.shared:
+            return True
+        rooms = self.socketio.server.manager.rooms.get("/", {})
+        return bool(rooms.get(audience))
