@@ -90,12 +90,18 @@ function start() {
     token,
     onSnapshot(snapshot) {
       const next = snapshot.state;
-      const changed = me && next && ((next.vote && next.vote.vote_id !== me.vote_id)
-        || (next.sitting && next.sitting.registration_round !== me.registration_round));
+      if (me && next?.vote && !snapshot.me && next.vote.vote_id !== me.vote_id) {
+        // A new vote: nobody has voted in it from here yet. (Voting from another device shows
+        // at the first press: "already recorded", and the terminal then asks.) Not asking the
+        // server here spares it 450 questions at the moment every vote opens.
+        me = { ...me, vote_id: next.vote.vote_id, voted: false, choice: null };
+      }
+      const newRound = me && next?.sitting && !snapshot.me
+        && next.sitting.registration_round !== me.registration_round;
       personal(snapshot);
-      if (changed && !snapshot.me) {
-        // A new vote or registration round: ask for this deputy's own line (spread over a
-        // moment, as every terminal asks).
+      if (newRound) {
+        // A new registration round: this deputy's own line (spread over a moment, as every
+        // terminal asks).
         setTimeout(() => socket.ask(), Math.random() * 300);
       }
     },

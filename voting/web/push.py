@@ -153,6 +153,7 @@ class SnapshotPusher:
         self._last = float("-inf")
         self._timers: list[threading.Timer] = []  # a push may still run when the next is due
         self._pushing = threading.Lock()
+        self._shown: dict[str, object] = {}  # audience -> the state it was last pushed
         self.shared = shared
 
     def poke(self, urgent: bool = False) -> None:
@@ -202,9 +203,21 @@ class SnapshotPusher:
                     log.exception("could not read the state to push to the %s screens", audience)
                     failed = True
                     continue
+                if self._same_as_last(audience, shown):
+                    continue  # e.g. terminals while casts stream in: nothing they show changed
                 self.socketio.emit("snapshot", shown, to=audience)
         if failed:
             self.poke()  # after the interval: a screen must not stay on a stale state
+
+    def _same_as_last(self, audience: str, shown: dict[str, object]) -> bool:
+        """Whether the state (its clock aside) is what this audience was last pushed."""
+        state = shown.get("state")
+        key = None if not isinstance(state, dict) else {k: v for k, v in state.items()
+                                                         if k != "now"}
+        if key is not None and key == self._shown.get(audience):
+            return True
+        self._shown[audience] = key
+        return False
 
     def _anyone_in(self, audience: str) -> bool:
         """Whether the room has a connection. With a message queue, other processes' screens
