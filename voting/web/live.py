@@ -11,7 +11,7 @@ snapshot older (lower `seq`) than the one it shows, so no screen is left showing
 
 Rooms (each connection is in exactly one audience): "public" (displays and the public web page),
 "terminal" (deputies' terminals: a lighter state without per-deputy lists; each asks for its
-own line when the vote or the registration round changes) and "staff" (secretary and chair); a
+own line when the registration round changes) and "staff" (secretary and chair); a
 deputy also joins "deputy:<id>".
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
 Mutating events (`register`, `cast`) act through the same services as the HTTP API and answer
