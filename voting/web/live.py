@@ -180,7 +180,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
         try:
             socketio.emit("snapshot", snapshot(runtime, Actor("deputy", "live push", deputy_id)),
                           to=f"deputy:{deputy_id}")
-        except Exception:  # the terminal asks again when the vote or the round changes
+        except Exception:  # the terminal asks again when the registration round changes
             log.exception("could not push deputy %s their own line", deputy_id)
 
     def relay(event: DomainEvent) -> None:
@@ -190,7 +190,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
             background.run(drop_revoked)
         if event.kind in ("deputy_registered", "deputy_left"):
             deputy_id = event.payload.get("deputy_id")
-            if isinstance(deputy_id, int):
+            if isinstance(deputy_id, int) and pusher.anyone_in(f"deputy:{deputy_id}"):
                 background.run(push_own_line, deputy_id)
 
     background = Background()

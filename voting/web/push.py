@@ -195,7 +195,7 @@ class SnapshotPusher:
         failed = False
         with self._pushing:
             for audience in queries.AUDIENCES:
-                if not self._anyone_in(audience):
+                if not self.anyone_in(audience):
                     continue
                 try:
                     shown = self.read(audience)
@@ -219,9 +219,9 @@ class SnapshotPusher:
         self._shown[audience] = key
         return False
 
-    def _anyone_in(self, audience: str) -> bool:
-        """Whether the room has a connection. With a message queue, other processes' screens
-        count too and are not known here: then always push."""
+    def anyone_in(self, audience: str) -> bool:
+        """Whether the room (an audience, or a deputy's) has a connection. With a message queue,
+        other processes' screens count too and are not known here: then always yes."""
         if self.shared:
             return True
         rooms = self.socketio.server.manager.rooms.get("/", {})
