@@ -305,13 +305,18 @@ def _read_password() -> str:
     from_env = os.environ.get(ENV_PASSWORD)
     if from_env:
         return from_env
+    return _ask_twice("Password: ", "Repeat the password: ", "password", "passwords")
+
+
+def _ask_twice(prompt: str, again: str, what: str, whats: str) -> str:
+    """A secret typed twice at the terminal (never echoed); refused when the two differ."""
     try:
-        first = getpass.getpass("Password: ")
-        second = getpass.getpass("Repeat the password: ")
+        first = getpass.getpass(prompt)
+        second = getpass.getpass(again)
     except (EOFError, KeyboardInterrupt):
-        raise UserError("no password given; nothing was saved") from None
+        raise UserError(f"no {what} given; nothing was saved") from None
     if first != second:
-        raise UserError("the two passwords differ; nothing was saved")
+        raise UserError(f"the two {whats} differ; nothing was saved")
     return first
 
 
@@ -420,14 +425,7 @@ def _read_pin() -> str:
         if not line:
             raise UserError("no PIN on standard input; nothing was saved")
         return line
-    try:
-        first = getpass.getpass("PIN (4 to 8 digits): ")
-        second = getpass.getpass("Repeat the PIN: ")
-    except (EOFError, KeyboardInterrupt):
-        raise UserError("no PIN given; nothing was saved") from None
-    if first != second:
-        raise UserError("the two PINs differ; nothing was saved")
-    return first
+    return _ask_twice("PIN (4 to 8 digits): ", "Repeat the PIN: ", "PIN", "PINs")
 
 
 def cmd_deputy_pin(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -44,6 +44,8 @@ class Sitting:
     secretary: Any  # a Caller
     tokens: dict[int, str]
     pages: list[Page]
+    hall: Any  # the council roster fixture: its callers are closed at the end
+    callers: dict[int, Any] = field(default_factory=dict)
 
     def page(self, browser: Browser, path: str, width: int = 1600, height: int = 1000,
              base: str | None = None) -> Page:
@@ -60,8 +62,9 @@ class Sitting:
         return page
 
     def as_deputy(self, deputy: int, method: str, path: str, json: Any = None) -> Any:
-        return self.secretary.__class__(self.secretary.base, self.tokens[deputy]).ok(
-            method, path, json)
+        if deputy not in self.callers:
+            self.callers[deputy] = self.hall.caller(self.tokens[deputy])  # closed by the hall
+        return self.callers[deputy].ok(method, path, json)
 
     def current_vote(self) -> int:
         return self.secretary.ok("get", "/state")["vote"]["vote_id"]
@@ -97,7 +100,7 @@ def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def
     secretary.ok("patch", f"/deputies/{hall.deputies[0]}", {"card_uid": CARD, "pin": PIN})
     tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in hall.everyone}
     state = Sitting(hall.server.url.removesuffix("/api/v1"), sitting_id, items, hall.deputies,
-                    hall.head, secretary, tokens, [])
+                    hall.head, secretary, tokens, [], hall)
     try:
         yield state
     finally:

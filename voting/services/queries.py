@@ -261,8 +261,7 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
 AUDIENCES = ("public", "staff", "terminal")
 
 
-def live_state(uow: UnitOfWork, *, staff: bool = False,
-               audience: str | None = None) -> dict[str, object]:
+def live_state(uow: UnitOfWork, audience: str = "public") -> dict[str, object]:
     """The compact state the live screens render, pushed to hundreds of screens at once.
 
     Deputies appear by id only (the screens load the roster once): who is registered, and after
@@ -273,7 +272,8 @@ def live_state(uow: UnitOfWork, *, staff: bool = False,
     no per-deputy lists at all; each asks for its own line (my_live_state) when the vote or the
     registration round changes.
     """
-    audience = audience or ("staff" if staff else "public")
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
     staff = audience == "staff"
     light = audience == "terminal"
     with uow:
@@ -331,7 +331,7 @@ def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
 
 
 def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
-               state: object) -> dict[str, object]:
+               state: Presence) -> dict[str, object]:
     out = {**_vote_summary(row), "allow_change": row.allow_change}
     secret = row.kind == VoteKind.SECRET
     if row.state == VoteState.OPEN:
@@ -350,7 +350,6 @@ def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
         if staff:
             voted = set(uow.session.scalars(select(model.deputy_id).where(
                 model.vote_id == row.id)))
-            assert isinstance(state, Presence)
             out["not_yet_voted"] = sorted(state.registered - voted)
     elif row.kind == VoteKind.ROLL_CALL and row.state == VoteState.CLOSED:
         out["outcomes"] = dict(uow.session.execute(select(

@@ -227,8 +227,7 @@ def audience_snapshot(runtime: Runtime, audience: str,
                       actor: Actor | None = None) -> dict[str, object]:
     seq = queries.journal_head(runtime.reader())
     try:
-        state: dict[str, object] | None = queries.live_state(runtime.reader(),
-                                                             audience=audience)
+        state: dict[str, object] | None = queries.live_state(runtime.reader(), audience)
     except DomainError:
         state = None  # no council yet
     out: dict[str, object] = {"seq": seq, "state": state}
