@@ -154,8 +154,7 @@ class Server:
         # The server runs in the temporary folder: paths given relative to here are made absolute.
         argv = [str(Path(a).absolute()) if Path(a).exists() else a
                 for a in shlex.split(command)] if command else [
-            sys.executable, "-c", "import sys; from voting.cli import main; sys.exit(main())",
-            "serve", "--host", HOST, "--port", "0"]
+            sys.executable, "-m", "voting", "serve", "--host", HOST, "--port", "0"]
         self.process = subprocess.Popen(argv,
             cwd=folder, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.base = ""
@@ -357,6 +356,18 @@ class Round:
     server_cpu: float
     cast_window: float
     client_cpu: float = 0.0
+    by_moment: list[tuple[float, float]] = field(default_factory=list)  # (sent - start, ack)
+
+    def ack_by_moment(self, slices: int = 5) -> str:
+        """Ack p50 of the casts sent in each slice of the casting window: a queue that builds
+        up shows as a rising line."""
+        width = max(self.cast_window, 1e-9) / slices
+        parts = []
+        for i in range(slices):
+            inside = [a for t, a in self.by_moment if i * width <= t < (i + 1) * width
+                      or (i == slices - 1 and t >= (i + 1) * width)]
+            parts.append(f"{statistics.median(inside) * 1000:.0f}" if inside else "-")
+        return " / ".join(parts) + " ms"
 
 
 async def run(args: argparse.Namespace, base: str, hall: Council, server: Server,
@@ -400,7 +411,8 @@ async def run(args: argparse.Namespace, base: str, hall: Council, server: Server
             print(f"round {number}: vote {r.vote_id}: {len(r.acks)} acknowledged, "
                   f"{len(r.refused)} refused; ack {summary(r.acks)}; close->display "
                   f"{summary(r.close_to_display)}; missing {r.missing}, wrong {r.wrong}; "
-                  f"server CPU {r.server_cpu:.1f} s", flush=True)
+                  f"server CPU {r.server_cpu:.1f} s; ack p50 by moment sent "
+                  f"{r.ack_by_moment()}", flush=True)
             await asyncio.sleep(args.pause)
 
         await asyncio.gather(*(c.disconnect() for c in deputies.values()),
@@ -419,6 +431,7 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     spread = args.spread
     choices = {d: CHOICES[i % 3] for i, d in enumerate(sorted(deputies))}
     acks: list[float] = []
+    by_moment: list[tuple[float, float]] = []
     refused: list[str] = []
     acknowledged: list[int] = []
     cpu_before = server.cpu_seconds()
@@ -440,6 +453,7 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
         elapsed = now() - sent
         if answer.get("ok") and answer.get("recorded"):
             acks.append(elapsed)
+            by_moment.append((sent - start, elapsed))
             acknowledged.append(deputy_id)
         else:
             refused.append(f"deputy {deputy_id}: {answer}")
@@ -464,7 +478,7 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     if (result["for"], result["against"], result["abstain"]) != expected:
         wrong += 1
     return Round(vote_id, acks, refused, sent, close_http, [t - closed_at for t in arrivals],
-                 sum(a["missing"] for a in answers), wrong, cpu, window, client_cpu)
+                 sum(a["missing"] for a in answers), wrong, cpu, window, client_cpu, by_moment)
 
 
 # --- main --------------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from voting.web import create_app
         from voting.web.server import serve
 
-        serve(create_app(config, rt), host, port, on_ready=lambda handle: present(handle.url))
+        serve(create_app(config, rt), host, port, on_ready=present)
     finally:
         rt.dispose()
     return 0

@@ -1,6 +1,8 @@
 """Real python-socketio clients over websockets against a live server on 127.0.0.1: 43 deputies
 register and vote over the socket; a public display follows the pushed snapshots to the result
-and the roll-call; the secretary's screen gets every event, numbered, none missing."""
+and the roll-call; the secretary's screen gets every event, numbered, none missing. Served both
+ways: werkzeug's threads inside this process, and `voting serve` as an operator runs it (gevent,
+one OS thread for every connection)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 import socketio
 from planning import plan_sitting
+from serving import ServerProcess, write_config
 
 pytestmark = pytest.mark.e2e
 
@@ -51,8 +54,27 @@ class Screen:
         raise AssertionError("the screen never showed what was awaited")
 
 
-def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> None:
-    hall = council_roster
+@pytest.fixture(params=["threads in this process", "voting serve"])
+def served(request, council_roster, db_url, tmp_path):  # type: ignore[no-untyped-def]
+    """The roster served by the in-process threaded server, or by `voting serve` in a process of
+    its own over the same database (then yielded too, to look at its threads)."""
+    if request.param == "threads in this process":
+        yield council_roster, None
+        return
+    process = ServerProcess("serve", write_config(tmp_path / "config.toml", db_url), tmp_path)
+    try:
+        council_roster.server = type(council_roster.server)(process.api,
+                                                             council_roster.server.runtime)
+        yield council_roster, process
+    finally:
+        process.stop()
+        assert process.process.returncode == 0, process.output()
+        assert "Stopped." in process.output() and "Traceback" not in process.output(), (
+            process.output())
+
+
+def test_deputies_vote_over_sockets_and_the_display_follows(served) -> None:
+    hall, process = served
     base = hall.server.url.removesuffix("/api/v1")
     secretary = hall.caller(hall.secretary_token)
     sitting = plan_sitting(secretary)
@@ -72,6 +94,8 @@ def test_deputies_vote_over_sockets_and_the_display_follows(council_roster) -> N
                            wait_timeout=10)
             clients[deputy_id] = client
         assert display.snapshots  # the first comes on connect
+        if process is not None:  # 45 websockets open, on gevent: no thread per connection
+            assert process.threads() < 10, process.threads()
         secretary.ok("post", f"/sittings/{sitting}/registration/open")
 
         def act(deputy_id: int, event: str, data: dict[str, Any]) -> dict[str, Any]:

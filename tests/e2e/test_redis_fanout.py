@@ -8,10 +8,7 @@ VOTING_TEST_DATABASE_URL."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import signal
 import socket
 import subprocess
 import sys
@@ -33,12 +30,11 @@ from voting.services import auth, council
 from voting.services.runtime import build_runtime
 from voting.services.uow import SYSTEM, Actor
 from planning import plan_sitting
+from serving import ServerProcess, clean_environment, write_config
 
 pytestmark = pytest.mark.e2e
 
 REDIS_ENV = "VOTING_TEST_REDIS_URL"
-CONFIG_ENV = ("VOTING_CONFIG", "VOTING_DATABASE_URL", "VOTING_MESSAGE_QUEUE_URL")
-SERVING = re.compile(r"Serving on (http://127\.0\.0\.1:\d+)")
 
 
 def redis_test_url() -> str:
@@ -62,62 +58,6 @@ def redis_test_url() -> str:
     finally:
         client.close()
     return url
-
-
-def clean_environment() -> dict[str, str]:
-    """This environment without the variables that would override a server's config file."""
-    return {k: v for k, v in os.environ.items() if k not in CONFIG_ENV}
-
-
-def write_config(path: Path, database_url: str, message_queue: str, channel: str) -> Path:
-    quoted = json.dumps  # a JSON string of these characters is a TOML basic string
-    path.write_text(
-        f"[database]\nurl = {quoted(database_url)}\n\n"
-        f"[server]\ninstance_path = {quoted(str(path.parent / 'instance'))}\n"
-        f"host = \"127.0.0.1\"\nmessage_queue = {quoted(message_queue)}\n"
-        f"message_channel = {quoted(channel)}\n", encoding="utf-8")
-    return path
-
-
-class ServerProcess:
-    """`voting serve` in a subprocess on a free port; its output goes to files in tmp_path."""
-
-    def __init__(self, name: str, config: Path, folder: Path) -> None:
-        self.name = name
-        self.out = folder / f"{name}.out"
-        self.err = folder / f"{name}.err"
-        with self.out.open("wb") as out, self.err.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "voting.cli", "serve", "--config", str(config),
-                 "--port", "0"],
-                stdout=out, stderr=err, env=clean_environment(), cwd=folder)
-        self.url = self._wait_until_serving()
-        self.api = f"{self.url}/api/v1"
-
-    def _wait_until_serving(self, timeout: float = 30.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = SERVING.search(self.out.read_text(encoding="utf-8"))
-            if found:
-                return found.group(1)
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise AssertionError(f"server {self.name} did not start:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.out.read_text(encoding="utf-8") + self.err.read_text(encoding="utf-8")
-
-    def stop(self) -> None:
-        """SIGTERM, as a service manager stops it; killed only if it does not stop."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 class Screen:
@@ -407,12 +347,12 @@ def test_serve_refuses_to_start_when_redis_does_not_answer(tmp_path: Path) -> No
         config = write_config(tmp_path / "config.toml", f"sqlite:///{tmp_path / 'v.sqlite3'}",
                               "", "council-voting")
         env = clean_environment()
-        done = subprocess.run([sys.executable, "-m", "voting.cli", "init", "--config",
+        done = subprocess.run([sys.executable, "-m", "voting", "init", "--config",
                                str(config)], env=env, capture_output=True, text=True,
                               timeout=60, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         env["VOTING_MESSAGE_QUEUE_URL"] = f"redis://:s3cret-word@127.0.0.1:{port}/0"
-        done = subprocess.run([sys.executable, "-m", "voting.cli", "serve", "--config",
+        done = subprocess.run([sys.executable, "-m", "voting", "serve", "--config",
                                str(config), "--port", "0"], env=env, capture_output=True,
                               text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 2

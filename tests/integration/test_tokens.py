@@ -4,6 +4,7 @@ and with `voting token list` / `voting token revoke ID`; a revoked token then ge
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,23 @@ def test_token_list_and_revoke_from_the_command_line(hall, runtime: Runtime, vot
 def test_token_commands_name_a_bad_id(voting, args: tuple[str, ...], words: str) -> None:
     code, out, err = voting(*args)
     assert code == 2 and words in err and "Traceback" not in err, (out, err)
+
+
+def test_many_connections_tokens_are_checked_in_one_read(hall, runtime: Runtime) -> None:
+    """What a server holding hundreds of connections asks every few seconds: which of their
+    tokens no longer hold (revoked, expired, or never issued)."""
+    kept = [auth.create_token(runtime.uow(), SYSTEM, "deputy", d) for d in hall.deputies[:3]]
+    revoked = auth.create_token(runtime.uow(), SYSTEM, "deputy", hall.deputies[3])
+    [revoked_id] = [t["id"] for t in auth.list_tokens(runtime.uow(), SYSTEM)
+                    if t["deputy_id"] == hall.deputies[3]]
+    auth.revoke_token(runtime.uow(), SYSTEM, revoked_id)
+    auth.add_user(runtime.uow(), SYSTEM, "clerk", "a long enough password", "secretary")
+    expiring = auth.login(runtime.uow(), "clerk", "a long enough password",
+                          lifetime=timedelta(minutes=5)).token
+    assert auth.invalid_tokens(runtime.uow(), [*kept, revoked, expiring, "never-issued"]) == {
+        revoked, "never-issued"}
+    hall.clock.advance(6 * 60)
+    assert auth.invalid_tokens(runtime.uow(), [*kept, expiring]) == {expiring}
+    holder = auth.token_holder(runtime.uow(), kept[0])
+    assert holder.actor.deputy_id == hall.deputies[0] and holder.expires_at is None
+    assert auth.invalid_tokens(runtime.uow(), []) == set()

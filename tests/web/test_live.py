@@ -347,3 +347,18 @@ def test_a_deputy_whom_the_secretary_registers_sees_it_on_the_terminal(
     secretary.ok("post", f"/sittings/{hall.sitting}/register", {"deputy_id": hall.deputies[0]})
     mine = pushed(me, lambda m: "me" in m and m["me"]["registered"])
     assert mine["me"]["deputy_id"] == hall.deputies[0]
+
+
+def test_a_push_reaches_every_display_when_sent_a_few_at_a_time(
+        hall, app, present, deputy, tokens, monkeypatch) -> None:
+    from voting.web import push
+
+    monkeypatch.setattr(push, "FANOUT_CHUNK", 2)  # five displays: three chunks
+    present(hall.deputies[:21])
+    tokens.deputy(hall.deputies[21])
+    displays = [socket(app) for _ in range(5)]
+    first = received(displays[0], "snapshot")[0]
+    deputy(hall.deputies[21]).ok("post", f"/sittings/{hall.sitting}/register")
+    fresh = [pushed(d, lambda m: m["seq"] > first["seq"]) for d in displays]
+    assert {f["seq"] for f in fresh} == {first["seq"] + 1}
+    assert all(f["state"]["sitting"]["registered"] == 22 for f in fresh)

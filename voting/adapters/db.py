@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -12,6 +14,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "voting_read_only"  # execution option of a session that only reads
+_HOLDS_WRITE_LOCK = "voting_holds_write_lock"  # in a connection's info while it is writing
 
 
 def make_engine(url: str) -> Engine:
@@ -44,6 +47,17 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
+    # This process's writers take turns on a lock of its own before SQLite's: a writer waiting
+    # for SQLite's lock sleeps inside SQLite (the busy timeout), which on gevent (`voting serve`)
+    # would stop the one thread that must finish the transaction holding it; waiting here
+    # yields instead, and the next writer goes as soon as the last one ends. Other processes
+    # are still kept out by SQLite's own lock.
+    writers = threading.Lock()
+
+    def release(info: dict[str, object]) -> None:
+        if info.pop(_HOLDS_WRITE_LOCK, False):
+            writers.release()
+
     @event.listens_for(engine, "begin")
     def on_begin(connection):  # type: ignore[no-untyped-def]
         # Take the write lock at the start: a check-then-write (is the vote open? has this deputy
@@ -51,8 +65,31 @@ def _configure_sqlite(engine: Engine) -> None:
         # in WAL mode they see the last commit while a writer works.
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (by a writer of this process)")
+        connection.info[_HOLDS_WRITE_LOCK] = True
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release(connection.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    def on_commit(connection):  # type: ignore[no-untyped-def]
+        release(connection.info)
+
+    @event.listens_for(engine, "rollback")
+    def on_rollback(connection):  # type: ignore[no-untyped-def]
+        release(connection.info)
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        release(record.info)  # however the transaction ended, the turn ends with it
+
+    @event.listens_for(engine, "invalidate")
+    def on_invalidate(_dbapi_connection, record, _exception):  # type: ignore[no-untyped-def]
+        release(record.info)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,6 +18,7 @@ import hmac
 import math
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -170,16 +171,57 @@ def create_token(uow: UnitOfWork, actor: Actor, role: object, deputy_id: object 
 
 def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
     """The actor a bearer token stands for, or PermissionDenied."""
+    return token_holder(uow, token).actor
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a token stands for, and until when (None: until it is revoked)."""
+
+    actor: Actor
+    expires_at: datetime | None
+
+    def ensure_unexpired(self, now: datetime) -> None:
+        """PermissionDenied once the token has expired (a holder kept past its lookup)."""
+        if self.expires_at is not None and self.expires_at <= now:
+            raise PermissionDenied(f"the token expired at {_when(self.expires_at)}; sign in again")
+
+
+def token_holder(uow: UnitOfWork, token: str) -> TokenHolder:
+    """Who a bearer token stands for and until when, or PermissionDenied (unknown, revoked or
+    expired)."""
     with uow:
         row = uow.session.scalars(select(orm.ApiToken).where(
             orm.ApiToken.token_hash == token_digest(token))).first()
         if row is None or row.revoked_at is not None:
             raise PermissionDenied("unknown or revoked token")
-        if row.expires_at is not None and row.expires_at <= uow.now():
-            raise PermissionDenied(f"the token expired at {_when(row.expires_at)}; sign in again")
         label = f"{row.role}:token{row.id}" if row.deputy_id is None else (
             f"deputy:{row.deputy_id}")
-        return Actor(row.role, label, row.deputy_id)
+        holder = TokenHolder(Actor(row.role, label, row.deputy_id), row.expires_at)
+        holder.ensure_unexpired(uow.now())
+        return holder
+
+
+#: Hashes per statement when many tokens are checked at once (well under SQLite's variable limit).
+_TOKENS_PER_READ = 500
+
+
+def invalid_tokens(uow: UnitOfWork, tokens: Iterable[str]) -> set[str]:
+    """Of `tokens`, those that no longer hold (unknown, revoked or expired), read at once: what a
+    server holding many connections checks now and then, instead of one lookup per connection."""
+    by_hash = {token_digest(token): token for token in set(tokens)}
+    hashes = list(by_hash)
+    valid: set[str] = set()
+    with uow:
+        now = uow.now()
+        for start in range(0, len(hashes), _TOKENS_PER_READ):
+            rows = uow.session.execute(select(
+                orm.ApiToken.token_hash, orm.ApiToken.expires_at).where(
+                orm.ApiToken.token_hash.in_(hashes[start:start + _TOKENS_PER_READ]),
+                orm.ApiToken.revoked_at.is_(None)))
+            valid.update(by_hash[row.token_hash] for row in rows
+                         if row.expires_at is None or row.expires_at > now)
+    return set(by_hash.values()) - valid
 
 
 def _when(moment: datetime | None) -> str | None:

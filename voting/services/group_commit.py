@@ -13,6 +13,7 @@ Nothing here knows what is written: `write` does that, and must settle every req
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -86,6 +87,10 @@ class GroupCommitter(Generic[R]):
 
     def _lead(self, uow: UnitOfWork) -> None:
         """Write one batch (it holds the leader's own request), then pass the leadership on."""
+        # Let the others run first: on gevent, casts already received but not yet submitted
+        # join this batch instead of each waiting for a transaction of its own (one OS thread
+        # runs everything there, and the write below never yields).
+        time.sleep(0)
         with self._lock:
             batch = self._take()
         try:

@@ -22,7 +22,7 @@ on an error.
 from __future__ import annotations
 
 import logging
-import time
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -40,55 +40,60 @@ from .push import Background, EventSequencer, SnapshotPusher, TokenSweeper
 
 log = logging.getLogger(__name__)
 
-#: Plain threads (werkzeug + simple-websocket), measured against gevent with bench/live_load.py
-#: (docs/benchmarks.md): at the same load gevent used a fifth less CPU but answered casts later
-#: (p50 380-440 ms against 220-240 ms, p99 alike at about 0.75 s, on SQLite): SQLite's calls
-#: hold its single hub, so fewer casts queue into each shared transaction; and it needs
-#: monkey-patching before any import. eventlet is deprecated and never used. Known limit: werkzeug's server
-#: completes a client's websocket close only after a 3 s timeout.
-ASYNC_MODE = "threading"
+def async_mode() -> str:
+    """Flask-SocketIO's async mode, given explicitly: "gevent" in a process monkey-patched for it
+    (`voting serve` and `voting demo`: voting/__main__.py), else "threading" (the application
+    inside another program, the tests' servers). Never eventlet (deprecated).
+
+    Measured with bench/live_load.py (docs/benchmarks.md): with 1,450 websockets, threads (four
+    per connection) convoy on the interpreter lock, and a batch of casts that needs 15 ms of CPU
+    took up to 650 ms to commit; on gevent it takes its 15 ms.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):  # type: ignore[attr-defined]
+        return "gevent"
+    return "threading"
 
 #: Pushed at once, not coalesced (push.PUSH_INTERVAL): what a screen must show without delay.
 URGENT_EVENTS = frozenset({"vote_opened", "vote_closed", "vote_annulled", "revote_called",
                            "manual_result_entered", "result_announced", "registration_opened",
                            "registration_closed", "sitting_opened", "sitting_closed"})
-#: A connection's token is looked up again before it acts, at most this often (and every
-#: connection's every push.TOKEN_SWEEP_SECONDS, acting or not: a staff screen only watches).
-TOKEN_RECHECK_SECONDS = 5.0
 
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     """Bind a Socket.IO server to the app and relay the runtime's events to the rooms."""
-    socketio = SocketIO(app, async_mode=ASYNC_MODE, cors_allowed_origins=[], json=app.json,
+    socketio = SocketIO(app, async_mode=async_mode(), cors_allowed_origins=[], json=app.json,
                         # several server processes: Redis carries every emit to all their clients
                         message_queue=app.extensions["voting.config"].server.message_queue or None,
                         channel=app.extensions["voting.config"].server.message_channel,
                         # no Flask session per socket event: the connection's actor is all
                         manage_session=False)
     actors: dict[str, Actor | None] = {}
-    tokens: dict[str, str] = {}  # sid -> the token it connected with (checked again to act)
-    checked: dict[str, float] = {}  # sid -> when its token was last found valid
+    # sid -> the token it connected with and who that stands for until when. Acting checks the
+    # expiry here, with no database read; revocations drop the connection (drop_invalid).
+    signed: dict[str, tuple[str, auth_service.TokenHolder]] = {}
 
     @socketio.on("connect")
     def connect(auth: object = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
-        actor = None
+        actor = holder = None
         try:
             if token is not None:
                 if not isinstance(token, str) or not token:
                     return False
                 try:
-                    actor = auth_service.actor_for_token(runtime.reader(), token)
+                    holder = auth_service.token_holder(runtime.reader(), token)
                 except PermissionDenied:
                     return False  # refused: the client signs in again
+                actor = holder.actor
             first = snapshot(runtime, actor)
         except Exception:  # a busy database: refuse for now; the client tries again
             log.exception("a screen could not be connected")
             raise ConnectionRefusedError("the server is busy; try again") from None
         sid = request.sid  # type: ignore[attr-defined]
         actors[sid] = actor
-        if token is not None:
-            tokens[sid] = token
+        if token is not None and holder is not None:
+            signed[sid] = (token, holder)
         join_room(audience_of(actor))
         if actor is not None and actor.deputy_id is not None:
             join_room(f"deputy:{actor.deputy_id}")
@@ -98,8 +103,7 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     @socketio.on("disconnect")
     def disconnect(*_reason: object) -> None:
         actors.pop(request.sid, None)  # type: ignore[attr-defined]
-        tokens.pop(request.sid, None)  # type: ignore[attr-defined]
-        checked.pop(request.sid, None)  # type: ignore[attr-defined]
+        signed.pop(request.sid, None)  # type: ignore[attr-defined]
 
     @socketio.on("snapshot")
     def fresh_snapshot(*_args: object) -> dict[str, object]:
@@ -109,15 +113,13 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                ) -> Callable[..., dict[str, object]]:
         def wrapped(data: object = None) -> dict[str, object]:
             sid = request.sid  # type: ignore[attr-defined]
-            actor = actors.get(sid)
+            actor, held = actors.get(sid), signed.get(sid)
             try:
-                if actor is None:
+                if actor is None or held is None:  # never signed in, or its token was revoked
                     raise PermissionDenied("connect with a token to act")
-                # The token may have been revoked or have expired since the connection opened
-                # (a revocation also drops the connection at once: see drop_revoked).
-                if time.monotonic() - checked.get(sid, float("-inf")) > TOKEN_RECHECK_SECONDS:
-                    auth_service.actor_for_token(runtime.reader(), tokens[sid])
-                    checked[sid] = time.monotonic()
+                # The token may have expired since the connection opened; a revoked one has
+                # lost its connection (drop_invalid), at once when revoked through this process.
+                held[1].ensure_unexpired(runtime.clock())
                 if not isinstance(data, dict):
                     raise InvalidInput("the event needs an object")
                 return {"ok": True, **handler(actor, data)}
@@ -165,15 +167,21 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
         head = None
     sequencer = EventSequencer(send, head)
 
-    def drop_revoked() -> None:
-        """Disconnect every connection whose token no longer holds (revoked, or expired)."""
-        for sid, token in list(tokens.items()):
-            try:
-                auth_service.actor_for_token(runtime.reader(), token)
-            except PermissionDenied:
+    def drop_invalid() -> None:
+        """Disconnect every connection whose token no longer holds (revoked, or expired): one
+        read for all of them."""
+        held = {sid: token for sid, (token, _) in list(signed.items())}
+        if not held:
+            return
+        try:
+            gone = auth_service.invalid_tokens(runtime.reader(), held.values())
+        except Exception:  # a busy database: the next sweep checks again
+            log.exception("could not check the connections' tokens")
+            return
+        for sid, token in held.items():
+            if token in gone:
+                signed.pop(sid, None)  # it can no longer act, even before it is disconnected
                 socketio.server.disconnect(sid, namespace="/")
-            except Exception:  # a busy database: the next action checks the token anyway
-                log.exception("could not check a connection's token")
 
     def push_own_line(deputy_id: int) -> None:
         """A deputy's own line, to their terminals (registered or left by the secretary)."""
@@ -186,15 +194,15 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     def relay(event: DomainEvent) -> None:
         sequencer.accept(event)
         pusher.poke(urgent=event.kind in URGENT_EVENTS)
-        if event.kind == "token_revoked" and tokens:
-            background.run(drop_revoked)
+        if event.kind == "token_revoked" and signed:
+            background.run(drop_invalid)
         if event.kind in ("deputy_registered", "deputy_left"):
             deputy_id = event.payload.get("deputy_id")
             if isinstance(deputy_id, int) and pusher.anyone_in(f"deputy:{deputy_id}"):
                 background.run(push_own_line, deputy_id)
 
     background = Background()
-    sweeper = TokenSweeper(drop_revoked)
+    sweeper = TokenSweeper(drop_invalid)
 
     runtime.bus.subscribe(relay)
     runtime.on_dispose.append(pusher.stop)

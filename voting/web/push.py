@@ -18,8 +18,14 @@ log = logging.getLogger(__name__)
 #: At most one pushed snapshot per audience in this many seconds (the first comes at once;
 #: urgent events push at once: live.URGENT_EVENTS).
 PUSH_INTERVAL = 0.5
-#: Every connection's token is checked this often, acting or not (a staff screen only watches).
-TOKEN_SWEEP_SECONDS = 30.0
+#: A push reaches a room's connections this many at a time, with a pause between: each
+#: connection's message wakes its writer thread, and a thousand woken at once would hold up the
+#: casts waiting for the interpreter (bench/live_load.py, docs/benchmarks.md).
+FANOUT_CHUNK = 50
+FANOUT_PAUSE = 0.005
+#: Every connection's token is checked this often, acting or not, in one read for all of them:
+#: a token revoked through another server process, or expired, loses its connection within this.
+TOKEN_SWEEP_SECONDS = 5.0
 
 
 class Background:
@@ -55,7 +61,7 @@ class Background:
 
 class TokenSweeper:
     """Every `interval` seconds, drop the connections whose token no longer holds: expired
-    sign-in tokens, and revocations made by another server process."""
+    sign-in tokens, and revocations made through another server process."""
 
     def __init__(self, sweep: Callable[[], None], interval: float = TOKEN_SWEEP_SECONDS) -> None:
         self.sweep = sweep
@@ -205,9 +211,23 @@ class SnapshotPusher:
                     continue
                 if self._same_as_last(audience, shown):
                     continue  # e.g. terminals while casts stream in: nothing they show changed
-                self.socketio.emit("snapshot", shown, to=audience)
+                self._send(audience, shown)
         if failed:
             self.poke()  # after the interval: a screen must not stay on a stale state
+
+    def _send(self, audience: str, shown: dict[str, object]) -> None:
+        """To every connection of the audience: through the message queue when shared (every
+        process sends to its own), else here, FANOUT_CHUNK connections at a time."""
+        if self.shared:
+            self.socketio.emit("snapshot", shown, to=audience)
+            return
+        server = self.socketio.server
+        sids = [sid for sid, _ in server.manager.get_participants("/", audience)]
+        for start in range(0, len(sids), FANOUT_CHUNK):
+            if start:
+                time.sleep(FANOUT_PAUSE)  # the woken writers and waiting casts go first
+            # a list of rooms (each connection is a room of its own): encoded once per chunk
+            server.emit("snapshot", shown, to=sids[start:start + FANOUT_CHUNK], namespace="/")
 
     def _same_as_last(self, audience: str, shown: dict[str, object]) -> bool:
         """Whether the state (its clock aside) is what this audience was last pushed."""
