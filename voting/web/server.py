@@ -224,7 +224,15 @@ def _serve_gevent(app: Flask, host: str, port: int,
     import gevent
     from gevent import pywsgi
 
-    server = pywsgi.WSGIServer((host, port), app, log=None)
+    class Handler(pywsgi.WSGIHandler):  # type: ignore[misc]
+        def handle_one_response(self) -> None:
+            super().handle_one_response()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                # The connection was the websocket's: once it ends, no HTTP request follows
+                # (else its last frames would be read as one, and logged as garbage).
+                self.close_connection = True
+
+    server = pywsgi.WSGIServer((host, port), app, log=None, handler_class=Handler)
     try:
         server.init_socket()
     except OSError as error:
@@ -234,18 +242,18 @@ def _serve_gevent(app: Flask, host: str, port: int,
     assert runtime_of(app).purger is not None
     runtime_of(app).purger.request()  # a purge cut short by the last stop is finished now
     pacer = CollectorPacer(runtime_of(app))
-    stop_on_signal = gevent.signal_handler(signal.SIGTERM, server.stop)
+    stop_on_signals = [gevent.signal_handler(signal.SIGTERM, server.stop),  # a service manager
+                       gevent.signal_handler(signal.SIGINT, server.stop)]  # Ctrl+C
     url = display_url(host, server.server_port)
     try:
         if on_ready is not None:
             on_ready(url)
         pacer.start()
         print(f"Serving on {url} (press Ctrl+C to stop)", flush=True)
-        server.serve_forever()  # returns on SIGTERM (server.stop)
-    except KeyboardInterrupt:
-        pass
+        server.serve_forever()  # returns on SIGTERM or Ctrl+C (server.stop)
     finally:
-        stop_on_signal.cancel()
+        for handler in stop_on_signals:
+            handler.cancel()
         pacer.stop()
         server.stop(timeout=5)
         timer.stop()
