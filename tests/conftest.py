@@ -17,6 +17,7 @@ from voting.adapters.schema import upgrade
 from voting.services import council, registration, sittings, votes
 from voting.services.runtime import Runtime, build_runtime
 from voting.services.uow import SYSTEM, Actor
+from skipping import skip_or_fail
 
 PG_ENV = "VOTING_TEST_DATABASE_URL"
 
@@ -38,20 +39,14 @@ def postgres_base_url() -> str:
     """The PostgreSQL URL for tests, or skip (fail in CI) with the reason."""
     url = os.environ.get(PG_ENV)
     if not url:
-        reason = f"{PG_ENV} is not set; PostgreSQL tests skipped"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI must run them)")
-        pytest.skip(reason)
+        skip_or_fail(f"{PG_ENV} is not set; PostgreSQL tests skipped")
     try:
         engine = create_engine(url)
         with engine.connect():
             pass
         engine.dispose()
     except Exception as error:  # noqa: BLE001 - any failure to connect means "unreachable"
-        reason = f"PostgreSQL at {url} is unreachable: {error.__class__.__name__}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"PostgreSQL at {url} is unreachable: {error.__class__.__name__}")
     return url
 
 

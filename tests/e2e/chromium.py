@@ -9,7 +9,7 @@ import socket
 import threading
 from pathlib import Path
 
-import pytest
+from skipping import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Screenshots land here (CI keeps the folder as the test run's artifacts).
@@ -24,10 +24,8 @@ CHROMIUM_FLAGS = [
 def chromium_or_skip() -> str:
     path = shutil.which("chromium")
     if path is None:
-        reason = "Debian's chromium is not installed (apt-get install chromium); browser tests"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} must run in CI")
-        pytest.skip(f"{reason} skipped")
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium); "
+                     "browser tests skipped")
     return path
 
 

@@ -31,6 +31,7 @@ from voting.services.runtime import build_runtime
 from voting.services.uow import SYSTEM, Actor
 from planning import plan_sitting
 from serving import ServerProcess, clean_environment, write_config
+from skipping import skip_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -43,18 +44,12 @@ def redis_test_url() -> str:
 
     url = os.environ.get(REDIS_ENV)
     if not url:
-        reason = f"{REDIS_ENV} is not set; the several-processes tests skipped"
-        if os.environ.get("CI"):
-            pytest.fail(reason + " (CI must run them)")
-        pytest.skip(reason)
+        skip_or_fail(f"{REDIS_ENV} is not set; the several-processes tests skipped")
     client = redis.Redis.from_url(url, socket_connect_timeout=5)
     try:
         client.ping()
     except redis.RedisError as error:
-        reason = f"Redis at {url} is unreachable: {error.__class__.__name__}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"Redis at {url} is unreachable: {error.__class__.__name__}")
     finally:
         client.close()
     return url

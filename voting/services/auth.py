@@ -183,7 +183,7 @@ class TokenHolder:
 
     def ensure_unexpired(self, now: datetime) -> None:
         """PermissionDenied once the token has expired (a holder kept past its lookup)."""
-        if self.expires_at is not None and self.expires_at <= now:
+        if _expired(self.expires_at, now):
             raise PermissionDenied(f"the token expired at {_when(self.expires_at)}; sign in again")
 
 
@@ -220,8 +220,12 @@ def invalid_tokens(uow: UnitOfWork, tokens: Iterable[str]) -> set[str]:
                 orm.ApiToken.token_hash.in_(hashes[start:start + _TOKENS_PER_READ]),
                 orm.ApiToken.revoked_at.is_(None)))
             valid.update(by_hash[row.token_hash] for row in rows
-                         if row.expires_at is None or row.expires_at > now)
+                         if not _expired(row.expires_at, now))
     return set(by_hash.values()) - valid
+
+
+def _expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now
 
 
 def _when(moment: datetime | None) -> str | None:

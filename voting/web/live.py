@@ -36,7 +36,7 @@ from voting.services import queries, registration, votes
 from voting.services.runtime import Runtime
 from voting.services.uow import Actor
 
-from .push import Background, EventSequencer, SnapshotPusher, TokenSweeper
+from .push import TOKEN_SWEEP_SECONDS, Background, EventSequencer, Periodic, SnapshotPusher
 
 log = logging.getLogger(__name__)
 
@@ -68,15 +68,19 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                         channel=app.extensions["voting.config"].server.message_channel,
                         # no Flask session per socket event: the connection's actor is all
                         manage_session=False)
-    actors: dict[str, Actor | None] = {}
-    # sid -> the token it connected with and who that stands for until when. Acting checks the
-    # expiry here, with no database read; revocations drop the connection (drop_invalid).
+    # sid of a connection with a token -> the token and who it stands for until when (the
+    # public's connections are not kept). Acting checks the expiry here, with no database read;
+    # a revoked token's connection is dropped (drop_invalid).
     signed: dict[str, tuple[str, auth_service.TokenHolder]] = {}
+
+    def actor_of(sid: str) -> Actor | None:
+        held = signed.get(sid)
+        return None if held is None else held[1].actor
 
     @socketio.on("connect")
     def connect(auth: object = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
-        actor = holder = None
+        holder = None
         try:
             if token is not None:
                 if not isinstance(token, str) or not token:
@@ -85,14 +89,13 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                     holder = auth_service.token_holder(runtime.reader(), token)
                 except PermissionDenied:
                     return False  # refused: the client signs in again
-                actor = holder.actor
+            actor = None if holder is None else holder.actor
             first = snapshot(runtime, actor)
         except Exception:  # a busy database: refuse for now; the client tries again
             log.exception("a screen could not be connected")
             raise ConnectionRefusedError("the server is busy; try again") from None
         sid = request.sid  # type: ignore[attr-defined]
-        actors[sid] = actor
-        if token is not None and holder is not None:
+        if holder is not None:
             signed[sid] = (token, holder)
         join_room(audience_of(actor))
         if actor is not None and actor.deputy_id is not None:
@@ -102,21 +105,21 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
 
     @socketio.on("disconnect")
     def disconnect(*_reason: object) -> None:
-        actors.pop(request.sid, None)  # type: ignore[attr-defined]
         signed.pop(request.sid, None)  # type: ignore[attr-defined]
 
     @socketio.on("snapshot")
     def fresh_snapshot(*_args: object) -> dict[str, object]:
-        return snapshot(runtime, actors.get(request.sid))  # type: ignore[attr-defined]
+        return snapshot(runtime, actor_of(request.sid))  # type: ignore[attr-defined]
 
     def acting(handler: Callable[[Actor, dict[str, Any]], dict[str, object]]
                ) -> Callable[..., dict[str, object]]:
         def wrapped(data: object = None) -> dict[str, object]:
             sid = request.sid  # type: ignore[attr-defined]
-            actor, held = actors.get(sid), signed.get(sid)
+            held = signed.get(sid)
             try:
-                if actor is None or held is None:  # never signed in, or its token was revoked
+                if held is None:  # never signed in, or its token was revoked
                     raise PermissionDenied("connect with a token to act")
+                actor = held[1].actor
                 # The token may have expired since the connection opened; a revoked one has
                 # lost its connection (drop_invalid), at once when revoked through this process.
                 held[1].ensure_unexpired(runtime.clock())
@@ -202,7 +205,8 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                 background.run(push_own_line, deputy_id)
 
     background = Background()
-    sweeper = TokenSweeper(drop_invalid)
+    # expired sign-in tokens, and revocations made through another server process
+    sweeper = Periodic(drop_invalid, TOKEN_SWEEP_SECONDS, "token-sweeper")
 
     runtime.bus.subscribe(relay)
     runtime.on_dispose.append(pusher.stop)

@@ -1,5 +1,6 @@
-"""The live push's moving parts: coalesced snapshots, events in journal order, token sweeps and
-short background tasks, each stopped before the runtime's database is disposed."""
+"""The live push's moving parts: coalesced snapshots, events in journal order, periodic tasks
+(the token sweep) and short background tasks, each stopped before the runtime's database is
+disposed."""
 
 from __future__ import annotations
 
@@ -59,22 +60,22 @@ class Background:
             thread.join(timeout=10)
 
 
-class TokenSweeper:
-    """Every `interval` seconds, drop the connections whose token no longer holds: expired
-    sign-in tokens, and revocations made through another server process."""
+class Periodic:
+    """Runs `task` every `interval` seconds on a daemon thread of its own until stopped (the
+    token sweep here; the vote timer and the collector pacer in server.py)."""
 
-    def __init__(self, sweep: Callable[[], None], interval: float = TOKEN_SWEEP_SECONDS) -> None:
-        self.sweep = sweep
+    def __init__(self, task: Callable[[], object], interval: float, name: str) -> None:
+        self.task = task
         self.interval = interval
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="token-sweeper", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stopping.wait(self.interval):
-            self.sweep()
+            self.task()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -26,28 +26,19 @@ from voting.services.votes import close_expired_votes
 
 from . import runtime_of
 from .live import async_mode
+from .push import Periodic
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 
 
-class VoteTimer:
+class VoteTimer(Periodic):
     """A daemon thread that closes expired votes every `interval` seconds until stopped."""
 
     def __init__(self, runtime: Runtime, interval: float = TICK_SECONDS) -> None:
         self.runtime = runtime
-        self.interval = interval
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="vote-timer", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        super().__init__(self.tick, interval, "vote-timer")
 
     def tick(self) -> list[int]:
         """Close the expired votes once; a failure is logged, never raised (the timer lives on)."""
@@ -60,12 +51,8 @@ class VoteTimer:
             log.info("vote %s closed: its time limit ran out", vote_id)
         return closed
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            self.tick()
 
-
-class CollectorPacer:
+class CollectorPacer(Periodic):
     """Keeps the cyclic garbage collector's full passes out of the votes.
 
     A full pass over a server holding 1,450 connections takes over 100 ms and stops everything
@@ -80,19 +67,17 @@ class CollectorPacer:
 
     def __init__(self, runtime: Runtime, interval: float = 2.0, quiet: float = 5.0,
                  full_every: float = 60.0) -> None:
+        super().__init__(self.tend, interval, "collector-pacer")
         self.runtime = runtime
-        self.interval = interval
         self.quiet = quiet
         self.full_every = full_every
         self.last_event = self.last_full = time.monotonic()
         self.passes = 0  # full passes made at quiet moments
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="collector-pacer", daemon=True)
 
     def start(self) -> None:
         self.runtime.bus.subscribe(self._seen)
         gc.freeze()
-        self._thread.start()
+        super().start()
 
     def _seen(self, _event: DomainEvent) -> None:
         self.last_event = time.monotonic()
@@ -110,14 +95,8 @@ class CollectorPacer:
         gc.freeze()
         return full
 
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            self.tend()
-
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+        super().stop()
         gc.unfreeze()
 
 
@@ -130,7 +109,7 @@ def display_url(host: str, port: int) -> str:
 
 
 class ServerHandle:
-    """A running server: its address, and stop() to shut it and its timer down."""
+    """A running werkzeug server: its address, and stop() to shut it and its timer down."""
 
     def __init__(self, server: BaseWSGIServer, timer: VoteTimer) -> None:
         self.server = server
@@ -146,6 +125,16 @@ class ServerHandle:
                                         daemon=True)
         self._thread.start()
 
+    def serve_forever(self) -> None:
+        """Serve in this thread until Ctrl+C or SIGTERM (a service manager's stop)."""
+        restore = _stop_on_sigterm()
+        try:
+            self.server.serve_forever()  # werkzeug's returns on Ctrl+C
+        except KeyboardInterrupt:
+            pass
+        finally:
+            restore()
+
     def stop(self) -> None:
         """Stop accepting requests, stop the timer and free the port (safe to call twice)."""
         if self._stopped:
@@ -158,8 +147,43 @@ class ServerHandle:
         self.server.server_close()
 
 
+class GeventHandle:
+    """A gevent WSGI server (`voting serve`): its address, serve_forever() and stop()."""
+
+    def __init__(self, server: object, timer: VoteTimer, url: str) -> None:
+        self.server = server
+        self.timer = timer
+        self.url = url
+
+    def serve_forever(self) -> None:
+        """Serve until Ctrl+C or SIGTERM (a service manager's stop)."""
+        import gevent
+
+        stops = [gevent.signal_handler(sig, self.server.stop)  # type: ignore[attr-defined]
+                 for sig in (signal.SIGTERM, signal.SIGINT)]
+        try:
+            self.server.serve_forever()  # type: ignore[attr-defined]
+        finally:
+            for handler in stops:
+                handler.cancel()
+
+    def stop(self) -> None:
+        self.server.stop(timeout=5)  # type: ignore[attr-defined]
+        self.timer.stop()
+
+
 class CannotListen(OSError):
     """The address is taken or not ours; werkzeug has already printed why."""
+
+
+def _start_timers(app: Flask) -> VoteTimer:
+    """The vote timer, started; and a purge cut short by the last stop (or a crash) is
+    finished now, in the background."""
+    timer = VoteTimer(runtime_of(app))
+    timer.start()
+    assert runtime_of(app).purger is not None
+    runtime_of(app).purger.request()
+    return timer
 
 
 def _bind(app: Flask, host: str, port: int) -> ServerHandle:
@@ -167,12 +191,26 @@ def _bind(app: Flask, host: str, port: int) -> ServerHandle:
         server = make_server(host, port, app, threaded=True)
     except SystemExit:  # werkzeug prints the reason (e.g. the port is in use) and exits
         raise CannotListen(f"cannot listen on {host}:{port}") from None
-    timer = VoteTimer(runtime_of(app))
-    timer.start()
-    # A purge cut short by the last stop (or a crash) is finished now, in the background.
-    assert runtime_of(app).purger is not None
-    runtime_of(app).purger.request()
-    return ServerHandle(server, timer)
+    return ServerHandle(server, _start_timers(app))
+
+
+def _bind_gevent(app: Flask, host: str, port: int) -> GeventHandle:
+    from gevent import pywsgi
+
+    class Handler(pywsgi.WSGIHandler):  # type: ignore[misc]
+        def handle_one_response(self) -> None:
+            super().handle_one_response()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                # The connection was the websocket's: once it ends, no HTTP request follows
+                # (else its last frames would be read as one, and logged as garbage).
+                self.close_connection = True
+
+    server = pywsgi.WSGIServer((host, port), app, log=None, handler_class=Handler)
+    try:
+        server.init_socket()
+    except OSError as error:
+        raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return GeventHandle(server, _start_timers(app), display_url(host, server.server_port))
 
 
 def start_server(app: Flask, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
@@ -197,64 +235,18 @@ def _stop_on_sigterm() -> Callable[[], None]:
 def serve(app: Flask, host: str, port: int,
           on_ready: Callable[[str], None] | None = None) -> None:
     """Serve `app` until Ctrl+C or SIGTERM; `on_ready(url)` runs once the port is open, before
-    the URL is printed. On gevent's server in a process patched for it (`voting serve`), else werkzeug's."""
-    if async_mode() == "gevent":
-        _serve_gevent(app, host, port, on_ready)
-        return
-    handle = _bind(app, host, port)
+    the URL is printed. On gevent's server in a process patched for it (`voting serve`), else
+    on werkzeug's."""
+    handle: ServerHandle | GeventHandle = (
+        _bind_gevent(app, host, port) if async_mode() == "gevent" else _bind(app, host, port))
     pacer = CollectorPacer(runtime_of(app))
-    restore = _stop_on_sigterm()
     try:
         if on_ready is not None:
             on_ready(handle.url)
         pacer.start()
         print(f"Serving on {handle.url} (press Ctrl+C to stop)", flush=True)
-        handle.server.serve_forever()  # werkzeug's returns on Ctrl+C
-    except KeyboardInterrupt:
-        pass
+        handle.serve_forever()
     finally:
-        restore()
         pacer.stop()
         handle.stop()
-    print("Stopped.", flush=True)
-
-
-def _serve_gevent(app: Flask, host: str, port: int,
-                  on_ready: Callable[[str], None] | None) -> None:
-    import gevent
-    from gevent import pywsgi
-
-    class Handler(pywsgi.WSGIHandler):  # type: ignore[misc]
-        def handle_one_response(self) -> None:
-            super().handle_one_response()
-            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
-                # The connection was the websocket's: once it ends, no HTTP request follows
-                # (else its last frames would be read as one, and logged as garbage).
-                self.close_connection = True
-
-    server = pywsgi.WSGIServer((host, port), app, log=None, handler_class=Handler)
-    try:
-        server.init_socket()
-    except OSError as error:
-        raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    timer = VoteTimer(runtime_of(app))
-    timer.start()
-    assert runtime_of(app).purger is not None
-    runtime_of(app).purger.request()  # a purge cut short by the last stop is finished now
-    pacer = CollectorPacer(runtime_of(app))
-    stop_on_signals = [gevent.signal_handler(signal.SIGTERM, server.stop),  # a service manager
-                       gevent.signal_handler(signal.SIGINT, server.stop)]  # Ctrl+C
-    url = display_url(host, server.server_port)
-    try:
-        if on_ready is not None:
-            on_ready(url)
-        pacer.start()
-        print(f"Serving on {url} (press Ctrl+C to stop)", flush=True)
-        server.serve_forever()  # returns on SIGTERM or Ctrl+C (server.stop)
-    finally:
-        for handler in stop_on_signals:
-            handler.cancel()
-        pacer.stop()
-        server.stop(timeout=5)
-        timer.stop()
     print("Stopped.", flush=True)
