@@ -282,7 +282,8 @@ def test_events_are_published_in_commit_order_even_when_a_thread_is_slow_to_publ
 def test_a_batch_reads_the_same_eligibility_as_the_presence_of_the_whole_hall(
         hall: Hall) -> None:
     """`eligibility` (the batch's own deputies only) agrees with `presence` (the whole roster):
-    plenary with the head voting or not, a deputy who left, a vacant seat, and a committee."""
+    plenary with the head voting or not, a deputy who left, a vacant seat, a committee, and a
+    sitting with no registration round yet."""
     from voting.services import council, registration, sittings
     from voting.services.council import the_council
 
@@ -300,15 +301,18 @@ def test_a_batch_reads_the_same_eligibility_as_the_presence_of_the_whole_hall(
     hall.unregister(hall.deputies[5])
     council.update_deputy(uow(), secretary, hall.deputies[40], {"active": False})
     everyone = {*hall.everyone, 10_000}
+    # a sitting whose registration never opened: no round, nobody registered
+    unopened = sittings.create_sitting(uow(), secretary, date="2026-11-26", body_id=body)
 
     def agree() -> None:
         with hall.rt.uow() as unit:
-            for sitting_id in (hall.sitting, committee):
+            for sitting_id in (hall.sitting, committee, unopened):
                 sitting = unit.session.get(orm.Sitting, sitting_id)
                 assert sitting is not None
                 state = registration.presence(unit, sitting)
                 for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]}):
-                    assert votes.eligibility(unit, the_council(unit), sitting, ids) == (
+                    body = unit.session.get(orm.Body, sitting.body_id)
+                    assert votes.eligibility(unit, the_council(unit), sitting, body, ids) == (
                         set(state.participants) & ids, set(state.registered) & ids)
 
     agree()

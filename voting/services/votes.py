@@ -47,7 +47,7 @@ from voting.domain.votes import (
 from . import validate
 from .council import PROCEDURE, the_council
 from .group_commit import GroupCommitter, Request
-from .registration import Presence, latest_round, presence
+from .registration import Presence, presence
 from .sittings import change_item_status, ensure_item_in_sitting, get_item, open_sitting_row
 from .uow import SYSTEM, Actor, UnitOfWork
 
@@ -273,11 +273,13 @@ def _admit(uow: UnitOfWork, vote: orm.Vote, requests: list[CastRequest], now: da
            refusals: dict[int, BaseException]) -> list[tuple[CastRequest, bool]]:
     """The casts on one vote that its guards let through, each with whether it changes a choice
     recorded before; the others go into `refusals`."""
-    council = the_council(uow)
-    sitting = uow.session.get(orm.Sitting, vote.sitting_id)
-    assert sitting is not None
+    sitting, body, council = uow.session.execute(  # one round trip for the three
+        select(orm.Sitting, orm.Body, orm.Council)
+        .join(orm.Body, orm.Body.id == orm.Sitting.body_id)
+        .join(orm.Council, orm.Council.id == orm.Body.council_id)
+        .where(orm.Sitting.id == vote.sitting_id)).one()
     ids = {r.actor.deputy_id for r in requests if r.actor.deputy_id is not None}
-    participants, registered = eligibility(uow, council, sitting, ids)
+    participants, registered = eligibility(uow, council, sitting, body, ids)
     model = orm.SecretParticipation if vote.kind == VoteKind.SECRET else orm.Ballot
     voted = set(uow.session.scalars(select(model.deputy_id).where(
         model.vote_id == vote.id, model.deputy_id.in_(ids))))
@@ -297,13 +299,12 @@ def _admit(uow: UnitOfWork, vote: orm.Vote, requests: list[CastRequest], now: da
     return admitted
 
 
-def eligibility(uow: UnitOfWork, council: orm.Council, sitting: orm.Sitting,
+def eligibility(uow: UnitOfWork, council: orm.Council, sitting: orm.Sitting, body: orm.Body,
                 ids: set[int]) -> tuple[set[int], set[int]]:
-    """Of the deputies `ids`: who takes part in the sitting's votes, and who of them is registered
-    now. The same answer as `presence(...).participants` and `.registered` restricted to `ids`,
-    read for these deputies only: a batch of casts need not load the whole roster."""
-    body = uow.session.get(orm.Body, sitting.body_id)
-    assert body is not None
+    """Of the deputies `ids`: who takes part in the sitting's votes (its `body`), and who of them
+    is registered now. The same answer as `presence(...).participants` and `.registered`
+    restricted to `ids`, read for these deputies only (a batch of casts need not load the whole
+    roster), in two statements: each is a round trip while the vote is locked."""
     if body.kind == "plenary":  # active deputies; the head only when the head votes (art. 59)
         rows = uow.session.execute(select(orm.Deputy.id, orm.Deputy.is_head).where(
             orm.Deputy.council_id == council.id, orm.Deputy.active.is_(True),
@@ -314,10 +315,12 @@ def eligibility(uow: UnitOfWork, council: orm.Council, sitting: orm.Sitting,
             select(orm.CommitteeMember.deputy_id).join(orm.Deputy).where(
                 orm.CommitteeMember.body_id == body.id, orm.Deputy.active.is_(True),
                 orm.CommitteeMember.deputy_id.in_(ids))))
-    round_ = latest_round(uow, sitting.id)
-    registered: set[int] = set() if round_ is None else set(uow.session.scalars(
+    newest_round = (select(orm.RegistrationRound.id)
+                    .where(orm.RegistrationRound.sitting_id == sitting.id)
+                    .order_by(orm.RegistrationRound.number.desc()).limit(1).scalar_subquery())
+    registered = set(uow.session.scalars(  # none while the sitting has no round yet
         select(orm.Registration.deputy_id).where(
-            orm.Registration.round_id == round_.id, orm.Registration.left_at.is_(None),
+            orm.Registration.round_id == newest_round, orm.Registration.left_at.is_(None),
             orm.Registration.deputy_id.in_(ids))))
     return participants, registered & participants
 
