@@ -59,6 +59,14 @@ CHOICES = ("for", "against", "abstain")
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 
 
+#: The clients decode with the standard library's json (its C decoder), as a browser decodes
+#: with its own native parser. python-socketio's default decoder checks the length of every
+#: integer in Python (a guard against huge numbers from a hostile peer): that spent 70% of the
+#: displays' processes on decoding snapshots, three times the server's CPU, on the same two
+#: cores (docs/benchmarks.md).
+STDLIB_JSON = json
+
+
 def now() -> float:
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
@@ -204,8 +212,9 @@ class DisplayState:
     closed: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
 
-def display_worker(base: str, count: int, conn: Connection) -> None:
+def display_worker(base: str, count: int, conn: Connection, nice: int = 0) -> None:
     """Hold `count` public displays; answer the main process's questions about results."""
+    os.nice(nice)
     asyncio.run(_display_main(base, count, conn))
 
 
@@ -219,7 +228,8 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
     arrived = asyncio.Event()
 
     def make(state: DisplayState) -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http)
+        client = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http,
+                                      json=json)  # see STDLIB_JSON
 
         @client.on("snapshot")
         def snapshot(data: dict[str, Any]) -> None:
@@ -284,11 +294,13 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
                     await asyncio.wait_for(arrived.wait(), timeout=0.2)
                 except TimeoutError:
                     pass
-            conn.send({"arrivals": [s.closed[vote_id][0] for s in states if vote_id in s.closed],
+            conn.send({"cpu": time.process_time(),
+                       "arrivals": [s.closed[vote_id][0] for s in states if vote_id in s.closed],
                        "payloads": [s.closed[vote_id][1] for s in states if vote_id in s.closed],
                        "missing": sum(vote_id not in s.closed for s in states[:len(clients)])})
         elif message["cmd"] == "stats":
-            conn.send({"events": sum(s.events for s in states), "gaps": sum(s.gaps for s in states),
+            conn.send({"cpu": time.process_time(),
+                       "events": sum(s.events for s in states), "gaps": sum(s.gaps for s in states),
                        "snapshots": sum(s.snapshots for s in states)})
         elif message["cmd"] == "stop":
             await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
@@ -300,17 +312,18 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
 class Displays:
     """Worker processes holding the displays; the main process asks them over pipes."""
 
-    def __init__(self, base: str, total: int, processes: int) -> None:
+    def __init__(self, base: str, total: int, processes: int, nice: int = 0) -> None:
         context = mp.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes = []
+        self.cpu: list[float] = []  # each worker's CPU seconds at its last answer
         shares = [total // processes + (1 if i < total % processes else 0)
                   for i in range(processes)]
         for share in shares:
             if not share:
                 continue
             parent, child = context.Pipe()
-            process = context.Process(target=display_worker, args=(base, share, child),
+            process = context.Process(target=display_worker, args=(base, share, child, nice),
                                       daemon=True)
             process.start()
             self.pipes.append(parent)
@@ -326,6 +339,12 @@ class Displays:
         if not pipe.poll(timeout):
             raise SystemExit("a display worker did not answer in time")
         return pipe.recv()
+
+    def cpu_since(self, answers: list[dict[str, Any]]) -> float:
+        """The workers' CPU seconds since their previous answer carrying it."""
+        spent = sum(a["cpu"] - b for a, b in zip(answers, self.cpu, strict=False))
+        self.cpu = [a["cpu"] for a in answers]
+        return spent
 
     def connected(self, timeout: float) -> list[dict[str, Any]]:
         return [self.receive(pipe, timeout) for pipe in self.pipes]
@@ -356,6 +375,7 @@ class Round:
     server_cpu: float
     cast_window: float
     client_cpu: float = 0.0
+    displays_cpu: float = 0.0
     by_moment: list[tuple[float, float]] = field(default_factory=list)  # (sent - start, ack)
 
     def ack_by_moment(self, slices: int = 5) -> str:
@@ -393,7 +413,7 @@ async def run(args: argparse.Namespace, base: str, hall: Council, server: Server
 
         async def connect(deputy_id: int, token: str) -> None:
             client = socketio.AsyncClient(reconnection=False, handle_sigint=False,
-                                          http_session=http)
+                                          http_session=http, json=json)  # see STDLIB_JSON
             async with gate:
                 await client.connect(base, auth={"token": token}, transports=["websocket"],
                                      wait_timeout=30)
@@ -411,7 +431,8 @@ async def run(args: argparse.Namespace, base: str, hall: Council, server: Server
             print(f"round {number}: vote {r.vote_id}: {len(r.acks)} acknowledged, "
                   f"{len(r.refused)} refused; ack {summary(r.acks)}; close->display "
                   f"{summary(r.close_to_display)}; missing {r.missing}, wrong {r.wrong}; "
-                  f"server CPU {r.server_cpu:.1f} s; ack p50 by moment sent "
+                  f"server CPU {r.server_cpu:.1f} s, displays' {r.displays_cpu:.1f} s, "
+                  f"deputies' {r.client_cpu:.1f} s; ack p50 by moment sent "
                   f"{r.ack_by_moment()}", flush=True)
             await asyncio.sleep(args.pause)
 
@@ -478,7 +499,8 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     if (result["for"], result["against"], result["abstain"]) != expected:
         wrong += 1
     return Round(vote_id, acks, refused, sent, close_http, [t - closed_at for t in arrivals],
-                 sum(a["missing"] for a in answers), wrong, cpu, window, client_cpu, by_moment)
+                 sum(a["missing"] for a in answers), wrong, cpu, window, client_cpu,
+                 displays.cpu_since(answers), by_moment)
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -500,6 +522,10 @@ def main() -> int:
                         help="how long to wait for the last display to show a result")
     parser.add_argument("--max-seconds", type=float, default=900.0,
                         help="the whole run is stopped after this long (default 900)")
+    parser.add_argument("--displays-nice", type=int, default=0, metavar="N",
+                        help="run the displays' worker processes at this much lower CPU "
+                             "priority (os.nice), so that they stand in better for screens on "
+                             "other machines; default 0")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--server-command", default="",
                         help="for experiments: run this instead of `voting serve` (it must "
@@ -526,8 +552,9 @@ def main() -> int:
         base = server.wait_ready()
         print(f"server: pid {server.process.pid} at {base}", flush=True)
         started = now()
-        displays = Displays(base, args.displays, args.display_processes)
+        displays = Displays(base, args.displays, args.display_processes, args.displays_nice)
         ready = displays.connected(timeout=300)
+        displays.cpu_since(displays.ask({"cmd": "stats"}, timeout=30))
         connected = sum(r["connected"] for r in ready)
         print(f"displays connected: {connected} of {args.displays} "
               f"({sum(r['failed'] for r in ready)} failed) in {now() - started:.1f} s; "
@@ -570,7 +597,9 @@ def report(args: argparse.Namespace, url: str, rounds: list[Round], connected: i
     print("casts actually sent within: " + ", ".join(f"{r.cast_window:.2f} s" for r in rounds))
     print("server CPU per round (casts + close): "
           + ", ".join(f"{r.server_cpu:.1f} s" for r in rounds)
-          + "; the deputies' process: " + ", ".join(f"{r.client_cpu:.1f} s" for r in rounds))
+          + "; the deputies' process: " + ", ".join(f"{r.client_cpu:.1f} s" for r in rounds)
+          + "; the displays' processes (from the previous round's end): "
+          + ", ".join(f"{r.displays_cpu:.1f} s" for r in rounds))
     print(f"events received by the displays: {sum(s['events'] for s in stats)}, "
           f"sequence gaps: {sum(s['gaps'] for s in stats)}")
     for r in rounds:

@@ -279,11 +279,13 @@ def test_events_are_published_in_commit_order_even_when_a_thread_is_slow_to_publ
     assert seen == sorted(seen) == list(range(seen[0], seen[0] + len(seen)))
 
 
-def test_a_batch_reads_the_same_eligibility_as_the_presence_of_the_whole_hall(
+def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
         hall: Hall) -> None:
-    """`eligibility` (the batch's own deputies only) agrees with `presence` (the whole roster):
-    plenary with the head voting or not, a deputy who left, a vacant seat, a committee, and a
-    sitting with no registration round yet."""
+    """`standing` (the batch's own deputies only, one statement) agrees with `presence` (the whole
+    roster): plenary with the head voting or not, a deputy who left, a vacant seat, a committee,
+    and a sitting with no registration round yet; and it knows who has voted already."""
+    from types import SimpleNamespace
+
     from voting.services import council, registration, sittings
     from voting.services.council import the_council
 
@@ -298,6 +300,8 @@ def test_a_batch_reads_the_same_eligibility_as_the_presence_of_the_whole_hall(
         registration.register(uow(), deputy(member), committee)
     hall.open_registration()
     hall.register(*hall.deputies[:30], hall.head)
+    vote_id = hall.open_vote(title="Хто вже голосував")
+    hall.cast_many(vote_id, hall.deputies[2:7], "for")
     hall.unregister(hall.deputies[5])
     council.update_deputy(uow(), secretary, hall.deputies[40], {"active": False})
     everyone = {*hall.everyone, 10_000}
@@ -306,14 +310,24 @@ def test_a_batch_reads_the_same_eligibility_as_the_presence_of_the_whole_hall(
 
     def agree() -> None:
         with hall.rt.uow() as unit:
+            the = the_council(unit)
             for sitting_id in (hall.sitting, committee, unopened):
                 sitting = unit.session.get(orm.Sitting, sitting_id)
                 assert sitting is not None
                 state = registration.presence(unit, sitting)
+                body = unit.session.get(orm.Body, sitting.body_id)
+                assert body is not None
+                vote = SimpleNamespace(  # what the lock of a vote reads for the casts' guards
+                    id=vote_id, kind="roll_call", sitting_id=sitting.id, body_id=body.id,
+                    body_kind=body.kind, council_id=the.id, head_votes=the.head_votes)
                 for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]}):
-                    body = unit.session.get(orm.Body, sitting.body_id)
-                    assert votes.eligibility(unit, the_council(unit), sitting, body, ids) == (
+                    found = votes.standing(unit, vote, ids)  # type: ignore[arg-type]
+                    assert (found.participants, found.registered) == (
                         set(state.participants) & ids, set(state.registered) & ids)
+                    # who has voted, of the body's active deputies (the head too)
+                    body_deputies = set(members if sitting_id != hall.sitting else hall.everyone)
+                    assert found.voted == (set(hall.deputies[2:7]) & ids & body_deputies
+                                           - {hall.deputies[40]})
 
     agree()
     council.update_settings(uow(), secretary, {"head_votes": False})

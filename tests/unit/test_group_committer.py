@@ -117,3 +117,15 @@ def test_a_writer_that_forgets_a_request_refuses_it_instead_of_hanging() -> None
     # ...and the committer still works for the next caller.
     assert GroupCommitter(Writer(pause=0)).submit(None, Job(key=2, value=2)) == 20  # type: ignore[arg-type]
     assert not committer._writing
+
+
+def test_the_committer_is_busy_while_a_batch_is_written_and_idle_after() -> None:
+    writer = Writer(pause=0.2)
+    committer: GroupCommitter[Job] = GroupCommitter(writer)
+    assert not committer.busy
+    done = threading.Thread(target=committer.submit, args=(None, Job(key=1, value=1)))
+    done.start()
+    time.sleep(0.05)
+    assert committer.busy  # the casts' batch is being written: the live push gives way
+    done.join(timeout=5)
+    assert not committer.busy and writer.batches == [[1]]

@@ -276,15 +276,15 @@ def test_a_push_that_fails_is_tried_again_so_no_display_stays_stale(
                         {"item_id": hall.items[0]}, status=201)["vote_id"]
     display = socket(app)
     received(display, "snapshot")
-    real, calls = live.audience_snapshot, {"n": 0}
+    real, calls = live.audience_snapshots, {"n": 0}
 
-    def busy_once(*args: Any, **kwargs: Any) -> dict[str, object]:
+    def busy_once(*args: Any, **kwargs: Any) -> dict[str, dict[str, object]]:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("the database is busy (simulated)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(live, "audience_snapshot", busy_once)
+    monkeypatch.setattr(live, "audience_snapshots", busy_once)
     secretary.ok("post", f"/votes/{vote}/close")
     closed = pushed(display, lambda m: m["state"]["vote"]["state"] == "closed", timeout=5)
     assert closed["state"]["vote"]["result"]["result"] == "not_adopted"

@@ -56,6 +56,11 @@ class GroupCommitter(Generic[R]):
         self.batches = 0  # statistics, for tests and benchmarks
         self.largest = 0
 
+    @property
+    def busy(self) -> bool:
+        """Whether requests are being written or waiting to be (read without the lock: a hint)."""
+        return self._writing or bool(self._pending)
+
     def submit(self, uow: UnitOfWork, request: R) -> object:
         """Queue the request, wait until it is written (or refused), return its result or raise."""
         with self._lock:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -272,13 +274,24 @@ def live_state(uow: UnitOfWork, audience: str = "public") -> dict[str, object]:
     no per-deputy lists at all; each asks for its own line (my_live_state) when the vote or the
     registration round changes.
     """
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r}")
-    staff = audience == "staff"
-    light = audience == "terminal"
+    return live_states(uow, (audience,))[1][audience]
+
+
+def live_states(uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head: bool = False
+                ) -> tuple[int | None, dict[str, dict[str, object]]]:
+    """`live_state` of each audience, read in one transaction (a push reads them all at once),
+    and with `with_head` the journal's head (else None), read first: no state is older."""
+    wanted = list(audiences)
+    for audience in wanted:
+        if audience not in AUDIENCES:
+            raise ValueError(f"unknown audience {audience!r}")
     with uow:
+        head = None
+        if with_head:
+            row = uow.session.get(orm.JournalHead, 1)
+            head = 0 if row is None else row.seq
         council = the_council(uow)
-        out: dict[str, object] = {
+        common: dict[str, object] = {
             "now": uow.now().isoformat(),
             "council": {"name": council.name, "statutory_deputies": council.statutory_deputies,
                         "show_running_split": council.show_running_split,
@@ -287,29 +300,35 @@ def live_state(uow: UnitOfWork, audience: str = "public") -> dict[str, object]:
                         "revote_limit": council.revote_limit},
             "sitting": None, "current_item": None, "vote": None,
         }
+        out = {audience: dict(common) for audience in wanted}
         row = live_sitting(uow)
         if row is None:
-            return out
+            return head, out
         state = presence(uow, row)
         round_ = latest_round(uow, row.id)
-        out["sitting"] = {**_sitting_dict(row), **state.to_dict(),
-                          "registration_open": bool(round_ and round_.closed_at is None),
-                          "registration_round": round_.number if round_ else None}
-        if not light:
-            out["sitting"].update(registered_ids=sorted(state.registered),
-                                  participant_ids=sorted(state.participants))
+        sitting = {**_sitting_dict(row), **state.to_dict(),
+                   "registration_open": bool(round_ and round_.closed_at is None),
+                   "registration_round": round_.number if round_ else None}
         items = list(uow.session.scalars(select(orm.AgendaItem).where(
             orm.AgendaItem.sitting_id == row.id).order_by(orm.AgendaItem.position)))
         current = next((i for i in items if i.status == ItemStatus.UNDER_CONSIDERATION), None)
-        out["current_item"] = None if current is None else _item_dict(current)
-        if staff:
-            out["agenda"] = [_item_dict(i) for i in items]
         last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
                                         .order_by(orm.Vote.id.desc())).first()
-        if last_vote is not None:
-            out["vote"] = (_live_vote_light(uow, last_vote) if light else
-                           _live_vote(uow, last_vote, council.show_running_split, staff, state))
-        return out
+        facts = None if last_vote is None else _VoteFacts(uow, last_vote, state)
+        for audience in wanted:
+            shown = out[audience]
+            staff, light = audience == "staff", audience == "terminal"
+            shown["sitting"] = dict(sitting) if light else {
+                **sitting, "registered_ids": sorted(state.registered),
+                "participant_ids": sorted(state.participants)}
+            shown["current_item"] = None if current is None else _item_dict(current)
+            if staff:
+                shown["agenda"] = [_item_dict(i) for i in items]
+            if last_vote is not None and facts is not None:
+                shown["vote"] = (_live_vote_light(uow, last_vote) if light else
+                                 _live_vote(last_vote, facts, council.show_running_split, staff,
+                                            state))
+        return head, out
 
 
 def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:
@@ -330,30 +349,58 @@ def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
     return {**_vote_summary(row), "allow_change": row.allow_change}
 
 
-def _live_vote(uow: UnitOfWork, row: orm.Vote, show_split: bool, staff: bool,
+class _VoteFacts:
+    """What the screens may be shown of a vote, each read once, when first asked for."""
+
+    def __init__(self, uow: UnitOfWork, row: orm.Vote, state: Presence) -> None:
+        self.uow, self.row, self.state = uow, row, state
+        self.secret = row.kind == VoteKind.SECRET
+        self._read: dict[str, object] = {}
+
+    def _once(self, name: str, read: Callable[[], object]) -> Any:
+        if name not in self._read:
+            self._read[name] = read()
+        return self._read[name]
+
+    def votes_cast(self) -> int:
+        model = orm.SecretParticipation if self.secret else orm.Ballot
+        return self._once("cast", lambda: self.uow.session.scalar(
+            select(func.count()).select_from(model).where(model.vote_id == self.row.id)) or 0)
+
+    def running(self) -> dict[str, int]:  # never asked for a secret ballot
+        def read() -> dict[str, int]:
+            split = dict(self.uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
+                orm.Ballot.vote_id == self.row.id).group_by(orm.Ballot.outcome)).all())
+            return {k: split.get(k, 0) for k in ("for", "against", "abstain")}
+        return dict(self._once("running", read))
+
+    def choices(self) -> dict[int, str]:  # roll-call only
+        return dict(self._once("choices", lambda: dict(self.uow.session.execute(select(
+            orm.Ballot.deputy_id, orm.Ballot.outcome).where(
+            orm.Ballot.vote_id == self.row.id)).all())))
+
+    def voters(self) -> set[int]:
+        model = orm.SecretParticipation if self.secret else orm.Ballot
+        return set(self._once("voters", lambda: set(self.uow.session.scalars(
+            select(model.deputy_id).where(model.vote_id == self.row.id)))))
+
+
+def _live_vote(row: orm.Vote, facts: _VoteFacts, show_split: bool, staff: bool,
                state: Presence) -> dict[str, object]:
     out = {**_vote_summary(row), "allow_change": row.allow_change}
     secret = row.kind == VoteKind.SECRET
     if row.state == VoteState.OPEN:
-        model = orm.SecretParticipation if secret else orm.Ballot
-        out["votes_cast"] = uow.session.scalar(select(func.count()).select_from(model).where(
-            model.vote_id == row.id)) or 0
+        out["votes_cast"] = facts.votes_cast()
         if not secret and (show_split or staff):
-            split = dict(uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
-                orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).all())
-            out["running"] = {k: split.get(k, 0) for k in ("for", "against", "abstain")}
+            out["running"] = facts.running()
         if staff and row.kind == VoteKind.ROLL_CALL:
             # Per deputy while open: staff only, roll-call only (the control screen's hall plan);
             # an open vote's per-deputy list is for the protocol alone.
-            out["choices"] = dict(uow.session.execute(select(
-                orm.Ballot.deputy_id, orm.Ballot.outcome).where(orm.Ballot.vote_id == row.id)).all())
+            out["choices"] = facts.choices()
         if staff:
-            voted = set(uow.session.scalars(select(model.deputy_id).where(
-                model.vote_id == row.id)))
-            out["not_yet_voted"] = sorted(state.registered - voted)
+            out["not_yet_voted"] = sorted(state.registered - facts.voters())
     elif row.kind == VoteKind.ROLL_CALL and row.state == VoteState.CLOSED:
-        out["outcomes"] = dict(uow.session.execute(select(
-            orm.Ballot.deputy_id, orm.Ballot.outcome).where(orm.Ballot.vote_id == row.id)).all())
+        out["outcomes"] = facts.choices()
     return out
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +48,20 @@ SYSTEM = Actor("system", "system")
 
 #: The largest id a row can have (ids are 32-bit INTEGER columns).
 MAX_ID = 2**31 - 1
+
+
+_HEAD = orm.JournalHead.__table__
+_ENTRY = orm.JournalEntry.__table__
+_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+
+
+def checked_vote_id(vote_id: object) -> int:
+    """A vote id from outside, or InvalidInput / NotFound naming what is wrong with it."""
+    if not isinstance(vote_id, int) or isinstance(vote_id, bool):
+        raise InvalidInput(f"vote id must be a whole number, got {vote_id!r}")
+    if not 1 <= vote_id <= MAX_ID:  # no row has it, and the database cannot even compare it
+        raise NotFound(f"vote {_shown_id(vote_id)} does not exist")
+    return vote_id
 
 
 def _shown_id(ident: int) -> str:
@@ -99,7 +113,8 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._committed = False
         self._active = False
-        self._journal_head: orm.JournalHead | None = None
+        self._journal_head: tuple[int, str] | None = None  # (seq, hash), once locked
+        self._entries: list[dict[str, object]] = []  # written at commit
 
     def __enter__(self) -> UnitOfWork:
         if self._active:
@@ -109,7 +124,7 @@ class UnitOfWork:
         if self.read_only:
             self.session.connection(execution_options={READ_ONLY: True})
         self._events, self._after_commit, self._committed = [], [], False
-        self._journal_head = None
+        self._journal_head, self._entries = None, []
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -144,15 +159,12 @@ class UnitOfWork:
         On PostgreSQL a close waits for casts in flight and a later cast sees the vote closed; on
         SQLite every write transaction begins IMMEDIATE, which serializes them all.
         """
-        if not isinstance(vote_id, int) or isinstance(vote_id, bool):
-            raise InvalidInput(f"vote id must be a whole number, got {vote_id!r}")
-        if not 1 <= vote_id <= MAX_ID:
-            raise NotFound(f"vote {_shown_id(vote_id)} does not exist")
-        stmt = select(orm.Vote).where(orm.Vote.id == vote_id)
+        checked = checked_vote_id(vote_id)
+        stmt = select(orm.Vote).where(orm.Vote.id == checked)
         stmt = stmt.with_for_update(read=not exclusive)
         vote = self.session.scalars(stmt.execution_options(populate_existing=True)).first()
         if vote is None:
-            raise NotFound(f"vote {vote_id} does not exist")
+            raise NotFound(f"vote {checked} does not exist")
         return vote
 
     def journal(
@@ -164,30 +176,32 @@ class UnitOfWork:
     ) -> int:
         """Append a journal entry (hash-chained) and queue its event; returns its sequence number.
 
-        `public` is what screens may see when it differs from the journal's payload.
+        `public` is what screens may see when it differs from the journal's payload. The first
+        append of a transaction locks the journal's head; the entries and the new head are
+        written at commit, in two statements however many entries there are.
         """
-        head = self._journal_head  # locked by the first append of this transaction
-        if head is None:
-            head = self.session.scalars(
-                select(orm.JournalHead).where(orm.JournalHead.id == 1).with_for_update()
-            ).first()
-            if head is None:
-                head = orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH)
-                self.session.add(head)
-            self._journal_head = head
-        seq = head.seq + 1
+        if self._journal_head is None:  # lock the head (create it before the first entry)
+            row = self.session.execute(_LOCK_HEAD).first()
+            if row is None:
+                self.session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH))
+            self._journal_head = (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
+        last, previous = self._journal_head
+        seq = last + 1
         at = self.now().astimezone(UTC).isoformat(timespec="microseconds")
         payload_json = canonical(payload)
-        digest = entry_hash(seq, at, actor.label, kind, payload_json, head.hash)
-        self.session.add(
-            orm.JournalEntry(
-                seq=seq, at=at, actor=actor.label, kind=kind, payload=payload_json,
-                prev_hash=head.hash, hash=digest,
-            )
-        )
-        head.seq, head.hash = seq, digest
+        digest = entry_hash(seq, at, actor.label, kind, payload_json, previous)
+        self._entries.append({"seq": seq, "at": at, "actor": actor.label, "kind": kind,
+                              "payload": payload_json, "prev_hash": previous, "hash": digest})
+        self._journal_head = (seq, digest)
         self._events.append(DomainEvent(seq, kind, dict(payload if public is None else public)))
         return seq
+
+    def _write_journal(self) -> None:
+        if self._entries:
+            seq, digest = self._journal_head  # type: ignore[misc]
+            self.session.execute(insert(_ENTRY), self._entries)
+            self.session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
+            self._entries = []
 
     def after_commit(self, action: Callable[[], None]) -> None:
         self._after_commit.append(action)
@@ -203,6 +217,7 @@ class UnitOfWork:
             raise RuntimeError("a read-only unit of work cannot commit")
         with self.bus.commit_lock:
             try:
+                self._write_journal()
                 self.session.commit()
             except OperationalError as error:
                 self.session.rollback()

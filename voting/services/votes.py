@@ -10,10 +10,12 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Row, Select, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from voting.adapters import orm
@@ -23,6 +25,7 @@ from voting.domain.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
+    NotFound,
     PermissionDenied,
     QuorumNotMet,
     RevoteLimitReached,
@@ -49,7 +52,7 @@ from .council import PROCEDURE, the_council
 from .group_commit import GroupCommitter, Request
 from .registration import Presence, presence
 from .sittings import change_item_status, ensure_item_in_sitting, get_item, open_sitting_row
-from .uow import SYSTEM, Actor, UnitOfWork
+from .uow import SYSTEM, Actor, UnitOfWork, checked_vote_id
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +200,13 @@ def cast_committer(uow: UnitOfWork) -> GroupCommitter[CastRequest]:
         return committer
 
 
+def casts_in_flight(engine: Engine) -> bool:
+    """Whether this process is writing casts into the database now, or has casts waiting to be:
+    the live push gives way to them (web/push.py)."""
+    committer = _committers.get(engine)
+    return committer is not None and committer.busy
+
+
 def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
                 deputy_id: object = None) -> dict[str, object]:
     """Record a deputy's own choice; returns only after it is committed.
@@ -239,11 +249,14 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
     """Check every cast, write the accepted ones with their journal entries, commit, settle.
 
     Raises only when the whole transaction fails (nothing is then written); a cast refused by a
-    guard is settled with its error and leaves no trace.
+    guard is settled with its error and leaves no trace. A batch on one vote makes six
+    statements (lock and read the vote with what its guards need; the standing of the batch's
+    deputies; the ballots; the journal's head, entries and new head), whatever its size: each is
+    a round trip while the vote is locked, and one server process writes every batch.
     """
     answers: dict[int, dict[str, object]] = {}
     refusals: dict[int, BaseException] = {}
-    accepted: list[tuple[CastRequest, orm.Vote, bool]] = []  # request, vote, changed
+    accepted: list[tuple[CastRequest, Row[Any], bool]] = []  # request, vote, changed
     with uow:
         groups: dict[Hashable, list[CastRequest]] = {}
         for request in batch:
@@ -251,7 +264,7 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
         locked = []
         for requests in groups.values():
             try:
-                locked.append((uow.lock_vote(requests[0].vote_id), requests))
+                locked.append((_lock_for_casting(uow, requests[0].vote_id), requests))
             except DomainError as error:
                 refusals.update((id(r), error) for r in requests)
         now = uow.now()  # once the votes are locked: a close cannot slip in after this moment
@@ -269,63 +282,112 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
             request.settle(result=answers[id(request)])
 
 
-def _admit(uow: UnitOfWork, vote: orm.Vote, requests: list[CastRequest], now: datetime,
+_VOTE, _SITTING, _BODY, _COUNCIL = (orm.Vote.__table__, orm.Sitting.__table__,
+                                    orm.Body.__table__, orm.Council.__table__)
+_DEPUTY, _MEMBER = orm.Deputy.__table__, orm.CommitteeMember.__table__
+_ROUND, _REGISTRATION = orm.RegistrationRound.__table__, orm.Registration.__table__
+_BALLOT, _PARTICIPATION = orm.Ballot.__table__, orm.SecretParticipation.__table__
+_TALLY = orm.SecretTally.__table__
+
+#: The vote, share-locked (PostgreSQL; SQLite's writers are serialized anyway), with what the
+#: guards of a cast need from its sitting, body and council: one statement.
+_LOCK_FOR_CASTING = (
+    select(_VOTE.c.id, _VOTE.c.state, _VOTE.c.kind, _VOTE.c.deadline, _VOTE.c.allow_change,
+           _VOTE.c.sitting_id, _BODY.c.id.label("body_id"), _BODY.c.kind.label("body_kind"),
+           _COUNCIL.c.id.label("council_id"), _COUNCIL.c.head_votes,
+           _COUNCIL.c.registration_required_to_vote)
+    .join_from(_VOTE, _SITTING, _SITTING.c.id == _VOTE.c.sitting_id)
+    .join(_BODY, _BODY.c.id == _SITTING.c.body_id)
+    .join(_COUNCIL, _COUNCIL.c.id == _BODY.c.council_id)
+    .where(_VOTE.c.id == bindparam("vote_id"))
+    .with_for_update(read=True, of=_VOTE))
+
+
+def _lock_for_casting(uow: UnitOfWork, vote_id: object) -> Row[Any]:
+    checked = checked_vote_id(vote_id)
+    vote = uow.session.execute(_LOCK_FOR_CASTING, {"vote_id": checked}).first()
+    if vote is None:
+        raise NotFound(f"vote {checked} does not exist")
+    return vote
+
+
+def _standing_statement(committee: bool, secret: bool) -> Select[Any]:
+    """Per deputy of a batch who takes part in the sitting's body: whether the deputy is the
+    head, is registered in the sitting's newest registration round (none before the first
+    round), and has already voted in this vote."""
+    newest_round = (select(_ROUND.c.id).where(_ROUND.c.sitting_id == bindparam("sitting_id"))
+                    .order_by(_ROUND.c.number.desc()).limit(1).scalar_subquery())
+    registered = exists().where(_REGISTRATION.c.round_id == newest_round,
+                                _REGISTRATION.c.deputy_id == _DEPUTY.c.id,
+                                _REGISTRATION.c.left_at.is_(None))
+    voters = _PARTICIPATION if secret else _BALLOT
+    voted = exists().where(voters.c.vote_id == bindparam("vote_id"),
+                           voters.c.deputy_id == _DEPUTY.c.id)
+    stmt = select(_DEPUTY.c.id, _DEPUTY.c.is_head, registered.label("registered"),
+                  voted.label("voted"))
+    if committee:  # the committee's active members
+        stmt = stmt.join(_MEMBER, _MEMBER.c.deputy_id == _DEPUTY.c.id).where(
+            _MEMBER.c.body_id == bindparam("body_id"))
+    else:  # the council's active deputies
+        stmt = stmt.where(_DEPUTY.c.council_id == bindparam("council_id"))
+    return stmt.where(_DEPUTY.c.active.is_(True),
+                      _DEPUTY.c.id.in_(bindparam("ids", expanding=True)))
+
+
+_STANDING = {(committee, secret): _standing_statement(committee, secret)
+             for committee in (False, True) for secret in (False, True)}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Of a batch's deputies: who takes part in the vote, who of them is registered, and who of
+    the body's active deputies (the head too) has voted in it already."""
+
+    participants: frozenset[int]
+    registered: frozenset[int]
+    voted: frozenset[int]
+
+
+def standing(uow: UnitOfWork, vote: Row[Any], ids: set[int]) -> Standing:
+    """The standing of the deputies `ids` for casting in `vote` (a row of _LOCK_FOR_CASTING), in
+    one statement. Participants and registered are `presence(...).participants` and
+    `.registered` restricted to `ids`, read for these deputies only: a batch of casts need not
+    load the whole roster. The head takes part in a plenary vote only when the head votes
+    (art. 59)."""
+    rows = uow.session.execute(
+        _STANDING[vote.body_kind != "plenary", vote.kind == VoteKind.SECRET],
+        {"vote_id": vote.id, "sitting_id": vote.sitting_id, "body_id": vote.body_id,
+         "council_id": vote.council_id, "ids": sorted(ids)}).all()
+    voted = frozenset(r.id for r in rows if r.voted)
+    participants = frozenset(r.id for r in rows if vote.body_kind != "plenary" or not r.is_head
+                             or vote.head_votes)
+    registered = frozenset(r.id for r in rows if r.registered and r.id in participants)
+    return Standing(participants, registered, voted)
+
+
+def _admit(uow: UnitOfWork, vote: Row[Any], requests: list[CastRequest], now: datetime,
            refusals: dict[int, BaseException]) -> list[tuple[CastRequest, bool]]:
     """The casts on one vote that its guards let through, each with whether it changes a choice
     recorded before; the others go into `refusals`."""
-    sitting, body, council = uow.session.execute(  # one round trip for the three
-        select(orm.Sitting, orm.Body, orm.Council)
-        .join(orm.Body, orm.Body.id == orm.Sitting.body_id)
-        .join(orm.Council, orm.Council.id == orm.Body.council_id)
-        .where(orm.Sitting.id == vote.sitting_id)).one()
     ids = {r.actor.deputy_id for r in requests if r.actor.deputy_id is not None}
-    participants, registered = eligibility(uow, council, sitting, body, ids)
-    model = orm.SecretParticipation if vote.kind == VoteKind.SECRET else orm.Ballot
-    voted = set(uow.session.scalars(select(model.deputy_id).where(
-        model.vote_id == vote.id, model.deputy_id.in_(ids))))
+    found = standing(uow, vote, ids)
     admitted = []
     for request in requests:
         who = request.actor.deputy_id
         try:
-            if who not in participants:
+            if who not in found.participants:
                 raise PermissionDenied("you do not take part in this sitting's body")
-            ensure_can_cast(VoteState(vote.state), vote.deadline, now, who in registered,
-                            council.registration_required_to_vote, who in voted,
+            ensure_can_cast(VoteState(vote.state), vote.deadline, now, who in found.registered,
+                            vote.registration_required_to_vote, who in found.voted,
                             vote.allow_change)
         except DomainError as error:
             refusals[id(request)] = error
         else:
-            admitted.append((request, who in voted))
+            admitted.append((request, who in found.voted))
     return admitted
 
 
-def eligibility(uow: UnitOfWork, council: orm.Council, sitting: orm.Sitting, body: orm.Body,
-                ids: set[int]) -> tuple[set[int], set[int]]:
-    """Of the deputies `ids`: who takes part in the sitting's votes (its `body`), and who of them
-    is registered now. The same answer as `presence(...).participants` and `.registered`
-    restricted to `ids`, read for these deputies only (a batch of casts need not load the whole
-    roster), in two statements: each is a round trip while the vote is locked."""
-    if body.kind == "plenary":  # active deputies; the head only when the head votes (art. 59)
-        rows = uow.session.execute(select(orm.Deputy.id, orm.Deputy.is_head).where(
-            orm.Deputy.council_id == council.id, orm.Deputy.active.is_(True),
-            orm.Deputy.id.in_(ids))).all()
-        participants = {r.id for r in rows if not r.is_head or council.head_votes}
-    else:  # the committee's active members
-        participants = set(uow.session.scalars(
-            select(orm.CommitteeMember.deputy_id).join(orm.Deputy).where(
-                orm.CommitteeMember.body_id == body.id, orm.Deputy.active.is_(True),
-                orm.CommitteeMember.deputy_id.in_(ids))))
-    newest_round = (select(orm.RegistrationRound.id)
-                    .where(orm.RegistrationRound.sitting_id == sitting.id)
-                    .order_by(orm.RegistrationRound.number.desc()).limit(1).scalar_subquery())
-    registered = set(uow.session.scalars(  # none while the sitting has no round yet
-        select(orm.Registration.deputy_id).where(
-            orm.Registration.round_id == newest_round, orm.Registration.left_at.is_(None),
-            orm.Registration.deputy_id.in_(ids))))
-    return participants, registered & participants
-
-
-def _write_ballots(uow: UnitOfWork, accepted: list[tuple[CastRequest, orm.Vote, bool]],
+def _write_ballots(uow: UnitOfWork, accepted: list[tuple[CastRequest, Row[Any], bool]],
                    now: datetime) -> None:
     """New ballots (or participations) in one statement, changed ballots one by one, and a
     secret ballot's counters by the number of each choice. The primary key refuses a second
@@ -338,29 +400,29 @@ def _write_ballots(uow: UnitOfWork, accepted: list[tuple[CastRequest, orm.Vote, 
             new_secret.append({"vote_id": vote.id, "deputy_id": who})
             secret_counts.setdefault(vote.id, Counter())[picked] += 1
         elif changed:
-            uow.session.execute(update(orm.Ballot).where(
-                orm.Ballot.vote_id == vote.id, orm.Ballot.deputy_id == who,
+            uow.session.execute(update(_BALLOT).where(
+                _BALLOT.c.vote_id == vote.id, _BALLOT.c.deputy_id == who,
             ).values(outcome=picked, cast_at=now))
         else:
             new_ballots.append({"vote_id": vote.id, "deputy_id": who, "outcome": picked,
                                 "cast_at": now})
     try:
         if new_ballots:
-            uow.session.execute(insert(orm.Ballot), new_ballots)
+            uow.session.execute(insert(_BALLOT), new_ballots)
         if new_secret:
-            uow.session.execute(insert(orm.SecretParticipation), new_secret)
+            uow.session.execute(insert(_PARTICIPATION), new_secret)
     except IntegrityError:
         raise AlreadyVoted("your choice is already recorded") from None
     for vote_id, counts in secret_counts.items():
         for picked, number in sorted(counts.items()):
-            counted = uow.session.execute(update(orm.SecretTally).where(
-                orm.SecretTally.vote_id == vote_id, orm.SecretTally.choice == picked,
-            ).values(count=orm.SecretTally.count + number))
+            counted = uow.session.execute(update(_TALLY).where(
+                _TALLY.c.vote_id == vote_id, _TALLY.c.choice == picked,
+            ).values(count=_TALLY.c.count + number))
             if counted.rowcount != 1:  # type: ignore[attr-defined]
                 raise SecretCountersLost(LOST_COUNTERS)
 
 
-def _journal_cast(uow: UnitOfWork, request: CastRequest, vote: orm.Vote,
+def _journal_cast(uow: UnitOfWork, request: CastRequest, vote: Row[Any],
                   changed: bool) -> dict[str, object]:
     """The cast's journal entry (its event follows the commit) and the caster's answer."""
     who, picked = request.actor.deputy_id, request.choice.value

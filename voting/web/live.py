@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, request
@@ -157,8 +157,9 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     socketio.on_event("register", register)
     socketio.on_event("cast", cast)
 
-    pusher = SnapshotPusher(socketio, lambda audience: audience_snapshot(runtime, audience),
-                            shared=bool(app.extensions["voting.config"].server.message_queue))
+    pusher = SnapshotPusher(socketio, lambda audiences: audience_snapshots(runtime, audiences),
+                            shared=bool(app.extensions["voting.config"].server.message_queue),
+                            give_way_to=lambda: votes.casts_in_flight(runtime.engine))
 
     def send(event: DomainEvent) -> None:
         socketio.emit("event", {"seq": event.seq, "kind": event.kind, "payload": event.payload},
@@ -237,15 +238,23 @@ def snapshot(runtime: Runtime, actor: Actor | None = None) -> dict[str, object]:
 
 def audience_snapshot(runtime: Runtime, audience: str,
                       actor: Actor | None = None) -> dict[str, object]:
-    seq = queries.journal_head(runtime.reader())
-    try:
-        state: dict[str, object] | None = queries.live_state(runtime.reader(), audience)
-    except DomainError:
-        state = None  # no council yet
-    out: dict[str, object] = {"seq": seq, "state": state}
+    out = audience_snapshots(runtime, (audience,))[audience]
     if actor is not None and actor.deputy_id is not None:
         out["me"] = queries.my_live_state(runtime.reader(), actor.deputy_id)
     return out
+
+
+def audience_snapshots(runtime: Runtime,
+                       audiences: Iterable[str]) -> dict[str, dict[str, object]]:
+    """{seq, state} for each audience, read at once: the journal's last sequence number, then
+    the states (read after it, so never older)."""
+    wanted = list(audiences)
+    try:
+        seq, states = queries.live_states(runtime.reader(), wanted, with_head=True)
+    except DomainError:  # no council yet
+        seq = queries.journal_head(runtime.reader())
+        return {audience: {"seq": seq, "state": None} for audience in wanted}
+    return {audience: {"seq": seq, "state": states[audience]} for audience in wanted}
 
 
 def _only(data: dict[str, Any], allowed: set[str]) -> None:

@@ -24,6 +24,12 @@ PUSH_INTERVAL = 0.5
 #: casts waiting for the interpreter (bench/live_load.py, docs/benchmarks.md).
 FANOUT_CHUNK = 50
 FANOUT_PAUSE = 0.005
+#: Casts first: before each chunk, while casts are being written (`give_way_to`), the push waits
+#: in steps of CASTS_FIRST_STEP, at most CASTS_FIRST_LIMIT per chunk. On gevent a batch of casts
+#: yields at every round trip to the database, and would otherwise queue each time behind the
+#: chunk's fifty sends (bench/live_load.py on PostgreSQL, docs/benchmarks.md).
+CASTS_FIRST_STEP = 0.001
+CASTS_FIRST_LIMIT = 0.05
 #: Every connection's token is checked this often, acting or not, in one read for all of them:
 #: a token revoked through another server process, or expired, loses its connection within this.
 TOKEN_SWEEP_SECONDS = 5.0
@@ -149,10 +155,13 @@ class SnapshotPusher:
     Timer threads end after each push: nothing lingers when the app is dropped.
     """
 
-    def __init__(self, socketio: SocketIO, read: Callable[[str], dict[str, object]],
-                 interval: float = PUSH_INTERVAL, shared: bool = False):
+    def __init__(self, socketio: SocketIO,
+                 read: Callable[[list[str]], dict[str, dict[str, object]]],
+                 interval: float = PUSH_INTERVAL, shared: bool = False,
+                 give_way_to: Callable[[], bool] = lambda: False):
         self.socketio = socketio
-        self.read = read  # audience -> its snapshot
+        self.read = read  # audiences -> each one's snapshot, read at once
+        self.give_way_to = give_way_to  # whether more urgent work (casts) is under way
         self.interval = interval
         self._lock = threading.Lock()
         self._scheduled = False
@@ -201,18 +210,16 @@ class SnapshotPusher:
         # One push at a time: two interleaved pushes would reach some screens newest first.
         failed = False
         with self._pushing:
-            for audience in queries.AUDIENCES:
-                if not self.anyone_in(audience):
-                    continue
-                try:
-                    shown = self.read(audience)
-                except Exception:  # a busy database: try again shortly (below)
-                    log.exception("could not read the state to push to the %s screens", audience)
-                    failed = True
-                    continue
-                if self._same_as_last(audience, shown):
+            audiences = [a for a in queries.AUDIENCES if self.anyone_in(a)]
+            try:
+                shown = self.read(audiences) if audiences else {}
+            except Exception:  # a busy database: try again shortly (below)
+                log.exception("could not read the state to push to the screens")
+                shown, failed = {}, True
+            for audience, state in shown.items():
+                if self._same_as_last(audience, state):
                     continue  # e.g. terminals while casts stream in: nothing they show changed
-                self._send(audience, shown)
+                self._send(audience, state)
         if failed:
             self.poke()  # after the interval: a screen must not stay on a stale state
 
@@ -227,8 +234,16 @@ class SnapshotPusher:
         for start in range(0, len(sids), FANOUT_CHUNK):
             if start:
                 time.sleep(FANOUT_PAUSE)  # the woken writers and waiting casts go first
+            self._give_way()
             # a list of rooms (each connection is a room of its own): encoded once per chunk
             server.emit("snapshot", shown, to=sids[start:start + FANOUT_CHUNK], namespace="/")
+
+    def _give_way(self) -> None:
+        """Wait while casts are being written, at most CASTS_FIRST_LIMIT."""
+        waited = 0.0
+        while waited < CASTS_FIRST_LIMIT and self.give_way_to():
+            time.sleep(CASTS_FIRST_STEP)
+            waited += CASTS_FIRST_STEP
 
     def _same_as_last(self, audience: str, shown: dict[str, object]) -> bool:
         """Whether the state (its clock aside) is what this audience was last pushed."""
