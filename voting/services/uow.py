@@ -201,7 +201,8 @@ class UnitOfWork:
             seq, digest = self._journal_head  # type: ignore[misc]
             self.session.execute(insert(_ENTRY), self._entries)
             self.session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=digest))
-            self._entries = []
+        # A later append (after this commit) locks and reads the head afresh.
+        self._entries, self._journal_head = [], None
 
     def after_commit(self, action: Callable[[], None]) -> None:
         self._after_commit.append(action)
