@@ -229,7 +229,7 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
 
     def make(state: DisplayState) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http,
-                                      json=json)  # see STDLIB_JSON
+                                      json=STDLIB_JSON)
 
         @client.on("snapshot")
         def snapshot(data: dict[str, Any]) -> None:
@@ -413,7 +413,7 @@ async def run(args: argparse.Namespace, base: str, hall: Council, server: Server
 
         async def connect(deputy_id: int, token: str) -> None:
             client = socketio.AsyncClient(reconnection=False, handle_sigint=False,
-                                          http_session=http, json=json)  # see STDLIB_JSON
+                                          http_session=http, json=STDLIB_JSON)
             async with gate:
                 await client.connect(base, auth={"token": token}, transports=["websocket"],
                                      wait_timeout=30)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from functools import cached_property
 
 from sqlalchemy import func, select
 
@@ -314,7 +314,7 @@ def live_states(uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head
         current = next((i for i in items if i.status == ItemStatus.UNDER_CONSIDERATION), None)
         last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
                                         .order_by(orm.Vote.id.desc())).first()
-        facts = None if last_vote is None else _VoteFacts(uow, last_vote, state)
+        facts = None if last_vote is None else _VoteFacts(uow, last_vote)
         for audience in wanted:
             shown = out[audience]
             staff, light = audience == "staff", audience == "terminal"
@@ -324,10 +324,9 @@ def live_states(uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head
             shown["current_item"] = None if current is None else _item_dict(current)
             if staff:
                 shown["agenda"] = [_item_dict(i) for i in items]
-            if last_vote is not None and facts is not None:
-                shown["vote"] = (_live_vote_light(uow, last_vote) if light else
-                                 _live_vote(last_vote, facts, council.show_running_split, staff,
-                                            state))
+            if facts is not None:
+                shown["vote"] = (_live_vote_light(uow, facts.row) if light else
+                                 _live_vote(facts, council.show_running_split, staff, state))
         return head, out
 
 
@@ -350,57 +349,55 @@ def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
 
 
 class _VoteFacts:
-    """What the screens may be shown of a vote, each read once, when first asked for."""
+    """What the screens may be shown of a vote, each read once, when first asked for (every
+    audience of a push shares one read)."""
 
-    def __init__(self, uow: UnitOfWork, row: orm.Vote, state: Presence) -> None:
-        self.uow, self.row, self.state = uow, row, state
-        self.secret = row.kind == VoteKind.SECRET
-        self._read: dict[str, object] = {}
+    def __init__(self, uow: UnitOfWork, row: orm.Vote) -> None:
+        self.uow, self.row = uow, row
+        self.voters_model = (orm.SecretParticipation if row.kind == VoteKind.SECRET
+                             else orm.Ballot)
 
-    def _once(self, name: str, read: Callable[[], object]) -> Any:
-        if name not in self._read:
-            self._read[name] = read()
-        return self._read[name]
-
+    @cached_property
     def votes_cast(self) -> int:
-        model = orm.SecretParticipation if self.secret else orm.Ballot
-        return self._once("cast", lambda: self.uow.session.scalar(
-            select(func.count()).select_from(model).where(model.vote_id == self.row.id)) or 0)
+        model = self.voters_model
+        return self.uow.session.scalar(select(func.count()).select_from(model).where(
+            model.vote_id == self.row.id)) or 0
 
+    @cached_property
     def running(self) -> dict[str, int]:  # never asked for a secret ballot
-        def read() -> dict[str, int]:
-            split = dict(self.uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
-                orm.Ballot.vote_id == self.row.id).group_by(orm.Ballot.outcome)).all())
-            return {k: split.get(k, 0) for k in ("for", "against", "abstain")}
-        return dict(self._once("running", read))
+        split = dict(self.uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
+            orm.Ballot.vote_id == self.row.id).group_by(orm.Ballot.outcome)).all())
+        return {k: split.get(k, 0) for k in ("for", "against", "abstain")}
 
+    @cached_property
     def choices(self) -> dict[int, str]:  # roll-call only
-        return dict(self._once("choices", lambda: dict(self.uow.session.execute(select(
-            orm.Ballot.deputy_id, orm.Ballot.outcome).where(
-            orm.Ballot.vote_id == self.row.id)).all())))
+        return dict(self.uow.session.execute(select(orm.Ballot.deputy_id, orm.Ballot.outcome)
+                                             .where(orm.Ballot.vote_id == self.row.id)).all())
 
+    @cached_property
     def voters(self) -> set[int]:
-        model = orm.SecretParticipation if self.secret else orm.Ballot
-        return set(self._once("voters", lambda: set(self.uow.session.scalars(
-            select(model.deputy_id).where(model.vote_id == self.row.id)))))
+        model = self.voters_model
+        return set(self.uow.session.scalars(select(model.deputy_id).where(
+            model.vote_id == self.row.id)))
 
 
-def _live_vote(row: orm.Vote, facts: _VoteFacts, show_split: bool, staff: bool,
+def _live_vote(facts: _VoteFacts, show_split: bool, staff: bool,
                state: Presence) -> dict[str, object]:
+    row = facts.row
     out = {**_vote_summary(row), "allow_change": row.allow_change}
     secret = row.kind == VoteKind.SECRET
     if row.state == VoteState.OPEN:
-        out["votes_cast"] = facts.votes_cast()
+        out["votes_cast"] = facts.votes_cast
         if not secret and (show_split or staff):
-            out["running"] = facts.running()
+            out["running"] = facts.running
         if staff and row.kind == VoteKind.ROLL_CALL:
             # Per deputy while open: staff only, roll-call only (the control screen's hall plan);
             # an open vote's per-deputy list is for the protocol alone.
-            out["choices"] = facts.choices()
+            out["choices"] = facts.choices
         if staff:
-            out["not_yet_voted"] = sorted(state.registered - facts.voters())
+            out["not_yet_voted"] = sorted(state.registered - facts.voters)
     elif row.kind == VoteKind.ROLL_CALL and row.state == VoteState.CLOSED:
-        out["outcomes"] = facts.choices()
+        out["outcomes"] = facts.choices
     return out
 
 

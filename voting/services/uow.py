@@ -153,15 +153,15 @@ class UnitOfWork:
             raise NotFound(f"{what} {ident} does not exist")
         return row
 
-    def lock_vote(self, vote_id: object, exclusive: bool = False) -> orm.Vote:
-        """Load a vote and lock it: shared for casting a choice, exclusive for closing it.
+    def lock_vote(self, vote_id: object) -> orm.Vote:
+        """Load a vote and lock it exclusively (to close, annul, announce, re-vote or fill it in).
 
-        On PostgreSQL a close waits for casts in flight and a later cast sees the vote closed; on
-        SQLite every write transaction begins IMMEDIATE, which serializes them all.
+        On PostgreSQL this waits for casts in flight, which hold the vote share-locked
+        (`votes._lock_for_casting`), and a later cast sees the change; on SQLite every write
+        transaction begins IMMEDIATE, which serializes them all.
         """
         checked = checked_vote_id(vote_id)
-        stmt = select(orm.Vote).where(orm.Vote.id == checked)
-        stmt = stmt.with_for_update(read=not exclusive)
+        stmt = select(orm.Vote).where(orm.Vote.id == checked).with_for_update()
         vote = self.session.scalars(stmt.execution_options(populate_existing=True)).first()
         if vote is None:
             raise NotFound(f"vote {checked} does not exist")

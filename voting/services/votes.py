@@ -445,7 +445,7 @@ def close_vote(uow: UnitOfWork, actor: Actor, vote_id: object) -> dict[str, obje
     """Close an open vote and count it; choices still in flight land first or are refused."""
     actor.require(*PROCEDURE, "system")
     with uow:
-        vote = uow.lock_vote(vote_id, exclusive=True)
+        vote = uow.lock_vote(vote_id)
         if vote.state != VoteState.OPEN:
             ensure_open(VoteState(vote.state), None, uow.now())
         tally = _count_and_close(uow, actor, vote)
@@ -550,7 +550,7 @@ def close_expired_votes(uow_factory, now=None) -> list[int]:  # type: ignore[no-
     for vote_id in due:
         uow = uow_factory()
         with uow:
-            vote = uow.lock_vote(vote_id, exclusive=True)
+            vote = uow.lock_vote(vote_id)
             if vote.state != VoteState.OPEN:
                 continue  # another server process closed it first
             _count_and_close(uow, SYSTEM, vote)
@@ -566,7 +566,7 @@ def revote(uow: UnitOfWork, actor: Actor, vote_id: object,
     data = validate.only_fields(dict(spec or {}), {"time_limit_seconds", "override_quorum"},
                                 "a re-vote")
     with uow:
-        previous = uow.lock_vote(vote_id, exclusive=True)
+        previous = uow.lock_vote(vote_id)
         if previous.state == VoteState.OPEN:
             raise InvalidTransition("close the vote before calling a re-vote")
         if previous.manual:
@@ -619,7 +619,7 @@ def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -
     actor.require(*PROCEDURE)
     why = validate.text(reason, "reason", limit=2000)
     with uow:
-        vote = uow.lock_vote(vote_id, exclusive=True)
+        vote = uow.lock_vote(vote_id)
         if vote.state == VoteState.ANNULLED:
             raise InvalidTransition("the vote is already annulled")
         open_sitting_row(uow, vote.sitting_id)  # a closed sitting's record is final
@@ -646,7 +646,7 @@ def announce_result(uow: UnitOfWork, actor: Actor, vote_id: object) -> None:
     protocol records when. Only a counted vote is announced, and only once."""
     actor.require(*PROCEDURE)
     with uow:
-        vote = uow.lock_vote(vote_id, exclusive=True)
+        vote = uow.lock_vote(vote_id)
         if vote.state != VoteState.CLOSED:
             raise InvalidTransition(f"only a closed vote's result is announced; this one is "
                                     f"{vote.state}")
@@ -675,7 +675,7 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
         note = validate.text(data.get("note"), "note", limit=2000, required=False)
         previous = None
         if data.get("previous_vote_id") is not None:
-            previous = uow.lock_vote(data["previous_vote_id"], exclusive=True)
+            previous = uow.lock_vote(data["previous_vote_id"])
             _ensure_can_follow(uow, previous)
             if previous.sitting_id != sitting.id or previous.item_id != data.get("item_id"):
                 raise InvalidInput(f"vote {previous.id} is on another question; a manual result "

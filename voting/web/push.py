@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask_socketio import SocketIO
 
@@ -33,6 +33,13 @@ CASTS_FIRST_LIMIT = 0.05
 #: Every connection's token is checked this often, acting or not, in one read for all of them:
 #: a token revoked through another server process, or expired, loses its connection within this.
 TOKEN_SWEEP_SECONDS = 5.0
+
+
+def _join(threads: Iterable[threading.Thread]) -> None:
+    """Wait (up to 10 s each) for threads being stopped, never for the calling one."""
+    for thread in threads:
+        if thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout=10)
 
 
 class Background:
@@ -62,8 +69,7 @@ class Background:
         with self._lock:
             self._stopped = True
             running = list(self._threads)
-        for thread in running:
-            thread.join(timeout=10)
+        _join(running)
 
 
 class Periodic:
@@ -85,8 +91,7 @@ class Periodic:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+        _join([self._thread])
 
 
 class EventSequencer:
@@ -198,8 +203,7 @@ class SnapshotPusher:
             timers = list(self._timers)
         for timer in timers:
             timer.cancel()
-            if timer is not threading.current_thread():
-                timer.join(timeout=10)
+        _join(timers)
 
     def push(self) -> None:
         with self._lock:
