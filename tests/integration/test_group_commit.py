@@ -281,13 +281,12 @@ def test_events_are_published_in_commit_order_even_when_a_thread_is_slow_to_publ
 
 def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
         hall: Hall) -> None:
-    """`standing` (the batch's own deputies only, one statement) agrees with `presence` (the whole
-    roster): plenary with the head voting or not, a deputy who left, a vacant seat, a committee,
-    and a sitting with no registration round yet; and it knows who has voted already."""
-    from types import SimpleNamespace
-
+    """The lock of a vote for a batch's casts reads the standing of the batch's own deputies in
+    the same statement, and it agrees with `presence` (the whole roster): plenary with the head
+    voting or not, a deputy who left, a vacant seat, a committee, and a sitting with no
+    registration round yet; and it knows who has voted already, in a roll-call vote and in a
+    secret ballot."""
     from voting.services import council, registration, sittings
-    from voting.services.council import the_council
 
     secretary = Actor("secretary", "secretary:test")
     uow = hall.rt.uow
@@ -300,35 +299,41 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
         registration.register(uow(), deputy(member), committee)
     hall.open_registration()
     hall.register(*hall.deputies[:30], hall.head)
-    vote_id = hall.open_vote(title="Хто вже голосував")
-    hall.cast_many(vote_id, hall.deputies[2:7], "for")
+    plenary_vote = hall.open_vote(title="Хто вже голосував")
+    hall.cast_many(plenary_vote, hall.deputies[2:7], "for")
+    committee_vote = votes.open_vote(uow(), secretary, committee,
+                                     {"title": "Таємно", "kind": "secret"})
+    for member in members[1:3]:
+        votes.cast_choice(uow(), deputy(member), committee_vote, "against")
+    # a sitting whose registration never opened: no round, nobody registered
+    unopened = sittings.create_sitting(uow(), secretary, date="2026-11-26", body_id=body)
+    sittings.open_sitting(uow(), secretary, unopened)
+    unopened_vote = votes.open_vote(uow(), secretary, unopened,
+                                    {"title": "Без реєстрації", "override_quorum": True})
     hall.unregister(hall.deputies[5])
     council.update_deputy(uow(), secretary, hall.deputies[40], {"active": False})
     everyone = {*hall.everyone, 10_000}
-    # a sitting whose registration never opened: no round, nobody registered
-    unopened = sittings.create_sitting(uow(), secretary, date="2026-11-26", body_id=body)
+    cases = [(hall.sitting, plenary_vote, set(hall.everyone), set(hall.deputies[2:7])),
+             (committee, committee_vote, set(members), set(members[1:3])),
+             (unopened, unopened_vote, set(members), set())]
 
     def agree() -> None:
-        with hall.rt.uow() as unit:
-            the = the_council(unit)
-            for sitting_id in (hall.sitting, committee, unopened):
+        for sitting_id, vote_id, body_deputies, voters in cases:
+            with hall.rt.uow() as unit:
                 sitting = unit.session.get(orm.Sitting, sitting_id)
                 assert sitting is not None
                 state = registration.presence(unit, sitting)
-                body = unit.session.get(orm.Body, sitting.body_id)
-                assert body is not None
-                vote = SimpleNamespace(  # what the lock of a vote reads for the casts' guards
-                    id=vote_id, kind="roll_call", sitting_id=sitting.id, body_id=body.id,
-                    body_kind=body.kind, council_id=the.id, head_votes=the.head_votes)
                 for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]}):
-                    found = votes.standing(unit, vote, ids)  # type: ignore[arg-type]
+                    vote, found = votes.lock_for_casting(unit, vote_id, ids)
+                    assert vote.id == vote_id
                     assert (found.participants, found.registered) == (
                         set(state.participants) & ids, set(state.registered) & ids)
                     # who has voted, of the body's active deputies (the head too)
-                    body_deputies = set(members if sitting_id != hall.sitting else hall.everyone)
-                    assert found.voted == (set(hall.deputies[2:7]) & ids & body_deputies
-                                           - {hall.deputies[40]})
+                    assert found.voted == voters & ids & body_deputies - {hall.deputies[40]}
 
     agree()
     council.update_settings(uow(), secretary, {"head_votes": False})
     agree()
+    with hall.rt.uow() as unit:  # none of the batch's deputies takes part: the vote all the same
+        vote, found = votes.lock_for_casting(unit, committee_vote, {hall.deputies[20], 10_000})
+        assert (vote.id, found) == (committee_vote, votes.Standing(*[frozenset()] * 3))

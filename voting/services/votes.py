@@ -15,7 +15,20 @@ from datetime import datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Row, Select, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    Engine,
+    Exists,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from voting.adapters import orm
@@ -249,10 +262,11 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
     """Check every cast, write the accepted ones with their journal entries, commit, settle.
 
     Raises only when the whole transaction fails (nothing is then written); a cast refused by a
-    guard is settled with its error and leaves no trace. A batch on one vote makes six
-    statements (lock and read the vote with what its guards need; the standing of the batch's
-    deputies; the ballots; the journal's head, entries and new head), whatever its size: each is
-    a round trip while the vote is locked, and one server process writes every batch.
+    guard is settled with its error and leaves no trace. A batch on one vote makes four
+    statements on PostgreSQL (lock and read the vote with what its guards need and the standing
+    of the batch's deputies; the ballots; the journal's head; the entries and new head), whatever
+    its size: each is a round trip while the vote is locked, and one server process writes every
+    batch.
     """
     answers: dict[int, dict[str, object]] = {}
     refusals: dict[int, BaseException] = {}
@@ -263,13 +277,14 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
             groups.setdefault(_vote_key(request.vote_id), []).append(request)
         locked = []
         for requests in groups.values():
+            ids = {r.actor.deputy_id for r in requests if r.actor.deputy_id is not None}
             try:
-                locked.append((_lock_for_casting(uow, requests[0].vote_id), requests))
+                locked.append((*lock_for_casting(uow, requests[0].vote_id, ids), requests))
             except DomainError as error:
                 refusals.update((id(r), error) for r in requests)
         now = uow.now()  # once the votes are locked: a close cannot slip in after this moment
-        for vote, requests in locked:
-            for request, changed in _admit(uow, vote, requests, now, refusals):
+        for vote, found, requests in locked:
+            for request, changed in _admit(vote, found, requests, now, refusals):
                 accepted.append((request, vote, changed))
         _write_ballots(uow, accepted, now)
         for request, vote, changed in sorted(accepted, key=lambda a: batch.index(a[0])):
@@ -289,53 +304,57 @@ _ROUND, _REGISTRATION = orm.RegistrationRound.__table__, orm.Registration.__tabl
 _BALLOT, _PARTICIPATION = orm.Ballot.__table__, orm.SecretParticipation.__table__
 _TALLY = orm.SecretTally.__table__
 
-#: The vote, share-locked (PostgreSQL; SQLite's writers are serialized anyway), with what the
-#: guards of a cast need from its sitting, body and council: one statement.
-_LOCK_FOR_CASTING = (
-    select(_VOTE.c.id, _VOTE.c.state, _VOTE.c.kind, _VOTE.c.deadline, _VOTE.c.allow_change,
-           _VOTE.c.sitting_id, _BODY.c.id.label("body_id"), _BODY.c.kind.label("body_kind"),
-           _COUNCIL.c.id.label("council_id"), _COUNCIL.c.head_votes,
-           _COUNCIL.c.registration_required_to_vote)
-    .join_from(_VOTE, _SITTING, _SITTING.c.id == _VOTE.c.sitting_id)
-    .join(_BODY, _BODY.c.id == _SITTING.c.body_id)
-    .join(_COUNCIL, _COUNCIL.c.id == _BODY.c.council_id)
-    .where(_VOTE.c.id == bindparam("vote_id"))
-    .with_for_update(read=True, of=_VOTE))
-
-
-def _lock_for_casting(uow: UnitOfWork, vote_id: object) -> Row[Any]:
-    checked = checked_vote_id(vote_id)
-    vote = uow.session.execute(_LOCK_FOR_CASTING, {"vote_id": checked}).first()
-    if vote is None:
-        raise NotFound(f"vote {checked} does not exist")
-    return vote
-
-
-def _standing_statement(committee: bool, secret: bool) -> Select[Any]:
-    """Per deputy of a batch who takes part in the sitting's body: whether the deputy is the
-    head, is registered in the sitting's newest registration round (none before the first
-    round), and has already voted in this vote."""
-    newest_round = (select(_ROUND.c.id).where(_ROUND.c.sitting_id == bindparam("sitting_id"))
-                    .order_by(_ROUND.c.number.desc()).limit(1).scalar_subquery())
+def _casting_statement() -> Select[Any]:
+    """The vote, share-locked (PostgreSQL; SQLite's writers are serialized anyway), with what the
+    guards of a cast need from its sitting, body and council; joined to one row for each of the
+    batch's deputies (`ids`) who takes part in the sitting's body, with whether that deputy is
+    the head, is registered in the sitting's newest registration round (none before the first
+    round) and has already voted in this vote. One statement: one round trip while casts wait.
+    A vote with none of them comes back as one row whose deputy columns are empty."""
+    newest_round = (select(_ROUND.c.id).where(_ROUND.c.sitting_id == _VOTE.c.sitting_id)
+                    .order_by(_ROUND.c.number.desc()).limit(1)
+                    .correlate(_VOTE).scalar_subquery())  # the vote two levels up
     registered = exists().where(_REGISTRATION.c.round_id == newest_round,
                                 _REGISTRATION.c.deputy_id == _DEPUTY.c.id,
                                 _REGISTRATION.c.left_at.is_(None))
-    voters = _PARTICIPATION if secret else _BALLOT
-    voted = exists().where(voters.c.vote_id == bindparam("vote_id"),
-                           voters.c.deputy_id == _DEPUTY.c.id)
-    stmt = select(_DEPUTY.c.id, _DEPUTY.c.is_head, registered.label("registered"),
-                  voted.label("voted"))
-    if committee:  # the committee's active members
-        stmt = stmt.join(_MEMBER, _MEMBER.c.deputy_id == _DEPUTY.c.id).where(
-            _MEMBER.c.body_id == bindparam("body_id"))
-    else:  # the council's active deputies
-        stmt = stmt.where(_DEPUTY.c.council_id == bindparam("council_id"))
-    return stmt.where(_DEPUTY.c.active.is_(True),
-                      _DEPUTY.c.id.in_(bindparam("ids", expanding=True)))
+
+    def voted_in(voters: Table) -> Exists:
+        return exists().where(voters.c.vote_id == _VOTE.c.id, voters.c.deputy_id == _DEPUTY.c.id)
+
+    secret = _VOTE.c.kind == VoteKind.SECRET.value
+    voted = or_(and_(secret, voted_in(_PARTICIPATION)), and_(~secret, voted_in(_BALLOT)))
+    plenary = _BODY.c.kind == "plenary"
+    takes_part = or_(  # plenary: the council's deputies; a committee: its members
+        and_(plenary, _DEPUTY.c.council_id == _COUNCIL.c.id),
+        and_(~plenary, exists().where(_MEMBER.c.body_id == _BODY.c.id,
+                                      _MEMBER.c.deputy_id == _DEPUTY.c.id)))
+    return (
+        select(_VOTE.c.id, _VOTE.c.state, _VOTE.c.kind, _VOTE.c.deadline, _VOTE.c.allow_change,
+               _VOTE.c.sitting_id, _BODY.c.id.label("body_id"), _BODY.c.kind.label("body_kind"),
+               _COUNCIL.c.id.label("council_id"), _COUNCIL.c.head_votes,
+               _COUNCIL.c.registration_required_to_vote,
+               _DEPUTY.c.id.label("deputy_id"), _DEPUTY.c.is_head,
+               registered.label("registered"), voted.label("voted"))
+        .join_from(_VOTE, _SITTING, _SITTING.c.id == _VOTE.c.sitting_id)
+        .join(_BODY, _BODY.c.id == _SITTING.c.body_id)
+        .join(_COUNCIL, _COUNCIL.c.id == _BODY.c.council_id)
+        .outerjoin(_DEPUTY, and_(_DEPUTY.c.id.in_(bindparam("ids", expanding=True)),
+                                 _DEPUTY.c.active.is_(True), takes_part))
+        .where(_VOTE.c.id == bindparam("vote_id"))
+        .with_for_update(read=True, of=_VOTE))
 
 
-_STANDING = {(committee, secret): _standing_statement(committee, secret)
-             for committee in (False, True) for secret in (False, True)}
+_LOCK_FOR_CASTING = _casting_statement()
+
+
+def lock_for_casting(uow: UnitOfWork, vote_id: object,
+                      ids: set[int]) -> tuple[Row[Any], Standing]:
+    """Lock the vote for casting by the deputies `ids`: the vote, and their standing in it."""
+    checked = checked_vote_id(vote_id)
+    rows = uow.session.execute(_LOCK_FOR_CASTING, {"vote_id": checked, "ids": sorted(ids)}).all()
+    if not rows:
+        raise NotFound(f"vote {checked} does not exist")
+    return rows[0], standing(rows[0], [row for row in rows if row.deputy_id is not None])
 
 
 @dataclass(frozen=True)
@@ -348,29 +367,22 @@ class Standing:
     voted: frozenset[int]
 
 
-def standing(uow: UnitOfWork, vote: Row[Any], ids: set[int]) -> Standing:
-    """The standing of the deputies `ids` for casting in `vote` (a row of _LOCK_FOR_CASTING), in
-    one statement. Participants and registered are `presence(...).participants` and
-    `.registered` restricted to `ids`, read for these deputies only: a batch of casts need not
-    load the whole roster. The head takes part in a plenary vote only when the head votes
-    (art. 59)."""
-    rows = uow.session.execute(
-        _STANDING[vote.body_kind != "plenary", vote.kind == VoteKind.SECRET],
-        {"vote_id": vote.id, "sitting_id": vote.sitting_id, "body_id": vote.body_id,
-         "council_id": vote.council_id, "ids": sorted(ids)}).all()
-    voted = frozenset(r.id for r in rows if r.voted)
-    participants = frozenset(r.id for r in rows if vote.body_kind != "plenary" or not r.is_head
-                             or vote.head_votes)
-    registered = frozenset(r.id for r in rows if r.registered and r.id in participants)
+def standing(vote: Row[Any], rows: list[Row[Any]]) -> Standing:
+    """The standing read by `_LOCK_FOR_CASTING` (its rows with a deputy). Participants and
+    registered are `presence(...).participants` and `.registered` restricted to the batch's
+    deputies, read for them only: a batch of casts need not load the whole roster. The head
+    takes part in a plenary vote only when the head votes (art. 59)."""
+    voted = frozenset(r.deputy_id for r in rows if r.voted)
+    participants = frozenset(r.deputy_id for r in rows if vote.body_kind != "plenary"
+                             or not r.is_head or vote.head_votes)
+    registered = frozenset(r.deputy_id for r in rows if r.registered and r.deputy_id in participants)
     return Standing(participants, registered, voted)
 
 
-def _admit(uow: UnitOfWork, vote: Row[Any], requests: list[CastRequest], now: datetime,
+def _admit(vote: Row[Any], found: Standing, requests: list[CastRequest], now: datetime,
            refusals: dict[int, BaseException]) -> list[tuple[CastRequest, bool]]:
     """The casts on one vote that its guards let through, each with whether it changes a choice
     recorded before; the others go into `refusals`."""
-    ids = {r.actor.deputy_id for r in requests if r.actor.deputy_id is not None}
-    found = standing(uow, vote, ids)
     admitted = []
     for request in requests:
         who = request.actor.deputy_id
