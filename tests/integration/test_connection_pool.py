@@ -35,7 +35,9 @@ def backend(engine: Engine) -> int:
         return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(engine: Engine) -> None:
+def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60.0)  # "a moment", on a busy machine
     first = backend(engine)
     assert [backend(engine) for _ in range(5)] == [first] * 5  # the same pooled connection
     assert engine.pings == 0  # type: ignore[attr-defined]
@@ -47,7 +49,8 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:  # what a restart of the database does to it
-            assert connection.execute(text("SELECT pg_terminate_backend(:pid)"),
+            # and waits (up to 10 s) until that backend has gone
+            assert connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"),
                                       {"pid": first}).scalar_one()
     finally:
         admin.dispose()
@@ -55,3 +58,30 @@ def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(
     second = backend(engine)  # no error reaches the request
     assert second != first
     assert engine.pings == 1  # type: ignore[attr-defined]
+
+
+def test_a_journal_value_too_long_for_its_column_is_refused_never_cut(
+        postgres_url: str) -> None:
+    """The journal's entries go to PostgreSQL as arrays in one statement: a value longer than
+    its column must fail the transaction (nothing written) as a plain insert would, not be cut
+    short, which would leave an entry whose hash no longer matches its content."""
+    from sqlalchemy.exc import DBAPIError
+
+    from voting.adapters.schema import upgrade
+    from voting.services import journal
+    from voting.services.runtime import build_runtime
+    from voting.services.uow import Actor
+
+    runtime = build_runtime(postgres_url)
+    try:
+        upgrade(runtime.engine)
+        with runtime.uow() as uow:
+            uow.journal(Actor("system", "system"), "note", {"n": 1})
+            uow.commit()
+        with pytest.raises(DBAPIError, match="too long"), runtime.uow() as uow:
+            uow.journal(Actor("secretary", "secretary:" + "x" * 250), "note", {"n": 2})
+            uow.commit()
+        report = journal.verify_journal(runtime.uow())
+        assert (report.ok, report.checked) == (True, 1)
+    finally:
+        runtime.dispose()

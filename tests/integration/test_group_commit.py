@@ -283,8 +283,8 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
         hall: Hall) -> None:
     """The lock of a vote for a batch's casts reads the standing of the batch's own deputies in
     the same statement, and it agrees with `presence` (the whole roster): plenary with the head
-    voting or not, a deputy who left, a vacant seat, a committee, and a sitting with no
-    registration round yet; and it knows who has voted already, in a roll-call vote and in a
+    voting or not, a deputy who left, a vacant seat, a committee, a sitting with no
+    registration round yet, and one whose second round registered fewer than its first; and it knows who has voted already, in a roll-call vote and in a
     secret ballot."""
     from voting.services import council, registration, sittings
 
@@ -299,7 +299,12 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
         registration.register(uow(), deputy(member), committee)
     hall.open_registration()
     hall.register(*hall.deputies[:30], hall.head)
+    hall.close_registration()
+    hall.open_registration()  # a second round, nobody carried over: only it counts
+    hall.register(*hall.deputies[:24], hall.head)
     plenary_vote = hall.open_vote(title="Хто вже голосував")
+    with pytest.raises(NotRegistered):  # registered in the first round only
+        hall.cast(plenary_vote, hall.deputies[26], "for")
     hall.cast_many(plenary_vote, hall.deputies[2:7], "for")
     committee_vote = votes.open_vote(uow(), secretary, committee,
                                      {"title": "Таємно", "kind": "secret"})
@@ -323,7 +328,8 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
                 sitting = unit.session.get(orm.Sitting, sitting_id)
                 assert sitting is not None
                 state = registration.presence(unit, sitting)
-                for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]}):
+                for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]},
+                            set(hall.deputies[20:30])):
                     vote, found = votes.lock_for_casting(unit, vote_id, ids)
                     assert vote.id == vote_id
                     assert (found.participants, found.registered) == (

@@ -35,7 +35,10 @@ def make_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=20)
+    # Last in, first out: the connection used a moment ago goes out again (no ping needed), and
+    # those beyond a quiet hall's needs sit idle.
+    engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=20,
+                           pool_use_lifo=True)
     _ping_when_idle(engine)
     return engine
 
@@ -64,6 +67,8 @@ def _ping_when_idle(engine: Engine) -> None:
         try:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
+            if not engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise
             log.info("a pooled database connection was gone (%s); reconnecting",
                      error.__class__.__name__)
             raise exc.InvalidatePoolError("the database connection was lost") from error

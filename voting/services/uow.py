@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Integer, Text, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,9 +58,12 @@ _ENTRY_COLUMNS = ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash")
 _NEW_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("head_seq"),
                                                         hash=bindparam("head_hash"))
 #: PostgreSQL: a transaction's entries (one array per column) and the new head in one statement,
-#: so one round trip however many entries there are.
+#: so one round trip however many entries there are. The text arrays are bound as `text[]`, not
+#: as their columns' `varchar(n)[]`: a cast to varchar(n) would cut a value too long for its
+#: column without a word (and break the chain's hashes); the insert refuses it instead.
 _WRITE_JOURNAL_PG = _NEW_HEAD.add_cte(insert(_ENTRY).from_select(_ENTRY_COLUMNS, select(
-    *func.unnest(*(bindparam(f"entry_{name}", type_=ARRAY(_ENTRY.c[name].type))
+    *func.unnest(*(bindparam(f"entry_{name}",
+                             type_=ARRAY(Integer if name == "seq" else Text))
                    for name in _ENTRY_COLUMNS)).table_valued(*_ENTRY_COLUMNS).render_derived().c,
 )).cte("entries"))
 

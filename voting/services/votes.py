@@ -304,6 +304,7 @@ _ROUND, _REGISTRATION = orm.RegistrationRound.__table__, orm.Registration.__tabl
 _BALLOT, _PARTICIPATION = orm.Ballot.__table__, orm.SecretParticipation.__table__
 _TALLY = orm.SecretTally.__table__
 
+
 def _casting_statement() -> Select[Any]:
     """The vote, share-locked (PostgreSQL; SQLite's writers are serialized anyway), with what the
     guards of a cast need from its sitting, body and council; joined to one row for each of the
@@ -349,7 +350,14 @@ _LOCK_FOR_CASTING = _casting_statement()
 
 def lock_for_casting(uow: UnitOfWork, vote_id: object,
                       ids: set[int]) -> tuple[Row[Any], Standing]:
-    """Lock the vote for casting by the deputies `ids`: the vote, and their standing in it."""
+    """Lock the vote for casting by the deputies `ids`: the vote, and their standing in it.
+
+    On PostgreSQL a close holds the vote locked for update: this statement then waits, and
+    reads the vote again once the close has committed (so a cast after a close is refused).
+    The standing is read as at the statement's start, before any such wait: a deputy who left
+    during it still counts as registered, as if the cast had come a moment earlier. A double
+    vote stays impossible whatever was read: the ballot's primary key refuses it, and the batch
+    is written again one cast at a time."""
     checked = checked_vote_id(vote_id)
     rows = uow.session.execute(_LOCK_FOR_CASTING, {"vote_id": checked, "ids": sorted(ids)}).all()
     if not rows:
@@ -375,7 +383,8 @@ def standing(vote: Row[Any], rows: list[Row[Any]]) -> Standing:
     voted = frozenset(r.deputy_id for r in rows if r.voted)
     participants = frozenset(r.deputy_id for r in rows if vote.body_kind != "plenary"
                              or not r.is_head or vote.head_votes)
-    registered = frozenset(r.deputy_id for r in rows if r.registered and r.deputy_id in participants)
+    registered = frozenset(r.deputy_id for r in rows
+                           if r.registered and r.deputy_id in participants)
     return Standing(participants, registered, voted)
 
 
