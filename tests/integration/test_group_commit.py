@@ -284,8 +284,8 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
     """The lock of a vote for a batch's casts reads the standing of the batch's own deputies in
     the same statement, and it agrees with `presence` (the whole roster): plenary with the head
     voting or not, a deputy who left, a vacant seat, a committee, a sitting with no
-    registration round yet, and one whose second round registered fewer than its first; and it knows who has voted already, in a roll-call vote and in a
-    secret ballot."""
+    registration round yet, and one whose second round registered fewer than its first; and
+    it knows who has voted already, in a roll-call vote and in a secret ballot."""
     from voting.services import council, registration, sittings
 
     secretary = Actor("secretary", "secretary:test")

@@ -188,3 +188,21 @@ def test_the_services_run_without_deprecation_warnings(runtime: Runtime) -> None
     council.add_deputy(runtime.uow(), SECRETARY, {"full_name": "Депутат Малий", "faction": "Ф"})
     assert journal.verify_journal(runtime.reader()).ok
     assert [d["faction"] for d in queries.deputies(runtime.reader())] == ["Ф"]
+
+
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_a_journal_value_too_long_for_its_column_is_refused_never_cut(runtime: Runtime) -> None:
+    """On PostgreSQL a transaction's entries are written as arrays in one statement: a value
+    longer than its column must fail the transaction (nothing written), as a plain insert
+    would, never be cut short, which would leave an entry whose hash no longer matches it."""
+    from sqlalchemy.exc import DBAPIError
+
+    with runtime.uow() as uow:
+        uow.journal(SYSTEM, "note", {"n": 1})
+        uow.commit()
+    with pytest.raises(DBAPIError, match="too long"), runtime.uow() as uow:
+        uow.journal(Actor("secretary", "secretary:" + "x" * 250), "note", {"n": 2})
+        uow.commit()
+    report = journal.verify_journal(runtime.uow())
+    assert (report.ok, report.checked) == (True, 1)
