@@ -33,8 +33,7 @@ SIZES = (1, 2, 4, 8, 16, 32)
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default="",
-                        help="default: SQLite in a temporary folder")
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
     parser.add_argument("--deputies", type=int, default=450)
     parser.add_argument("--kind", choices=("roll_call", "secret"), default="roll_call")
     parser.add_argument("--repeat", type=int, default=3, help="votes per batch size")
@@ -60,17 +59,24 @@ def main() -> int:
             statements += 1
 
         secretary = Actor("secretary", "secretary:bench")
-        print(f"{rt.engine.dialect.name}, {args.kind}, {len(hall.deputies)} deputies; "
-              "per batch: wall and CPU time (median over the batches), statements")
+        print(
+            f"{rt.engine.dialect.name}, {args.kind}, {len(hall.deputies)} deputies; "
+            "per batch: wall and CPU time (median over the batches), statements"
+        )
         for size in SIZES:
             walls, cpus, counts = [], [], []
             for _ in range(args.repeat):
-                vote_id = votes.open_vote(rt.uow(), secretary, hall.sitting,
-                                          {"title": "Бенчмарк", "kind": args.kind})
+                vote_id = votes.open_vote(
+                    rt.uow(), secretary, hall.sitting, {"title": "Бенчмарк", "kind": args.kind}
+                )
                 ids = list(hall.deputies)
                 for start in range(0, len(ids), size):
-                    batch = [votes.CastRequest(Actor("deputy", f"deputy:{d}", d), vote_id,
-                                               votes.Choice.FOR) for d in ids[start:start + size]]
+                    batch = [
+                        votes.CastRequest(
+                            Actor("deputy", f"deputy:{d}", d), vote_id, votes.Choice.FOR
+                        )
+                        for d in ids[start : start + size]
+                    ]
                     statements = 0
                     wall, cpu = time.perf_counter(), time.process_time()
                     votes._write_casts(rt.uow(), batch)
@@ -82,9 +88,12 @@ def main() -> int:
                         raise SystemExit(f"a cast was refused: {refused[0]}")
                 votes.close_vote(rt.uow(), secretary, vote_id)
             wall, cpu = statistics.median(walls), statistics.median(cpus)
-            print(f"batch of {size:2d}: wall {wall * 1e3:6.2f} ms ({wall * 1e3 / size:5.2f} per cast)"
-                  f"  CPU {cpu * 1e3:6.2f} ms ({cpu * 1e3 / size:5.2f} per cast)"
-                  f"  statements {statistics.median(counts):.0f}", flush=True)
+            print(
+                f"batch of {size:2d}: wall {wall * 1e3:6.2f} ms ({wall * 1e3 / size:5.2f} per cast)"
+                f"  CPU {cpu * 1e3:6.2f} ms ({cpu * 1e3 / size:5.2f} per cast)"
+                f"  statements {statistics.median(counts):.0f}",
+                flush=True,
+            )
         rt.dispose()
     return 0
 

@@ -50,11 +50,20 @@ def fresh_postgres(url: str) -> None:
 def build(url: str, deputies: int) -> tuple[object, int, list[str], str]:
     rt = build_runtime(url)
     upgrade(rt.engine)
-    council.create_council(rt.uow(), SYSTEM, {
-        "name": "Бенчмарк", "edrpou": "12345678", "katottg": "UA12345678901234567",
-        "statutory_deputies": deputies})
-    ids = [council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Тест Тестович"})
-           for n in range(deputies)]
+    council.create_council(
+        rt.uow(),
+        SYSTEM,
+        {
+            "name": "Бенчмарк",
+            "edrpou": "12345678",
+            "katottg": "UA12345678901234567",
+            "statutory_deputies": deputies,
+        },
+    )
+    ids = [
+        council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Тест Тестович"})
+        for n in range(deputies)
+    ]
     convocation = sittings.create_convocation(rt.uow(), SECRETARY, 8, "VIII", "2020-12-01")
     session = sittings.create_session(rt.uow(), SECRETARY, convocation, 1)
     sitting = sittings.create_sitting(rt.uow(), SECRETARY, date="2026-11-25", session_id=session)
@@ -100,11 +109,17 @@ def main() -> None:
     closes: list[float] = []
     lock = threading.Lock()
     for _ in range(args.rounds):
-        vote = boss.post(f"{api}/sittings/{sitting}/votes",
-                         json={"title": "Бенчмарк", "kind": args.kind}).json()["vote_id"]
+        vote = boss.post(
+            f"{api}/sittings/{sitting}/votes", json={"title": "Бенчмарк", "kind": args.kind}
+        ).json()["vote_id"]
         barrier = threading.Barrier(len(sessions))
 
-        def press(session: requests.Session, choice: str) -> None:
+        def press(
+            session: requests.Session,
+            choice: str,
+            barrier: threading.Barrier = barrier,
+            vote: int = vote,
+        ) -> None:
             barrier.wait()
             started = time.perf_counter()
             answer = session.post(f"{api}/votes/{vote}/choices", json={"choice": choice})
@@ -113,8 +128,10 @@ def main() -> None:
             with lock:
                 acks.append(elapsed)
 
-        threads = [threading.Thread(target=press, args=(s, ("for", "against", "abstain")[i % 3]))
-                   for i, s in enumerate(sessions)]
+        threads = [
+            threading.Thread(target=press, args=(s, ("for", "against", "abstain")[i % 3]))
+            for i, s in enumerate(sessions)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -127,13 +144,19 @@ def main() -> None:
     rt.purger.wait_idle(30)
     rt.dispose()
     ms = lambda seconds: f"{seconds * 1000:7.1f} ms"  # noqa: E731
-    print(f"database: {url.split('://')[0]}, deputies: {args.deputies}, rounds: {args.rounds}, "
-          f"kind: {args.kind}")
-    print(f"floor (loopback GET, no database):  p50 {ms(statistics.median(floor))}  "
-          f"p99 {ms(percentile(floor, 99))}")
-    print(f"choice -> acknowledgement ({len(acks)} casts, all at once each round):  "
-          f"p50 {ms(statistics.median(acks))}  p99 {ms(percentile(acks, 99))}  "
-          f"max {ms(max(acks))}")
+    print(
+        f"database: {url.split('://')[0]}, deputies: {args.deputies}, rounds: {args.rounds}, "
+        f"kind: {args.kind}"
+    )
+    print(
+        f"floor (loopback GET, no database):  p50 {ms(statistics.median(floor))}  "
+        f"p99 {ms(percentile(floor, 99))}"
+    )
+    print(
+        f"choice -> acknowledgement ({len(acks)} casts, all at once each round):  "
+        f"p50 {ms(statistics.median(acks))}  p99 {ms(percentile(acks, 99))}  "
+        f"max {ms(max(acks))}"
+    )
     print(f"close -> result:  p50 {ms(statistics.median(closes))}  max {ms(max(closes))}")
 
 

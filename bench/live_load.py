@@ -13,10 +13,10 @@ cast is acknowledged the secretary closes the vote over HTTP.
 
 It reports p50/p99/max of choice sent -> acknowledgement received, and of close pressed -> the
 result arriving on each display (the max is the last display), with the counts: every vote
-acknowledged, every display got the result, the result equals the acknowledged choices, and whether any
-display saw a snapshot older than one it had shown. Displays are public screens: they receive the
-pushed snapshots (coalesced by the server); `event`/`events` are still understood, for comparing
-with older servers.
+acknowledged, every display got the result, the result equals the acknowledged choices, and
+whether any display saw a snapshot older than one it had shown. Displays are public screens: they
+receive the pushed snapshots (coalesced by the server); `event`/`events` are still understood, for
+comparing with older servers.
 
     .venv/bin/python bench/live_load.py                                  # SQLite, 3 rounds
     .venv/bin/python bench/live_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -83,11 +83,14 @@ def ms(seconds: float) -> str:
 def summary(values: list[float]) -> str:
     if not values:
         return "no samples"
-    return (f"p50 {ms(statistics.median(values))}  p99 {ms(percentile(values, 99))}  "
-            f"max {ms(max(values))}")
+    return (
+        f"p50 {ms(statistics.median(values))}  p99 {ms(percentile(values, 99))}  "
+        f"max {ms(max(values))}"
+    )
 
 
 # --- the council -------------------------------------------------------------------------------
+
 
 def fresh_postgres(url: str) -> None:
     """An empty `public` schema in the bench database (created if missing)."""
@@ -97,8 +100,9 @@ def fresh_postgres(url: str) -> None:
     target = make_url(url)
     admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": target.database}).first():
+        if not connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+        ).first():
             connection.execute(text(f'CREATE DATABASE "{target.database}"'))
     admin.dispose()
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
@@ -126,17 +130,35 @@ def build_council(url: str, deputies: int) -> Council:
     rt = build_runtime(url)
     try:
         upgrade(rt.engine)
-        council.create_council(rt.uow(), SYSTEM, {
-            "name": "Бенчмарк міська рада", "edrpou": "12345678",
-            "katottg": "UA12345678901234567", "statutory_deputies": deputies})
-        ids = [council.add_deputy(rt.uow(), secretary, {
-            "full_name": f"Депутатенко{n:03d} Іван Петрович", "seat_number": n,
-            "voting_identifier": f"dep-{n}"}) for n in range(1, deputies + 1)]
-        convocation = sittings.create_convocation(rt.uow(), secretary, 8, "VIII скликання",
-                                                  "2020-12-01")
+        council.create_council(
+            rt.uow(),
+            SYSTEM,
+            {
+                "name": "Бенчмарк міська рада",
+                "edrpou": "12345678",
+                "katottg": "UA12345678901234567",
+                "statutory_deputies": deputies,
+            },
+        )
+        ids = [
+            council.add_deputy(
+                rt.uow(),
+                secretary,
+                {
+                    "full_name": f"Депутатенко{n:03d} Іван Петрович",
+                    "seat_number": n,
+                    "voting_identifier": f"dep-{n}",
+                },
+            )
+            for n in range(1, deputies + 1)
+        ]
+        convocation = sittings.create_convocation(
+            rt.uow(), secretary, 8, "VIII скликання", "2020-12-01"
+        )
         session = sittings.create_session(rt.uow(), secretary, convocation, 1)
-        sitting = sittings.create_sitting(rt.uow(), secretary, date="2026-11-25",
-                                          session_id=session)
+        sitting = sittings.create_sitting(
+            rt.uow(), secretary, date="2026-11-25", session_id=session
+        )
         sittings.open_sitting(rt.uow(), secretary, sitting)
         # Registered before the screens connect: every registration is an event to every screen.
         registration.open_registration(rt.uow(), secretary, sitting)
@@ -151,6 +173,7 @@ def build_council(url: str, deputies: int) -> Council:
 
 # --- the server --------------------------------------------------------------------------------
 
+
 class Server:
     """`voting serve` in a subprocess on 127.0.0.1, any free port."""
 
@@ -160,11 +183,14 @@ class Server:
         self.log_path = folder / "server.log"
         self.log = self.log_path.open("w")
         # The server runs in the temporary folder: paths given relative to here are made absolute.
-        argv = [str(Path(a).absolute()) if Path(a).exists() else a
-                for a in shlex.split(command)] if command else [
-            sys.executable, "-m", "voting", "serve", "--host", HOST, "--port", "0"]
-        self.process = subprocess.Popen(argv,
-            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        argv = (
+            [str(Path(a).absolute()) if Path(a).exists() else a for a in shlex.split(command)]
+            if command
+            else [sys.executable, "-m", "voting", "serve", "--host", HOST, "--port", "0"]
+        )
+        self.process = subprocess.Popen(
+            argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
         self.base = ""
 
     def wait_ready(self, timeout: float = 60) -> str:
@@ -179,8 +205,9 @@ class Server:
                 self.base = found.group(1)
                 return self.base
         self.stop()
-        raise SystemExit(f"the server did not start; see {self.log_path}:\n"
-                         + self.log_path.read_text()[-3000:])
+        raise SystemExit(
+            f"the server did not start; see {self.log_path}:\n" + self.log_path.read_text()[-3000:]
+        )
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far."""
@@ -202,6 +229,7 @@ class Server:
 
 
 # --- the displays (worker processes) -----------------------------------------------------------
+
 
 @dataclass
 class DisplayState:
@@ -228,8 +256,9 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
     arrived = asyncio.Event()
 
     def make(state: DisplayState) -> socketio.AsyncClient:
-        client = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http,
-                                      json=STDLIB_JSON)
+        client = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, http_session=http, json=STDLIB_JSON
+        )
 
         @client.on("snapshot")
         def snapshot(data: dict[str, Any]) -> None:
@@ -243,9 +272,14 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
             vote = (data.get("state") or {}).get("vote")
             if vote and vote["state"] == "closed" and vote["vote_id"] not in state.closed:
                 result = vote["result"]
-                state.closed[vote["vote_id"]] = (now(), {
-                    **result, "vote_id": vote["vote_id"],
-                    "total_composition": vote["total_composition"]})
+                state.closed[vote["vote_id"]] = (
+                    now(),
+                    {
+                        **result,
+                        "vote_id": vote["vote_id"],
+                        "total_composition": vote["total_composition"],
+                    },
+                )
                 arrived.set()
 
         @client.on("event")
@@ -288,20 +322,29 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
         message = await loop.run_in_executor(None, conn.recv)
         if message["cmd"] == "collect":
             vote_id, deadline = message["vote_id"], now() + message["timeout"]
-            while now() < deadline and not all(vote_id in s.closed for s in states[:len(clients)]):
+            while now() < deadline and not all(vote_id in s.closed for s in states[: len(clients)]):
                 arrived.clear()
                 try:
                     await asyncio.wait_for(arrived.wait(), timeout=0.2)
                 except TimeoutError:
                     pass
-            conn.send({"cpu": time.process_time(),
-                       "arrivals": [s.closed[vote_id][0] for s in states if vote_id in s.closed],
-                       "payloads": [s.closed[vote_id][1] for s in states if vote_id in s.closed],
-                       "missing": sum(vote_id not in s.closed for s in states[:len(clients)])})
+            conn.send(
+                {
+                    "cpu": time.process_time(),
+                    "arrivals": [s.closed[vote_id][0] for s in states if vote_id in s.closed],
+                    "payloads": [s.closed[vote_id][1] for s in states if vote_id in s.closed],
+                    "missing": sum(vote_id not in s.closed for s in states[: len(clients)]),
+                }
+            )
         elif message["cmd"] == "stats":
-            conn.send({"cpu": time.process_time(),
-                       "events": sum(s.events for s in states), "gaps": sum(s.gaps for s in states),
-                       "snapshots": sum(s.snapshots for s in states)})
+            conn.send(
+                {
+                    "cpu": time.process_time(),
+                    "events": sum(s.events for s in states),
+                    "gaps": sum(s.gaps for s in states),
+                    "snapshots": sum(s.snapshots for s in states),
+                }
+            )
         elif message["cmd"] == "stop":
             await asyncio.gather(*(c.disconnect() for c in clients), return_exceptions=True)
             await http.close()
@@ -317,14 +360,16 @@ class Displays:
         self.pipes: list[Connection] = []
         self.processes = []
         self.cpu: list[float] = []  # each worker's CPU seconds at its last answer
-        shares = [total // processes + (1 if i < total % processes else 0)
-                  for i in range(processes)]
+        shares = [
+            total // processes + (1 if i < total % processes else 0) for i in range(processes)
+        ]
         for share in shares:
             if not share:
                 continue
             parent, child = context.Pipe()
-            process = context.Process(target=display_worker, args=(base, share, child, nice),
-                                      daemon=True)
+            process = context.Process(
+                target=display_worker, args=(base, share, child, nice), daemon=True
+            )
             process.start()
             self.pipes.append(parent)
             self.processes.append(process)
@@ -362,6 +407,7 @@ class Displays:
 
 # --- the deputies and the secretary (main process) ---------------------------------------------
 
+
 @dataclass
 class Round:
     vote_id: int
@@ -384,14 +430,18 @@ class Round:
         width = max(self.cast_window, 1e-9) / slices
         parts = []
         for i in range(slices):
-            inside = [a for t, a in self.by_moment if i * width <= t < (i + 1) * width
-                      or (i == slices - 1 and t >= (i + 1) * width)]
+            inside = [
+                a
+                for t, a in self.by_moment
+                if i * width <= t < (i + 1) * width or (i == slices - 1 and t >= (i + 1) * width)
+            ]
             parts.append(f"{statistics.median(inside) * 1000:.0f}" if inside else "-")
         return " / ".join(parts) + " ms"
 
 
-async def run(args: argparse.Namespace, base: str, hall: Council, server: Server,
-              displays: Displays) -> list[Round]:
+async def run(
+    args: argparse.Namespace, base: str, hall: Council, server: Server, displays: Displays
+) -> list[Round]:
     import aiohttp
     import socketio
 
@@ -401,8 +451,13 @@ async def run(args: argparse.Namespace, base: str, hall: Council, server: Server
         headers = {"Authorization": f"Bearer {hall.secretary}"}
 
         async def secretary(method: str, path: str, body: Any = None) -> Any:
-            async with http.request(method, api + path, json=body, headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=60)) as response:
+            async with http.request(
+                method,
+                api + path,
+                json=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=60),
+            ) as response:
                 data = await response.json()
                 if response.status >= 400:
                     raise SystemExit(f"{method} {path}: {response.status} {data}")
@@ -412,39 +467,53 @@ async def run(args: argparse.Namespace, base: str, hall: Council, server: Server
         gate = asyncio.Semaphore(50)
 
         async def connect(deputy_id: int, token: str) -> None:
-            client = socketio.AsyncClient(reconnection=False, handle_sigint=False,
-                                          http_session=http, json=STDLIB_JSON)
+            client = socketio.AsyncClient(
+                reconnection=False, handle_sigint=False, http_session=http, json=STDLIB_JSON
+            )
             async with gate:
-                await client.connect(base, auth={"token": token}, transports=["websocket"],
-                                     wait_timeout=30)
+                await client.connect(
+                    base, auth={"token": token}, transports=["websocket"], wait_timeout=30
+                )
             deputies[deputy_id] = client
 
         started = now()
         await asyncio.gather(*(connect(d, t) for d, t in hall.deputies.items()))
-        print(f"deputies connected: {len(deputies)} in {now() - started:.1f} s; server threads: "
-              f"{server.threads()}", flush=True)
+        print(
+            f"deputies connected: {len(deputies)} in {now() - started:.1f} s; server threads: "
+            f"{server.threads()}",
+            flush=True,
+        )
 
         rounds = []
         for number in range(1, args.rounds + 1):
             rounds.append(await one_round(args, secretary, hall, deputies, server, displays))
             r = rounds[-1]
-            print(f"round {number}: vote {r.vote_id}: {len(r.acks)} acknowledged, "
-                  f"{len(r.refused)} refused; ack {summary(r.acks)}; close->display "
-                  f"{summary(r.close_to_display)}; missing {r.missing}, wrong {r.wrong}; "
-                  f"server CPU {r.server_cpu:.1f} s, displays' {r.displays_cpu:.1f} s, "
-                  f"deputies' {r.client_cpu:.1f} s; ack p50 by moment sent "
-                  f"{r.ack_by_moment()}", flush=True)
+            print(
+                f"round {number}: vote {r.vote_id}: {len(r.acks)} acknowledged, "
+                f"{len(r.refused)} refused; ack {summary(r.acks)}; close->display "
+                f"{summary(r.close_to_display)}; missing {r.missing}, wrong {r.wrong}; "
+                f"server CPU {r.server_cpu:.1f} s, displays' {r.displays_cpu:.1f} s, "
+                f"deputies' {r.client_cpu:.1f} s; ack p50 by moment sent "
+                f"{r.ack_by_moment()}",
+                flush=True,
+            )
             await asyncio.sleep(args.pause)
 
-        await asyncio.gather(*(c.disconnect() for c in deputies.values()),
-                             return_exceptions=True)
+        await asyncio.gather(*(c.disconnect() for c in deputies.values()), return_exceptions=True)
         return rounds
 
 
-async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
-                    deputies: dict[int, Any], server: Server, displays: Displays) -> Round:
-    vote = await secretary("POST", f"/sittings/{hall.sitting}/votes",
-                           {"title": "Бенчмарк", "kind": args.kind})
+async def one_round(
+    args: argparse.Namespace,
+    secretary: Any,
+    hall: Council,
+    deputies: dict[int, Any],
+    server: Server,
+    displays: Displays,
+) -> Round:
+    vote = await secretary(
+        "POST", f"/sittings/{hall.sitting}/votes", {"title": "Бенчмарк", "kind": args.kind}
+    )
     vote_id = vote["vote_id"]
     await asyncio.sleep(0.5)  # let the vote_opened event reach the screens
     order = list(deputies)
@@ -467,7 +536,8 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
         last_sent = max(last_sent, sent)
         try:
             answer = await deputies[deputy_id].call(
-                "cast", {"vote_id": vote_id, "choice": choices[deputy_id]}, timeout=60)
+                "cast", {"vote_id": vote_id, "choice": choices[deputy_id]}, timeout=60
+            )
         except Exception as error:  # noqa: BLE001 - a timeout counts as not acknowledged
             refused.append(f"deputy {deputy_id}: {error!r}")
             return
@@ -479,17 +549,18 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
         else:
             refused.append(f"deputy {deputy_id}: {answer}")
 
-    await asyncio.gather(*(press(d, start + spread * i / len(order))
-                           for i, d in enumerate(order)))
+    await asyncio.gather(*(press(d, start + spread * i / len(order)) for i, d in enumerate(order)))
     window = last_sent - start
     closed_at = now()
     tally = await secretary("POST", f"/votes/{vote_id}/close")
     close_http = now() - closed_at
     cpu = server.cpu_seconds() - cpu_before
     client_cpu = time.process_time() - client_before
-    answers = await asyncio.to_thread(displays.ask, {"cmd": "collect", "vote_id": vote_id,
-                                                     "timeout": args.display_timeout},
-                                      args.display_timeout + 30)
+    answers = await asyncio.to_thread(
+        displays.ask,
+        {"cmd": "collect", "vote_id": vote_id, "timeout": args.display_timeout},
+        args.display_timeout + 30,
+    )
     sent = Counter(choices[d] for d in acknowledged)
     expected = (sent["for"], sent["against"], sent["abstain"])  # what was acknowledged
     arrivals = [t for a in answers for t in a["arrivals"]]
@@ -498,38 +569,78 @@ async def one_round(args: argparse.Namespace, secretary: Any, hall: Council,
     result = tally["result"]
     if (result["for"], result["against"], result["abstain"]) != expected:
         wrong += 1
-    return Round(vote_id, acks, refused, sent, close_http, [t - closed_at for t in arrivals],
-                 sum(a["missing"] for a in answers), wrong, cpu, window, client_cpu,
-                 displays.cpu_since(answers), by_moment)
+    return Round(
+        vote_id,
+        acks,
+        refused,
+        sent,
+        close_http,
+        [t - closed_at for t in arrivals],
+        sum(a["missing"] for a in answers),
+        wrong,
+        cpu,
+        window,
+        client_cpu,
+        displays.cpu_since(answers),
+        by_moment,
+    )
 
 
 # --- main --------------------------------------------------------------------------------------
 
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default="",
-                        help=f"default: SQLite in a temporary folder; e.g. {PG_DEFAULT}")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help=f"default: SQLite in a temporary folder; e.g. {PG_DEFAULT}",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--deputies", type=int, default=450)
     parser.add_argument("--displays", type=int, default=1000)
-    parser.add_argument("--display-processes", type=int, default=2,
-                        help="worker processes holding the displays (default 2)")
-    parser.add_argument("--spread", type=float, default=1.0,
-                        help="the casts are spread evenly over this many seconds (default 1)")
+    parser.add_argument(
+        "--display-processes",
+        type=int,
+        default=2,
+        help="worker processes holding the displays (default 2)",
+    )
+    parser.add_argument(
+        "--spread",
+        type=float,
+        default=1.0,
+        help="the casts are spread evenly over this many seconds (default 1)",
+    )
     parser.add_argument("--kind", choices=["roll_call", "secret"], default="roll_call")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between rounds")
-    parser.add_argument("--display-timeout", type=float, default=30.0,
-                        help="how long to wait for the last display to show a result")
-    parser.add_argument("--max-seconds", type=float, default=900.0,
-                        help="the whole run is stopped after this long (default 900)")
-    parser.add_argument("--displays-nice", type=int, default=0, metavar="N",
-                        help="run the displays' worker processes at this much lower CPU "
-                             "priority (os.nice), so that they stand in better for screens on "
-                             "other machines; default 0")
+    parser.add_argument(
+        "--display-timeout",
+        type=float,
+        default=30.0,
+        help="how long to wait for the last display to show a result",
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=900.0,
+        help="the whole run is stopped after this long (default 900)",
+    )
+    parser.add_argument(
+        "--displays-nice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run the displays' worker processes at this much lower CPU "
+        "priority (os.nice), so that they stand in better for screens on "
+        "other machines; default 0",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    parser.add_argument("--server-command", default="",
-                        help="for experiments: run this instead of `voting serve` (it must "
-                             "print 'Serving on http://127.0.0.1:PORT' and serve that port)")
+    parser.add_argument(
+        "--server-command",
+        default="",
+        help="for experiments: run this instead of `voting serve` (it must "
+        "print 'Serving on http://127.0.0.1:PORT' and serve that port)",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="voting-live-bench-"))
@@ -538,11 +649,14 @@ def main() -> int:
         fresh_postgres(url)
     started = now()
     hall = build_council(url, args.deputies)
-    print(f"council built: {args.deputies} deputies, {url.split('://')[0]}, "
-          f"{now() - started:.1f} s", flush=True)
+    print(
+        f"council built: {args.deputies} deputies, {url.split('://')[0]}, {now() - started:.1f} s",
+        flush=True,
+    )
 
     server = Server(url, folder, args.server_command)
     displays: Displays | None = None
+
     def out_of_time(*_: object) -> None:
         raise SystemExit(f"stopped after --max-seconds {args.max_seconds:g}")
 
@@ -556,9 +670,12 @@ def main() -> int:
         ready = displays.connected(timeout=300)
         displays.cpu_since(displays.ask({"cmd": "stats"}, timeout=30))
         connected = sum(r["connected"] for r in ready)
-        print(f"displays connected: {connected} of {args.displays} "
-              f"({sum(r['failed'] for r in ready)} failed) in {now() - started:.1f} s; "
-              f"server threads: {server.threads()}", flush=True)
+        print(
+            f"displays connected: {connected} of {args.displays} "
+            f"({sum(r['failed'] for r in ready)} failed) in {now() - started:.1f} s; "
+            f"server threads: {server.threads()}",
+            flush=True,
+        )
         rounds = asyncio.run(run(args, base, hall, server, displays))
         stats = displays.ask({"cmd": "stats"}, timeout=30)
     finally:
@@ -570,8 +687,13 @@ def main() -> int:
     return report(args, url, rounds, connected, stats)
 
 
-def report(args: argparse.Namespace, url: str, rounds: list[Round], connected: int,
-           stats: list[dict[str, Any]]) -> int:
+def report(
+    args: argparse.Namespace,
+    url: str,
+    rounds: list[Round],
+    connected: int,
+    stats: list[dict[str, Any]],
+) -> int:
     acks = [a for r in rounds for a in r.acks]
     shown = [t for r in rounds for t in r.close_to_display]
     last = [max(r.close_to_display) for r in rounds if r.close_to_display]
@@ -580,42 +702,71 @@ def report(args: argparse.Namespace, url: str, rounds: list[Round], connected: i
     missing = sum(r.missing for r in rounds) + (args.displays - connected) * len(rounds)
     wrong = sum(r.wrong for r in rounds)
     print()
-    print(f"database: {url.split('://')[0]}; kind: {args.kind}; deputies: {args.deputies}; "
-          f"displays: {args.displays} ({connected} connected); rounds: {len(rounds)}; "
-          f"casts spread over {args.spread:g} s")
-    print(f"every vote acknowledged: {'yes' if not refused else 'NO'} "
-          f"({len(acks)} of {casts}; {refused} refused or unanswered)")
-    print(f"every display shows the result of the acknowledged choices: "
-          f"{'yes' if not missing and not wrong else 'NO'} "
-          f"({len(shown)} results shown; {missing} missing, {wrong} wrong)")
+    print(
+        f"database: {url.split('://')[0]}; kind: {args.kind}; deputies: {args.deputies}; "
+        f"displays: {args.displays} ({connected} connected); rounds: {len(rounds)}; "
+        f"casts spread over {args.spread:g} s"
+    )
+    print(
+        f"every vote acknowledged: {'yes' if not refused else 'NO'} "
+        f"({len(acks)} of {casts}; {refused} refused or unanswered)"
+    )
+    print(
+        f"every display shows the result of the acknowledged choices: "
+        f"{'yes' if not missing and not wrong else 'NO'} "
+        f"({len(shown)} results shown; {missing} missing, {wrong} wrong)"
+    )
     print(f"choice -> acknowledgement:          {summary(acks)}")
     print(f"close -> result on a display:       {summary(shown)}")
-    print("close -> result on the last display, per round: "
-          + ", ".join(ms(x).strip() for x in last))
-    print("close (HTTP answer to the secretary): "
-          + ", ".join(ms(r.close_http).strip() for r in rounds))
+    print(
+        "close -> result on the last display, per round: " + ", ".join(ms(x).strip() for x in last)
+    )
+    print(
+        "close (HTTP answer to the secretary): "
+        + ", ".join(ms(r.close_http).strip() for r in rounds)
+    )
     print("casts actually sent within: " + ", ".join(f"{r.cast_window:.2f} s" for r in rounds))
-    print("server CPU per round (casts + close): "
-          + ", ".join(f"{r.server_cpu:.1f} s" for r in rounds)
-          + "; the deputies' process: " + ", ".join(f"{r.client_cpu:.1f} s" for r in rounds)
-          + "; the displays' processes (from the previous round's end): "
-          + ", ".join(f"{r.displays_cpu:.1f} s" for r in rounds))
-    print(f"events received by the displays: {sum(s['events'] for s in stats)}, "
-          f"sequence gaps: {sum(s['gaps'] for s in stats)}")
+    print(
+        "server CPU per round (casts + close): "
+        + ", ".join(f"{r.server_cpu:.1f} s" for r in rounds)
+        + "; the deputies' process: "
+        + ", ".join(f"{r.client_cpu:.1f} s" for r in rounds)
+        + "; the displays' processes (from the previous round's end): "
+        + ", ".join(f"{r.displays_cpu:.1f} s" for r in rounds)
+    )
+    print(
+        f"events received by the displays: {sum(s['events'] for s in stats)}, "
+        f"sequence gaps: {sum(s['gaps'] for s in stats)}"
+    )
     for r in rounds:
         for line in r.refused[:3]:
             print(f"  refused: {line}")
     if args.json:
-        Path(args.json).write_text(json.dumps({
-            "database": url.split("://")[0], "kind": args.kind, "deputies": args.deputies,
-            "displays": args.displays, "rounds": len(rounds),
-            "ack": {"p50": statistics.median(acks) if acks else None,
-                    "p99": percentile(acks, 99) if acks else None,
-                    "max": max(acks) if acks else None},
-            "close_to_display": {"p50": statistics.median(shown) if shown else None,
-                                 "p99": percentile(shown, 99) if shown else None,
-                                 "max": max(shown) if shown else None},
-            "refused": refused, "missing": missing, "wrong": wrong}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "database": url.split("://")[0],
+                    "kind": args.kind,
+                    "deputies": args.deputies,
+                    "displays": args.displays,
+                    "rounds": len(rounds),
+                    "ack": {
+                        "p50": statistics.median(acks) if acks else None,
+                        "p99": percentile(acks, 99) if acks else None,
+                        "max": max(acks) if acks else None,
+                    },
+                    "close_to_display": {
+                        "p50": statistics.median(shown) if shown else None,
+                        "p99": percentile(shown, 99) if shown else None,
+                        "max": max(shown) if shown else None,
+                    },
+                    "refused": refused,
+                    "missing": missing,
+                    "wrong": wrong,
+                },
+                indent=2,
+            )
+        )
     return 0 if not refused and not missing and not wrong else 1
 
 

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from skipping import skip_or_fail
 from sqlalchemy import create_engine, text
 
 from voting.adapters.schema import upgrade
 from voting.services import council, registration, sittings, votes
 from voting.services.runtime import Runtime, build_runtime
 from voting.services.uow import SYSTEM, Actor
-from skipping import skip_or_fail
 
 PG_ENV = "VOTING_TEST_DATABASE_URL"
 
@@ -144,26 +144,59 @@ class Hall:
         return votes.close_vote(self.rt.uow(), SECRETARY, vote_id)
 
 
-def build_hall(rt: Runtime, clock: Clock, statutory: int = 42, filled: int = 42,
-               items: int = 3) -> Hall:
-    council.create_council(rt.uow(), SYSTEM, {
-        "name": "Тестова міська рада", "edrpou": "12345678", "katottg": "UA12345678901234567",
-        "statutory_deputies": statutory})
+def build_hall(
+    rt: Runtime, clock: Clock, statutory: int = 42, filled: int = 42, items: int = 3
+) -> Hall:
+    council.create_council(
+        rt.uow(),
+        SYSTEM,
+        {
+            "name": "Тестова міська рада",
+            "edrpou": "12345678",
+            "katottg": "UA12345678901234567",
+            "statutory_deputies": statutory,
+        },
+    )
     hall = Hall(rt, clock)
     for n in range(1, filled + 1):
-        hall.deputies.append(council.add_deputy(rt.uow(), SECRETARY, {
-            "full_name": f"Депутатенко{n:02d} Іван Петрович", "faction": FACTIONS[n % 4],
-            "seat_number": n, "voting_identifier": f"dep-{n}", "card_uid": f"CARD{n:04d}"}))
-    hall.head = council.add_deputy(rt.uow(), SECRETARY, {
-        "full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"})
-    convocation = sittings.create_convocation(rt.uow(), SECRETARY, 8, "VIII скликання",
-                                              "2020-12-01")
+        hall.deputies.append(
+            council.add_deputy(
+                rt.uow(),
+                SECRETARY,
+                {
+                    "full_name": f"Депутатенко{n:02d} Іван Петрович",
+                    "faction": FACTIONS[n % 4],
+                    "seat_number": n,
+                    "voting_identifier": f"dep-{n}",
+                    "card_uid": f"CARD{n:04d}",
+                },
+            )
+        )
+    hall.head = council.add_deputy(
+        rt.uow(),
+        SECRETARY,
+        {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"},
+    )
+    convocation = sittings.create_convocation(
+        rt.uow(), SECRETARY, 8, "VIII скликання", "2020-12-01"
+    )
     session = sittings.create_session(rt.uow(), SECRETARY, convocation, 17)
-    hall.sitting = sittings.create_sitting(rt.uow(), SECRETARY, date="2026-11-25",
-                                           session_id=session)
+    hall.sitting = sittings.create_sitting(
+        rt.uow(), SECRETARY, date="2026-11-25", session_id=session
+    )
     for n in range(1, items + 1):
-        hall.items.append(sittings.add_item(rt.uow(), SECRETARY, hall.sitting, {
-            "title": f"Про питання {n}", "draft_number": f"75{n}/2", "rapporteur": "Доповідач"}))
+        hall.items.append(
+            sittings.add_item(
+                rt.uow(),
+                SECRETARY,
+                hall.sitting,
+                {
+                    "title": f"Про питання {n}",
+                    "draft_number": f"75{n}/2",
+                    "rapporteur": "Доповідач",
+                },
+            )
+        )
     sittings.open_sitting(rt.uow(), SECRETARY, hall.sitting)
     return hall
 

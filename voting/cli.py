@@ -45,6 +45,7 @@ class UserError(Exception):
 
 # --- databases ---------------------------------------------------------------------------------
 
+
 def shown_url(url: str) -> str:
     """The database URL with any password replaced by ***."""
     try:
@@ -74,11 +75,14 @@ def open_database(url: str, *, must_be_set_up: bool = True) -> Runtime:
             found, needed = current_revision(rt.engine), head_revision()
         except DBAPIError as error:
             rt.dispose()
-            raise UserError(f"cannot open the database {shown_url(url)}: "
-                            f"{_first_line(error)}") from None
+            raise UserError(
+                f"cannot open the database {shown_url(url)}: {_first_line(error)}"
+            ) from None
         if found != needed:
             rt.dispose()
-            state = "is empty" if found is None else f"has schema {found}, this program needs {needed}"
+            state = (
+                "is empty" if found is None else f"has schema {found}, this program needs {needed}"
+            )
             raise UserError(f"the database {shown_url(url)} {state}; run `voting init` first")
     return rt
 
@@ -98,6 +102,7 @@ def _has_council(rt: Runtime) -> bool:
 
 # --- init and serve ----------------------------------------------------------------------------
 
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Create or upgrade the database and create the council from config.toml."""
     config = load_config(args.config)
@@ -109,11 +114,17 @@ def cmd_init(args: argparse.Namespace) -> int:
             before = current_revision(rt.engine)
             upgrade(rt.engine)
         except DBAPIError as error:
-            raise UserError(f"cannot set up the database {shown_url(url)}: "
-                            f"{_first_line(error)}") from None
+            raise UserError(
+                f"cannot set up the database {shown_url(url)}: {_first_line(error)}"
+            ) from None
         after = current_revision(rt.engine)
-        print("Schema created." if before is None else
-              "Schema is up to date." if before == after else f"Schema upgraded to {after}.")
+        print(
+            "Schema created."
+            if before is None
+            else "Schema is up to date."
+            if before == after
+            else f"Schema upgraded to {after}."
+        )
         if _has_council(rt):
             print(f"Council: {queries.council_info(rt.uow())['name']} (already set up)")
         else:
@@ -126,13 +137,31 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _create_council(rt: Runtime, config: Config) -> None:
     c = config.council
-    council.create_council(rt.uow(), SYSTEM, {
-        "name": c.name, "edrpou": c.edrpou, "katottg": c.katottg,
-        "statutory_deputies": c.statutory_deputies, "head_votes": c.head_votes,
-        **{k: getattr(config.rules, k) for k in (
-            "quorum_counts_head", "quorum_numerator", "quorum_denominator", "default_rule",
-            "revote_limit", "default_time_limit_seconds", "allow_change_choice",
-            "registration_required_to_vote", "show_running_split")}})
+    council.create_council(
+        rt.uow(),
+        SYSTEM,
+        {
+            "name": c.name,
+            "edrpou": c.edrpou,
+            "katottg": c.katottg,
+            "statutory_deputies": c.statutory_deputies,
+            "head_votes": c.head_votes,
+            **{
+                k: getattr(config.rules, k)
+                for k in (
+                    "quorum_counts_head",
+                    "quorum_numerator",
+                    "quorum_denominator",
+                    "default_rule",
+                    "revote_limit",
+                    "default_time_limit_seconds",
+                    "allow_change_choice",
+                    "registration_required_to_vote",
+                    "show_running_split",
+                )
+            },
+        },
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -146,14 +175,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         name = queries.council_info(rt.uow())["name"]
         print(f"Database: {shown_url(url)}; council: {name}")
-        serve(create_app(config, rt), args.host or config.server.host,
-              config.server.port if args.port is None else args.port)
+        serve(
+            create_app(config, rt),
+            args.host or config.server.host,
+            config.server.port if args.port is None else args.port,
+        )
     finally:
         rt.dispose()
     return 0
 
 
 # --- demo --------------------------------------------------------------------------------------
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build (or reuse) a demonstration council with an open sitting, print tokens, and serve."""
@@ -167,12 +200,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         try:
             upgrade(rt.engine)
         except DBAPIError as error:
-            raise UserError(f"cannot set up the database {shown_url(url)}: "
-                            f"{_first_line(error)}") from None
+            raise UserError(
+                f"cannot set up the database {shown_url(url)}: {_first_line(error)}"
+            ) from None
         if _has_council(rt):
             info = demo.load_demo(rt)
-            print(f"Reusing the demo built earlier in {shown_url(url)} "
-                  "(--fresh starts over); new tokens follow.")
+            print(
+                f"Reusing the demo built earlier in {shown_url(url)} "
+                "(--fresh starts over); new tokens follow."
+            )
         else:
             print(f"Building the demo in {shown_url(url)} ...", flush=True)
             info = demo.build_demo(rt, datetime.now(ZoneInfo(config.server.timezone)).date())
@@ -204,28 +240,45 @@ def _delete_demo_database(url: str) -> None:
     """--fresh: remove the demo's SQLite file (and its WAL files); never another database."""
     path = _sqlite_path(url)
     if path is None:
-        raise UserError(f"--fresh deletes only an SQLite demo file; empty {shown_url(url)} "
-                        "yourself or name another database with --database-url")
+        raise UserError(
+            f"--fresh deletes only an SQLite demo file; empty {shown_url(url)} "
+            "yourself or name another database with --database-url"
+        )
     for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         leftover.unlink(missing_ok=True)
     print(f"Deleted the old demo database {path}")
 
 
-def _write_tokens(path: Path, info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str,
-                  url: str) -> None:
+def _write_tokens(
+    path: Path, info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str, url: str
+) -> None:
     """Every demo token in one JSON file that only its owner may read."""
+
     def person(d: demo.DemoDeputy) -> dict[str, object]:
-        return {"deputy_id": d.id, "seat_number": d.seat_number, "full_name": d.full_name,
-                "faction": d.faction, "voting_identifier": d.voting_identifier,
-                "card_uid": d.card_uid, "pin": d.pin, "token": tokens.deputies[d.id]}
+        return {
+            "deputy_id": d.id,
+            "seat_number": d.seat_number,
+            "full_name": d.full_name,
+            "faction": d.faction,
+            "voting_identifier": d.voting_identifier,
+            "card_uid": d.card_uid,
+            "pin": d.pin,
+            "token": tokens.deputies[d.id],
+        }
 
     data = {
-        "api": f"{base_url}/api/v1", "database": shown_url(url), "sitting_id": info.sitting_id,
-        "items": [{"id": i.id, "position": i.position, "draft_number": i.draft_number,
-                   "title": i.title} for i in info.items],
-        "secretary": tokens.secretary, "chair": tokens.chair,
+        "api": f"{base_url}/api/v1",
+        "database": shown_url(url),
+        "sitting_id": info.sitting_id,
+        "items": [
+            {"id": i.id, "position": i.position, "draft_number": i.draft_number, "title": i.title}
+            for i in info.items
+        ],
+        "secretary": tokens.secretary,
+        "chair": tokens.chair,
         "logins": [{"username": name, "password": demo.DEMO_PASSWORD} for name in demo.DEMO_LOGINS],
-        "mayor": person(info.head), "deputies": [person(d) for d in info.deputies],
+        "mayor": person(info.head),
+        "deputies": [person(d) for d in info.deputies],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -235,8 +288,9 @@ def _write_tokens(path: Path, info: demo.DemoInfo, tokens: demo.DemoTokens, base
     path.chmod(0o600)  # a file left by an earlier run keeps its old mode otherwise
 
 
-def _print_demo(info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str, tokens_path: Path,
-                url: str) -> None:
+def _print_demo(
+    info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str, tokens_path: Path, url: str
+) -> None:
     api = f"{base_url}/api/v1"
     first = info.deputies[0]
     item = info.items[0].id if info.items else 1
@@ -244,6 +298,16 @@ def _print_demo(info: demo.DemoInfo, tokens: demo.DemoTokens, base_url: str, tok
     sitting = info.sitting_id
     auth_secretary = '-H "Authorization: Bearer $SECRETARY"'
     as_json = '-H "Content-Type: application/json"'
+    as_first = f'-H "Authorization: Bearer {tokens.deputies[first.id]}"'
+    register_all = (
+        "for t in $(jq -r '.deputies[1:25][].token' \"$TOKENS\"); do curl -s -o /dev/null "
+        f'-X POST -H "Authorization: Bearer $t" $API/sittings/{sitting}/register; done'
+    )
+    new_vote = f'\'{{"item_id": {item}, "kind": "roll_call"}}\''
+    open_vote = (
+        f"VOTE=$(curl -s -X POST {auth_secretary} {as_json} -d {new_vote} "
+        f"$API/sittings/{sitting}/votes | jq .vote_id)"
+    )
     logins = ", ".join(f"{n} / {demo.DEMO_PASSWORD}" for n in demo.DEMO_LOGINS)
     print(f"""
 Demo council "{info.council_name}": {len(info.deputies)} deputies and the mayor,
@@ -255,9 +319,12 @@ Open in a browser (add ?lang=en for English):
   Public page:     {base_url}/live
   Deputy terminals: {base_url}/terminal  sign in with a card UID and PIN, or open a seat's link:""")
     for d in info.deputies[:4]:
-        print(f"    seat {d.seat_number}, {d.full_name}: card {d.card_uid}, PIN {d.pin}"
-              f"  or  {base_url}/terminal#token={tokens.deputies[d.id]}")
-    print(f"""    (every deputy's card is in {tokens_path}; the PIN is the seat number in four digits)
+        print(
+            f"    seat {d.seat_number}, {d.full_name}: card {d.card_uid}, PIN {d.pin}"
+            f"  or  {base_url}/terminal#token={tokens.deputies[d.id]}"
+        )
+    print(
+        f"""    (every deputy's card is in {tokens_path}; the PIN is the seat number in four digits)
 
 API:      {api}
 OpenAPI:  {api}/openapi.json
@@ -271,19 +338,23 @@ Try it from another terminal (jq reads the tokens file):
   SECRETARY=$(jq -r .secretary "$TOKENS")
   # open registration
   curl -s -X POST {auth_secretary} $API/sittings/{sitting}/registration/open
-  # register as deputy {first.id} ({first.full_name}); the quorum needs 22, so the loop registers 25
-  curl -s -X POST -H "Authorization: Bearer {tokens.deputies[first.id]}" $API/sittings/{sitting}/register
-  for t in $(jq -r '.deputies[1:25][].token' "$TOKENS"); do curl -s -o /dev/null -X POST -H "Authorization: Bearer $t" $API/sittings/{sitting}/register; done
+  # register as deputy {first.id} ({first.full_name}); the quorum needs 22, so the loop \
+registers 25
+  curl -s -X POST {as_first} $API/sittings/{sitting}/register
+  {register_all}
   # open a roll-call vote on agenda item {item}
-  VOTE=$(curl -s -X POST {auth_secretary} {as_json} -d '{{"item_id": {item}, "kind": "roll_call"}}' $API/sittings/{sitting}/votes | jq .vote_id)
+  {open_vote}
   # cast a choice as deputy {first.id}
-  curl -s -X POST -H "Authorization: Bearer {tokens.deputies[first.id]}" {as_json} -d '{{"choice": "for"}}' $API/votes/$VOTE/choices
+  curl -s -X POST {as_first} {as_json} -d '{{"choice": "for"}}' $API/votes/$VOTE/choices
   # close the vote and see the result
   curl -s -X POST {auth_secretary} $API/votes/$VOTE/close | jq .result
-""", flush=True)
+""",
+        flush=True,
+    )
 
 
 # --- roster, logins, tokens, journal -----------------------------------------------------------
+
 
 def cmd_import_deputies(args: argparse.Namespace) -> int:
     """Add every deputy of an open-data CSV file (structure "deputies"), or none of them."""
@@ -322,8 +393,10 @@ def _ask_twice(prompt: str, again: str, what: str, whats: str) -> str:
 
 def _check_deputy_option(args: argparse.Namespace) -> None:
     if args.role == "deputy" and args.deputy is None:
-        raise UserError("a deputy's login or token needs --deputy ID "
-                        "(the deputy's id, as in GET /api/v1/deputies)")
+        raise UserError(
+            "a deputy's login or token needs --deputy ID "
+            "(the deputy's id, as in GET /api/v1/deputies)"
+        )
     if args.role != "deputy" and args.deputy is not None:
         raise UserError(f"--deputy is only for the role deputy, not {args.role}")
 
@@ -353,8 +426,10 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     finally:
         rt.dispose()
     print(token)
-    print(f"Token for the role {args.role} created. It is shown only now: only its hash is "
-          "stored.", file=sys.stderr)
+    print(
+        f"Token for the role {args.role} created. It is shown only now: only its hash is stored.",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -371,13 +446,21 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         return 0
     header = ("ID", "ROLE", "DEPUTY", "LABEL", "CREATED", "REVOKED")
     table = [header] + [
-        (str(r["id"]), str(r["role"]), "-" if r["deputy_id"] is None else str(r["deputy_id"]),
-         str(r["label"]), _minute(r["created_at"]), _minute(r["revoked_at"]) or "-")
+        (
+            str(r["id"]),
+            str(r["role"]),
+            "-" if r["deputy_id"] is None else str(r["deputy_id"]),
+            str(r["label"]),
+            _minute(r["created_at"]),
+            _minute(r["revoked_at"]) or "-",
+        )
         for r in rows
     ]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
     return 0
 
 
@@ -406,14 +489,17 @@ def _find_deputy(rt: Runtime, which: str) -> dict[str, object]:
     if which.startswith("id:") and which[3:].isascii() and which[3:].isdigit():
         found = [d for d in people if d["id"] == int(which[3:])]
         if not found:
-            raise UserError(f"there is no deputy with the id {which[3:]} "
-                            "(see GET /api/v1/deputies)")
+            raise UserError(
+                f"there is no deputy with the id {which[3:]} (see GET /api/v1/deputies)"
+            )
         return found[0]
     if which.isascii() and which.isdigit():
         found = [d for d in people if d["seat_number"] == int(which)]
         if not found:
-            raise UserError(f"no deputy has the seat {which}; "
-                            "give a seat number, or id:N for the deputy with the id N")
+            raise UserError(
+                f"no deputy has the seat {which}; "
+                "give a seat number, or id:N for the deputy with the id N"
+            )
         return found[0]
     raise UserError(f"{which!r} is neither a seat number (e.g. 12) nor id:N (the deputy's id)")
 
@@ -457,18 +543,27 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
 
 # --- the parser --------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     # --config is accepted before or after the subcommand.
     # (Parents share their action objects, so the default must stay SUPPRESS: main() fills it.)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                        help="path to config.toml (default: $VOTING_CONFIG or ./config.toml)")
-    parser = argparse.ArgumentParser(prog="voting", parents=[common],
-                                     description="Electronic voting for a city council.")
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="path to config.toml (default: $VOTING_CONFIG or ./config.toml)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="voting", parents=[common], description="Electronic voting for a city council."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, func: Callable[[argparse.Namespace], int],
-                parent: argparse._SubParsersAction = sub) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    def command(
+        name: str,
+        func: Callable[[argparse.Namespace], int],
+        parent: argparse._SubParsersAction = sub,
+    ) -> argparse.ArgumentParser:  # type: ignore[type-arg]
         doc = (func.__doc__ or "").strip()
         p = parent.add_parser(name, parents=[common], help=doc, description=doc)
         p.set_defaults(func=func)
@@ -480,15 +575,21 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (serve, demo_cmd):
         p.add_argument("--host", help="address to listen on (default: server.host)")
         p.add_argument("--port", type=int, help="TCP port (default: server.port; 0 = any free)")
-    demo_cmd.add_argument("--fresh", action="store_true",
-                          help="delete the old demo database and build a new one")
-    demo_cmd.add_argument("--no-serve", action="store_true",
-                          help="build and print the tokens, then exit")
-    demo_cmd.add_argument("--database-url", metavar="URL",
-                          help=f"database for the demo (default: <instance>/{DEMO_DATABASE})")
+    demo_cmd.add_argument(
+        "--fresh", action="store_true", help="delete the old demo database and build a new one"
+    )
+    demo_cmd.add_argument(
+        "--no-serve", action="store_true", help="build and print the tokens, then exit"
+    )
+    demo_cmd.add_argument(
+        "--database-url",
+        metavar="URL",
+        help=f"database for the demo (default: <instance>/{DEMO_DATABASE})",
+    )
 
     command("import-deputies", cmd_import_deputies).add_argument(
-        "file", metavar="FILE.csv", help='deputies CSV in the open-data structure "deputies"')
+        "file", metavar="FILE.csv", help='deputies CSV in the open-data structure "deputies"'
+    )
 
     user = sub.add_parser("user", parents=[common], help="manage logins")
     user_sub = user.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -500,13 +601,15 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", help="a note saying whose token it is")
     command("list", cmd_token_list, token_sub)
     command("revoke", cmd_token_revoke, token_sub).add_argument(
-        "id", type=int, metavar="ID", help="the token's id, as `voting token list` shows it")
+        "id", type=int, metavar="ID", help="the token's id, as `voting token list` shows it"
+    )
     for p in (add, create):
         p.add_argument("--role", required=True, choices=ROLES)
         p.add_argument("--deputy", type=int, metavar="ID", help="the deputy (role deputy only)")
 
     command("deputy-pin", cmd_deputy_pin).add_argument(
-        "deputy", metavar="SEAT_OR_ID", help="the deputy's seat number, or id:N for their id")
+        "deputy", metavar="SEAT_OR_ID", help="the deputy's seat number, or id:N for their id"
+    )
 
     journal = sub.add_parser("journal", parents=[common], help="check the journal")
     journal_sub = journal.add_subparsers(dest="action", required=True, metavar="ACTION")

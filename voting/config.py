@@ -207,29 +207,63 @@ def _validate(config: Config) -> None:
         (1 <= server.port <= 65535, "server.port", "must be 1-65535", server.port),
         (server.locale in LOCALES, "server.locale", f"must be one of {LOCALES}", server.locale),
         (_is_timezone(server.timezone), "server.timezone", "unknown time zone", server.timezone),
-        (server.message_queue == "" or _is_redis_url(server.message_queue),
-         "server.message_queue", 'must be empty or a Redis URL "redis://host:port/db" (or '
-         '"rediss://" for TLS)', shown_queue_url(server.message_queue)),
-        (re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", server.message_channel) is not None,
-         "server.message_channel", "must be 1-100 letters, digits, '_', '.', ':' or '-'",
-         server.message_channel),
+        (
+            server.message_queue == "" or _is_redis_url(server.message_queue),
+            "server.message_queue",
+            'must be empty or a Redis URL "redis://host:port/db" (or "rediss://" for TLS)',
+            shown_queue_url(server.message_queue),
+        ),
+        (
+            re.fullmatch(r"[A-Za-z0-9_.:-]{1,100}", server.message_channel) is not None,
+            "server.message_channel",
+            "must be 1-100 letters, digits, '_', '.', ':' or '-'",
+            server.message_channel,
+        ),
         (council.name.strip() != "", "council.name", "must not be empty", council.name),
-        (re.fullmatch(r"[0-9]{8}", council.edrpou) is not None,
-         "council.edrpou", "must be 8 digits", council.edrpou),
-        (re.fullmatch(r"UA[0-9]{17}", council.katottg) is not None,
-         "council.katottg", 'must be "UA" and 17 digits', council.katottg),
-        (council.statutory_deputies >= 1,
-         "council.statutory_deputies", "must be at least 1", council.statutory_deputies),
-        (rules.quorum_denominator >= 1,
-         "rules.quorum_denominator", "must be at least 1", rules.quorum_denominator),
-        (0 < rules.quorum_numerator < rules.quorum_denominator, "rules.quorum_numerator",
-         "quorum_numerator/quorum_denominator must be greater than 0 and less than 1 (the quorum "
-         "is \"more than\" that fraction)", fraction),
-        (rules.default_rule in ADOPTION_RULES,
-         "rules.default_rule", f"must be one of {ADOPTION_RULES}", rules.default_rule),
+        (
+            re.fullmatch(r"[0-9]{8}", council.edrpou) is not None,
+            "council.edrpou",
+            "must be 8 digits",
+            council.edrpou,
+        ),
+        (
+            re.fullmatch(r"UA[0-9]{17}", council.katottg) is not None,
+            "council.katottg",
+            'must be "UA" and 17 digits',
+            council.katottg,
+        ),
+        (
+            council.statutory_deputies >= 1,
+            "council.statutory_deputies",
+            "must be at least 1",
+            council.statutory_deputies,
+        ),
+        (
+            rules.quorum_denominator >= 1,
+            "rules.quorum_denominator",
+            "must be at least 1",
+            rules.quorum_denominator,
+        ),
+        (
+            0 < rules.quorum_numerator < rules.quorum_denominator,
+            "rules.quorum_numerator",
+            "quorum_numerator/quorum_denominator must be greater than 0 and less than 1 "
+            '(the quorum is "more than" that fraction)',
+            fraction,
+        ),
+        (
+            rules.default_rule in ADOPTION_RULES,
+            "rules.default_rule",
+            f"must be one of {ADOPTION_RULES}",
+            rules.default_rule,
+        ),
         (rules.revote_limit >= 0, "rules.revote_limit", "must not be negative", rules.revote_limit),
-        (0 <= rules.default_time_limit_seconds <= 3600, "rules.default_time_limit_seconds",
-         "must be 0 (no limit) to 3600 seconds", rules.default_time_limit_seconds),
+        (
+            0 <= rules.default_time_limit_seconds <= 3600,
+            "rules.default_time_limit_seconds",
+            "must be 0 (no limit) to 3600 seconds",
+            rules.default_time_limit_seconds,
+        ),
     ]
     for ok, name, problem, value in checks:
         if not ok:
@@ -246,10 +280,13 @@ def _is_redis_url(url: str) -> bool:
         port = parts.port
     except ValueError:
         return False
-    return (parts.scheme in MESSAGE_QUEUE_SCHEMES and bool(parts.hostname)
-            and (port is None or 1 <= port <= 65535)
-            and re.fullmatch(r"(/[0-9]{0,5})?", parts.path) is not None
-            and not parts.fragment)
+    return (
+        parts.scheme in MESSAGE_QUEUE_SCHEMES
+        and bool(parts.hostname)
+        and (port is None or 1 <= port <= 65535)
+        and re.fullmatch(r"(/[0-9]{0,5})?", parts.path) is not None
+        and not parts.fragment
+    )
 
 
 def _is_timezone(name: str) -> bool:

@@ -16,16 +16,23 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("VOTING_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screens"
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def chromium_or_skip() -> str:
     path = shutil.which("chromium")
     if path is None:
-        skip_or_fail("Debian's chromium is not installed (apt-get install chromium); "
-                     "browser tests skipped")
+        skip_or_fail(
+            "Debian's chromium is not installed (apt-get install chromium); browser tests skipped"
+        )
     return path
 
 

@@ -67,8 +67,12 @@ class Caller:
 
     def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
         response = self.call(method, path, json)
-        assert response.status_code == status, (method, path, response.status_code,
-                                                response.text[:500])
+        assert response.status_code == status, (
+            method,
+            path,
+            response.status_code,
+            response.text[:500],
+        )
         assert response.headers["Content-Type"].startswith("application/json")
         return response.json()
 
@@ -100,16 +104,35 @@ class Council:
 def council_roster(live_server: LiveServer) -> Iterator[Council]:
     rt = live_server.runtime
     secretary = Actor("secretary", "secretary:setup")
-    council.create_council(rt.uow(), SYSTEM, {
-        "name": "Тестова міська рада", "edrpou": "12345678", "katottg": "UA12345678901234567",
-        "statutory_deputies": 42})
+    council.create_council(
+        rt.uow(),
+        SYSTEM,
+        {
+            "name": "Тестова міська рада",
+            "edrpou": "12345678",
+            "katottg": "UA12345678901234567",
+            "statutory_deputies": 42,
+        },
+    )
     roster = Council(live_server)
     for n in range(1, 43):
-        roster.deputies.append(council.add_deputy(rt.uow(), secretary, {
-            "full_name": f"Депутатенко{n:02d} Іван Петрович", "faction": FACTIONS[n % 4],
-            "seat_number": n, "voting_identifier": f"dep-{n}"}))
-    roster.head = council.add_deputy(rt.uow(), secretary, {
-        "full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"})
+        roster.deputies.append(
+            council.add_deputy(
+                rt.uow(),
+                secretary,
+                {
+                    "full_name": f"Депутатенко{n:02d} Іван Петрович",
+                    "faction": FACTIONS[n % 4],
+                    "seat_number": n,
+                    "voting_identifier": f"dep-{n}",
+                },
+            )
+        )
+    roster.head = council.add_deputy(
+        rt.uow(),
+        secretary,
+        {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"},
+    )
     roster.secretary_token = auth.create_token(rt.uow(), SYSTEM, "secretary")
     try:
         yield roster

@@ -21,14 +21,17 @@ def clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in CONFIG_ENV}
 
 
-def write_config(path: Path, database_url: str, message_queue: str = "",
-                 channel: str = "voting") -> Path:
+def write_config(
+    path: Path, database_url: str, message_queue: str = "", channel: str = "voting"
+) -> Path:
     quoted = json.dumps  # a JSON string of these characters is a TOML basic string
     path.write_text(
         f"[database]\nurl = {quoted(database_url)}\n\n"
         f"[server]\ninstance_path = {quoted(str(path.parent / 'instance'))}\n"
-        f"host = \"127.0.0.1\"\nmessage_queue = {quoted(message_queue)}\n"
-        f"message_channel = {quoted(channel)}\n", encoding="utf-8")
+        f'host = "127.0.0.1"\nmessage_queue = {quoted(message_queue)}\n'
+        f"message_channel = {quoted(channel)}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -41,9 +44,12 @@ class ServerProcess:
         self.err = folder / f"{name}.err"
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "voting", "serve", "--config", str(config),
-                 "--port", "0"],
-                stdout=out, stderr=err, env=clean_environment(), cwd=folder)
+                [sys.executable, "-m", "voting", "serve", "--config", str(config), "--port", "0"],
+                stdout=out,
+                stderr=err,
+                env=clean_environment(),
+                cwd=folder,
+            )
         self.url = self._wait_until_serving()
         self.api = f"{self.url}/api/v1"
 

@@ -24,14 +24,14 @@ from typing import Any
 import pytest
 import requests
 import socketio
+from planning import plan_sitting
+from serving import ServerProcess, clean_environment, write_config
+from skipping import skip_or_fail
 
 from voting.adapters.schema import upgrade
 from voting.services import auth, council
 from voting.services.runtime import build_runtime
 from voting.services.uow import SYSTEM, Actor
-from planning import plan_sitting
-from serving import ServerProcess, clean_environment, write_config
-from skipping import skip_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -66,8 +66,9 @@ class Screen:
         self.client = socketio.Client(reconnection=False)
         self.client.on("snapshot", self.snapshots.append)
         self.client.on("event", self._event)
-        self.client.connect(url, auth={"token": token} if token else None,
-                            transports=["websocket"], wait_timeout=10)
+        self.client.connect(
+            url, auth={"token": token} if token else None, transports=["websocket"], wait_timeout=10
+        )
 
     def _event(self, event: dict[str, Any]) -> None:
         with self.lock:
@@ -82,7 +83,8 @@ class Screen:
         while time.monotonic() < deadline:
             for event in self.seen():
                 if event["kind"] == kind and all(
-                        event["payload"].get(k) == v for k, v in payload.items()):
+                    event["payload"].get(k) == v for k, v in payload.items()
+                ):
                     return event
             time.sleep(0.02)
         raise AssertionError(f"the screen never saw {kind} {payload}")
@@ -154,8 +156,12 @@ class Caller:
 
     def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
         response = self.session.request(method, self.base + path, json=json, timeout=30)
-        assert response.status_code == status, (method, path, response.status_code,
-                                                response.text[:500])
+        assert response.status_code == status, (
+            method,
+            path,
+            response.status_code,
+            response.text[:500],
+        )
         return response.json()
 
 
@@ -167,18 +173,36 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
     rt = build_runtime(postgres_url)
     try:
         upgrade(rt.engine)
-        council.create_council(rt.uow(), SYSTEM, {
-            "name": "Тестова міська рада", "edrpou": "12345678",
-            "katottg": "UA12345678901234567", "statutory_deputies": 42})
+        council.create_council(
+            rt.uow(),
+            SYSTEM,
+            {
+                "name": "Тестова міська рада",
+                "edrpou": "12345678",
+                "katottg": "UA12345678901234567",
+                "statutory_deputies": 42,
+            },
+        )
         secretary = Actor("secretary", "secretary:setup")
-        deputies = [council.add_deputy(rt.uow(), secretary, {
-            "full_name": f"Депутатенко{n:02d} Іван Петрович", "seat_number": n,
-            "voting_identifier": f"dep-{n}"}) for n in range(1, 43)]
-        council.add_deputy(rt.uow(), secretary, {
-            "full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"})
+        deputies = [
+            council.add_deputy(
+                rt.uow(),
+                secretary,
+                {
+                    "full_name": f"Депутатенко{n:02d} Іван Петрович",
+                    "seat_number": n,
+                    "voting_identifier": f"dep-{n}",
+                },
+            )
+            for n in range(1, 43)
+        ]
+        council.add_deputy(
+            rt.uow(),
+            secretary,
+            {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"},
+        )
         secretary_token = auth.create_token(rt.uow(), SYSTEM, "secretary")
-        deputy_tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d)
-                         for d in deputies[:26]}
+        deputy_tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in deputies[:26]}
     finally:
         rt.dispose()
     channel = f"test-{uuid.uuid4().hex[:12]}"
@@ -190,8 +214,7 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
             folder.mkdir()
             config = write_config(folder / "config.toml", postgres_url, redis_url, channel)
             processes.append(ServerProcess(name, config, folder))
-        found = Councils(*processes, redis_url, channel, deputies, secretary_token,
-                         deputy_tokens)
+        found = Councils(*processes, redis_url, channel, deputies, secretary_token, deputy_tokens)
         yield found
     finally:
         if found is not None:
@@ -210,8 +233,12 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
 def open_sitting(secretary: Caller) -> tuple[int, list[int]]:
     """A sitting with three agenda items, opened, with registration open."""
     sitting = plan_sitting(secretary)
-    items = [secretary.ok("post", f"/sittings/{sitting}/agenda", {"title": f"Про питання {n}"},
-                          status=201)["id"] for n in (1, 2, 3)]
+    items = [
+        secretary.ok(
+            "post", f"/sittings/{sitting}/agenda", {"title": f"Про питання {n}"}, status=201
+        )["id"]
+        for n in (1, 2, 3)
+    ]
     secretary.ok("post", f"/sittings/{sitting}/open")
     secretary.ok("post", f"/sittings/{sitting}/registration/open")
     return sitting, items
@@ -250,14 +277,14 @@ def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Council
     on_b.act("register", {"sitting_id": sitting})
     registered_order = d[:26]
 
-    vote = secretary.ok("post", f"/sittings/{sitting}/votes", {"item_id": items[0]},
-                        status=201)["vote_id"]
+    vote = secretary.ok("post", f"/sittings/{sitting}/votes", {"item_id": items[0]}, status=201)[
+        "vote_id"
+    ]
     choices: dict[int, str] = {}
     for deputy in d[:20]:
         by_http[deputy].ok("post", f"/votes/{vote}/choices", {"choice": "for"})
         choices[deputy] = "for"
-    for deputy, choice in zip(d[20:25], ["for", "for", "for", "against", "against"],
-                              strict=True):
+    for deputy, choice in zip(d[20:25], ["for", "for", "for", "against", "against"], strict=True):
         on_a[deputy].act("cast", {"vote_id": vote, "choice": choice})
         choices[deputy] = choice
     on_b.act("cast", {"vote_id": vote, "choice": "abstain"})  # a console on B
@@ -269,18 +296,28 @@ def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Council
     closed = display_b.wait_for("vote_closed", vote_id=vote)["payload"]
     assert (closed["for"], closed["against"], closed["abstain"]) == (23, 2, 1)
     assert (closed["total_composition"], closed["threshold"], closed["result"]) == (
-        42, 22, "adopted")
+        42,
+        22,
+        "adopted",
+    )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:  # the public display on B, closed through A
-        shown = [s["state"]["vote"] for s in list(public_b.snapshots)
-                 if s["state"]["vote"] and s["state"]["vote"]["state"] == "closed"]
+        shown = [
+            s["state"]["vote"]
+            for s in list(public_b.snapshots)
+            if s["state"]["vote"] and s["state"]["vote"]["state"] == "closed"
+        ]
         if shown:
             break
         time.sleep(0.05)
     assert shown, "the public display on B never showed the closed vote"
     result = shown[0]["result"]
     assert (result["for"], result["against"], result["abstain"], result["result"]) == (
-        23, 2, 1, "adopted")
+        23,
+        2,
+        1,
+        "adopted",
+    )
     assert public_b.seen() == []  # no per-event stream for the public
 
     # every journal entry written through either process reached both displays, in order
@@ -289,12 +326,15 @@ def test_what_is_done_through_one_process_is_seen_on_the_other(councils: Council
     display_b.wait_for_seq(journal[-1]["seq"])
     on_display_b = numbered_without_gaps(display_b)
     assert numbered_without_gaps(display_a) == on_display_b  # the same stream
-    assert [(e["seq"], e["kind"]) for e in journal] == [
-        (e["seq"], e["kind"]) for e in on_display_b]
-    assert [e["payload"]["deputy_id"] for e in on_display_b
-            if e["kind"] == "deputy_registered"] == registered_order
-    assert [(e["payload"]["deputy_id"], e["payload"]["choice"]) for e in on_display_b
-            if e["kind"] == "choice_cast"] == list(choices.items())
+    assert [(e["seq"], e["kind"]) for e in journal] == [(e["seq"], e["kind"]) for e in on_display_b]
+    assert [
+        e["payload"]["deputy_id"] for e in on_display_b if e["kind"] == "deputy_registered"
+    ] == registered_order
+    assert [
+        (e["payload"]["deputy_id"], e["payload"]["choice"])
+        for e in on_display_b
+        if e["kind"] == "choice_cast"
+    ] == list(choices.items())
 
 
 @pytest.mark.postgres
@@ -309,17 +349,24 @@ def test_both_vote_timers_close_a_timed_vote_exactly_once(councils: Councils) ->
     sitting, items = open_sitting(secretary_a)
     for deputy in d[:22]:
         councils.caller(a if deputy % 2 else b, councils.deputy_tokens[deputy]).ok(
-            "post", f"/sittings/{sitting}/register")
+            "post", f"/sittings/{sitting}/register"
+        )
 
     timed = []
     for n, item in enumerate(items):
         secretary = secretary_a if n % 2 else secretary_b
-        vote = secretary.ok("post", f"/sittings/{sitting}/votes",
-                            {"item_id": item, "time_limit_seconds": 1}, status=201)["vote_id"]
+        vote = secretary.ok(
+            "post",
+            f"/sittings/{sitting}/votes",
+            {"item_id": item, "time_limit_seconds": 1},
+            status=201,
+        )["vote_id"]
         councils.caller(a, councils.deputy_tokens[d[0]]).ok(
-            "post", f"/votes/{vote}/choices", {"choice": "for"})
+            "post", f"/votes/{vote}/choices", {"choice": "for"}
+        )
         councils.caller(b, councils.deputy_tokens[d[1]]).ok(
-            "post", f"/votes/{vote}/choices", {"choice": "against"})
+            "post", f"/votes/{vote}/choices", {"choice": "against"}
+        )
         for display in (display_a, display_b):  # closed by a timer, nobody asked
             closed = display.wait_for("vote_closed", vote_id=vote)["payload"]
             assert (closed["for"], closed["against"], closed["not_voted"]) == (1, 1, 20)
@@ -329,8 +376,11 @@ def test_both_vote_timers_close_a_timed_vote_exactly_once(councils: Councils) ->
     journal = secretary_a.ok("get", "/journal")["entries"]
     for display in (display_a, display_b):
         display.wait_for_seq(journal[-1]["seq"])
-        closes = [e["payload"]["vote_id"] for e in numbered_without_gaps(display)
-                  if e["kind"] == "vote_closed"]
+        closes = [
+            e["payload"]["vote_id"]
+            for e in numbered_without_gaps(display)
+            if e["kind"] == "vote_closed"
+        ]
         assert closes == timed
     closes = [e for e in journal if e["kind"] == "vote_closed"]
     assert [e["payload"]["vote_id"] for e in closes] == timed
@@ -345,21 +395,33 @@ def test_serve_refuses_to_start_when_redis_does_not_answer(tmp_path: Path) -> No
     with socket.socket() as closed_port:  # bound, never listening: connections are refused
         closed_port.bind(("127.0.0.1", 0))
         port = closed_port.getsockname()[1]
-        config = write_config(tmp_path / "config.toml", f"sqlite:///{tmp_path / 'v.sqlite3'}",
-                              "", "council-voting")
+        config = write_config(
+            tmp_path / "config.toml", f"sqlite:///{tmp_path / 'v.sqlite3'}", "", "council-voting"
+        )
         env = clean_environment()
-        done = subprocess.run([sys.executable, "-m", "voting", "init", "--config",
-                               str(config)], env=env, capture_output=True, text=True,
-                              timeout=60, cwd=tmp_path)
+        done = subprocess.run(
+            [sys.executable, "-m", "voting", "init", "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stderr
         env["VOTING_MESSAGE_QUEUE_URL"] = f"redis://:s3cret-word@127.0.0.1:{port}/0"
-        done = subprocess.run([sys.executable, "-m", "voting", "serve", "--config",
-                               str(config), "--port", "0"], env=env, capture_output=True,
-                              text=True, timeout=60, cwd=tmp_path)
+        done = subprocess.run(
+            [sys.executable, "-m", "voting", "serve", "--config", str(config), "--port", "0"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
     assert done.returncode == 2
     assert done.stderr.startswith(
         f"error: server.message_queue: the Redis server at redis://:***@127.0.0.1:{port}/0 "
-        "does not answer: ")
+        "does not answer: "
+    )
     assert "s3cret-word" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
     assert "Serving on" not in done.stdout

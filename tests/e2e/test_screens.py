@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from chromium import ARTIFACTS, CHROMIUM_FLAGS, Relay, chromium_or_skip
+from planning import plan_sitting
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from voting.services import auth
 from voting.services.uow import SYSTEM
-
-from chromium import ARTIFACTS, CHROMIUM_FLAGS, Relay, chromium_or_skip
-from planning import plan_sitting
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -47,15 +46,26 @@ class Sitting:
     hall: Any  # the council roster fixture: its callers are closed at the end
     callers: dict[int, Any] = field(default_factory=dict)
 
-    def page(self, browser: Browser, path: str, width: int = 1600, height: int = 1000,
-             base: str | None = None) -> Page:
+    def page(
+        self,
+        browser: Browser,
+        path: str,
+        width: int = 1600,
+        height: int = 1000,
+        base: str | None = None,
+    ) -> Page:
         page = browser.new_page(viewport={"width": width, "height": height})
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors  # type: ignore[attr-defined]
         sent: list[str] = []  # every websocket frame the page sends, as text
-        page.on("websocket", lambda ws: ws.on(
-            "framesent", lambda frame: sent.append(frame if isinstance(frame, str) else str(frame))))
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framesent",
+                lambda frame: sent.append(frame if isinstance(frame, str) else str(frame)),
+            ),
+        )
         page.sent = sent  # type: ignore[attr-defined]
         page.goto((base or self.base) + path)
         self.pages.append(page)
@@ -77,12 +87,14 @@ class Sitting:
 
     def put_up(self, index: int) -> None:
         """Agenda item `index` under consideration."""
-        self.secretary.ok("put", f"/agenda-items/{self.items[index]}/status",
-                          {"status": "under_consideration"})
+        self.secretary.ok(
+            "put", f"/agenda-items/{self.items[index]}/status", {"status": "under_consideration"}
+        )
 
     def open_vote(self, index: int) -> int:
-        return self.secretary.ok("post", f"/sittings/{self.id}/votes",
-                                 {"item_id": self.items[index]}, status=201)["vote_id"]
+        return self.secretary.ok(
+            "post", f"/sittings/{self.id}/votes", {"item_id": self.items[index]}, status=201
+        )["vote_id"]
 
 
 @pytest.fixture
@@ -92,15 +104,36 @@ def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def
     rt = hall.server.runtime
     auth.add_user(rt.uow(), SYSTEM, "secretary", PASSWORD, "secretary")
     sitting_id = plan_sitting(secretary)
-    items = [secretary.ok("post", f"/sittings/{sitting_id}/agenda", {
-        "title": title, "draft_number": f"75{n}/1"}, status=201)["id"]
-        for n, title in enumerate(("Про бюджет міста на 2027 рік", "Про вибори секретаря ради",
-                                   "Про затвердження програми «Питна вода»"), start=1)]
+    items = [
+        secretary.ok(
+            "post",
+            f"/sittings/{sitting_id}/agenda",
+            {"title": title, "draft_number": f"75{n}/1"},
+            status=201,
+        )["id"]
+        for n, title in enumerate(
+            (
+                "Про бюджет міста на 2027 рік",
+                "Про вибори секретаря ради",
+                "Про затвердження програми «Питна вода»",
+            ),
+            start=1,
+        )
+    ]
     secretary.ok("post", f"/sittings/{sitting_id}/open")
     secretary.ok("patch", f"/deputies/{hall.deputies[0]}", {"card_uid": CARD, "pin": PIN})
     tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in hall.everyone}
-    state = Sitting(hall.server.url.removesuffix("/api/v1"), sitting_id, items, hall.deputies,
-                    hall.head, secretary, tokens, [], hall)
+    state = Sitting(
+        hall.server.url.removesuffix("/api/v1"),
+        sitting_id,
+        items,
+        hall.deputies,
+        hall.head,
+        secretary,
+        tokens,
+        [],
+        hall,
+    )
     try:
         yield state
     finally:
@@ -126,12 +159,16 @@ def shot(page: Page, name: str) -> None:
 
 def shown(page: Page) -> str:
     """Everything a screen binds (vote state, connection, texts), for a failure message."""
-    return str(page.evaluate("""() => {
+    return str(
+        page.evaluate("""() => {
         const out = {};
-        for (const e of document.querySelectorAll("[data-vote-state]")) Object.assign(out, e.dataset);
-        for (const e of document.querySelectorAll("[data-bind]")) out[e.dataset.bind] = e.textContent.trim();
+        for (const e of document.querySelectorAll("[data-vote-state]"))
+            Object.assign(out, e.dataset);
+        for (const e of document.querySelectorAll("[data-bind]"))
+            out[e.dataset.bind] = e.textContent.trim();
         return JSON.stringify(out);
-    }"""))
+    }""")
+    )
 
 
 def sign_in_control(page: Page) -> None:
@@ -141,8 +178,9 @@ def sign_in_control(page: Page) -> None:
     expect(page.locator("#sitting-desk")).to_be_visible()
 
 
-def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitting: Sitting
-                                                           ) -> None:
+def test_a_roll_call_vote_runs_through_the_three_screens(
+    browser: Browser, sitting: Sitting
+) -> None:
     display = sitting.page(browser, "/display", 1920, 1080)
     overlay = sitting.page(browser, "/display/overlay", 1920, 1080)
     public = sitting.page(browser, "/live", 1280, 900)
@@ -156,7 +194,8 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     tablet.get_by_label("PIN-код").fill("0000")
     tablet.get_by_role("button", name="Увійти").click()
     expect(tablet.get_by_role("alert")).to_have_text(
-        "Не вдалося увійти: Неправильний логін, пароль, картка або PIN-код.")
+        "Не вдалося увійти: Неправильний логін, пароль, картка або PIN-код."
+    )
     tablet.get_by_label("PIN-код").fill(PIN)
     tablet.get_by_role("button", name="Увійти").click()
     expect(tablet.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
@@ -195,8 +234,9 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     for page, least in ((tablet, 120), (phone, 80)):  # large targets on a tablet and a phone
         for name in ("За", "Проти", "Утримався"):
             box = page.get_by_role("button", name=name).bounding_box()
-            assert box is not None and box["height"] >= least and box["width"] >= 300 * (
-                page is phone), (name, box)
+            assert (
+                box is not None and box["height"] >= least and box["width"] >= 300 * (page is phone)
+            ), (name, box)
     expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
     shot(tablet, "terminal-vote-open")
 
@@ -214,8 +254,7 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 20")
     expect(display.locator('[data-bind="bars"]')).to_be_hidden()  # no running split by default
     expect(control.locator('[data-bind="votes-cast"]')).to_have_text("20")
-    expect(control.locator('[data-bind="not-voted-title"]')).to_have_text(
-        "2 ще не проголосували")
+    expect(control.locator('[data-bind="not-voted-title"]')).to_have_text("2 ще не проголосували")
     expect(control.locator('[data-bind="running"] [data-choice="for"]')).to_have_text("19")
     expect(control.locator(f'.seat.choice-against[data-deputy="{second}"]')).to_have_count(1)
     shot(control, "control-vote-open")
@@ -233,7 +272,8 @@ def test_a_roll_call_vote_runs_through_the_three_screens(browser: Browser, sitti
     expect(public.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
     expect(control.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
     expect(control.locator('[data-bind="events"] li').first).to_contain_text(
-        "змінено стан питання")  # the newest first: the item decided by the vote
+        "змінено стан питання"
+    )  # the newest first: the item decided by the vote
     expect(control.locator('[data-bind="events"]')).to_contain_text("голосування завершено")
     expect(tablet.get_by_role("button", name="За")).to_be_disabled()
     shot(display, "display-roll-call-result")
@@ -266,16 +306,16 @@ def test_a_secret_ballot_shows_no_choice_anywhere(browser: Browser, sitting: Sit
     display = sitting.page(browser, "/display", 1920, 1080)
     control = sitting.page(browser, "/control")
     sign_in_control(control)
-    tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[sitting.deputies[0]]}",
-                          1280, 800)
+    tablet = sitting.page(
+        browser, f"/terminal#token={sitting.tokens[sitting.deputies[0]]}", 1280, 800
+    )
     control.get_by_label("Вид").first.select_option("secret")
     control.get_by_role("button", name="Почати голосування").click()
     expect(tablet.locator('[data-bind="secret-banner"]')).to_be_visible()
     expect(tablet.locator('[data-bind="secret-banner"]')).to_contain_text("Таємне голосування")
     tablet.get_by_role("button", name="Проти").click()
     expect(tablet.locator('[data-bind="recorded"]')).to_have_text("Ваш бюлетень враховано")
-    expect(tablet.get_by_role("button", name="Проти")).not_to_have_attribute("aria-pressed",
-                                                                            "true")
+    expect(tablet.get_by_role("button", name="Проти")).not_to_have_attribute("aria-pressed", "true")
     vote = sitting.current_vote()
     for d in sitting.deputies[1:25]:
         sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
@@ -292,7 +332,8 @@ def test_a_secret_ballot_shows_no_choice_anywhere(browser: Browser, sitting: Sit
 
 
 def test_a_display_that_lost_its_connection_comes_back_with_the_final_result(
-        browser: Browser, sitting: Sitting, relay: Relay) -> None:
+    browser: Browser, sitting: Sitting, relay: Relay
+) -> None:
     sitting.register_first(30)
     sitting.put_up(0)
     vote = sitting.open_vote(0)
@@ -305,8 +346,9 @@ def test_a_display_that_lost_its_connection_comes_back_with_the_final_result(
     sitting.secretary.ok("post", f"/votes/{vote}/close")
     expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
     relay.mend()
-    expect(display.locator("#display")).to_have_attribute("data-connection", "connected",
-                                                          timeout=15_000)
+    expect(display.locator("#display")).to_have_attribute(
+        "data-connection", "connected", timeout=15_000
+    )
     expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
     expect(display.locator('[data-bind="bars"] [data-choice="for"]')).to_have_text("30")
     expect(display.locator(".seat.choice-for")).to_have_count(30)
@@ -323,11 +365,13 @@ def test_the_screens_speak_english_when_asked(browser: Browser, sitting: Sitting
     control.get_by_label("Password").fill(PASSWORD)
     control.get_by_role("button", name="Sign in").click()
     control.get_by_role("button", name="Start the vote").click()
-    tablet = sitting.page(browser, f"/terminal?lang=en#token={sitting.tokens[sitting.deputies[0]]}",
-                          1280, 800)
+    tablet = sitting.page(
+        browser, f"/terminal?lang=en#token={sitting.tokens[sitting.deputies[0]]}", 1280, 800
+    )
     tablet.get_by_role("button", name="Against").click()
     expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
-        "Your choice is recorded: Against")
+        "Your choice is recorded: Against"
+    )
     expect(control.locator('[data-bind="not-voted-title"]')).to_have_text("21 have not voted")
     control.on("dialog", lambda dialog: dialog.accept())
     control.get_by_role("button", name="Close the vote").click()
@@ -337,7 +381,8 @@ def test_the_screens_speak_english_when_asked(browser: Browser, sitting: Sitting
 
 
 def test_the_agenda_and_the_roster_are_managed_from_the_control_screen(
-        browser: Browser, sitting: Sitting) -> None:
+    browser: Browser, sitting: Sitting
+) -> None:
     control = sitting.page(browser, "/control")
     sign_in_control(control)
     control.get_by_text("Додати питання").click()
@@ -349,7 +394,8 @@ def test_the_agenda_and_the_roster_are_managed_from_the_control_screen(
     expect(last).to_contain_text("4. Про перейменування вулиці Пушкінської")
     last.get_by_role("button", name="Вище: Про перейменування вулиці Пушкінської").click()
     expect(control.locator(".agenda-item").nth(2)).to_contain_text(
-        "3. Про перейменування вулиці Пушкінської")
+        "3. Про перейменування вулиці Пушкінської"
+    )
     control.on("dialog", lambda dialog: dialog.accept())
     control.locator(".agenda-item").nth(0).get_by_role("button", name="Зняти з розгляду").click()
     expect(control.locator(".agenda-item").nth(0)).to_contain_text("Знято з розгляду")
@@ -379,13 +425,19 @@ def test_the_agenda_and_the_roster_are_managed_from_the_control_screen(
 
 
 def test_a_terminal_cut_off_while_casting_ends_showing_what_the_server_recorded(
-        browser: Browser, sitting: Sitting, relay: Relay) -> None:
+    browser: Browser, sitting: Sitting, relay: Relay
+) -> None:
     sitting.register_first(25)
     sitting.put_up(0)
     vote = sitting.open_vote(0)
     me = sitting.deputies[0]
-    tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 1280, 800,
-                          base=f"http://127.0.0.1:{relay.port}")
+    tablet = sitting.page(
+        browser,
+        f"/terminal#token={sitting.tokens[me]}",
+        1280,
+        800,
+        base=f"http://127.0.0.1:{relay.port}",
+    )
     for_button = tablet.get_by_role("button", name="За")
     expect(for_button).to_be_enabled()
     relay.hold()  # the choice reaches the server; its answer is lost on the way back
@@ -396,11 +448,13 @@ def test_a_terminal_cut_off_while_casting_ends_showing_what_the_server_recorded(
         assert time.monotonic() < deadline, "the cast never reached the server"
         time.sleep(0.05)
     # Never "recorded" without the server's word: after 8 s the terminal says it got none.
-    expect(tablet.locator('[data-bind="error"]')).to_contain_text("Сервер не відповів",
-                                                                timeout=15_000)
+    expect(tablet.locator('[data-bind="error"]')).to_contain_text(
+        "Сервер не відповів", timeout=15_000
+    )
     relay.cut()  # then the connection drops, and comes back
     relay.mend()
     expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
-        "Ваш голос враховано: За", timeout=20_000)  # the server's record, after reconnecting
+        "Ваш голос враховано: За", timeout=20_000
+    )  # the server's record, after reconnecting
     expect(for_button).to_be_disabled()
     assert sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 1  # once

@@ -14,8 +14,13 @@ from planning import plan_sitting
 
 pytestmark = pytest.mark.e2e
 
-OUTCOME_UK = {"for": "За", "against": "Проти", "abstain": "Утримався",
-              "not_voted": "Не голосував", "absent": "Відсутній"}
+OUTCOME_UK = {
+    "for": "За",
+    "against": "Проти",
+    "abstain": "Утримався",
+    "not_voted": "Не голосував",
+    "absent": "Відсутній",
+}
 
 
 def plan(**groups: list[int]) -> dict[int, str]:
@@ -23,13 +28,28 @@ def plan(**groups: list[int]) -> dict[int, str]:
     return {d: choice.rstrip("_") for choice, ids in groups.items() for d in ids}
 
 
-def result(registered: int, for_: int, against: int, abstain: int, not_voted: int, absent: int,
-           threshold: int, adopted: bool) -> dict[str, Any]:
+def result(
+    registered: int,
+    for_: int,
+    against: int,
+    abstain: int,
+    not_voted: int,
+    absent: int,
+    threshold: int,
+    adopted: bool,
+) -> dict[str, Any]:
     assert for_ + against + abstain + not_voted + absent == 43  # the total composition
-    return {"registered": registered, "for": for_, "against": against, "abstain": abstain,
-            "not_voted": not_voted, "absent": absent, "threshold": threshold,
-            "result": "adopted" if adopted else "not_adopted",
-            "result_uk": "Прийнято" if adopted else "Не прийнято"}
+    return {
+        "registered": registered,
+        "for": for_,
+        "against": against,
+        "abstain": abstain,
+        "not_voted": not_voted,
+        "absent": absent,
+        "threshold": threshold,
+        "result": "adopted" if adopted else "not_adopted",
+        "result_uk": "Прийнято" if adopted else "Не прийнято",
+    }
 
 
 def outcomes(choices: dict[int, str], registered: set[int], everyone: list[int]) -> dict[int, str]:
@@ -63,17 +83,29 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
     assert person[dep[0]].ok("get", "/me")["deputy_id"] == dep[0]
 
     # --- the sitting and its agenda ------------------------------------------------------------
-    convocation = secretary.ok("post", "/convocations", {
-        "number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}, status=201)["id"]
-    session = secretary.ok("post", "/sessions", {"convocation_id": convocation, "number": 17},
-                           status=201)["id"]
-    planned = secretary.ok("post", "/sittings", {"date": "2026-11-25", "session_id": session},
-                           status=201)
+    convocation = secretary.ok(
+        "post",
+        "/convocations",
+        {"number": 8, "label": "VIII скликання", "date_from": "2020-12-01"},
+        status=201,
+    )["id"]
+    session = secretary.ok(
+        "post", "/sessions", {"convocation_id": convocation, "number": 17}, status=201
+    )["id"]
+    planned = secretary.ok(
+        "post", "/sittings", {"date": "2026-11-25", "session_id": session}, status=201
+    )
     assert planned["state"] == "planned"
     s = planned["id"]
-    items = [secretary.ok("post", f"/sittings/{s}/agenda", {
-        "title": f"Про питання {n}", "draft_number": f"75{n}/2", "rapporteur": "Доповідач"},
-        status=201)["id"] for n in (1, 2, 3)]
+    items = [
+        secretary.ok(
+            "post",
+            f"/sittings/{s}/agenda",
+            {"title": f"Про питання {n}", "draft_number": f"75{n}/2", "rapporteur": "Доповідач"},
+            status=201,
+        )["id"]
+        for n in (1, 2, 3)
+    ]
     assert chair.ok("post", f"/sittings/{s}/open")["state"] == "open"
 
     # --- registration: all 43 at once ----------------------------------------------------------
@@ -84,14 +116,19 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
     sitting = public.ok("get", f"/sittings/{s}")
     assert (sitting["registered"], sitting["total_composition"]) == (43, 43)
     assert (sitting["quorum_present"], sitting["quorum_required"], sitting["quorum"]) == (
-        42, 22, True)
+        42,
+        22,
+        True,
+    )
     assert secretary.ok("post", f"/sittings/{s}/registration/close")["registered"] == 43
     registered = set(everyone)
 
     def vote(opener: Any, spec: dict[str, Any], choices: dict[int, str]) -> int:
         vote_id = opener.ok("post", f"/sittings/{s}/votes", spec, status=201)["vote_id"]
-        acks = each(lambda d: person[d].ok("post", f"/votes/{vote_id}/choices",
-                                           {"choice": choices[d]}), list(choices))
+        acks = each(
+            lambda d: person[d].ok("post", f"/votes/{vote_id}/choices", {"choice": choices[d]}),
+            list(choices),
+        )
         assert all(a["recorded"] is True for a in acks)
         assert public.ok("get", f"/votes/{vote_id}")["votes_cast"] == len(choices)
         return vote_id
@@ -101,16 +138,20 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
 
     # 1. Roll-call, majority of the total composition (43): 22 needed, 22 for.
     v1_choices = plan(for_=[*dep[:21], head], against=dep[21:31], abstain=dep[31:36])
-    v1 = vote(secretary, {"item_id": items[0], "kind": "roll_call",
-                          "rule": "majority_of_total"}, v1_choices)
+    v1 = vote(
+        secretary,
+        {"item_id": items[0], "kind": "roll_call", "rule": "majority_of_total"},
+        v1_choices,
+    )
     expected[v1] = result(43, 22, 10, 5, 6, 0, 22, True)
     sheets[v1] = outcomes(v1_choices, registered, everyone)
     assert secretary.ok("post", f"/votes/{v1}/close")["result"] == expected[v1]
 
     # 2. Open vote, two thirds of the total: 29 needed, 28 for -> not adopted.
     v2_choices = plan(for_=dep[:28], against=dep[28:38], abstain=dep[38:40])
-    v2 = vote(chair, {"item_id": items[1], "kind": "open", "rule": "two_thirds_of_total"},
-              v2_choices)
+    v2 = vote(
+        chair, {"item_id": items[1], "kind": "open", "rule": "two_thirds_of_total"}, v2_choices
+    )
     expected[v2] = result(43, 28, 10, 2, 3, 0, 29, False)
     assert chair.ok("post", f"/votes/{v2}/close")["result"] == expected[v2]
 
@@ -120,8 +161,10 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
     assert v3["rule"]["name"] == "two_thirds_of_total"
     v3 = v3["vote_id"]
     v3_choices = plan(for_=[*dep[:28], head], against=dep[28:42])
-    each(lambda d: person[d].ok("post", f"/votes/{v3}/choices", {"choice": v3_choices[d]}),
-         list(v3_choices))
+    each(
+        lambda d: person[d].ok("post", f"/votes/{v3}/choices", {"choice": v3_choices[d]}),
+        list(v3_choices),
+    )
     expected[v3] = result(43, 29, 14, 0, 0, 0, 29, True)
     assert secretary.ok("post", f"/votes/{v3}/close")["result"] == expected[v3]
 
@@ -133,24 +176,36 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
 
     # 4. Secret ballot, majority of the registered (40): 21 needed (of the total it would be 22).
     v4_choices = plan(for_=dep[:21], against=dep[21:36], abstain=dep[36:38])
-    v4 = vote(secretary, {"title": "Обрання секретаря ради", "kind": "secret",
-                          "rule": "majority_of_registered"}, v4_choices)
+    v4 = vote(
+        secretary,
+        {"title": "Обрання секретаря ради", "kind": "secret", "rule": "majority_of_registered"},
+        v4_choices,
+    )
     expected[v4] = result(40, 21, 15, 2, 2, 3, 21, True)
     assert secretary.ok("post", f"/votes/{v4}/close")["result"] == expected[v4]
 
     # 5. Roll-call, majority of those voting (24): 13 needed, 13 for.
     v5_choices = plan(for_=dep[:13], against=dep[13:21], abstain=dep[21:24])
-    v5 = vote(chair, {"title": "Про перерву", "kind": "roll_call",
-                      "rule": "majority_of_voting"}, v5_choices)
+    v5 = vote(
+        chair,
+        {"title": "Про перерву", "kind": "roll_call", "rule": "majority_of_voting"},
+        v5_choices,
+    )
     expected[v5] = result(40, 13, 8, 3, 16, 3, 13, True)
     sheets[v5] = outcomes(v5_choices, registered, everyone)
     assert chair.ok("post", f"/votes/{v5}/close")["result"] == expected[v5]
 
     # 6. Open vote, a custom rule "at least 1/3 of the total": 15 needed; then annulled.
     v6_choices = plan(for_=dep[:15], against=dep[15:35])
-    v6 = vote(secretary, {"title": "Про звернення до Кабінету Міністрів", "kind": "open",
-                          "rule": {"base": "total", "comparator": "at_least", "numerator": 1,
-                                   "denominator": 3}}, v6_choices)
+    v6 = vote(
+        secretary,
+        {
+            "title": "Про звернення до Кабінету Міністрів",
+            "kind": "open",
+            "rule": {"base": "total", "comparator": "at_least", "numerator": 1, "denominator": 3},
+        },
+        v6_choices,
+    )
     closed6 = secretary.ok("post", f"/votes/{v6}/close")
     assert closed6["rule"]["name"] == "custom"
     assert closed6["rule"]["description"] == "не менше 1/3 від загального складу ради"
@@ -161,9 +216,17 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
 
     # 7. The counting commission's manual roll-call result on the third item.
     v7_choices = plan(for_=dep[:30], against=dep[30:35], abstain=[head])
-    entered = secretary.ok("post", f"/sittings/{s}/manual-results", {
-        "item_id": items[2], "kind": "roll_call", "note": "Протокол лічильної комісії № 1",
-        "choices": {str(d): c for d, c in v7_choices.items()}}, status=201)
+    entered = secretary.ok(
+        "post",
+        f"/sittings/{s}/manual-results",
+        {
+            "item_id": items[2],
+            "kind": "roll_call",
+            "note": "Протокол лічильної комісії № 1",
+            "choices": {str(d): c for d, c in v7_choices.items()},
+        },
+        status=201,
+    )
     v7 = entered["vote_id"]
     expected[v7] = result(40, 30, 5, 1, 4, 3, 22, True)
     sheets[v7] = outcomes(v7_choices, registered, everyone)
@@ -180,24 +243,40 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
         if vote_id in sheets:  # roll-call: the sheet is public
             lines = {line["deputy_id"]: line["outcome"] for line in seen["roll_call"]}
             assert lines == sheets[vote_id], vote_id
-            assert all(line["outcome_uk"] == OUTCOME_UK[line["outcome"]]
-                       for line in seen["roll_call"])
+            assert all(
+                line["outcome_uk"] == OUTCOME_UK[line["outcome"]] for line in seen["roll_call"]
+            )
         else:
             assert "roll_call" not in seen, vote_id
     for vote_id in (v2, v3, v6):  # open votes: the protocol has the list
-        staff = {line["deputy_id"]: line["outcome"] for line in
-                 secretary.ok("get", f"/votes/{vote_id}")["roll_call"]}
+        staff = {
+            line["deputy_id"]: line["outcome"]
+            for line in secretary.ok("get", f"/votes/{vote_id}")["roll_call"]
+        }
         assert len(staff) == 43 and staff[dep[0]] == "for"
     assert "roll_call" not in secretary.ok("get", f"/votes/{v4}")
 
     listed = public.ok("get", f"/sittings/{s}/votes")["votes"]
     assert [v["vote_id"] for v in listed] == [v1, v2, v3, v4, v5, v6, v7]
     assert [v["state"] for v in listed] == ["closed"] * 5 + ["annulled", "closed"]
-    assert [v["kind"] for v in listed] == ["roll_call", "open", "open", "secret", "roll_call",
-                                           "open", "roll_call"]
+    assert [v["kind"] for v in listed] == [
+        "roll_call",
+        "open",
+        "open",
+        "secret",
+        "roll_call",
+        "open",
+        "roll_call",
+    ]
     assert [v["rule"]["name"] for v in listed] == [
-        "majority_of_total", "two_thirds_of_total", "two_thirds_of_total",
-        "majority_of_registered", "majority_of_voting", "custom", "majority_of_total"]
+        "majority_of_total",
+        "two_thirds_of_total",
+        "two_thirds_of_total",
+        "majority_of_registered",
+        "majority_of_voting",
+        "custom",
+        "majority_of_total",
+    ]
     assert [v["manual"] for v in listed] == [False] * 6 + [True]
     assert [v["result"] for v in listed] == [expected[v["vote_id"]] for v in listed]
 
@@ -222,24 +301,41 @@ def run_sitting(hall, secretary, public, each, dep, head, everyone):  # type: ig
         entries += page["entries"]
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
     casts = sum(len(c) for c in (v1_choices, v2_choices, v3_choices, v5_choices, v6_choices))
-    assert Counter(e["kind"] for e in entries) == Counter({
-        "council_created": 1, "deputy_added": 43, "token_created": 1 + 1 + 43,
-        "convocation_created": 1, "session_created": 1, "sitting_created": 1, "item_added": 3,
-        "sitting_opened": 1, "registration_opened": 1, "deputy_registered": 43,
-        "registration_closed": 1, "deputy_left": 3,
-        "vote_opened": 6,  # the manual result was never open
-        "choice_cast": casts, "secret_ballot_cast": len(v4_choices),
-        "vote_closed": 7, "revote_called": 1, "vote_annulled": 1, "manual_result_entered": 1,
-        # item 1: pending -> under consideration -> adopted; item 2: ... -> not adopted ->
-        # adopted (re-vote); item 3: -> under consideration -> adopted (manual)
-        "item_status_changed": 7,
-        "sitting_closed": 1,
-    })
+    assert Counter(e["kind"] for e in entries) == Counter(
+        {
+            "council_created": 1,
+            "deputy_added": 43,
+            "token_created": 1 + 1 + 43,
+            "convocation_created": 1,
+            "session_created": 1,
+            "sitting_created": 1,
+            "item_added": 3,
+            "sitting_opened": 1,
+            "registration_opened": 1,
+            "deputy_registered": 43,
+            "registration_closed": 1,
+            "deputy_left": 3,
+            "vote_opened": 6,  # the manual result was never open
+            "choice_cast": casts,
+            "secret_ballot_cast": len(v4_choices),
+            "vote_closed": 7,
+            "revote_called": 1,
+            "vote_annulled": 1,
+            "manual_result_entered": 1,
+            # item 1: pending -> under consideration -> adopted; item 2: ... -> not adopted ->
+            # adopted (re-vote); item 3: -> under consideration -> adopted (manual)
+            "item_status_changed": 7,
+            "sitting_closed": 1,
+        }
+    )
     secret = [e for e in entries if e["kind"] == "secret_ballot_cast"]
     assert all(set(e["payload"]) == {"vote_id", "deputy_id"} for e in secret)
     assert sorted(e["payload"]["deputy_id"] for e in secret) == sorted(v4_choices)
-    cast_v1 = {e["payload"]["deputy_id"]: e["payload"]["choice"] for e in entries
-               if e["kind"] == "choice_cast" and e["payload"]["vote_id"] == v1}
+    cast_v1 = {
+        e["payload"]["deputy_id"]: e["payload"]["choice"]
+        for e in entries
+        if e["kind"] == "choice_cast" and e["payload"]["vote_id"] == v1
+    }
     assert cast_v1 == v1_choices
 
     verified = secretary.ok("get", "/journal/verify")
@@ -252,14 +348,19 @@ def test_concurrent_registrations_report_exact_counts(council_roster):
     after that registration: 1, 2, ... 43, never a stale one."""
     hall = council_roster
     secretary = hall.caller(hall.secretary_token)
-    person = {d: hall.caller(secretary.ok("post", "/tokens", {"role": "deputy", "deputy_id": d},
-                                          status=201)["token"]) for d in hall.everyone}
+    person = {
+        d: hall.caller(
+            secretary.ok("post", "/tokens", {"role": "deputy", "deputy_id": d}, status=201)["token"]
+        )
+        for d in hall.everyone
+    }
     s = plan_sitting(secretary, session_number=1)
     secretary.ok("post", f"/sittings/{s}/open")
     secretary.ok("post", f"/sittings/{s}/registration/open")
     with ThreadPoolExecutor(max_workers=12) as pool:
-        answers = list(pool.map(
-            lambda d: person[d].ok("post", f"/sittings/{s}/register"), hall.everyone))
+        answers = list(
+            pool.map(lambda d: person[d].ok("post", f"/sittings/{s}/register"), hall.everyone)
+        )
     assert secretary.ok("get", f"/sittings/{s}")["registered"] == 43
     entries = secretary.ok("get", "/journal")["entries"]
     journaled = [e["payload"]["registered"] for e in entries if e["kind"] == "deputy_registered"]

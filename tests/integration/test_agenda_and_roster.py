@@ -13,6 +13,7 @@ from voting.services.uow import SYSTEM, Actor
 
 if TYPE_CHECKING:
     from conftest import Hall
+
     from voting.services.runtime import Runtime
 
 
@@ -49,35 +50,56 @@ def refused(field: str, action, *args: object) -> InvalidInput:  # type: ignore[
 def test_items_go_where_asked_and_the_agenda_reorders(hall: Hall) -> None:
     uow = hall.rt.uow
     one, two, three = hall.items
-    first = sittings.add_item(uow(), SECRETARY, hall.sitting, {"title": "Про бюджет",
-                                                               "position": 1})
+    first = sittings.add_item(
+        uow(), SECRETARY, hall.sitting, {"title": "Про бюджет", "position": 1}
+    )
     last = sittings.add_item(uow(), SECRETARY, hall.sitting, {"title": "Різне"})
-    middle = sittings.add_item(uow(), SECRETARY, hall.sitting, {"title": "Про тарифи",
-                                                                "position": 3})
+    middle = sittings.add_item(
+        uow(), SECRETARY, hall.sitting, {"title": "Про тарифи", "position": 3}
+    )
     assert order(hall) == [first, one, middle, two, three, last]
     for bad in (0, 8, "2"):
-        refused("position", sittings.add_item, uow(), SECRETARY, hall.sitting,
-                {"title": "Зайве", "position": bad})
-    refused("speaker", sittings.add_item, uow(), SECRETARY, hall.sitting,
-            {"title": "Зайве", "speaker": "Хтось"})
+        refused(
+            "position",
+            sittings.add_item,
+            uow(),
+            SECRETARY,
+            hall.sitting,
+            {"title": "Зайве", "position": bad},
+        )
+    refused(
+        "speaker",
+        sittings.add_item,
+        uow(),
+        SECRETARY,
+        hall.sitting,
+        {"title": "Зайве", "speaker": "Хтось"},
+    )
 
     wanted = [last, three, two, middle, one, first]
     sittings.reorder_agenda(uow(), CHAIR, hall.sitting, wanted)
     assert order(hall) == wanted
     error = refused("order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting, wanted[1:])
     assert f"missing [{last}]" in error.message
-    error = refused("order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting,
-                    [*wanted[:-1], 999_999])
+    error = refused(
+        "order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting, [*wanted[:-1], 999_999]
+    )
     assert f"missing [{first}]" in error.message and "not on this agenda [999999]" in error.message
-    error = refused("order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting,
-                    [*wanted, last])
+    error = refused(
+        "order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting, [*wanted, last]
+    )
     assert "exactly once" in error.message
-    refused("order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting, ",".join(
-        map(str, wanted)))
+    refused(
+        "order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting, ",".join(map(str, wanted))
+    )
     refused("order", sittings.reorder_agenda, uow(), SECRETARY, hall.sitting, [True] * 6)
     with pytest.raises(PermissionDenied):
-        sittings.reorder_agenda(uow(), Actor("deputy", "deputy:1", hall.deputies[0]),
-                                hall.sitting, list(reversed(wanted)))
+        sittings.reorder_agenda(
+            uow(),
+            Actor("deputy", "deputy:1", hall.deputies[0]),
+            hall.sitting,
+            list(reversed(wanted)),
+        )
     assert order(hall) == wanted
     assert len(agenda(hall)) == 6
 
@@ -88,24 +110,35 @@ def test_item_status_and_details_change_only_when_valid(hall: Hall) -> None:
     shown = next(i for i in agenda(hall) if i["id"] == item)
     assert (shown["status"], shown["status_uk"]) == ("withdrawn", "Знято з розгляду")
     error = refused("status", sittings.set_item_status, uow(), SECRETARY, item, "done")
-    assert ("pending, under_consideration, adopted, not_adopted, withdrawn, postponed"
-            in error.message)
+    assert (
+        "pending, under_consideration, adopted, not_adopted, withdrawn, postponed" in error.message
+    )
 
-    sittings.update_item(uow(), SECRETARY, item, {"title": "Про внесення змін до бюджету",
-                                                  "draft_number": "1024/3"})
+    sittings.update_item(
+        uow(), SECRETARY, item, {"title": "Про внесення змін до бюджету", "draft_number": "1024/3"}
+    )
     entry = journal_entries(hall)[-1]
     assert entry["kind"] == "item_changed"
     assert entry["payload"] == {
-        "item_id": item, "before": {"title": "Про питання 2", "draft_number": "752/2"},
-        "after": {"title": "Про внесення змін до бюджету", "draft_number": "1024/3"}}
+        "item_id": item,
+        "before": {"title": "Про питання 2", "draft_number": "752/2"},
+        "after": {"title": "Про внесення змін до бюджету", "draft_number": "1024/3"},
+    }
 
     before, seen = agenda(hall), len(journal_entries(hall))
-    error = refused("title", sittings.add_item, uow(), SECRETARY, hall.sitting,
-                    {"title": "Д" * 5001})
+    error = refused(
+        "title", sittings.add_item, uow(), SECRETARY, hall.sitting, {"title": "Д" * 5001}
+    )
     assert "5001 characters" in error.message and "at most 5000" in error.message
     refused("title", sittings.update_item, uow(), SECRETARY, item, {"title": "Д" * 5001})
-    refused("draft_number", sittings.update_item, uow(), SECRETARY, item,
-            {"title": "Коротка назва", "draft_number": "9" * 41})
+    refused(
+        "draft_number",
+        sittings.update_item,
+        uow(),
+        SECRETARY,
+        item,
+        {"title": "Коротка назва", "draft_number": "9" * 41},
+    )
     refused("title", sittings.update_item, uow(), SECRETARY, item, {"title": "   "})
     assert (agenda(hall), len(journal_entries(hall))) == (before, seen)
     sittings.update_item(uow(), SECRETARY, item, {"title": "Д" * 5000})  # the limit itself fits
@@ -116,8 +149,7 @@ def new_deputy(n: int, **more: object) -> dict[str, object]:
     return {"full_name": f"Новенко{n} Петро Іванович", "voting_identifier": f"new-{n}", **more}
 
 
-def test_the_roster_fills_up_to_the_statutory_number_with_unique_identifiers(
-        hall: Hall) -> None:
+def test_the_roster_fills_up_to_the_statutory_number_with_unique_identifiers(hall: Hall) -> None:
     uow = hall.rt.uow
     with pytest.raises(InvalidInput, match="42 statutory seats and they are all filled"):
         council.add_deputy(uow(), SECRETARY, new_deputy(1))
@@ -128,8 +160,9 @@ def test_the_roster_fills_up_to_the_statutory_number_with_unique_identifiers(
     with pytest.raises(InvalidInput, match="all filled"):  # the old mandate cannot come back
         council.update_deputy(uow(), SECRETARY, hall.deputies[0], {"active": True})
     # A vacant seat may stay on the roster inactive; the statutory number cannot drop below 42.
-    refused("statutory_deputies", council.update_settings, uow(), SECRETARY,
-            {"statutory_deputies": 41})
+    refused(
+        "statutory_deputies", council.update_settings, uow(), SECRETARY, {"statutory_deputies": 41}
+    )
     council.update_settings(uow(), SECRETARY, {"statutory_deputies": 43})
     council.add_deputy(uow(), SECRETARY, new_deputy(2))
     people = roster(hall)
@@ -142,18 +175,39 @@ def test_the_roster_fills_up_to_the_statutory_number_with_unique_identifiers(
     d = hall.deputies
     council.update_deputy(uow(), SECRETARY, d[-1], {"active": False})  # room for one more
     seen = len(roster(hall))
-    error = refused("voting_identifier", council.add_deputy, uow(), SECRETARY,
-                    new_deputy(3, voting_identifier="dep-2"))
+    error = refused(
+        "voting_identifier",
+        council.add_deputy,
+        uow(),
+        SECRETARY,
+        new_deputy(3, voting_identifier="dep-2"),
+    )
     assert "Депутатенко02 Іван Петрович" in error.message
-    refused("voting_identifier", council.add_deputy, uow(), SECRETARY,
-            new_deputy(3, voting_identifier="new-1"))
+    refused(
+        "voting_identifier",
+        council.add_deputy,
+        uow(),
+        SECRETARY,
+        new_deputy(3, voting_identifier="new-1"),
+    )
     refused("card_uid", council.add_deputy, uow(), SECRETARY, new_deputy(3, card_uid="CARD0002"))
     refused("seat_number", council.add_deputy, uow(), SECRETARY, new_deputy(3, seat_number=3))
-    refused("voting_identifier", council.update_deputy, uow(), SECRETARY, d[2],
-            {"voting_identifier": "dep-2"})
+    refused(
+        "voting_identifier",
+        council.update_deputy,
+        uow(),
+        SECRETARY,
+        d[2],
+        {"voting_identifier": "dep-2"},
+    )
     refused("card_uid", council.update_deputy, uow(), SECRETARY, d[2], {"card_uid": "CARD0002"})
-    error = refused("is_head", council.add_deputy, uow(), SECRETARY,
-                    {"full_name": "Другий Мер Мерович", "is_head": True})
+    error = refused(
+        "is_head",
+        council.add_deputy,
+        uow(),
+        SECRETARY,
+        {"full_name": "Другий Мер Мерович", "is_head": True},
+    )
     assert "already has a head" in error.message
     assert len(roster(hall)) == seen
     assert queries.deputy(hall.rt.reader(), d[2])["voting_identifier"] == "dep-3"
@@ -164,9 +218,16 @@ def test_the_roster_fills_up_to_the_statutory_number_with_unique_identifiers(
 
 def record(n: int, voting_identifier: str | None = None) -> DeputyRecord:
     return DeputyRecord(
-        external_id=f"EXT-{n}", voting_identifier=voting_identifier or f"imp-{n}",
-        family_name=f"Імпортенко{n}", given_name="Олена", patronymic="Василівна",
-        faction_name="Батьківщина", committee_name=None, area_id=n, katottg="UA12345678901234567")
+        external_id=f"EXT-{n}",
+        voting_identifier=voting_identifier or f"imp-{n}",
+        family_name=f"Імпортенко{n}",
+        given_name="Олена",
+        patronymic="Василівна",
+        faction_name="Батьківщина",
+        committee_name=None,
+        area_id=n,
+        katottg="UA12345678901234567",
+    )
 
 
 def test_importing_deputies_is_all_or_nothing(hall: Hall) -> None:
@@ -185,29 +246,42 @@ def test_importing_deputies_is_all_or_nothing(hall: Hall) -> None:
     ids = council.import_deputies(uow(), SECRETARY, too_many[:3])
     imported = [p for p in roster(hall) if p["id"] in ids]
     assert sorted(p["full_name"] for p in imported) == [  # type: ignore[type-var]
-        f"Імпортенко{n} Олена Василівна" for n in (1, 2, 3)]
+        f"Імпортенко{n} Олена Василівна" for n in (1, 2, 3)
+    ]
     assert {p["faction"] for p in imported} == {"Батьківщина"}
     assert journal_entries(hall)[-1]["payload"] == {"count": 3, "deputy_ids": ids}
 
 
 def test_settings_changes_are_journaled_with_before_and_after(hall: Hall) -> None:
     uow = hall.rt.uow
-    council.update_settings(uow(), SECRETARY, {"revote_limit": 3, "show_running_split": True,
-                                               "default_rule": "majority_of_registered"})
+    council.update_settings(
+        uow(),
+        SECRETARY,
+        {"revote_limit": 3, "show_running_split": True, "default_rule": "majority_of_registered"},
+    )
     entry = journal_entries(hall)[-1]
     assert (entry["kind"], entry["actor"]) == ("settings_changed", "secretary:test")
     assert entry["payload"] == {
-        "before": {"revote_limit": 2, "show_running_split": False,
-                   "default_rule": "majority_of_total"},
-        "after": {"revote_limit": 3, "show_running_split": True,
-                  "default_rule": "majority_of_registered"}}
+        "before": {
+            "revote_limit": 2,
+            "show_running_split": False,
+            "default_rule": "majority_of_total",
+        },
+        "after": {
+            "revote_limit": 3,
+            "show_running_split": True,
+            "default_rule": "majority_of_registered",
+        },
+    }
     info = queries.council_info(hall.rt.reader())
     assert (info["revote_limit"], info["default_rule"]) == (3, "majority_of_registered")
 
     seen = len(journal_entries(hall))
     refused("revote_limit", council.update_settings, uow(), SECRETARY, {"revote_limit": 50})
     refused("quorum_numerator", council.update_settings, uow(), SECRETARY, {"quorum_numerator": 3})
-    refused("default_rule", council.update_settings, uow(), SECRETARY, {"default_rule": "unanimity"})
+    refused(
+        "default_rule", council.update_settings, uow(), SECRETARY, {"default_rule": "unanimity"}
+    )
     refused("colour", council.update_settings, uow(), SECRETARY, {"colour": "blue"})
     refused("head_votes", council.update_settings, uow(), SECRETARY, {"head_votes": "yes"})
     with pytest.raises(PermissionDenied):
@@ -218,15 +292,25 @@ def test_settings_changes_are_journaled_with_before_and_after(hall: Hall) -> Non
 
 def small_council(rt: Runtime) -> tuple[int, list[int]]:
     """A council of three deputies and a head, without sittings: cheaper than the hall."""
-    council.create_council(rt.uow(), SYSTEM, {
-        "name": "Мала рада", "edrpou": "87654321", "katottg": "UA12345678901234567",
-        "statutory_deputies": 3})
+    council.create_council(
+        rt.uow(),
+        SYSTEM,
+        {
+            "name": "Мала рада",
+            "edrpou": "87654321",
+            "katottg": "UA12345678901234567",
+            "statutory_deputies": 3,
+        },
+    )
     head = council.add_deputy(rt.uow(), SECRETARY, {"full_name": "Голова Ради", "is_head": True})
-    return head, [council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Малий"})
-                  for n in range(3)]
+    return head, [
+        council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Малий"})
+        for n in range(3)
+    ]
 
 
 def test_a_second_head_cannot_be_made_by_an_update(runtime: Runtime) -> None:
     _, deputies = small_council(runtime)
-    refused("is_head", council.update_deputy, runtime.uow(), SECRETARY, deputies[0],
-            {"is_head": True})
+    refused(
+        "is_head", council.update_deputy, runtime.uow(), SECRETARY, deputies[0], {"is_head": True}
+    )

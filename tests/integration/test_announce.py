@@ -34,7 +34,8 @@ def test_a_closed_result_is_announced_once_and_journaled(hall: Hall) -> None:
     votes.announce_result(hall.rt.uow(), CHAIR, vote)
     entries = journal.read_journal(hall.rt.reader(), after=before)
     assert [(e["kind"], e["payload"]) for e in entries] == [
-        ("result_announced", {"vote_id": vote, "result": "adopted"})]
+        ("result_announced", {"vote_id": vote, "result": "adopted"})
+    ]
     assert queries.live_state(hall.rt.reader())["vote"]["announced_at"] is not None
 
     with pytest.raises(InvalidTransition, match="already announced"):

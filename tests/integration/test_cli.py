@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from roster_csv import deputies_csv
 from sqlalchemy import create_engine, text
 
-from roster_csv import deputies_csv
 from voting.cli import main, shown_url
 from voting.config import load_config
 from voting.domain.errors import PermissionDenied
 from voting.services import auth, council, queries, registration, votes
-
 from voting.services.runtime import Runtime, build_runtime
 from voting.services.uow import Actor
 from voting.web import create_app
@@ -59,18 +58,22 @@ def config_file(tmp_path: Path, instance: Path, db_url: str) -> Path:
     path.write_text(
         f"[server]\ninstance_path = {json.dumps(str(instance))}\n"
         f"[database]\nurl = {json.dumps(db_url)}\n"
-        f"[council]\nname = {json.dumps(COUNCIL)}\n", encoding="utf-8")
+        f"[council]\nname = {json.dumps(COUNCIL)}\n",
+        encoding="utf-8",
+    )
     return path
 
 
 @pytest.fixture
 def voting(config_file: Path, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """Run `voting --config <test config> ARGS...` and return its exit status and output."""
+
     def run(*args: str) -> Result:
         capsys.readouterr()
         code = main(["--config", str(config_file), *args])
         out, err = capsys.readouterr()
         return Result(code, out, err)
+
     return run
 
 
@@ -83,6 +86,7 @@ def rt(db_url: str):  # type: ignore[no-untyped-def]
 
 
 # --- init ---------------------------------------------------------------------------------------
+
 
 def test_init_twice_creates_the_council_once(voting, rt: Runtime, db_url: str) -> None:
     first = voting("init")
@@ -123,6 +127,7 @@ def test_missing_config_file_is_named(capsys: pytest.CaptureFixture[str], tmp_pa
 
 # --- demo ---------------------------------------------------------------------------------------
 
+
 def demo_args(db_url: str) -> list[str]:
     """SQLite: the demo's own default file; PostgreSQL: the test schema."""
     return [] if db_url.startswith("sqlite") else ["--database-url", db_url]
@@ -143,7 +148,8 @@ def test_demo_builds_a_council_with_working_tokens(voting, db_url: str, instance
         assert len(people) == 43 and len(deputies) == 42
         assert sorted(d["seat_number"] for d in deputies) == list(range(1, 43))
         assert sorted(d["voting_identifier"] for d in deputies) == sorted(
-            f"dep-{n}" for n in range(1, 43))
+            f"dep-{n}" for n in range(1, 43)
+        )
         assert 4 <= len({d["faction"] for d in deputies}) <= 5
         assert all(len(d["full_name"].split()) == 3 for d in people)  # Прізвище Ім'я По батькові
         assert len({d["full_name"] for d in people}) == 43
@@ -169,8 +175,10 @@ def test_demo_builds_a_council_with_working_tokens(voting, db_url: str, instance
             actor = auth.actor_for_token(rt.uow(), entry["token"])
             assert (actor.role, actor.deputy_id) == ("deputy", entry["deputy_id"])
         for login in tokens["logins"]:
-            assert auth.authenticate(rt.uow(), login["username"], login["password"]).role == \
-                login["username"]
+            assert (
+                auth.authenticate(rt.uow(), login["username"], login["password"]).role
+                == login["username"]
+            )
         # Every deputy can sign in at a terminal with the card and PIN from the file.
         for entry in tokens["deputies"][:2]:
             signed_in = auth.login_with_card(rt.uow(), entry["card_uid"], entry["pin"])
@@ -201,8 +209,9 @@ def test_demo_again_reuses_it_with_new_tokens_and_fresh_starts_over(voting, inst
     url = demo_url("sqlite", instance)
     rt = build_runtime(url)
     try:
-        registration.open_registration(rt.uow(), auth.actor_for_token(rt.uow(), old["secretary"]),
-                                       old["sitting_id"])
+        registration.open_registration(
+            rt.uow(), auth.actor_for_token(rt.uow(), old["secretary"]), old["sitting_id"]
+        )
     finally:
         rt.dispose()
 
@@ -231,8 +240,13 @@ def test_demo_again_reuses_it_with_new_tokens_and_fresh_starts_over(voting, inst
 
 @SQLITE_ONLY
 def test_demo_fresh_refuses_to_delete_a_server_database(voting) -> None:
-    result = voting("demo", "--no-serve", "--fresh", "--database-url",
-                    "postgresql+psycopg://clerk@127.0.0.1:1/council")
+    result = voting(
+        "demo",
+        "--no-serve",
+        "--fresh",
+        "--database-url",
+        "postgresql+psycopg://clerk@127.0.0.1:1/council",
+    )
     assert result.code == 2
     assert "--fresh deletes only an SQLite demo file" in result.err
 
@@ -247,11 +261,19 @@ def test_demo_gives_no_tokens_for_a_real_council(voting, db_url: str, instance: 
 
 # --- import-deputies ----------------------------------------------------------------------------
 
+
 def csv_row(n: int, **cells: str) -> dict[str, str]:
-    return {"id": f"D-{n}", "votingIdentifier": f"dep-{n}", "familyName": f"Ковальчук{n}",
-            "name": "Віктор", "additionalName": "Зосимович", "birthDate": "1980-12-01",
-            "factionName": "Слуга народу" if n % 2 else "Позафракційний",
-            "CATUTTC": "UA51020030010063857", **cells}
+    return {
+        "id": f"D-{n}",
+        "votingIdentifier": f"dep-{n}",
+        "familyName": f"Ковальчук{n}",
+        "name": "Віктор",
+        "additionalName": "Зосимович",
+        "birthDate": "1980-12-01",
+        "factionName": "Слуга народу" if n % 2 else "Позафракційний",
+        "CATUTTC": "UA51020030010063857",
+        **cells,
+    }
 
 
 def test_import_deputies_adds_every_deputy(voting, rt: Runtime, tmp_path: Path) -> None:
@@ -289,6 +311,7 @@ def test_import_deputies_names_a_missing_file(voting, tmp_path: Path) -> None:
 
 # --- user add, token create ---------------------------------------------------------------------
 
+
 def test_token_create_prints_a_working_token(voting, rt: Runtime) -> None:
     assert voting("init").code == 0
     result = voting("token", "create", "--role", "secretary", "--label", "Оператор залу")
@@ -315,7 +338,8 @@ def test_user_add_with_a_bad_role_fails_clearly(voting) -> None:
 
 
 def test_user_add_takes_the_password_from_the_environment(
-        voting, rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    voting, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert voting("init").code == 0
     monkeypatch.setenv("VOTING_PASSWORD", "довгий-пароль-1")
     result = voting("user", "add", "olena", "--role", "chair")
@@ -327,7 +351,8 @@ def test_user_add_takes_the_password_from_the_environment(
 
 @SQLITE_ONLY
 def test_user_add_asks_twice_and_refuses_different_answers(
-        voting, rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    voting, rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert voting("init").code == 0
     answers = iter(["перший-пароль", "другий-пароль"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
@@ -338,6 +363,7 @@ def test_user_add_asks_twice_and_refuses_different_answers(
 
 
 # --- deputy-pin ---------------------------------------------------------------------------------
+
 
 class Keyboard(io.StringIO):
     """Standard input that is a terminal (what getpass is then asked for is set separately)."""
@@ -351,19 +377,38 @@ def seated(voting, rt: Runtime) -> list[int]:  # type: ignore[no-untyped-def]
     """An initialised council with deputies in seats 1 and 2 (CARD0001, CARD0002) and the head."""
     assert voting("init").code == 0
     secretary = Actor("secretary", "secretary:test")
-    ids = [council.add_deputy(rt.uow(), secretary, {
-        "full_name": f"Депутатенко{n} Іван Петрович", "seat_number": n,
-        "card_uid": f"CARD000{n}"}) for n in (1, 2)]
-    return [*ids, council.add_deputy(rt.uow(), secretary, {
-        "full_name": "Головенко Мер Мерович", "is_head": True, "card_uid": "CARD-HEAD"})]
+    ids = [
+        council.add_deputy(
+            rt.uow(),
+            secretary,
+            {
+                "full_name": f"Депутатенко{n} Іван Петрович",
+                "seat_number": n,
+                "card_uid": f"CARD000{n}",
+            },
+        )
+        for n in (1, 2)
+    ]
+    return [
+        *ids,
+        council.add_deputy(
+            rt.uow(),
+            secretary,
+            {"full_name": "Головенко Мер Мерович", "is_head": True, "card_uid": "CARD-HEAD"},
+        ),
+    ]
 
 
-def test_deputy_pin_reads_the_pin_from_standard_input(voting, rt: Runtime, seated: list[int],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deputy_pin_reads_the_pin_from_standard_input(
+    voting, rt: Runtime, seated: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("2468\n"))
     result = voting("deputy-pin", "2")
     assert result.code == 0, result.err
-    assert result.out.strip() == f"PIN set for seat 2, Депутатенко2 Іван Петрович (deputy {seated[1]})."
+    assert (
+        result.out.strip()
+        == f"PIN set for seat 2, Депутатенко2 Іван Петрович (deputy {seated[1]})."
+    )
     assert "2468" not in result.out + result.err
     assert auth.login_with_card(rt.uow(), "CARD0002", "2468").deputy_id == seated[1]
 
@@ -374,8 +419,9 @@ def test_deputy_pin_reads_the_pin_from_standard_input(voting, rt: Runtime, seate
     assert auth.login_with_card(rt.uow(), "CARD-HEAD", "13579").deputy_id == seated[2]
 
 
-def test_deputy_pin_asks_twice_at_a_terminal(voting, rt: Runtime, seated: list[int],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deputy_pin_asks_twice_at_a_terminal(
+    voting, rt: Runtime, seated: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("sys.stdin", Keyboard())
     answers = iter(["1111", "2222", "4321", "4321"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
@@ -387,14 +433,17 @@ def test_deputy_pin_asks_twice_at_a_terminal(voting, rt: Runtime, seated: list[i
     assert auth.login_with_card(rt.uow(), "CARD0001", "4321").deputy_id == seated[0]
 
 
-def test_deputy_pin_refuses_clearly_and_saves_nothing(voting, rt: Runtime, seated: list[int],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    for which, pin, message in (("1", "12", "pin must be 4 to 8 digits"),
-                                ("1", "12345678901", "pin must be 4 to 8 digits"),
-                                ("1", "", "no PIN on standard input"),
-                                ("9", "2468", "no deputy has the seat 9"),
-                                ("id:999", "2468", "no deputy with the id 999"),
-                                ("перший", "2468", "neither a seat number")):
+def test_deputy_pin_refuses_clearly_and_saves_nothing(
+    voting, rt: Runtime, seated: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for which, pin, message in (
+        ("1", "12", "pin must be 4 to 8 digits"),
+        ("1", "12345678901", "pin must be 4 to 8 digits"),
+        ("1", "", "no PIN on standard input"),
+        ("9", "2468", "no deputy has the seat 9"),
+        ("id:999", "2468", "no deputy with the id 999"),
+        ("перший", "2468", "neither a seat number"),
+    ):
         monkeypatch.setattr("sys.stdin", io.StringIO(f"{pin}\n" if pin else ""))
         result = voting("deputy-pin", which)
         assert result.code == 2, (which, pin)
@@ -406,8 +455,13 @@ def test_deputy_pin_refuses_clearly_and_saves_nothing(voting, rt: Runtime, seate
 
 # --- journal verify -----------------------------------------------------------------------------
 
-def run_demo_sitting(voting, db_url: str, instance: Path,  # type: ignore[no-untyped-def]
-                     monkeypatch: pytest.MonkeyPatch) -> str:
+
+def run_demo_sitting(
+    voting,
+    db_url: str,
+    instance: Path,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
     """Build the demo, register 25 deputies and hold one roll-call vote, all with demo tokens;
     point the other commands at the demo database. Returns its URL."""
     assert voting("demo", "--no-serve", *demo_args(db_url)).code == 0
@@ -415,6 +469,7 @@ def run_demo_sitting(voting, db_url: str, instance: Path,  # type: ignore[no-unt
     tokens = json.loads((instance / "demo-tokens.json").read_text(encoding="utf-8"))
     rt = build_runtime(url)
     try:
+
         def as_(token: str):  # type: ignore[no-untyped-def]
             return auth.actor_for_token(rt.uow(), token)
 
@@ -452,7 +507,8 @@ def sql(url: str, statement: str, **params: object) -> None:
 
 
 def test_journal_verify_passes_after_a_demo_sitting_and_finds_edits_and_deletions(
-        voting, db_url: str, instance: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    voting, db_url: str, instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = run_demo_sitting(voting, db_url, instance, monkeypatch)
     last = journal_length(url)
     intact = voting("journal", "verify")
@@ -461,12 +517,21 @@ def test_journal_verify_passes_after_a_demo_sitting_and_finds_edits_and_deletion
 
     engine = create_engine(url)
     with engine.connect() as connection:
-        rows = {row.seq: row._mapping for row in connection.execute(text(
-            "SELECT seq, at, actor, kind, payload, prev_hash, hash FROM journal_entry "
-            "WHERE seq IN (7, :last)"), {"last": last})}
+        rows = {
+            row.seq: row._mapping
+            for row in connection.execute(
+                text(
+                    "SELECT seq, at, actor, kind, payload, prev_hash, hash FROM journal_entry "
+                    "WHERE seq IN (7, :last)"
+                ),
+                {"last": last},
+            )
+        }
     engine.dispose()
-    insert = ("INSERT INTO journal_entry (seq, at, actor, kind, payload, prev_hash, hash) "
-              "VALUES (:seq, :at, :actor, :kind, :payload, :prev_hash, :hash)")
+    insert = (
+        "INSERT INTO journal_entry (seq, at, actor, kind, payload, prev_hash, hash) "
+        "VALUES (:seq, :at, :actor, :kind, :payload, :prev_hash, :hash)"
+    )
 
     # Someone edits entry 7 by hand.
     sql(url, "UPDATE journal_entry SET payload = :p WHERE seq = 7", p='{"deputy_id":999}')
@@ -492,6 +557,7 @@ def test_journal_verify_passes_after_a_demo_sitting_and_finds_edits_and_deletion
 
 
 # --- the server and its vote timer --------------------------------------------------------------
+
 
 class WallClock:
     """The real clock: the vote timer must see real time pass."""
@@ -554,4 +620,3 @@ def test_the_vote_timer_survives_database_failures(caplog: pytest.LogCaptureFixt
     assert alive
     failures = [r for r in caplog.records if "could not close expired votes" in r.getMessage()]
     assert len(failures) >= 2  # it kept trying after the first failure
-

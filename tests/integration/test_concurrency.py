@@ -64,8 +64,9 @@ class Attempt:
     after_close_pressed: bool = False
 
 
-def race(hall: Any, secretary_process: Runtime, vote_id: int, attempts: list[Attempt],
-         close_after: int) -> Race:
+def race(
+    hall: Any, secretary_process: Runtime, vote_id: int, attempts: list[Attempt], close_after: int
+) -> Race:
     """Start every thread at once (a barrier), each pressing after its own delay; the secretary
     presses "close" once `close_after` choices are acknowledged (or all early attempts are
     over), while others are still in flight or yet to come."""
@@ -101,8 +102,9 @@ def race(hall: Any, secretary_process: Runtime, vote_id: int, attempts: list[Att
     def close() -> None:
         barrier.wait()
         with progress:
-            progress.wait_for(lambda: len(outcome.acknowledged) >= close_after
-                              or finished >= early, timeout=30)
+            progress.wait_for(
+                lambda: len(outcome.acknowledged) >= close_after or finished >= early, timeout=30
+            )
         close_pressed.set()
         try:
             outcome.closed.update(votes.close_vote(secretary_process.uow(), SECRETARY, vote_id))
@@ -123,14 +125,20 @@ def attempts_for(hall: Any, rng: random.Random) -> list[Attempt]:
     """30 deputies press twice (two different keys) within 0.3 s of the start; one deputy
     presses on five terminals at the very same moment; six latecomers press within 0.5 s after
     the secretary pressed "close" (before or after the close is committed: both must hold)."""
-    attempts = [Attempt(deputy_id, choice, rng.uniform(0, 0.15 if n == 0 else 0.3))
-                for deputy_id in hall.deputies[:30]
-                for n, choice in enumerate(rng.sample(CHOICES, 2))]
+    attempts = [
+        Attempt(deputy_id, choice, rng.uniform(0, 0.15 if n == 0 else 0.3))
+        for deputy_id in hall.deputies[:30]
+        for n, choice in enumerate(rng.sample(CHOICES, 2))
+    ]
     together = rng.uniform(0, 0.15)
-    attempts += [Attempt(hall.deputies[30], choice, together)
-                 for choice in ("for", "against", "abstain", "for", "against")]
-    attempts += [Attempt(deputy_id, rng.choice(CHOICES), rng.uniform(0, 0.5), True)
-                 for deputy_id in hall.deputies[31:37]]
+    attempts += [
+        Attempt(hall.deputies[30], choice, together)
+        for choice in ("for", "against", "abstain", "for", "against")
+    ]
+    attempts += [
+        Attempt(deputy_id, rng.choice(CHOICES), rng.uniform(0, 0.5), True)
+        for deputy_id in hall.deputies[31:37]
+    ]
     rng.shuffle(attempts)
     return attempts
 
@@ -139,16 +147,35 @@ def stored(hall: Any, vote_id: int, kind: str) -> tuple[dict[int, str], Counter[
     """(deputy -> choice where stored per deputy, counts per choice, rows per deputy at most)."""
     with hall.rt.session_factory() as session:
         if kind == "secret":
-            took_part = list(session.scalars(select(orm.SecretParticipation.deputy_id).where(
-                orm.SecretParticipation.vote_id == vote_id)))
-            counts = Counter({row.choice: row.count for row in session.scalars(
-                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote_id))})
+            took_part = list(
+                session.scalars(
+                    select(orm.SecretParticipation.deputy_id).where(
+                        orm.SecretParticipation.vote_id == vote_id
+                    )
+                )
+            )
+            counts = Counter(
+                {
+                    row.choice: row.count
+                    for row in session.scalars(
+                        select(orm.SecretTally).where(orm.SecretTally.vote_id == vote_id)
+                    )
+                }
+            )
             most = max(Counter(took_part).values(), default=0)
             return {deputy_id: "?" for deputy_id in took_part}, counts, most
         ballots = list(session.scalars(select(orm.Ballot).where(orm.Ballot.vote_id == vote_id)))
-        most = session.scalar(select(func.count()).select_from(orm.Ballot).where(
-            orm.Ballot.vote_id == vote_id).group_by(orm.Ballot.deputy_id)
-            .order_by(func.count().desc()).limit(1)) or 0
+        most = (
+            session.scalar(
+                select(func.count())
+                .select_from(orm.Ballot)
+                .where(orm.Ballot.vote_id == vote_id)
+                .group_by(orm.Ballot.deputy_id)
+                .order_by(func.count().desc())
+                .limit(1)
+            )
+            or 0
+        )
         chosen = {b.deputy_id: b.outcome for b in ballots if b.outcome in CHOICES}
         return chosen, Counter(chosen.values()), most
 
@@ -179,23 +206,30 @@ def assert_counted_exactly(hall: Any, vote_id: int, kind: str, run: Race) -> Non
         vote = session.get(orm.Vote, vote_id)
         assert vote is not None and vote.state == "closed"
         assert (vote.count_for, vote.count_against, vote.count_abstain) == (
-            expected["for"], expected["against"], expected["abstain"])
+            expected["for"],
+            expected["against"],
+            expected["abstain"],
+        )
         if kind != "secret":
-            lines = session.scalar(select(func.count()).select_from(orm.Ballot).where(
-                orm.Ballot.vote_id == vote_id))
+            lines = session.scalar(
+                select(func.count()).select_from(orm.Ballot).where(orm.Ballot.vote_id == vote_id)
+            )
             assert lines == 43  # one line per member of the total composition, no more
 
 
 @pytest.mark.parametrize("kind", ["roll_call", "secret"])
 def test_a_close_racing_the_casts_counts_every_acknowledged_choice_and_no_later_one(
-        hall: Any, secretary_process: Runtime, kind: str) -> None:
+    hall: Any, secretary_process: Runtime, kind: str
+) -> None:
     hall.open_registration()
     hall.register(*hall.everyone)
 
     # First one deputy alone, pressing on five terminals at the same instant: counted once.
     vote_id = hall.open_vote(title="П'ять терміналів", kind=kind)
-    presses = [Attempt(hall.deputies[0], choice, 0.0)
-               for choice in ("for", "against", "abstain", "for", "abstain")]
+    presses = [
+        Attempt(hall.deputies[0], choice, 0.0)
+        for choice in ("for", "against", "abstain", "for", "abstain")
+    ]
     run = race(hall, secretary_process, vote_id, presses, close_after=len(presses) + 1)
     assert len(run.acknowledged) == 1
     assert sorted(code for _, _, code in run.refused) == ["already_voted"] * 4
@@ -206,8 +240,13 @@ def test_a_close_racing_the_casts_counts_every_acknowledged_choice_and_no_later_
     refusals: Counter[str] = Counter()
     for round_number in range(ROUNDS):
         vote_id = hall.open_vote(title=f"Гонка {round_number + 1}", kind=kind)
-        run = race(hall, secretary_process, vote_id, attempts_for(hall, rng),
-                   close_after=rng.randint(1, 20))
+        run = race(
+            hall,
+            secretary_process,
+            vote_id,
+            attempts_for(hall, rng),
+            close_after=rng.randint(1, 20),
+        )
         assert_counted_exactly(hall, vote_id, kind, run)
         refusals.update(code for _, _, code in run.refused)
         # The five terminals of one deputy: at most one press counted.
@@ -225,16 +264,19 @@ def test_the_database_itself_refuses_a_second_line_for_the_same_deputy(hall: Any
     roll_call = hall.open_vote(title="Поіменне", kind="roll_call")
     hall.cast(roll_call, first, "for")
     with hall.rt.session_factory() as session:
-        session.add(orm.Ballot(vote_id=roll_call, deputy_id=first, outcome="against",
-                               cast_at=hall.clock()))
+        session.add(
+            orm.Ballot(vote_id=roll_call, deputy_id=first, outcome="against", cast_at=hall.clock())
+        )
         with pytest.raises(IntegrityError):
             session.commit()
     assert hall.close(roll_call)["for"] == 1
 
     secret = hall.open_vote(title="Таємне", kind="secret")
     hall.cast(secret, first, "against")
-    for duplicate in (orm.SecretParticipation(vote_id=secret, deputy_id=first),
-                      orm.SecretTally(vote_id=secret, choice="against", count=5)):
+    for duplicate in (
+        orm.SecretParticipation(vote_id=secret, deputy_id=first),
+        orm.SecretTally(vote_id=secret, choice="against", count=5),
+    ):
         with hall.rt.session_factory() as session:
             session.add(duplicate)
             with pytest.raises(IntegrityError):
@@ -242,7 +284,19 @@ def test_the_database_itself_refuses_a_second_line_for_the_same_deputy(hall: Any
     result = hall.close(secret)
     assert (result["for"], result["against"], result["abstain"]) == (0, 1, 0)
     with hall.rt.session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(orm.SecretParticipation).where(
-            orm.SecretParticipation.vote_id == secret)) == 1
-        assert session.scalar(select(func.count()).select_from(orm.Ballot).where(
-            orm.Ballot.vote_id == roll_call, orm.Ballot.deputy_id == first)) == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(orm.SecretParticipation)
+                .where(orm.SecretParticipation.vote_id == secret)
+            )
+            == 1
+        )
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(orm.Ballot)
+                .where(orm.Ballot.vote_id == roll_call, orm.Ballot.deputy_id == first)
+            )
+            == 1
+        )

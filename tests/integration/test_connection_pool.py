@@ -36,7 +36,8 @@ def backend(engine: Engine) -> int:
 
 
 def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60.0)  # "a moment", on a busy machine
     first = backend(engine)
     assert [backend(engine) for _ in range(5)] == [first] * 5  # the same pooled connection
@@ -44,18 +45,19 @@ def test_a_connection_used_a_moment_ago_is_handed_out_without_a_ping(
 
 
 def test_a_connection_the_database_dropped_while_idle_is_replaced_before_use(
-        engine: Engine, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = backend(engine)
     admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:  # what a restart of the database does to it
             # and waits (up to 10 s) until that backend has gone
-            assert connection.execute(text("SELECT pg_terminate_backend(:pid, 10000)"),
-                                      {"pid": first}).scalar_one()
+            assert connection.execute(
+                text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": first}
+            ).scalar_one()
     finally:
         admin.dispose()
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)  # it has now been idle long enough
     second = backend(engine)  # no error reaches the request
     assert second != first
     assert engine.pings == 1  # type: ignore[attr-defined]
-

@@ -44,8 +44,9 @@ def all_at_once(hall: Hall, vote_id: int, choices: dict[int, str]) -> dict[int, 
     def press(deputy_id: int, choice: str) -> None:
         barrier.wait()
         try:
-            answers[deputy_id] = votes.cast_choice(hall.rt.uow(), deputy(deputy_id), vote_id,
-                                                   choice)
+            answers[deputy_id] = votes.cast_choice(
+                hall.rt.uow(), deputy(deputy_id), vote_id, choice
+            )
         except Exception as error:  # noqa: BLE001 - checked by the caller
             answers[deputy_id] = error
 
@@ -59,8 +60,11 @@ def all_at_once(hall: Hall, vote_id: int, choices: dict[int, str]) -> dict[int, 
 
 
 def cast_entries(hall: Hall, after: int) -> list[dict[str, Any]]:
-    return [e for e in journal.read_journal(hall.rt.reader(), after=after, limit=100_000)
-            if e["kind"] in ("choice_cast", "secret_ballot_cast")]
+    return [
+        e
+        for e in journal.read_journal(hall.rt.reader(), after=after, limit=100_000)
+        if e["kind"] in ("choice_cast", "secret_ballot_cast")
+    ]
 
 
 def head(hall: Hall) -> int:
@@ -69,12 +73,15 @@ def head(hall: Hall) -> int:
 
 def ballots(hall: Hall, vote_id: int) -> dict[int, str]:
     with hall.rt.session_factory() as session:
-        return {b.deputy_id: b.outcome for b in session.scalars(
-            select(orm.Ballot).where(orm.Ballot.vote_id == vote_id))}
+        return {
+            b.deputy_id: b.outcome
+            for b in session.scalars(select(orm.Ballot).where(orm.Ballot.vote_id == vote_id))
+        }
 
 
 def test_casts_pressed_together_share_transactions_and_each_is_answered_after_commit(
-        hall: Hall) -> None:
+    hall: Hall,
+) -> None:
     hall.open_registration()
     hall.register(*hall.everyone)
     vote_id = hall.open_vote(title="Разом")
@@ -92,8 +99,10 @@ def test_casts_pressed_together_share_transactions_and_each_is_answered_after_co
     choices = {d: CHOICES[i % 3] for i, d in enumerate(hall.everyone)}
     answers = all_at_once(hall, vote_id, choices)
 
-    assert answers == {d: {"vote_id": vote_id, "deputy_id": d, "choice": c, "recorded": True}
-                       for d, c in choices.items()}
+    assert answers == {
+        d: {"vote_id": vote_id, "deputy_id": d, "choice": c, "recorded": True}
+        for d, c in choices.items()
+    }
     assert ballots(hall, vote_id) == choices
     assert committer.batches - batches < len(choices)  # some casts shared a transaction
     assert committer.largest > 1
@@ -105,7 +114,8 @@ def test_casts_pressed_together_share_transactions_and_each_is_answered_after_co
     assert journal.verify_journal(hall.rt.uow()).ok
     result = hall.close(vote_id)
     assert (result["for"], result["against"], result["abstain"]) == tuple(
-        Counter(choices.values())[c] for c in CHOICES)
+        Counter(choices.values())[c] for c in CHOICES
+    )
 
 
 def test_a_batch_refuses_each_cast_for_its_own_reason_and_writes_the_others(hall: Hall) -> None:
@@ -116,31 +126,47 @@ def test_a_batch_refuses_each_cast_for_its_own_reason_and_writes_the_others(hall
     hall.cast(vote_id, early, "for")
     before = head(hall)
     not_registered = hall.deputies[35]
-    batch = [request(hall.deputies[0], vote_id, "for"),
-             request(not_registered, vote_id, "for"),
-             request(hall.deputies[1], vote_id, "against"),
-             request(early, vote_id, "against"),  # second vote, not allowed
-             request(hall.deputies[2], 10_000, "for"),  # no such vote
-             request(hall.deputies[4], vote_id, "abstain"),
-             request(10_000, vote_id, "for")]  # not a member of the body
+    batch = [
+        request(hall.deputies[0], vote_id, "for"),
+        request(not_registered, vote_id, "for"),
+        request(hall.deputies[1], vote_id, "against"),
+        request(early, vote_id, "against"),  # second vote, not allowed
+        request(hall.deputies[2], 10_000, "for"),  # no such vote
+        request(hall.deputies[4], vote_id, "abstain"),
+        request(10_000, vote_id, "for"),
+    ]  # not a member of the body
     votes._write_casts(hall.rt.uow(), batch)
 
     assert all(r.settled for r in batch)
     outcomes = [r.error.__class__ if r.error else r.result["choice"] for r in batch]
-    assert outcomes == ["for", NotRegistered, "against", AlreadyVoted, NotFound, "abstain",
-                        PermissionDenied]
-    assert ballots(hall, vote_id) == {early: "for", hall.deputies[0]: "for",
-                                      hall.deputies[1]: "against", hall.deputies[4]: "abstain"}
+    assert outcomes == [
+        "for",
+        NotRegistered,
+        "against",
+        AlreadyVoted,
+        NotFound,
+        "abstain",
+        PermissionDenied,
+    ]
+    assert ballots(hall, vote_id) == {
+        early: "for",
+        hall.deputies[0]: "for",
+        hall.deputies[1]: "against",
+        hall.deputies[4]: "abstain",
+    }
     entries = cast_entries(hall, before)
     assert [(e["seq"], e["payload"]["deputy_id"]) for e in entries] == [
-        (before + 1, hall.deputies[0]), (before + 2, hall.deputies[1]),
-        (before + 3, hall.deputies[4])]
+        (before + 1, hall.deputies[0]),
+        (before + 2, hall.deputies[1]),
+        (before + 3, hall.deputies[4]),
+    ]
     assert head(hall) == before + 3
     assert journal.verify_journal(hall.rt.uow()).ok
 
 
 def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_not_write(
-        hall: Hall, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    hall: Hall, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     hall.open_registration()
     hall.register(*hall.everyone)
     vote_id = hall.open_vote(title="Збій посередині")
@@ -162,12 +188,20 @@ def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_no
 
     assert isinstance(batch[2].error, OSError)
     assert [r.result["deputy_id"] for r in batch if r.error is None] == [
-        hall.deputies[0], hall.deputies[1], hall.deputies[3], hall.deputies[4]]
+        hall.deputies[0],
+        hall.deputies[1],
+        hall.deputies[3],
+        hall.deputies[4],
+    ]
     stored = ballots(hall, vote_id)
     assert poisoned not in stored and len(stored) == 4
     entries = cast_entries(hall, before)
     assert [e["payload"]["deputy_id"] for e in entries] == [
-        hall.deputies[0], hall.deputies[1], hall.deputies[3], hall.deputies[4]]
+        hall.deputies[0],
+        hall.deputies[1],
+        hall.deputies[3],
+        hall.deputies[4],
+    ]
     assert [e["seq"] for e in entries] == list(range(before + 1, before + 5))
     assert [e.seq for e in events] == [e["seq"] for e in entries]  # the failed batch sent none
     assert journal.verify_journal(hall.rt.uow()).ok
@@ -179,10 +213,12 @@ def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_no
     assert hall.close(vote_id)["for"] == 3
 
 
-@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_ballot_written_by_another_process_meanwhile_refuses_that_cast_alone(
-        hall: Hall, db_url: str) -> None:
+    hall: Hall, db_url: str
+) -> None:
     """PostgreSQL: another server process writes deputy X's ballot after this batch read who has
     voted; the primary key stops the batch's insert, the batch is split, X is refused and the
     others land. (SQLite lets one writer at a time: no other process can write meanwhile, so the
@@ -196,9 +232,13 @@ def test_a_ballot_written_by_another_process_meanwhile_refuses_that_cast_alone(
     try:
         with other.connect() as connection:
             transaction = connection.begin()
-            connection.execute(text(
-                "INSERT INTO ballot (vote_id, deputy_id, outcome, cast_at) "
-                "VALUES (:v, :d, 'against', now())"), {"v": vote_id, "d": x})
+            connection.execute(
+                text(
+                    "INSERT INTO ballot (vote_id, deputy_id, outcome, cast_at) "
+                    "VALUES (:v, :d, 'against', now())"
+                ),
+                {"v": vote_id, "d": x},
+            )
             writer = threading.Thread(target=votes._write_casts, args=(hall.rt.uow(), batch))
             writer.start()
             time.sleep(0.5)  # the batch is now waiting on X's key
@@ -209,15 +249,19 @@ def test_a_ballot_written_by_another_process_meanwhile_refuses_that_cast_alone(
         other.dispose()
     assert isinstance(batch[1].error, AlreadyVoted)
     assert batch[0].error is None and batch[2].error is None
-    assert ballots(hall, vote_id) == {hall.deputies[0]: "for", x: "against",
-                                      hall.deputies[2]: "for"}
+    assert ballots(hall, vote_id) == {
+        hall.deputies[0]: "for",
+        x: "against",
+        hall.deputies[2]: "for",
+    }
     assert [e["payload"]["deputy_id"] for e in cast_entries(hall, 0)] == [
-        hall.deputies[0], hall.deputies[2]]
+        hall.deputies[0],
+        hall.deputies[2],
+    ]
     assert journal.verify_journal(hall.rt.uow()).ok
 
 
-def test_secret_casts_in_one_batch_add_up_and_answer_alike_whatever_the_choice(
-        hall: Hall) -> None:
+def test_secret_casts_in_one_batch_add_up_and_answer_alike_whatever_the_choice(hall: Hall) -> None:
     hall.open_registration()
     hall.register(*hall.everyone)
     vote_id = hall.open_vote(title="Таємне разом", kind="secret")
@@ -227,20 +271,37 @@ def test_secret_casts_in_one_batch_add_up_and_answer_alike_whatever_the_choice(
 
     for deputy_id, answer in answers.items():
         shown = json.dumps(answer, separators=(",", ":"))
-        assert shown == json.dumps({"vote_id": vote_id, "deputy_id": deputy_id,
-                                    "recorded": True, "secret": True}, separators=(",", ":"))
+        assert shown == json.dumps(
+            {"vote_id": vote_id, "deputy_id": deputy_id, "recorded": True, "secret": True},
+            separators=(",", ":"),
+        )
     with hall.rt.session_factory() as session:
-        counts = {row.choice: row.count for row in session.scalars(
-            select(orm.SecretTally).where(orm.SecretTally.vote_id == vote_id))}
-        took_part = set(session.scalars(select(orm.SecretParticipation.deputy_id).where(
-            orm.SecretParticipation.vote_id == vote_id)))
-        assert session.scalar(select(func.count()).select_from(orm.Ballot).where(
-            orm.Ballot.vote_id == vote_id)) == 0
+        counts = {
+            row.choice: row.count
+            for row in session.scalars(
+                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote_id)
+            )
+        }
+        took_part = set(
+            session.scalars(
+                select(orm.SecretParticipation.deputy_id).where(
+                    orm.SecretParticipation.vote_id == vote_id
+                )
+            )
+        )
+        assert (
+            session.scalar(
+                select(func.count()).select_from(orm.Ballot).where(orm.Ballot.vote_id == vote_id)
+            )
+            == 0
+        )
     assert counts == dict(Counter(choices.values()))
     assert took_part == set(choices)
     entries = cast_entries(hall, before)
-    assert all(e["payload"] == {"vote_id": vote_id, "deputy_id": e["payload"]["deputy_id"]}
-               for e in entries)
+    assert all(
+        e["payload"] == {"vote_id": vote_id, "deputy_id": e["payload"]["deputy_id"]}
+        for e in entries
+    )
     assert {e["payload"]["deputy_id"] for e in entries} == set(choices)
     result = hall.close(vote_id)
     assert (result["for"], result["against"], result["abstain"]) == (8, 7, 7)
@@ -248,7 +309,8 @@ def test_secret_casts_in_one_batch_add_up_and_answer_alike_whatever_the_choice(
 
 
 def test_events_are_published_in_commit_order_even_when_a_thread_is_slow_to_publish(
-        hall: Hall, monkeypatch: pytest.MonkeyPatch) -> None:
+    hall: Hall, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Transactions committing from many threads at once (registrations: one each) publish their
     events in journal order, even when a thread is held up between its commit and its publish."""
     import random
@@ -279,8 +341,7 @@ def test_events_are_published_in_commit_order_even_when_a_thread_is_slow_to_publ
     assert seen == sorted(seen) == list(range(seen[0], seen[0] + len(seen)))
 
 
-def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
-        hall: Hall) -> None:
+def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(hall: Hall) -> None:
     """The lock of a vote for a batch's casts reads the standing of the batch's own deputies in
     the same statement, and it agrees with `presence` (the whole roster): plenary with the head
     voting or not, a deputy who left, a vacant seat, a committee, a sitting with no
@@ -306,21 +367,25 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
     with pytest.raises(NotRegistered):  # registered in the first round only
         hall.cast(plenary_vote, hall.deputies[26], "for")
     hall.cast_many(plenary_vote, hall.deputies[2:7], "for")
-    committee_vote = votes.open_vote(uow(), secretary, committee,
-                                     {"title": "Таємно", "kind": "secret"})
+    committee_vote = votes.open_vote(
+        uow(), secretary, committee, {"title": "Таємно", "kind": "secret"}
+    )
     for member in members[1:3]:
         votes.cast_choice(uow(), deputy(member), committee_vote, "against")
     # a sitting whose registration never opened: no round, nobody registered
     unopened = sittings.create_sitting(uow(), secretary, date="2026-11-26", body_id=body)
     sittings.open_sitting(uow(), secretary, unopened)
-    unopened_vote = votes.open_vote(uow(), secretary, unopened,
-                                    {"title": "Без реєстрації", "override_quorum": True})
+    unopened_vote = votes.open_vote(
+        uow(), secretary, unopened, {"title": "Без реєстрації", "override_quorum": True}
+    )
     hall.unregister(hall.deputies[5])
     council.update_deputy(uow(), secretary, hall.deputies[40], {"active": False})
     everyone = {*hall.everyone, 10_000}
-    cases = [(hall.sitting, plenary_vote, set(hall.everyone), set(hall.deputies[2:7])),
-             (committee, committee_vote, set(members), set(members[1:3])),
-             (unopened, unopened_vote, set(members), set())]
+    cases = [
+        (hall.sitting, plenary_vote, set(hall.everyone), set(hall.deputies[2:7])),
+        (committee, committee_vote, set(members), set(members[1:3])),
+        (unopened, unopened_vote, set(members), set()),
+    ]
 
     def agree() -> None:
         for sitting_id, vote_id, body_deputies, voters in cases:
@@ -328,12 +393,18 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(
                 sitting = unit.session.get(orm.Sitting, sitting_id)
                 assert sitting is not None
                 state = registration.presence(unit, sitting)
-                for ids in (everyone, set(hall.deputies[:10]), {hall.head, hall.deputies[5]},
-                            set(hall.deputies[20:30])):
+                for ids in (
+                    everyone,
+                    set(hall.deputies[:10]),
+                    {hall.head, hall.deputies[5]},
+                    set(hall.deputies[20:30]),
+                ):
                     vote, found = votes.lock_for_casting(unit, vote_id, ids)
                     assert vote.id == vote_id
                     assert (found.participants, found.registered) == (
-                        set(state.participants) & ids, set(state.registered) & ids)
+                        set(state.participants) & ids,
+                        set(state.registered) & ids,
+                    )
                     # who has voted, of the body's active deputies (the head too)
                     assert found.voted == voters & ids & body_deputies - {hall.deputies[40]}
 

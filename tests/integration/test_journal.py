@@ -24,6 +24,7 @@ from voting.services.uow import SYSTEM, Actor
 
 if TYPE_CHECKING:
     from conftest import Hall
+
     from voting.services.runtime import Runtime
 
 
@@ -39,12 +40,29 @@ def entries(hall: Hall) -> list[dict[str, object]]:
 
 
 PROCEDURAL_KINDS = {
-    "council_created", "deputy_added", "convocation_created", "session_created",
-    "sitting_created", "item_added", "sitting_opened", "settings_changed",
-    "registration_opened", "deputy_registered", "deputy_left", "registration_closed",
-    "quorum_overridden", "vote_opened", "choice_cast", "secret_ballot_cast", "vote_closed",
-    "item_status_changed", "vote_annulled", "revote_called", "manual_result_entered",
-    "agenda_reordered", "sitting_closed",
+    "council_created",
+    "deputy_added",
+    "convocation_created",
+    "session_created",
+    "sitting_created",
+    "item_added",
+    "sitting_opened",
+    "settings_changed",
+    "registration_opened",
+    "deputy_registered",
+    "deputy_left",
+    "registration_closed",
+    "quorum_overridden",
+    "vote_opened",
+    "choice_cast",
+    "secret_ballot_cast",
+    "vote_closed",
+    "item_status_changed",
+    "vote_annulled",
+    "revote_called",
+    "manual_result_entered",
+    "agenda_reordered",
+    "sitting_closed",
 }
 
 
@@ -68,12 +86,15 @@ def test_a_short_sitting_leaves_every_event_in_order(hall: Hall) -> None:
     votes.annul_vote(uow(), SECRETARY, first, "Збій табло")
     again = votes.revote(uow(), SECRETARY, first, {"override_quorum": True})
     hall.close(again)
-    secret = hall.open_vote(title="Про обрання секретаря ради", kind="secret",
-                            override_quorum=True)
+    secret = hall.open_vote(title="Про обрання секретаря ради", kind="secret", override_quorum=True)
     hall.cast(secret, d[1], "against")
     hall.close(secret)
-    votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-        "item_id": hall.items[1], "choices": {str(d[1]): "for", str(d[2]): "abstain"}})
+    votes.enter_manual_result(
+        uow(),
+        SECRETARY,
+        hall.sitting,
+        {"item_id": hall.items[1], "choices": {str(d[1]): "for", str(d[2]): "abstain"}},
+    )
     sittings.close_sitting(uow(), SECRETARY, hall.sitting)
 
     written = entries(hall)
@@ -84,10 +105,16 @@ def test_a_short_sitting_leaves_every_event_in_order(hall: Hall) -> None:
     by_kind = {e["kind"]: e for e in written}
     assert by_kind["deputy_left"]["actor"] == f"deputy:{d[0]}"
     assert by_kind["deputy_left"]["at"] == "2026-11-25T08:01:00.000000+00:00"
-    assert by_kind["vote_annulled"]["payload"] == {"vote_id": first, "reason": "Збій табло",
-                                                   "was": "closed"}
-    assert by_kind["revote_called"]["payload"] == {"vote_id": again, "previous_vote_id": first,
-                                                   "attempt": 2}
+    assert by_kind["vote_annulled"]["payload"] == {
+        "vote_id": first,
+        "reason": "Збій табло",
+        "was": "closed",
+    }
+    assert by_kind["revote_called"]["payload"] == {
+        "vote_id": again,
+        "previous_vote_id": first,
+        "attempt": 2,
+    }
     assert "choice" not in by_kind["secret_ballot_cast"]["payload"]  # type: ignore[operator]
 
     report = journal.verify_journal(hall.rt.reader())
@@ -106,22 +133,32 @@ def test_raw_edits_to_the_journal_are_found_and_named(hall: Hall) -> None:
     written = entries(hall)
     last = len(written)
     assert written[-1]["payload"] == {
-        "sitting_id": hall.sitting, "round": 1, "deputy_id": hall.deputies[2],
-        "total_composition": 42, "registered": 3, "quorum_required": 22, "quorum_present": 3,
-        "quorum": False, "head_takes_part": False}
+        "sitting_id": hall.sitting,
+        "round": 1,
+        "deputy_id": hall.deputies[2],
+        "total_composition": 42,
+        "registered": 3,
+        "quorum_required": 22,
+        "quorum_present": 3,
+        "quorum": False,
+        "head_takes_part": False,
+    }
     assert journal.verify_journal(hall.rt.reader()).ok
 
     # Someone turns a registration into another deputy's.
     target = next(e for e in written if e["kind"] == "deputy_registered")
-    seq, original = target["seq"], json.dumps(target["payload"], sort_keys=True,
-                                              separators=(",", ":"), ensure_ascii=False)
+    seq, original = (
+        target["seq"],
+        json.dumps(target["payload"], sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+    )
     forged = original.replace(f'"deputy_id":{hall.deputies[0]}', f'"deputy_id":{hall.deputies[9]}')
     assert forged != original
     tamper(hall, "UPDATE journal_entry SET payload = :p WHERE seq = :s", p=forged, s=seq)
     report = journal.verify_journal(hall.rt.reader())
     assert (report.ok, report.broken_seq) == (False, seq)
     assert report.describe() == (
-        f"journal broken at entry {seq}: its content does not match its hash (edited)")
+        f"journal broken at entry {seq}: its content does not match its hash (edited)"
+    )
     tamper(hall, "UPDATE journal_entry SET payload = :p WHERE seq = :s", p=original, s=seq)
     assert journal.verify_journal(hall.rt.reader()).ok
 
@@ -150,19 +187,27 @@ def test_a_refused_action_writes_nothing_and_changes_nothing(hall: Hall) -> None
 
     def unchanged(action, error: type[DomainError]) -> None:  # type: ignore[no-untyped-def]
         published.clear()
-        before = (entries(hall), queries.vote(hall.rt.reader(), vote, staff=True),
-                  queries.sitting(hall.rt.reader(), hall.sitting))
+        before = (
+            entries(hall),
+            queries.vote(hall.rt.reader(), vote, staff=True),
+            queries.sitting(hall.rt.reader(), hall.sitting),
+        )
         with pytest.raises(error):
             action()
-        after = (entries(hall), queries.vote(hall.rt.reader(), vote, staff=True),
-                 queries.sitting(hall.rt.reader(), hall.sitting))
+        after = (
+            entries(hall),
+            queries.vote(hall.rt.reader(), vote, staff=True),
+            queries.sitting(hall.rt.reader(), hall.sitting),
+        )
         assert after == before
         assert published == []
 
     unchanged(lambda: hall.cast(vote, d[0], "against"), AlreadyVoted)
     unchanged(lambda: hall.cast(vote, d[30], "for"), NotRegistered)
-    unchanged(lambda: votes.cast_choice(uow(), as_deputy(d[1]), vote, "for", deputy_id=d[2]),
-              PermissionDenied)
+    unchanged(
+        lambda: votes.cast_choice(uow(), as_deputy(d[1]), vote, "for", deputy_id=d[2]),
+        PermissionDenied,
+    )
     unchanged(lambda: hall.register(d[1]), AlreadyRegistered)
     unchanged(lambda: hall.open_vote(title="Друге голосування"), VoteAlreadyOpen)
     hall.close(vote)
@@ -182,16 +227,24 @@ def test_a_refused_action_writes_nothing_and_changes_nothing(hall: Hall) -> None
 
 
 def test_the_services_run_without_deprecation_warnings(runtime: Runtime) -> None:
-    council.create_council(runtime.uow(), SYSTEM, {
-        "name": "Мала рада", "edrpou": "87654321", "katottg": "UA12345678901234567",
-        "statutory_deputies": 3})
+    council.create_council(
+        runtime.uow(),
+        SYSTEM,
+        {
+            "name": "Мала рада",
+            "edrpou": "87654321",
+            "katottg": "UA12345678901234567",
+            "statutory_deputies": 3,
+        },
+    )
     council.add_deputy(runtime.uow(), SECRETARY, {"full_name": "Депутат Малий", "faction": "Ф"})
     assert journal.verify_journal(runtime.reader()).ok
     assert [d["faction"] for d in queries.deputies(runtime.reader())] == ["Ф"]
 
 
-@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
-                         indirect=True)
+@pytest.mark.parametrize(
+    "db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_journal_value_too_long_for_its_column_is_refused_never_cut(runtime: Runtime) -> None:
     """On PostgreSQL a transaction's entries are written as arrays in one statement: a value
     longer than its column must fail the transaction (nothing written), as a plain insert

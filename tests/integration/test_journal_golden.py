@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from roster_csv import deputies_csv
 from sqlalchemy import select
 
 from voting.adapters import orm
@@ -25,7 +26,6 @@ from voting.services import auth, council, registration, sittings, votes
 from voting.services.roster_import import parse_deputies_csv
 from voting.services.runtime import Runtime, build_runtime
 from voting.services.uow import SYSTEM, Actor
-from roster_csv import deputies_csv
 
 GOLDEN = Path(__file__).parent / "golden" / "council_day.jsonl"
 RECORD_ENV = "VOTING_RECORD_GOLDEN"
@@ -58,30 +58,69 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
     def step(seconds: float = 1.0) -> None:
         clock.tick(seconds)
 
-    council.create_council(uow(), SYSTEM, {
-        "name": "Золотоверхівська міська рада", "edrpou": "87654321",
-        "katottg": "UA80000000000000000", "statutory_deputies": 12, "head_votes": True,
-        "revote_limit": 2})
+    council.create_council(
+        uow(),
+        SYSTEM,
+        {
+            "name": "Золотоверхівська міська рада",
+            "edrpou": "87654321",
+            "katottg": "UA80000000000000000",
+            "statutory_deputies": 12,
+            "head_votes": True,
+            "revote_limit": 2,
+        },
+    )
     step()
     council.update_settings(uow(), SECRETARY, {"show_running_split": True, "revote_limit": 3})
     people = []
     for n in range(1, 9):
         step()
-        people.append(council.add_deputy(uow(), SECRETARY, {
-            "full_name": f"Вербенко{n} Ірина Олегівна", "faction": ("Вишня", "Ясен")[n % 2],
-            "seat_number": n, "voting_identifier": f"v-{n}", "card_uid": f"C{n:03d}"}))
+        people.append(
+            council.add_deputy(
+                uow(),
+                SECRETARY,
+                {
+                    "full_name": f"Вербенко{n} Ірина Олегівна",
+                    "faction": ("Вишня", "Ясен")[n % 2],
+                    "seat_number": n,
+                    "voting_identifier": f"v-{n}",
+                    "card_uid": f"C{n:03d}",
+                },
+            )
+        )
     step()
-    head = council.add_deputy(uow(), SECRETARY, {
-        "full_name": "Головань Петро Ігорович", "is_head": True, "voting_identifier": "mayor"})
+    head = council.add_deputy(
+        uow(),
+        SECRETARY,
+        {"full_name": "Головань Петро Ігорович", "is_head": True, "voting_identifier": "mayor"},
+    )
     step()
-    imported = council.import_deputies(uow(), SECRETARY, parse_deputies_csv(deputies_csv([
-        {"id": f"D-{n}", "votingIdentifier": f"imp-{n}", "familyName": f"Ґудзь{n}",
-         "name": "Євген", "additionalName": "Ярославович", "birthDate": "1979-04-0" + str(n),
-         "factionName": "Ясен", "CATUTTC": "UA80000000000000000"} for n in (1, 2)])))
+    imported = council.import_deputies(
+        uow(),
+        SECRETARY,
+        parse_deputies_csv(
+            deputies_csv(
+                [
+                    {
+                        "id": f"D-{n}",
+                        "votingIdentifier": f"imp-{n}",
+                        "familyName": f"Ґудзь{n}",
+                        "name": "Євген",
+                        "additionalName": "Ярославович",
+                        "birthDate": "1979-04-0" + str(n),
+                        "factionName": "Ясен",
+                        "CATUTTC": "UA80000000000000000",
+                    }
+                    for n in (1, 2)
+                ]
+            )
+        ),
+    )
     people.extend(imported)
     step()
-    council.update_deputy(uow(), SECRETARY, people[7], {"short_name": "Вербенко8 І.",
-                                                        "seat_number": 18})
+    council.update_deputy(
+        uow(), SECRETARY, people[7], {"short_name": "Вербенко8 І.", "seat_number": 18}
+    )
     step()
     committee = council.add_committee(uow(), SECRETARY, "Бюджетна комісія", people[:3])
     step()
@@ -109,19 +148,26 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
     auth.login_with_card(uow(), "C002", "2468")
 
     step()
-    convocation = sittings.create_convocation(uow(), SECRETARY, 8, "VIII скликання",
-                                              "2020-12-01")
+    convocation = sittings.create_convocation(uow(), SECRETARY, 8, "VIII скликання", "2020-12-01")
     step()
     session = sittings.create_session(uow(), SECRETARY, convocation, 21)
     step()
-    sitting = sittings.create_sitting(uow(), SECRETARY, date="2026-12-01",
-                                      session_id=session)
+    sitting = sittings.create_sitting(uow(), SECRETARY, date="2026-12-01", session_id=session)
     items = []
     for n in range(1, 6):
         step()
-        items.append(sittings.add_item(uow(), SECRETARY, sitting, {
-            "title": f"Про рішення {n}", "draft_number": f"10{n}/1",
-            "rapporteur": "Вербенко1 І. О."}))
+        items.append(
+            sittings.add_item(
+                uow(),
+                SECRETARY,
+                sitting,
+                {
+                    "title": f"Про рішення {n}",
+                    "draft_number": f"10{n}/1",
+                    "rapporteur": "Вербенко1 І. О.",
+                },
+            )
+        )
     step()
     sittings.add_item(uow(), SECRETARY, sitting, {"title": "Про порядок денний", "position": 1})
     step()
@@ -177,9 +223,19 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
         except DomainError:
             pass
     step()
-    changing = votes.open_vote(uow(), SECRETARY, sitting, {
-        "item_id": items[2], "kind": "open", "stage": "as_a_basis", "allow_change": True,
-        "rule": "majority_of_voting", "override_quorum": True})
+    changing = votes.open_vote(
+        uow(),
+        SECRETARY,
+        sitting,
+        {
+            "item_id": items[2],
+            "kind": "open",
+            "stage": "as_a_basis",
+            "allow_change": True,
+            "rule": "majority_of_voting",
+            "override_quorum": True,
+        },
+    )
     step()
     votes.cast_choice(uow(), deputy(people[3]), changing, "against")
     step()
@@ -191,22 +247,46 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
     step()
     registration.register(uow(), deputy(people[0]), sitting)
     step()
-    secret = votes.open_vote(uow(), SECRETARY, sitting, {
-        "title": "Про обрання секретаря ради", "kind": "secret", "override_quorum": True,
-        "rule": {"base": "total", "comparator": "at_least", "numerator": 2, "denominator": 3}})
+    secret = votes.open_vote(
+        uow(),
+        SECRETARY,
+        sitting,
+        {
+            "title": "Про обрання секретаря ради",
+            "kind": "secret",
+            "override_quorum": True,
+            "rule": {"base": "total", "comparator": "at_least", "numerator": 2, "denominator": 3},
+        },
+    )
     for who, choice in ((people[0], "for"), (people[3], "against"), (head, "for")):
         step()
         votes.cast_choice(uow(), deputy(who), secret, choice)
     step()
     votes.close_vote(uow(), SECRETARY, secret)
     step()
-    votes.enter_manual_result(uow(), SECRETARY, sitting, {
-        "item_id": items[3], "kind": "roll_call", "note": "Лічильна комісія",
-        "choices": {str(people[0]): "for", str(people[3]): "for", str(head): "abstain"}})
+    votes.enter_manual_result(
+        uow(),
+        SECRETARY,
+        sitting,
+        {
+            "item_id": items[3],
+            "kind": "roll_call",
+            "note": "Лічильна комісія",
+            "choices": {str(people[0]): "for", str(people[3]): "for", str(head): "abstain"},
+        },
+    )
     step()
-    votes.enter_manual_result(uow(), SECRETARY, sitting, {
-        "title": "Про голову лічильної комісії", "kind": "secret", "stage": "procedural",
-        "counts": {"for": 2, "against": 1}})
+    votes.enter_manual_result(
+        uow(),
+        SECRETARY,
+        sitting,
+        {
+            "title": "Про голову лічильної комісії",
+            "kind": "secret",
+            "stage": "procedural",
+            "counts": {"for": 2, "against": 1},
+        },
+    )
     step()
     sittings.set_item_status(uow(), CHAIR, items[4], "postponed")
     step()
@@ -240,8 +320,17 @@ def recorded(rt: Runtime) -> list[dict[str, object]]:
     with rt.reader() as uow:
         rows = uow.session.scalars(select(orm.JournalEntry).order_by(orm.JournalEntry.seq))
         out: list[dict[str, object]] = [
-            {"seq": r.seq, "at": r.at, "actor": r.actor, "kind": r.kind, "payload": r.payload,
-             "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "kind": r.kind,
+                "payload": r.payload,
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            }
+            for r in rows
+        ]
         head = uow.session.get(orm.JournalHead, 1)
         assert head is not None
         out.append({"head": head.seq, "hash": head.hash})

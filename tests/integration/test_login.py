@@ -50,8 +50,10 @@ def with_pin(hall: Hall, runtime: Runtime) -> int:
 
 # --- username and password -----------------------------------------------------------------------
 
+
 def test_staff_sign_in_with_a_password_and_the_token_expires_after_12_hours(
-        hall: Hall, runtime: Runtime, clock: Clock) -> None:
+    hall: Hall, runtime: Runtime, clock: Clock
+) -> None:
     auth.add_user(runtime.uow(), SYSTEM, "olena", PASSWORD, "secretary")
     signed_in = auth.login(runtime.uow(), "olena", PASSWORD)
     assert (signed_in.role, signed_in.deputy_id) == ("secretary", None)
@@ -78,8 +80,9 @@ def test_a_deputy_account_signs_in_as_that_deputy(hall: Hall, runtime: Runtime) 
         auth.login(runtime.uow(), "dep1", PASSWORD)
 
 
-def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(hall: Hall,
-                                                                  runtime: Runtime) -> None:
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
+    hall: Hall, runtime: Runtime
+) -> None:
     auth.add_user(runtime.uow(), SYSTEM, "olena", PASSWORD, "chair")
     before = journal(runtime)
     messages = set()
@@ -93,8 +96,9 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(hall: Hall,
     assert auth.list_tokens(runtime.reader(), SYSTEM) == []
 
 
-def test_sign_in_is_journaled_without_the_password_or_the_token(hall: Hall,
-                                                                runtime: Runtime) -> None:
+def test_sign_in_is_journaled_without_the_password_or_the_token(
+    hall: Hall, runtime: Runtime
+) -> None:
     auth.add_user(runtime.uow(), SYSTEM, "olena", PASSWORD, "secretary")
     signed_in = auth.login(runtime.uow(), "olena", PASSWORD)
     entry = journal(runtime)[-1]
@@ -110,8 +114,9 @@ def test_sign_in_is_journaled_without_the_password_or_the_token(hall: Hall,
     assert listed["expires_at"] == signed_in.expires_at.isoformat()
 
 
-def test_tokens_made_by_the_secretary_do_not_expire(hall: Hall, runtime: Runtime,
-                                                    clock: Clock) -> None:
+def test_tokens_made_by_the_secretary_do_not_expire(
+    hall: Hall, runtime: Runtime, clock: Clock
+) -> None:
     token = auth.create_token(runtime.uow(), SYSTEM, "chair")
     clock.advance(400 * 24 * 3600)
     assert auth.actor_for_token(runtime.reader(), token).role == "chair"
@@ -119,8 +124,10 @@ def test_tokens_made_by_the_secretary_do_not_expire(hall: Hall, runtime: Runtime
 
 # --- card and PIN --------------------------------------------------------------------------------
 
-def test_a_deputy_signs_in_with_card_and_pin(hall: Hall, runtime: Runtime, with_pin: int,
-                                             clock: Clock) -> None:
+
+def test_a_deputy_signs_in_with_card_and_pin(
+    hall: Hall, runtime: Runtime, with_pin: int, clock: Clock
+) -> None:
     signed_in = auth.login_with_card(runtime.uow(), card(hall), PIN)
     assert (signed_in.role, signed_in.deputy_id) == ("deputy", with_pin)
     assert signed_in.expires_at == clock.now + timedelta(hours=12)
@@ -140,8 +147,9 @@ def test_setting_a_pin_is_journaled_only_as_changed(hall: Hall, runtime: Runtime
     assert auth.deputies_with_pin(runtime.reader()) == {hall.deputies[1]}
 
 
-@pytest.mark.parametrize("pin", ["123", "123456789", "12a4", " 1234", "1234\n", "١٢٣٤", "", None,
-                                 1234, ["1234"]])
+@pytest.mark.parametrize(
+    "pin", ["123", "123456789", "12a4", " 1234", "1234\n", "١٢٣٤", "", None, 1234, ["1234"]]
+)
 def test_a_pin_must_be_4_to_8_digits(hall: Hall, runtime: Runtime, pin: object) -> None:
     before = journal(runtime)
     with pytest.raises(InvalidInput) as refused:
@@ -161,15 +169,18 @@ def test_only_the_secretary_sets_a_pin(hall: Hall, runtime: Runtime) -> None:
     assert auth.deputies_with_pin(runtime.reader()) == set()
 
 
-def test_wrong_card_or_pin_get_the_same_answer(hall: Hall, runtime: Runtime,
-                                               with_pin: int) -> None:
+def test_wrong_card_or_pin_get_the_same_answer(hall: Hall, runtime: Runtime, with_pin: int) -> None:
     auth.set_deputy_pin(runtime.uow(), SECRETARY, hall.head, "1111")  # the head has no card
     council.update_deputy(runtime.uow(), SECRETARY, hall.deputies[2], {"active": False})
     auth.set_deputy_pin(runtime.uow(), SECRETARY, hall.deputies[2], PIN)
     before = journal(runtime)
     messages = set()
-    for uid, pin in ((card(hall), "000000"), ("NO-SUCH-CARD", PIN), (card(hall, 1), PIN),
-                     (card(hall, 2), PIN)):  # no PIN set / an inactive deputy
+    for uid, pin in (
+        (card(hall), "000000"),
+        ("NO-SUCH-CARD", PIN),
+        (card(hall, 1), PIN),
+        (card(hall, 2), PIN),
+    ):  # no PIN set / an inactive deputy
         with pytest.raises(auth.WrongCredentials) as refused:
             auth.login_with_card(runtime.uow(), uid, pin)
         messages.add(refused.value.message)
@@ -178,8 +189,9 @@ def test_wrong_card_or_pin_get_the_same_answer(hall: Hall, runtime: Runtime,
     assert all(t["role"] != "deputy" for t in auth.list_tokens(runtime.reader(), SYSTEM))
 
 
-def test_five_wrong_pins_lock_the_card_for_five_minutes(hall: Hall, runtime: Runtime,
-                                                        with_pin: int, clock: Clock) -> None:
+def test_five_wrong_pins_lock_the_card_for_five_minutes(
+    hall: Hall, runtime: Runtime, with_pin: int, clock: Clock
+) -> None:
     for _ in range(4):
         with pytest.raises(auth.WrongCredentials):
             auth.login_with_card(runtime.uow(), card(hall), "0000")
@@ -191,8 +203,11 @@ def test_five_wrong_pins_lock_the_card_for_five_minutes(hall: Hall, runtime: Run
     assert until.isoformat() in fifth.value.message
     entry = journal(runtime)[-1]
     assert entry["kind"] == "card_locked"
-    assert entry["payload"] == {"deputy_id": with_pin, "failed_attempts": 5,
-                                "locked_until": until.isoformat()}
+    assert entry["payload"] == {
+        "deputy_id": with_pin,
+        "failed_attempts": 5,
+        "locked_until": until.isoformat(),
+    }
 
     clock.advance(299)
     with pytest.raises(auth.CardLocked) as still:  # even the right PIN
@@ -202,12 +217,10 @@ def test_five_wrong_pins_lock_the_card_for_five_minutes(hall: Hall, runtime: Run
     assert auth.login_with_card(runtime.uow(), card(hall), PIN).deputy_id == with_pin
     # Other cards were never locked.
     auth.set_deputy_pin(runtime.uow(), SECRETARY, hall.deputies[1], "4321")
-    assert auth.login_with_card(runtime.uow(), card(hall, 1), "4321").deputy_id == \
-        hall.deputies[1]
+    assert auth.login_with_card(runtime.uow(), card(hall, 1), "4321").deputy_id == hall.deputies[1]
 
 
-def test_a_right_pin_starts_the_count_again(hall: Hall, runtime: Runtime,
-                                            with_pin: int) -> None:
+def test_a_right_pin_starts_the_count_again(hall: Hall, runtime: Runtime, with_pin: int) -> None:
     for _ in range(4):
         with pytest.raises(auth.WrongCredentials):
             auth.login_with_card(runtime.uow(), card(hall), "0000")
@@ -230,8 +243,9 @@ def test_a_new_pin_lifts_the_lock(hall: Hall, runtime: Runtime, with_pin: int) -
         auth.login_with_card(runtime.uow(), card(hall), PIN)
 
 
-def test_the_lock_holds_for_another_process(hall: Hall, runtime: Runtime, with_pin: int,
-                                            db_url: str, clock: Clock) -> None:
+def test_the_lock_holds_for_another_process(
+    hall: Hall, runtime: Runtime, with_pin: int, db_url: str, clock: Clock
+) -> None:
     """Failures counted by one server process count for another one on the same database."""
     other = build_runtime(db_url, clock=clock)  # its own engine and connections, no shared memory
     try:
@@ -246,8 +260,9 @@ def test_the_lock_holds_for_another_process(hall: Hall, runtime: Runtime, with_p
         other.dispose()
 
 
-def test_concurrent_guesses_get_no_more_than_five_answers(hall: Hall, runtime: Runtime,
-                                                          with_pin: int) -> None:
+def test_concurrent_guesses_get_no_more_than_five_answers(
+    hall: Hall, runtime: Runtime, with_pin: int
+) -> None:
     """Twelve wrong PINs at once: four are told "wrong", the fifth locks the card, the rest are
     refused as locked; none of them is ever counted twice or lost."""
     outcomes: list[str] = []
@@ -277,6 +292,7 @@ def test_concurrent_guesses_get_no_more_than_five_answers(hall: Hall, runtime: R
 
 # --- signing out -------------------------------------------------------------------------------
 
+
 def test_signing_out_revokes_the_token(hall: Hall, runtime: Runtime, with_pin: int) -> None:
     signed_in = auth.login_with_card(runtime.uow(), card(hall), PIN)
     actor = auth.actor_for_token(runtime.reader(), signed_in.token)
@@ -294,6 +310,7 @@ def test_signing_out_revokes_the_token(hall: Hall, runtime: Runtime, with_pin: i
 
 
 # --- the demo ----------------------------------------------------------------------------------
+
 
 def test_everyone_in_the_demo_can_sign_in(runtime: Runtime) -> None:
     """Each demo deputy signs in with the card and PIN the demo shows; the secretary and the chair

@@ -43,14 +43,24 @@ def test_upgrading_again_changes_nothing_and_keeps_the_data(engine: Engine, db_u
     upgrade(engine)
     runtime = build_runtime(db_url)
     try:
-        council.create_council(runtime.uow(), SYSTEM, {
-            "name": "Тестова міська рада", "edrpou": "12345678",
-            "katottg": "UA12345678901234567", "statutory_deputies": 42})
+        council.create_council(
+            runtime.uow(),
+            SYSTEM,
+            {
+                "name": "Тестова міська рада",
+                "edrpou": "12345678",
+                "katottg": "UA12345678901234567",
+                "statutory_deputies": 42,
+            },
+        )
         before = queries.council_info(runtime.reader()), journal.read_journal(runtime.reader())
         upgrade(engine)
         assert is_up_to_date(engine)
         assert tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
-        assert (queries.council_info(runtime.reader()), journal.read_journal(runtime.reader())) == before
+        assert (
+            queries.council_info(runtime.reader()),
+            journal.read_journal(runtime.reader()),
+        ) == before
     finally:
         runtime.dispose()
 
@@ -66,8 +76,9 @@ def test_the_migrated_schema_matches_the_models(engine: Engine) -> None:
     assert indexes["uq_vote_one_open_per_sitting"]["unique"]
 
 
-def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(engine: Engine,
-                                                                   db_url: str) -> None:
+def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(
+    engine: Engine, db_url: str
+) -> None:
     """0002 adds PINs and token expiry to a database in use: nobody has a PIN or a lock yet, and
     the tokens issued before keep working without an expiry."""
     from voting.services import auth
@@ -80,14 +91,17 @@ def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(engine: Engin
             "default_time_limit_seconds, allow_change_choice, registration_required_to_vote, "
             "show_running_split) VALUES (1, 'Тестова міська рада', '12345678', "
             "'UA12345678901234567', 42, true, 1, 2, false, 'majority_of_total', 2, 0, false, "
-            "true, false)")
+            "true, false)"
+        )
         connection.exec_driver_sql(
             "INSERT INTO deputy (council_id, full_name, short_name, card_uid, is_head, active) "
             "VALUES (1, 'Депутатенко Іван Петрович', 'Депутатенко І. П.', 'CARD0001', false, "
-            "true)")
+            "true)"
+        )
         connection.exec_driver_sql(
             "INSERT INTO api_token (token_hash, role, label, created_at) VALUES "
-            f"('{auth.token_digest('old-token')}', 'chair', 'chair', '2026-01-01 08:00:00')")
+            f"('{auth.token_digest('old-token')}', 'chair', 'chair', '2026-01-01 08:00:00')"
+        )
     upgrade(engine)
     assert current_revision(engine) == head_revision() == "0003"
     runtime = build_runtime(db_url)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
+
+import pytest
 
 from voting.domain.errors import (
     InvalidInput,
@@ -24,8 +24,9 @@ def deputy_actor(deputy_id: int) -> Actor:
 
 
 def item_status(hall: Hall, item_id: int) -> str:
-    return next(i["status"] for i in queries.agenda(hall.rt.reader(), hall.sitting)
-                if i["id"] == item_id)
+    return next(
+        i["status"] for i in queries.agenda(hall.rt.reader(), hall.sitting) if i["id"] == item_id
+    )
 
 
 def test_the_mayor_who_arrives_during_a_vote_counts_in_the_total_composition(hall: Hall) -> None:
@@ -133,22 +134,41 @@ def test_a_manual_result_obeys_the_revote_rules_and_is_never_shown_as_opened(hal
     hall.close(first)
     uow = hall.rt.uow
     with pytest.raises(InvalidInput, match="another question"):
-        votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-            "item_id": hall.items[1], "previous_vote_id": first, "choices": {}})
+        votes.enter_manual_result(
+            uow(),
+            SECRETARY,
+            hall.sitting,
+            {"item_id": hall.items[1], "previous_vote_id": first, "choices": {}},
+        )
     second = votes.revote(uow(), SECRETARY, first)
     hall.close(second)
     with pytest.raises(InvalidTransition, match="already has a re-vote"):
-        votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-            "item_id": item, "previous_vote_id": first, "choices": {}})
+        votes.enter_manual_result(
+            uow(),
+            SECRETARY,
+            hall.sitting,
+            {"item_id": item, "previous_vote_id": first, "choices": {}},
+        )
     third = votes.revote(uow(), SECRETARY, second)
     votes.annul_vote(uow(), SECRETARY, third, "збій системи")
     with pytest.raises(RevoteLimitReached):
-        votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-            "item_id": item, "previous_vote_id": third, "choices": {}})
+        votes.enter_manual_result(
+            uow(),
+            SECRETARY,
+            hall.sitting,
+            {"item_id": item, "previous_vote_id": third, "choices": {}},
+        )
     before = len(journal.read_journal(hall.rt.reader()))
-    manual = votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-        "title": "Процедурне", "stage": "procedural",
-        "choices": {str(d): "for" for d in hall.deputies[:23]}})
+    manual = votes.enter_manual_result(
+        uow(),
+        SECRETARY,
+        hall.sitting,
+        {
+            "title": "Процедурне",
+            "stage": "procedural",
+            "choices": {str(d): "for" for d in hall.deputies[:23]},
+        },
+    )
     kinds = [e["kind"] for e in journal.read_journal(hall.rt.reader(), before)]
     assert "vote_opened" not in kinds and kinds[-2:] == ["manual_result_entered", "vote_closed"]
     assert manual["result"] == "adopted"
@@ -160,7 +180,9 @@ def test_a_secret_answer_is_the_same_whatever_the_choice(hall: Hall) -> None:
     hall.open_registration()
     hall.register(*hall.deputies[:30])
     vote = hall.open_vote(title="Обрання секретаря ради", stage="other", kind="secret")
-    answers = [votes.cast_choice(hall.rt.uow(), deputy_actor(d), vote, choice)
-               for d, choice in zip(hall.deputies, ("for", "against", "abstain"), strict=False)]
+    answers = [
+        votes.cast_choice(hall.rt.uow(), deputy_actor(d), vote, choice)
+        for d, choice in zip(hall.deputies, ("for", "against", "abstain"), strict=False)
+    ]
     shapes = {tuple(sorted((k, v) for k, v in a.items() if k != "deputy_id")) for a in answers}
     assert len(shapes) == 1 and "choice" not in answers[0] and answers[0]["recorded"] is True

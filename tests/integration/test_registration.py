@@ -37,8 +37,13 @@ def counts(state: dict[str, object]) -> tuple[object, ...]:
     """Total, registered, quorum needed, present for quorum, quorum met: from a sitting or an
     acknowledgement of (un)registering."""
     state = state.get("presence", state)  # type: ignore[assignment]
-    return (state["total_composition"], state["registered"], state["quorum_required"],
-            state["quorum_present"], state["quorum"])
+    return (
+        state["total_composition"],
+        state["registered"],
+        state["quorum_required"],
+        state["quorum_present"],
+        state["quorum"],
+    )
 
 
 def test_rounds_open_and_close_and_every_change_recounts(hall: Hall) -> None:
@@ -64,7 +69,10 @@ def test_rounds_open_and_close_and_every_change_recounts(hall: Hall) -> None:
     assert counts(hall.register(d[0])) == (42, 22, 22, 22, True)
     assert counts(hall.close_registration()) == (42, 22, 22, 22, True)
     assert shown(hall)["registration"] == {
-        "round": 1, "open": False, "opened_at": "2026-11-25T08:00:00+00:00"}
+        "round": 1,
+        "open": False,
+        "opened_at": "2026-11-25T08:00:00+00:00",
+    }
     # After the round closes, latecomers wait for the next round; those registered stay so.
     with pytest.raises(NoOpenRegistration):
         hall.register(d[30])
@@ -107,12 +115,24 @@ def test_only_the_staff_register_someone_else(hall: Hall) -> None:
         registration.unregister(uow(), as_deputy(first), hall.sitting, deputy_id=second)
     assert shown(hall)["registered"] == 0
     # The deputy may name themselves; the secretary and the chair may mark anyone present.
-    assert registration.register(uow(), as_deputy(first), hall.sitting, deputy_id=first)[
-        "presence"]["registered"] == 1
-    assert registration.register(uow(), SECRETARY, hall.sitting, deputy_id=second)["presence"][
-        "registered"] == 2
-    assert registration.register(uow(), CHAIR, hall.sitting, deputy_id=hall.head)[
-        "presence"]["total_composition"] == 43
+    assert (
+        registration.register(uow(), as_deputy(first), hall.sitting, deputy_id=first)["presence"][
+            "registered"
+        ]
+        == 1
+    )
+    assert (
+        registration.register(uow(), SECRETARY, hall.sitting, deputy_id=second)["presence"][
+            "registered"
+        ]
+        == 2
+    )
+    assert (
+        registration.register(uow(), CHAIR, hall.sitting, deputy_id=hall.head)["presence"][
+            "total_composition"
+        ]
+        == 43
+    )
     with pytest.raises(InvalidInput) as caught:
         registration.register(uow(), SECRETARY, hall.sitting)
     assert caught.value.details["field"] == "deputy_id"
@@ -155,7 +175,10 @@ def test_a_vacant_seat_does_not_reduce_the_total_composition(hall: Hall) -> None
     hall.cast_many(vote, hall.deputies[:22], "for")
     result = hall.close(vote)
     assert (result["total_composition"], result["threshold"], result["result"]) == (
-        42, 22, "adopted")
+        42,
+        22,
+        "adopted",
+    )
     assert result["absent"] == 20  # 19 deputies not registered and the vacant seat
 
 
@@ -182,5 +205,10 @@ def test_a_committee_sitting_has_its_own_composition_and_quorum(hall: Hall) -> N
     with pytest.raises(PermissionDenied):
         votes.cast_choice(uow(), as_deputy(hall.deputies[6]), vote, "for")
     result = votes.close_vote(uow(), SECRETARY, vote)
-    assert (result["total_composition"], result["for"], result["absent"], result["threshold"],
-            result["result"]) == (5, 3, 2, 3, "adopted")
+    assert (
+        result["total_composition"],
+        result["for"],
+        result["absent"],
+        result["threshold"],
+        result["result"],
+    ) == (5, 3, 2, 3, "adopted")

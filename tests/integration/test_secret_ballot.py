@@ -98,7 +98,7 @@ class Scene:
 
     @property
     def secret_events(self) -> list[DomainEvent]:
-        return self.events[self.first_secret_event:]
+        return self.events[self.first_secret_event :]
 
     @property
     def postgres(self) -> bool:
@@ -159,8 +159,12 @@ class Held:
 Holder = Callable[[str], AbstractContextManager[Held]]
 
 
-def hold_secret_vote(hall: Any, url: str, order: Callable[[dict[int, str]], list[int]] = shuffled,
-                     while_closing: Holder | None = None) -> Scene:
+def hold_secret_vote(
+    hall: Any,
+    url: str,
+    order: Callable[[dict[int, str]], list[int]] = shuffled,
+    while_closing: Holder | None = None,
+) -> Scene:
     """Register everyone, hold a roll-call vote, then the secret vote, wait for the purge that
     follows the close; return what was seen.
 
@@ -185,8 +189,12 @@ def hold_secret_vote(hall: Any, url: str, order: Callable[[dict[int, str]], list
     if postgres:
         with rt.engine.connect() as connection:
             pg_start = connection.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
-            files = {table: connection.execute(text(f"SELECT pg_relation_filenode('{table}')"))
-                     .scalar_one() for table in ("secret_tally", "secret_participation")}
+            files = {
+                table: connection.execute(
+                    text(f"SELECT pg_relation_filenode('{table}')")
+                ).scalar_one()
+                for table in ("secret_tally", "secret_participation")
+            }
 
     first_secret_event = len(events)
     wal_before_close = None
@@ -204,15 +212,32 @@ def hold_secret_vote(hall: Any, url: str, order: Callable[[dict[int, str]], list
             close_seconds = time.perf_counter() - started
         # The close answered before the purge; storage is inspected once it has run.
         assert rt.purger is not None and rt.purger.wait_idle(PURGE_TIMEOUT), (
-            f"the secret-ballot history was not purged within {PURGE_TIMEOUT:.0f} s")
+            f"the secret-ballot history was not purged within {PURGE_TIMEOUT:.0f} s"
+        )
 
     pg_wal = None
     if postgres:
         with rt.engine.connect() as connection:
             pg_end = connection.execute(text("SELECT pg_current_wal_lsn()::text")).scalar_one()
         pg_wal = (pg_start, pg_end)
-    return Scene(rt, url, roll_call, vote, choice_of, casting, closed, close_seconds, events,
-                 first_secret_event, records, staff_token, held, wal_before_close, pg_wal, files)
+    return Scene(
+        rt,
+        url,
+        roll_call,
+        vote,
+        choice_of,
+        casting,
+        closed,
+        close_seconds,
+        events,
+        first_secret_event,
+        records,
+        staff_token,
+        held,
+        wal_before_close,
+        pg_wal,
+        files,
+    )
 
 
 @contextmanager
@@ -300,8 +325,9 @@ class StoredRow:
 ACTOR_LABEL = re.compile(r"^deputy:(\d+)$")
 
 
-def _read_json(node: Any, key: str | None, deputies: set[int], votes: set[int],
-               choices: set[str]) -> None:
+def _read_json(
+    node: Any, key: str | None, deputies: set[int], votes: set[int], choices: set[str]
+) -> None:
     if isinstance(node, dict):
         for name, value in node.items():
             if name in ("choice", "outcome"):
@@ -340,11 +366,13 @@ def _read_text(value: str, deputies: set[int], votes: set[int], choices: set[str
 def _physical_order_sql(connection: Any, table: str) -> str:
     if connection.dialect.name == "postgresql":
         # ctid is the row's place in the heap; xmin/xmax the transactions that wrote/ended it.
-        return (f'SELECT ctid::text AS "_ctid", xmin::text AS "_xmin", xmax::text AS "_xmax", * '
-                f'FROM "{table}" ORDER BY ctid')
+        return (
+            f'SELECT ctid::text AS "_ctid", xmin::text AS "_xmin", xmax::text AS "_xmax", * '
+            f'FROM "{table}" ORDER BY ctid'
+        )
     ddl = connection.execute(
-        text("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = :t"),
-        {"t": table}).scalar_one()
+        text("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = :t"), {"t": table}
+    ).scalar_one()
     if "WITHOUT ROWID" in ddl.upper():
         return f'SELECT * FROM "{table}"'  # stored as a B-tree on the primary key: that order
     return f'SELECT rowid AS "_rowid", * FROM "{table}" ORDER BY rowid'
@@ -357,10 +385,12 @@ def dump_database(engine: Engine) -> list[StoredRow]:
         inspector = inspect(connection)
         for table in sorted(inspector.get_table_names()):
             keys = inspector.get_foreign_keys(table)
-            deputy_columns = {"deputy_id"} | {c for k in keys if k["referred_table"] == "deputy"
-                                              for c in k["constrained_columns"]}
-            vote_columns = {c for k in keys if k["referred_table"] == "vote"
-                            for c in k["constrained_columns"]}
+            deputy_columns = {"deputy_id"} | {
+                c for k in keys if k["referred_table"] == "deputy" for c in k["constrained_columns"]
+            }
+            vote_columns = {
+                c for k in keys if k["referred_table"] == "vote" for c in k["constrained_columns"]
+            }
             if table == "deputy":
                 deputy_columns.add("id")
             if table == "vote":
@@ -381,15 +411,24 @@ def dump_database(engine: Engine) -> list[StoredRow]:
                             votes.add(value)
                     elif isinstance(value, str):
                         _read_text(value, deputies, votes, choices)
-                rows.append(StoredRow(table, values, frozenset(deputies), frozenset(votes),
-                                      frozenset(choices)))
+                rows.append(
+                    StoredRow(
+                        table, values, frozenset(deputies), frozenset(votes), frozenset(choices)
+                    )
+                )
     return rows
 
 
 def test_no_stored_row_joins_a_voter_to_a_choice(scene: Scene) -> None:
     rows = dump_database(scene.rt.engine)
-    assert {row.table for row in rows} >= {"ballot", "journal_entry", "vote", "secret_tally",
-                                           "secret_participation", "deputy"}
+    assert {row.table for row in rows} >= {
+        "ballot",
+        "journal_entry",
+        "vote",
+        "secret_tally",
+        "secret_participation",
+        "deputy",
+    }
 
     joining = [row for row in rows if row.deputies and row.choices]
     # The control: the roll-call vote's lines are found, in the ballot and in the journal.
@@ -425,18 +464,28 @@ def test_what_was_chosen_is_kept_only_as_three_counters(scene: Scene) -> None:
 
     # The vote row and the closing journal entry repeat the totals, nothing finer.
     (vote,) = by_table["vote"]
-    assert (vote.values["count_for"], vote.values["count_against"],
-            vote.values["count_abstain"]) == (10, 7, 5)
+    assert (
+        vote.values["count_for"],
+        vote.values["count_against"],
+        vote.values["count_abstain"],
+    ) == (10, 7, 5)
     journal = by_table["journal_entry"]
     assert Counter(row.values["kind"] for row in journal) == {
-        "vote_opened": 1, "secret_ballot_cast": 22, "vote_closed": 1}
-    closing = next(json.loads(row.values["payload"]) for row in journal
-                   if row.values["kind"] == "vote_closed")
+        "vote_opened": 1,
+        "secret_ballot_cast": 22,
+        "vote_closed": 1,
+    }
+    closing = next(
+        json.loads(row.values["payload"]) for row in journal if row.values["kind"] == "vote_closed"
+    )
     assert {choice: closing[choice] for choice in CHOICES} == PLAN
-    cast = sorted((row for row in journal if row.values["kind"] == "secret_ballot_cast"),
-                  key=lambda row: row.values["seq"])
+    cast = sorted(
+        (row for row in journal if row.values["kind"] == "secret_ballot_cast"),
+        key=lambda row: row.values["seq"],
+    )
     assert [json.loads(row.values["payload"]) for row in cast] == [
-        {"vote_id": scene.vote, "deputy_id": deputy_id} for deputy_id in scene.order]
+        {"vote_id": scene.vote, "deputy_id": deputy_id} for deputy_id in scene.order
+    ]
     assert [row.values["actor"] for row in cast] == [f"deputy:{d}" for d in scene.order]
     assert scene.closed["for"] == 10 and scene.closed["against"] == 7
     assert scene.closed["abstain"] == 5
@@ -455,7 +504,8 @@ def pg_extension(engine: Engine, name: str) -> str | None:
             pass  # not installed on the server, not permitted, or created concurrently
         return connection.execute(
             text("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = :n"),
-            {"n": name}).scalar()
+            {"n": name},
+        ).scalar()
 
 
 def heap_tuples(engine: Engine, schema: str, table: str) -> list[dict[str, Any]]:
@@ -465,15 +515,24 @@ def heap_tuples(engine: Engine, schema: str, table: str) -> list[dict[str, Any]]
 
 
 def heap_tuples_on(connection: Connection, schema: str, table: str) -> list[dict[str, Any]]:
-    pages = connection.execute(text(
-        f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int")).scalar_one()
+    pages = connection.execute(
+        text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int")
+    ).scalar_one()
     found: list[dict[str, Any]] = []
     for block in range(pages):
-        found += [dict(row) for row in connection.execute(text(
-            f"SELECT :b AS block, lp, lp_off, lp_flags, lp_len, t_xmin::text AS t_xmin, "
-            f"t_xmax::text AS t_xmax, t_ctid::text AS t_ctid, encode(t_data, 'hex') AS t_data "
-            f"FROM {schema}.heap_page_items({schema}.get_raw_page('{table}', :b)) ORDER BY lp"),
-            {"b": block}).mappings()]
+        found += [
+            dict(row)
+            for row in connection.execute(
+                text(
+                    f"SELECT :b AS block, lp, lp_off, lp_flags, lp_len, t_xmin::text AS t_xmin, "
+                    f"t_xmax::text AS t_xmax, t_ctid::text AS t_ctid, "
+                    f"encode(t_data, 'hex') AS t_data "
+                    f"FROM {schema}.heap_page_items({schema}.get_raw_page('{table}', :b)) "
+                    "ORDER BY lp"
+                ),
+                {"b": block},
+            ).mappings()
+        ]
     return found
 
 
@@ -499,14 +558,17 @@ def observe_for(seconds: float, look: Callable[[], int]) -> list[int]:
 def test_postgres_counters_carry_only_the_closing_transaction(postgres_scene: Scene) -> None:
     scene = postgres_scene
     with scene.rt.engine.connect() as connection:
-        closing = connection.execute(text("SELECT xmin::text FROM vote WHERE id = :v"),
-                                     {"v": scene.vote}).scalar_one()
-        counters = connection.execute(text(
-            "SELECT xmin::text, xmax::text FROM secret_tally WHERE vote_id = :v"),
-            {"v": scene.vote}).all()
-        casts = connection.execute(text(
-            "SELECT count(DISTINCT xmin::text) FROM secret_participation WHERE vote_id = :v"),
-            {"v": scene.vote}).scalar_one()
+        closing = connection.execute(
+            text("SELECT xmin::text FROM vote WHERE id = :v"), {"v": scene.vote}
+        ).scalar_one()
+        counters = connection.execute(
+            text("SELECT xmin::text, xmax::text FROM secret_tally WHERE vote_id = :v"),
+            {"v": scene.vote},
+        ).all()
+        casts = connection.execute(
+            text("SELECT count(DISTINCT xmin::text) FROM secret_participation WHERE vote_id = :v"),
+            {"v": scene.vote},
+        ).scalar_one()
     # All three counters were last written by the transaction that closed the vote, not by the
     # casts (each of which wrote one counter: its xmin would name the last caster's choice).
     assert [tuple(row) for row in counters] == [(closing, "0")] * 3
@@ -558,25 +620,32 @@ def test_postgres_purges_the_counter_history_even_past_an_open_snapshot(tmp_path
         # While the snapshot lived, the versions it can see were there (so the purge had to retry).
         assert min(seen.held.history) > 0, seen.held.history
         with seen.rt.engine.connect() as connection:
-            cast_by = {xid: deputy for xid, deputy in connection.execute(text(
-                "SELECT xmin::text, deputy_id FROM secret_participation"))}
+            cast_by = {
+                xid: deputy
+                for xid, deputy in connection.execute(
+                    text("SELECT xmin::text, deputy_id FROM secret_participation")
+                )
+            }
         # hold_secret_vote waited for the purge after the snapshot had ended.
         tally = heap_tuples(seen.rt.engine, schema, "secret_tally")
         left = stale(tally)
-        named = sorted((cast_by[t["t_xmin"]], _choice_in(t["t_data"])) for t in tally
-                       if t["t_xmin"] in cast_by)
+        named = sorted(
+            (cast_by[t["t_xmin"]], _choice_in(t["t_data"])) for t in tally if t["t_xmin"] in cast_by
+        )
         truth = sorted((d, seen.choice_of[d]) for d, _ in named)
         assert (len(left), named) == (0, []), (
             f"{len(left)} dead counter versions left; (deputy, choice) read from them: {named}, "
-            f"true choices of those deputies: {truth}")
+            f"true choices of those deputies: {truth}"
+        )
 
 
 UPDATE_OFFSETS = re.compile(r"off (\d+) xmax \d+ .*; new off (\d+)")
 BLOCK_REF = re.compile(r"blkref #(\d+): rel \d+/\d+/(\d+) fork main blk (\d+)")
 
 
-def choices_read_from_wal(records: list[Any], tally_file: int,
-                          cast_by: dict[str, int]) -> dict[int, str]:
+def choices_read_from_wal(
+    records: list[Any], tally_file: int, cast_by: dict[str, int]
+) -> dict[int, str]:
     """What an intruder with pg_walinspect (or pg_waldump) learns: follow each counter row from
     its insert (in the order of Choice) through every update, and name each updating transaction
     by the participation row it also wrote (whose xmin is that transaction)."""
@@ -601,8 +670,11 @@ def choices_read_from_wal(records: list[Any], tally_file: int,
                 continue
             place[(refs[0][1], int(offsets[2]))] = choice
             changed.setdefault(xid, []).append(choice)
-    return {cast_by[xid]: choices[0] for xid, choices in changed.items()
-            if xid in cast_by and len(choices) == 1}
+    return {
+        cast_by[xid]: choices[0]
+        for xid, choices in changed.items()
+        if xid in cast_by and len(choices) == 1
+    }
 
 
 def _files(blocks: str | None) -> set[int]:
@@ -621,24 +693,34 @@ def test_postgres_write_ahead_log_cannot_tie_a_caster_to_a_choice(postgres_scene
     assert scene.pg_wal is not None and scene.pg_files is not None
     tally_file = scene.pg_files["secret_tally"]
     with scene.rt.engine.connect() as connection:
-        records = connection.execute(text(
-            f"SELECT xid::text, record_type, description, block_ref "
-            f"FROM {schema}.pg_get_wal_records_info(:start, :end) ORDER BY start_lsn"),
-            {"start": scene.pg_wal[0], "end": scene.pg_wal[1]}).all()
-        cast_by = {xid: deputy for xid, deputy in connection.execute(text(
-            "SELECT xmin::text, deputy_id FROM secret_participation WHERE vote_id = :v"),
-            {"v": scene.vote})}
-        persistence = connection.execute(text(
-            "SELECT relpersistence FROM pg_class WHERE oid = 'secret_tally'::regclass")
+        records = connection.execute(
+            text(
+                f"SELECT xid::text, record_type, description, block_ref "
+                f"FROM {schema}.pg_get_wal_records_info(:start, :end) ORDER BY start_lsn"
+            ),
+            {"start": scene.pg_wal[0], "end": scene.pg_wal[1]},
+        ).all()
+        cast_by = {
+            xid: deputy
+            for xid, deputy in connection.execute(
+                text("SELECT xmin::text, deputy_id FROM secret_participation WHERE vote_id = :v"),
+                {"v": scene.vote},
+            )
+        }
+        persistence = connection.execute(
+            text("SELECT relpersistence FROM pg_class WHERE oid = 'secret_tally'::regclass")
         ).scalar_one()
     # The control: the window holds every cast's transaction, inserting its participation row.
-    inserting = {xid for xid, kind, _description, blocks in records
-                 if kind.startswith("INSERT") and scene.pg_files["secret_participation"] in
-                 _files(blocks)}
+    inserting = {
+        xid
+        for xid, kind, _description, blocks in records
+        if kind.startswith("INSERT") and scene.pg_files["secret_participation"] in _files(blocks)
+    }
     assert len(cast_by) == 22 and set(cast_by) <= inserting
     # No record touches the counters' file: not the casts, not the close, not the purge.
-    touching = [(xid, kind) for xid, kind, _description, blocks in records
-                if tally_file in _files(blocks)]
+    touching = [
+        (xid, kind) for xid, kind, _description, blocks in records if tally_file in _files(blocks)
+    ]
     assert touching == []
     rebuilt = choices_read_from_wal(records, tally_file, cast_by)
     right = sorted(d for d, choice in rebuilt.items() if scene.choice_of.get(d) == choice)
@@ -675,11 +757,11 @@ def _record(data: bytes, at: int) -> list[Any]:
             values.append(serial - 8)
         elif 1 <= serial <= 6:
             size = (0, 1, 2, 3, 4, 6, 8)[serial]
-            values.append(int.from_bytes(data[cursor:cursor + size], "big", signed=True))
+            values.append(int.from_bytes(data[cursor : cursor + size], "big", signed=True))
             cursor += size
         elif serial >= 13 and serial % 2:
             size = (serial - 13) // 2
-            values.append(data[cursor:cursor + size].decode())
+            values.append(data[cursor : cursor + size].decode())
             cursor += size
         else:
             raise AssertionError(f"serial type {serial} is not expected in the secret tables")
@@ -698,14 +780,15 @@ def sqlite_table_page(path: str, table: str) -> Page:
     try:
         with catalog.connect() as connection:
             size = connection.execute(text("PRAGMA page_size")).scalar_one()
-            root = connection.execute(text("SELECT rootpage FROM sqlite_schema WHERE name = :t"),
-                                      {"t": table}).scalar_one()
+            root = connection.execute(
+                text("SELECT rootpage FROM sqlite_schema WHERE name = :t"), {"t": table}
+            ).scalar_one()
     finally:
         catalog.dispose()
-    raw = Path(path).read_bytes()[(root - 1) * size: root * size]
+    raw = Path(path).read_bytes()[(root - 1) * size : root * size]
     assert raw[0] == 0x0A, "expected the table to fit on one leaf page of its B-tree"
     count = int.from_bytes(raw[3:5], "big")
-    offsets = [int.from_bytes(raw[8 + 2 * n: 10 + 2 * n], "big") for n in range(count)]
+    offsets = [int.from_bytes(raw[8 + 2 * n : 10 + 2 * n], "big") for n in range(count)]
     cells = [(offset, _record(raw, _varint(raw, offset)[1])) for offset in sorted(offsets)]
     return Page(raw, cells)
 
@@ -733,7 +816,7 @@ def leftover_bytes(scene: Scene, table: str) -> list[tuple[int, int]]:
     if not scene.postgres:
         raw = sqlite_table_page(scene.sqlite_path(), table).raw
         count, content = int.from_bytes(raw[3:5], "big"), int.from_bytes(raw[5:7], "big")
-        freed = raw[8 + 2 * count: content or 65536]
+        freed = raw[8 + 2 * count : content or 65536]
         # A freed cell inside the content area (a freeblock, or fragment bytes) is a remnant too.
         loose = (raw[1:3] != b"\0\0") + raw[7]
         return [(0, sum(1 for byte in freed if byte) + loose)]
@@ -742,13 +825,16 @@ def leftover_bytes(scene: Scene, table: str) -> list[tuple[int, int]]:
         pytest.skip("the pageinspect extension cannot be created on this server")
     found = []
     with scene.rt.engine.connect() as connection:
-        pages = connection.execute(text(
-            f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int")
+        pages = connection.execute(
+            text(f"SELECT pg_relation_size('{table}') / current_setting('block_size')::int")
         ).scalar_one()
         for block in range(pages):
-            raw = bytes(connection.execute(text(f"SELECT {schema}.get_raw_page('{table}', :b)"),
-                                           {"b": block}).scalar_one())
-            lower, upper = (int.from_bytes(raw[at:at + 2], "little") for at in (12, 14))
+            raw = bytes(
+                connection.execute(
+                    text(f"SELECT {schema}.get_raw_page('{table}', :b)"), {"b": block}
+                ).scalar_one()
+            )
+            lower, upper = (int.from_bytes(raw[at : at + 2], "little") for at in (12, 14))
             found.append((block, sum(1 for byte in raw[lower:upper] if byte)))
     return found
 
@@ -770,8 +856,11 @@ def stored_counters(scene: Scene) -> object:
     schema = pg_extension(scene.rt.engine, "pageinspect")
     if schema is None:
         pytest.skip("the pageinspect extension cannot be created on this server")
-    return [(t["lp_len"], t["t_data"]) for t in heap_tuples(scene.rt.engine, schema, "secret_tally")
-            if t["t_xmax"] == "0"]
+    return [
+        (t["lp_len"], t["t_data"])
+        for t in heap_tuples(scene.rt.engine, schema, "secret_tally")
+        if t["t_xmax"] == "0"
+    ]
 
 
 def _abstain_first(choice_of: dict[int, str]) -> list[int]:
@@ -780,7 +869,8 @@ def _abstain_first(choice_of: dict[int, str]) -> list[int]:
 
 @pytest.mark.parametrize("backend", BOTH)
 def test_stored_counters_are_the_same_whatever_the_casting_order(
-        backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """The same choices cast in another order (first all who abstain, then those against, then
     those for): an intruder comparing the stored counters with the journal's casting order must
     learn nothing from them."""
@@ -797,14 +887,18 @@ def stored_order(hall: Any, url: str, vote: int) -> list[str]:
         page = sqlite_table_page(url.split("///", 1)[1], "secret_tally")
         return [record[1] for _, record in page.cells if record[0] == vote]
     with hall.rt.engine.connect() as connection:
-        return list(connection.execute(text(
-            "SELECT choice FROM secret_tally WHERE vote_id = :v ORDER BY ctid"), {"v": vote})
-            .scalars())
+        return list(
+            connection.execute(
+                text("SELECT choice FROM secret_tally WHERE vote_id = :v ORDER BY ctid"),
+                {"v": vote},
+            ).scalars()
+        )
 
 
 @pytest.mark.parametrize("backend", BOTH)
 def test_counters_of_a_later_ballot_lie_the_same_whatever_the_casting_order(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     """A council holds many secret ballots. After a first one, the same six choices (3 for,
     2 against, 1 abstain) are cast in two orders: those for last, then those abstaining last.
     Stored, the counters of both ballots must lie alike: otherwise the one changed last is the
@@ -817,8 +911,11 @@ def test_counters_of_a_later_ballot_lie_the_same_whatever_the_casting_order(
             return [d for choice in choices for d in voters if choice_of[d] == choice]
 
         stored = []
-        orders = (voters, grouped("abstain", "against", "for"),
-                  grouped("for", "against", "abstain"))
+        orders = (
+            voters,
+            grouped("abstain", "against", "for"),
+            grouped("for", "against", "abstain"),
+        )
         for n, order in enumerate(orders):
             vote = hall.open_vote(title=f"Таємне {n + 1}", kind="secret")
             for deputy_id in order:
@@ -830,7 +927,8 @@ def test_counters_of_a_later_ballot_lie_the_same_whatever_the_casting_order(
         assert sorted(stored[1]) == sorted(CHOICES)
         assert stored[1] == stored[2], (
             f"counters stored as {stored[1]} when the last caster chose for, as {stored[2]} when "
-            "the last caster abstained")
+            "the last caster abstained"
+        )
 
 
 @pytest.mark.postgres
@@ -840,8 +938,9 @@ def test_postgres_statistics_keep_no_counter_value_of_an_open_ballot(tmp_path: P
     nothing: here the statistics were taken just before the last cast."""
     with council_on("postgres", tmp_path) as (hall, _url):
         voters = hall.deputies[:7]
-        choice_of = dict(zip(voters, ["for"] * 3 + ["against"] * 2 + ["abstain", "for"],
-                             strict=True))
+        choice_of = dict(
+            zip(voters, ["for"] * 3 + ["against"] * 2 + ["abstain", "for"], strict=True)
+        )
         vote = hall.open_vote(title="Таємне", kind="secret")
         for deputy_id in voters[:-1]:
             hall.cast(vote, deputy_id, choice_of[deputy_id])
@@ -852,17 +951,26 @@ def test_postgres_statistics_keep_no_counter_value_of_an_open_ballot(tmp_path: P
         totals = {choice: result[choice] for choice in CHOICES}
         assert hall.rt.purger.wait_idle(PURGE_TIMEOUT)
         with hall.rt.engine.connect() as connection:
-            kept = connection.execute(text(
-                "SELECT most_common_vals::text, histogram_bounds::text FROM pg_stats "
-                "WHERE schemaname = current_schema() AND tablename = 'secret_tally' "
-                "AND attname = 'count'")).all()
-        values = {int(value) for row in kept for array in row if array
-                  for value in array.strip("{}").split(",")}
+            kept = connection.execute(
+                text(
+                    "SELECT most_common_vals::text, histogram_bounds::text FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'secret_tally' "
+                    "AND attname = 'count'"
+                )
+            ).all()
+        values = {
+            int(value)
+            for row in kept
+            for array in row
+            if array
+            for value in array.strip("{}").split(",")
+        }
         # The counter that stood one below its total while no counter stood at that total.
         moved = [c for c in CHOICES if totals[c] - 1 in values and totals[c] not in values]
         assert (values, moved) == (set(), []), (
             f"pg_stats keeps the counter values {sorted(values)}: the last caster (deputy "
-            f"{voters[-1]}, named by the journal) chose {moved}; truly {choice_of[voters[-1]]}")
+            f"{voters[-1]}, named by the journal) chose {moved}; truly {choice_of[voters[-1]]}"
+        )
 
 
 @pytest.mark.postgres
@@ -872,40 +980,62 @@ def test_postgres_keeps_the_counters_out_of_the_write_ahead_log(postgres_url: st
     try:
         upgrade(runtime.engine)
         with runtime.engine.connect() as connection:
-            schema, tally = connection.execute(text(
-                "SELECT relnamespace::regnamespace::text = current_schema(), relpersistence "
-                "FROM pg_class WHERE oid = 'secret_tally'::regclass")).one()
-            persistence = {name: kind for name, kind in connection.execute(text(
-                "SELECT relname, relpersistence FROM pg_class "
-                "WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'i')"))}
+            schema, tally = connection.execute(
+                text(
+                    "SELECT relnamespace::regnamespace::text = current_schema(), relpersistence "
+                    "FROM pg_class WHERE oid = 'secret_tally'::regclass"
+                )
+            ).one()
+            persistence = {
+                name: kind
+                for name, kind in connection.execute(
+                    text(
+                        "SELECT relname, relpersistence FROM pg_class "
+                        "WHERE relnamespace = current_schema()::regnamespace "
+                        "AND relkind IN ('r', 'i')"
+                    )
+                )
+            }
     finally:
         runtime.dispose()
     assert (schema, tally) == (True, "u")
     assert {"vote", "journal_entry", "secret_participation", "ballot"} <= set(persistence)
     assert {name for name, kind in persistence.items() if kind != "p"} == {
-        "secret_tally", "pk_secret_tally"}
+        "secret_tally",
+        "pk_secret_tally",
+    }
     assert {persistence["secret_tally"], persistence["pk_secret_tally"]} == {"u"}
 
 
 def _stored_state(runtime: Runtime, vote: int) -> dict[str, object]:
     with runtime.engine.connect() as connection:
         return {
-            "journal": connection.execute(text(
-                "SELECT seq, kind FROM journal_entry ORDER BY seq")).all(),
-            "vote": connection.execute(text(
-                "SELECT state, count_for, count_against, count_abstain, closed_at FROM vote "
-                "WHERE id = :v"), {"v": vote}).one(),
-            "participants": connection.execute(text(
-                "SELECT deputy_id FROM secret_participation WHERE vote_id = :v ORDER BY 1"),
-                {"v": vote}).scalars().all(),
-            "counters": connection.execute(text(
-                "SELECT choice, count FROM secret_tally WHERE vote_id = :v ORDER BY 1"),
-                {"v": vote}).all(),
+            "journal": connection.execute(
+                text("SELECT seq, kind FROM journal_entry ORDER BY seq")
+            ).all(),
+            "vote": connection.execute(
+                text(
+                    "SELECT state, count_for, count_against, count_abstain, closed_at FROM vote "
+                    "WHERE id = :v"
+                ),
+                {"v": vote},
+            ).one(),
+            "participants": connection.execute(
+                text("SELECT deputy_id FROM secret_participation WHERE vote_id = :v ORDER BY 1"),
+                {"v": vote},
+            )
+            .scalars()
+            .all(),
+            "counters": connection.execute(
+                text("SELECT choice, count FROM secret_tally WHERE vote_id = :v ORDER BY 1"),
+                {"v": vote},
+            ).all(),
         }
 
 
 def test_lost_counters_stop_the_ballot_until_it_is_annulled_and_held_again(
-        hall: Any, runtime: Runtime) -> None:
+    hall: Any, runtime: Runtime
+) -> None:
     """On PostgreSQL the counters are UNLOGGED: a crash of the database server empties them (here
     simulated by deleting them). The next cast and the close then refuse with a message telling
     the secretary what to do, and change nothing; annulling works, and the ballot is held again."""
@@ -932,7 +1062,7 @@ def test_lost_counters_stop_the_ballot_until_it_is_annulled_and_held_again(
     votes.annul_vote(runtime.uow(), SECRETARY, vote, "лічильники втрачено під час збою сервера")
     after = _stored_state(runtime, vote)
     assert after["vote"][0] == "annulled"
-    assert [kind for _seq, kind in after["journal"][len(before["journal"]):]] == ["vote_annulled"]
+    assert [kind for _seq, kind in after["journal"][len(before["journal"]) :]] == ["vote_annulled"]
     assert runtime.purger is not None and runtime.purger.wait_idle(PURGE_TIMEOUT)
 
     # Held again: those who had voted vote anew, and the counting is right.
@@ -978,7 +1108,8 @@ def reader_busy_for_a_while(url: str, seconds: float = HOLD_SECONDS) -> Iterator
                 time.sleep(seconds)
             else:  # under the locks it already holds: it does not queue behind the purge
                 held.history = observe_for(
-                    seconds, lambda: stale_counter_versions(connection, schema))
+                    seconds, lambda: stale_counter_versions(connection, schema)
+                )
             connection.rollback()
     finally:
         engine.dispose()
@@ -1011,7 +1142,8 @@ def test_closing_a_secret_vote_does_not_wait_for_a_reader(backend: str, tmp_path
 
 @pytest.mark.parametrize("backend", BOTH)
 def test_the_next_secret_ballot_does_not_wait_for_a_purge_held_back(
-        backend: str, tmp_path: Path) -> None:
+    backend: str, tmp_path: Path
+) -> None:
     """Elections often go round after round: while a reader holds the purge of the first round
     back, the secretary opens the second and the deputies cast in it without waiting."""
     with council_on(backend, tmp_path) as (hall, url):
@@ -1035,7 +1167,8 @@ def test_the_next_secret_ballot_does_not_wait_for_a_purge_held_back(
 
 
 def test_a_purge_that_cannot_finish_is_reported_as_an_error(
-        hall: Any, runtime: Runtime, db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    hall: Any, runtime: Runtime, db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """The purge gives up after `give_up_after` seconds (10 minutes in production) and says so at
     ERROR level, telling the operator what to run; the history is then still there."""
     assert runtime.purger is not None
@@ -1045,12 +1178,17 @@ def test_a_purge_that_cannot_finish_is_reported_as_an_error(
     vote = hall.open_vote(title="Таємне", kind="secret")
     for deputy_id in hall.deputies[:3]:
         hall.cast(vote, deputy_id, "for")
-    with caplog.at_level(logging.INFO, logger="voting.adapters.secret_purge"), \
-            reader_busy_for_a_while(db_url, seconds=0) as held:
+    with (
+        caplog.at_level(logging.INFO, logger="voting.adapters.secret_purge"),
+        reader_busy_for_a_while(db_url, seconds=0) as held,
+    ):
         hall.close(vote)
         assert runtime.purger.wait_idle(PURGE_TIMEOUT)
-        errors = [r.getMessage() for r in caplog.records
-                  if r.name == "voting.adapters.secret_purge" and r.levelno >= logging.ERROR]
+        errors = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "voting.adapters.secret_purge" and r.levelno >= logging.ERROR
+        ]
     # ...and says what to run by hand on this database.
     by_hand = "CLUSTER secret_tally" if runtime.engine.dialect.name == "postgresql" else "VACUUM"
     assert len(errors) == 1 and "could not be purged" in errors[0] and by_hand in errors[0]
@@ -1062,7 +1200,8 @@ def test_a_purge_that_cannot_finish_is_reported_as_an_error(
 
 
 QUOTED_CHOICE = re.compile(
-    r"""['"](for|against|abstain)['"]|\bchoice\W{1,4}(for|against|abstain)\b""")
+    r"""['"](for|against|abstain)['"]|\bchoice\W{1,4}(for|against|abstain)\b"""
+)
 AGGREGATE_ROW = re.compile(r"^Row \((\d+), '(for|against|abstain)', (\d+)\)$")
 HIDDEN = "[SQL parameters hidden due to hide_parameters=True]"
 
@@ -1073,8 +1212,9 @@ def test_logs_name_no_choice_and_hide_sql_parameters(scene: Scene) -> None:
     # The capture saw the casts' statements, each with its parameters hidden.
     assert sum("UPDATE secret_tally" in message for message in engine) == 22 + 1
     assert sum(HIDDEN in message for message in engine) >= 22 * 3
-    assert not any(re.search(r"\[[^\]]*\] \(.*\)$", message) for message in engine), \
+    assert not any(re.search(r"\[[^\]]*\] \(.*\)$", message) for message in engine), (
         "an SQL parameter tuple was logged"
+    )
     if scene.postgres:  # the capture went on until the purge was done (on SQLite it logs nothing)
         assert any(message.startswith("CLUSTER (VERBOSE) secret_tally") for message in engine)
 
@@ -1099,16 +1239,20 @@ def test_events_announce_who_took_part_but_no_choice(scene: Scene) -> None:
         return deputies, choices
 
     # The control: the roll-call vote's events do carry choices.
-    control = scene.events[:scene.first_secret_event]
+    control = scene.events[: scene.first_secret_event]
     assert any(mentions(e)[1] for e in control if e.kind == "choice_cast")
 
     assert Counter(e.kind for e in scene.secret_events) == {
-        "vote_opened": 1, "secret_ballot_cast": 22, "vote_closed": 1}
+        "vote_opened": 1,
+        "secret_ballot_cast": 22,
+        "vote_closed": 1,
+    }
     assert [mentions(e) for e in scene.secret_events if mentions(e)[1]] == []
     naming = [e for e in scene.secret_events if mentions(e)[0]]
     assert {e.kind for e in naming} == {"secret_ballot_cast"}
     assert [e.payload for e in naming] == [
-        {"vote_id": scene.vote, "deputy_id": deputy_id} for deputy_id in scene.order]
+        {"vote_id": scene.vote, "deputy_id": deputy_id} for deputy_id in scene.order
+    ]
     closed = next(e for e in scene.secret_events if e.kind == "vote_closed")
     assert {choice: closed.payload[choice] for choice in CHOICES} == PLAN
 
@@ -1125,8 +1269,7 @@ def _keys(node: Any) -> set[str]:
     return set()
 
 
-def test_the_api_shows_counts_to_all_and_participants_to_staff_never_a_choice(
-        scene: Scene) -> None:
+def test_the_api_shows_counts_to_all_and_participants_to_staff_never_a_choice(scene: Scene) -> None:
     app = create_app(runtime=scene.rt, overrides={"database": {"url": scene.url}})
     app.config["TESTING"] = True
     client = app.test_client()
@@ -1144,8 +1287,10 @@ def test_the_api_shows_counts_to_all_and_participants_to_staff_never_a_choice(
     body = public.get_json()
     assert body["state"] == "closed" and body["kind"] == "secret"
     assert {choice: body["result"][choice] for choice in CHOICES} == PLAN
-    assert _keys(body) & {"roll_call", "participants", "deputy_id", "choice", "outcome",
-                          "running"} == set()
+    assert (
+        _keys(body) & {"roll_call", "participants", "deputy_id", "choice", "outcome", "running"}
+        == set()
+    )
 
     # Staff see who took part (the protocol lists them), still no choice.
     staff = client.get(f"/api/v1/votes/{scene.vote}", headers=staff_headers)
@@ -1157,9 +1302,11 @@ def test_the_api_shows_counts_to_all_and_participants_to_staff_never_a_choice(
 
 
 def test_a_secret_choice_cannot_be_changed_nor_watched_while_open(
-        hall: Any, runtime: Runtime, db_url: str) -> None:
-    council.update_settings(runtime.uow(), SECRETARY,
-                            {"show_running_split": True, "allow_change_choice": True})
+    hall: Any, runtime: Runtime, db_url: str
+) -> None:
+    council.update_settings(
+        runtime.uow(), SECRETARY, {"show_running_split": True, "allow_change_choice": True}
+    )
     hall.open_registration()
     hall.register(*hall.everyone)
     with pytest.raises(InvalidInput) as refused:

@@ -1,5 +1,6 @@
 """A short sitting through the services: registration, a roll-call vote, a secret ballot."""
 
+
 def test_smoke(hall):
     hall.open_registration()
     hall.register(*hall.everyone[:30])

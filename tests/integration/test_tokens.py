@@ -31,15 +31,17 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def issue(runtime: Runtime, role: str, deputy_id: int | None = None, label: str | None = None
-          ) -> tuple[int, str]:
+def issue(
+    runtime: Runtime, role: str, deputy_id: int | None = None, label: str | None = None
+) -> tuple[int, str]:
     """A new token and its id (the newest in the list)."""
     token = auth.create_token(runtime.uow(), SYSTEM, role, deputy_id, label)
     return auth.list_tokens(runtime.uow(), SYSTEM)[-1]["id"], token  # type: ignore[return-value]
 
 
-def test_the_secretary_lists_tokens_without_the_secrets(hall, runtime: Runtime,
-                                                        client: FlaskClient) -> None:
+def test_the_secretary_lists_tokens_without_the_secrets(
+    hall, runtime: Runtime, client: FlaskClient
+) -> None:
     _, secretary = issue(runtime, "secretary", label="Секретар ради")
     _, deputy = issue(runtime, "deputy", hall.deputies[0])
 
@@ -47,8 +49,9 @@ def test_the_secretary_lists_tokens_without_the_secrets(hall, runtime: Runtime,
     assert response.status_code == 200, response.get_json()
     listed = response.get_json()["tokens"]
     assert [(t["role"], t["deputy_id"], t["label"]) for t in listed] == [
-        ("secretary", None, "Секретар ради"), ("deputy", hall.deputies[0],
-                                               f"deputy {hall.deputies[0]}")]
+        ("secretary", None, "Секретар ради"),
+        ("deputy", hall.deputies[0], f"deputy {hall.deputies[0]}"),
+    ]
     assert all(t["created_at"] and t["revoked_at"] is None for t in listed)
     text = response.get_data(as_text=True)
     assert secretary not in text and deputy not in text
@@ -56,8 +59,9 @@ def test_the_secretary_lists_tokens_without_the_secrets(hall, runtime: Runtime,
 
 
 @pytest.mark.parametrize("role", ["chair", "deputy"])
-def test_only_the_secretary_lists_or_revokes_tokens(hall, runtime: Runtime, client: FlaskClient,
-                                                    role: str) -> None:
+def test_only_the_secretary_lists_or_revokes_tokens(
+    hall, runtime: Runtime, client: FlaskClient, role: str
+) -> None:
     target, target_token = issue(runtime, "secretary")
     _, token = issue(runtime, role, hall.deputies[0] if role == "deputy" else None)
     assert client.get(f"{API}/tokens", headers=bearer(token)).status_code == 403
@@ -80,8 +84,10 @@ def test_a_revoked_token_gets_401(hall, runtime: Runtime, client: FlaskClient) -
     assert "revoked" in refused.get_json()["error"]["message"]
     cast = client.post(f"{API}/sittings/{hall.sitting}/register", headers=bearer(deputy))
     assert cast.status_code == 401
-    listed = {t["id"]: t for t in client.get(f"{API}/tokens",
-                                             headers=bearer(secretary)).get_json()["tokens"]}
+    listed = {
+        t["id"]: t
+        for t in client.get(f"{API}/tokens", headers=bearer(secretary)).get_json()["tokens"]
+    }
     assert listed[target]["revoked_at"] == body["revoked_at"]
 
     again = client.delete(f"{API}/tokens/{target}", headers=bearer(secretary))
@@ -90,8 +96,9 @@ def test_a_revoked_token_gets_401(hall, runtime: Runtime, client: FlaskClient) -
     assert "already revoked" in again.get_json()["error"]["message"]
 
 
-def test_revoking_an_unknown_token_is_not_found(hall, runtime: Runtime,
-                                                client: FlaskClient) -> None:
+def test_revoking_an_unknown_token_is_not_found(
+    hall, runtime: Runtime, client: FlaskClient
+) -> None:
     _, secretary = issue(runtime, "secretary")
     for ident in (987654, 3_000_000_000, 10**20):
         response = client.delete(f"{API}/tokens/{ident}", headers=bearer(secretary))
@@ -102,15 +109,24 @@ def test_revoking_an_unknown_token_is_not_found(hall, runtime: Runtime,
 
 # --- the command line ---------------------------------------------------------------------------
 
+
 @pytest.fixture
-def voting(hall, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-           monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def voting(
+    hall,
+    db_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+):  # type: ignore[no-untyped-def]
     """Run `voting --config <config naming the hall's database> ARGS...`."""
     for name in ("VOTING_CONFIG", "VOTING_DATABASE_URL", "VOTING_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
     config = tmp_path / "config.toml"
-    config.write_text(f"[server]\ninstance_path = {json.dumps(str(tmp_path / 'instance'))}\n"
-                      f"[database]\nurl = {json.dumps(db_url)}\n", encoding="utf-8")
+    config.write_text(
+        f"[server]\ninstance_path = {json.dumps(str(tmp_path / 'instance'))}\n"
+        f"[database]\nurl = {json.dumps(db_url)}\n",
+        encoding="utf-8",
+    )
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
@@ -147,13 +163,18 @@ def test_token_list_and_revoke_from_the_command_line(hall, runtime: Runtime, vot
     assert code == 2 and "already revoked" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("args, words", [
-    (("token", "revoke", "987654"), "token 987654 does not exist"),
-    (("token", "revoke", str(10**20)), f"token {10**20} does not exist"),
-    (("token", "create", "--role", "deputy", "--deputy", str(10**20)),
-     f"deputy {10**20} does not exist"),
-    (("token", "create", "--role", "deputy", "--deputy", "1e20"), "invalid int value"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (("token", "revoke", "987654"), "token 987654 does not exist"),
+        (("token", "revoke", str(10**20)), f"token {10**20} does not exist"),
+        (
+            ("token", "create", "--role", "deputy", "--deputy", str(10**20)),
+            f"deputy {10**20} does not exist",
+        ),
+        (("token", "create", "--role", "deputy", "--deputy", "1e20"), "invalid int value"),
+    ],
+)
 def test_token_commands_name_a_bad_id(voting, args: tuple[str, ...], words: str) -> None:
     code, out, err = voting(*args)
     assert code == 2 and words in err and "Traceback" not in err, (out, err)
@@ -164,14 +185,20 @@ def test_many_connections_tokens_are_checked_in_one_read(hall, runtime: Runtime)
     tokens no longer hold (revoked, expired, or never issued)."""
     kept = [auth.create_token(runtime.uow(), SYSTEM, "deputy", d) for d in hall.deputies[:3]]
     revoked = auth.create_token(runtime.uow(), SYSTEM, "deputy", hall.deputies[3])
-    [revoked_id] = [t["id"] for t in auth.list_tokens(runtime.uow(), SYSTEM)
-                    if t["deputy_id"] == hall.deputies[3]]
+    [revoked_id] = [
+        t["id"]
+        for t in auth.list_tokens(runtime.uow(), SYSTEM)
+        if t["deputy_id"] == hall.deputies[3]
+    ]
     auth.revoke_token(runtime.uow(), SYSTEM, revoked_id)
     auth.add_user(runtime.uow(), SYSTEM, "clerk", "a long enough password", "secretary")
-    expiring = auth.login(runtime.uow(), "clerk", "a long enough password",
-                          lifetime=timedelta(minutes=5)).token
+    expiring = auth.login(
+        runtime.uow(), "clerk", "a long enough password", lifetime=timedelta(minutes=5)
+    ).token
     assert auth.invalid_tokens(runtime.uow(), [*kept, revoked, expiring, "never-issued"]) == {
-        revoked, "never-issued"}
+        revoked,
+        "never-issued",
+    }
     hall.clock.advance(6 * 60)
     assert auth.invalid_tokens(runtime.uow(), [*kept, expiring]) == {expiring}
     holder = auth.token_holder(runtime.uow(), kept[0])

@@ -28,6 +28,7 @@ from voting.services.uow import SYSTEM, Actor
 
 if TYPE_CHECKING:
     from conftest import Hall
+
     from voting.services.runtime import Runtime
 
 
@@ -44,8 +45,9 @@ def vote_of(hall: Hall, vote_id: int, staff: bool = False) -> dict[str, object]:
 
 
 def item_status(hall: Hall, item_id: int) -> str:
-    return next(i["status"] for i in queries.agenda(hall.rt.reader(), hall.sitting)
-                if i["id"] == item_id)  # type: ignore[return-value]
+    return next(
+        i["status"] for i in queries.agenda(hall.rt.reader(), hall.sitting) if i["id"] == item_id
+    )  # type: ignore[return-value]
 
 
 def journal_tail(hall: Hall, after: int) -> list[dict[str, object]]:
@@ -57,15 +59,24 @@ def journal_length(hall: Hall) -> int:
 
 
 def result_counts(result: dict[str, object]) -> tuple[object, ...]:
-    keys = ("total_composition", "registered", "for", "against", "abstain", "not_voted", "absent",
-            "threshold", "result")
+    keys = (
+        "total_composition",
+        "registered",
+        "for",
+        "against",
+        "abstain",
+        "not_voted",
+        "absent",
+        "threshold",
+        "result",
+    )
     return tuple(result[k] for k in keys)
 
 
 def quorate(hall: Hall, extra: int = 0) -> None:
     """Open registration and register exactly the 22 deputies a quorum needs (plus `extra`)."""
     hall.open_registration()
-    hall.register(*hall.deputies[:22 + extra])
+    hall.register(*hall.deputies[: 22 + extra])
 
 
 def test_no_quorum_no_vote_unless_overridden_in_the_journal(hall: Hall) -> None:
@@ -81,9 +92,18 @@ def test_no_quorum_no_vote_unless_overridden_in_the_journal(hall: Hall) -> None:
     seen = journal_length(hall)
     vote = hall.open_vote(item_id=item, override_quorum=True)
     kinds = [(e["kind"], e["payload"]) for e in journal_tail(hall, seen)]
-    assert kinds[0] == ("quorum_overridden", {
-        "vote_id": vote, "total_composition": 42, "registered": 21, "quorum_required": 22,
-        "quorum_present": 21, "quorum": False, "head_takes_part": False})
+    assert kinds[0] == (
+        "quorum_overridden",
+        {
+            "vote_id": vote,
+            "total_composition": 42,
+            "registered": 21,
+            "quorum_required": 22,
+            "quorum_present": 21,
+            "quorum": False,
+            "head_takes_part": False,
+        },
+    )
     assert [k for k, _ in kinds] == ["quorum_overridden", "item_status_changed", "vote_opened"]
     assert vote_of(hall, vote)["state"] == "open"
     assert item_status(hall, item) == "under_consideration"
@@ -137,8 +157,12 @@ def test_a_roll_call_lists_every_deputy_with_not_voted_and_absent(hall: Hall) ->
     running = vote_of(hall, vote)
     assert running["votes_cast"] == 24 and "roll_call" not in running
     cast = [e.payload for e in events if e.kind == "choice_cast"]
-    assert cast[-1] == {"vote_id": vote, "deputy_id": hall.head, "changed": False,
-                        "choice": "abstain"}  # a roll-call choice is public as it happens
+    assert cast[-1] == {
+        "vote_id": vote,
+        "deputy_id": hall.head,
+        "changed": False,
+        "choice": "abstain",
+    }  # a roll-call choice is public as it happens
     result = hall.close(vote)
     assert result_counts(result) == (43, 25, 22, 1, 1, 1, 18, 22, "adopted")
 
@@ -172,7 +196,8 @@ def test_open_and_secret_votes_keep_their_per_deputy_lines_private(hall: Hall) -
     staff_lines = vote_of(hall, open_vote, staff=True)["roll_call"]
     assert isinstance(staff_lines, list)
     assert {x["deputy_id"]: x["outcome"] for x in staff_lines if x["outcome"] == "for"} == {
-        x: "for" for x in d[:3]}
+        x: "for" for x in d[:3]
+    }
     assert len(staff_lines) == 42
 
     secret = hall.open_vote(title="Про обрання секретаря ради", kind="secret")
@@ -185,12 +210,20 @@ def test_open_and_secret_votes_keep_their_per_deputy_lines_private(hall: Hall) -
         assert "roll_call" not in shown and "not_yet_voted" not in shown
     assert vote_of(hall, secret, staff=True)["participants"] == sorted(d[:3])
     with hall.rt.reader() as uow:  # no per-deputy record of a secret choice exists at all
-        assert uow.session.scalar(select(func.count()).select_from(orm.Ballot).where(
-            orm.Ballot.vote_id == secret)) == 0
-    secret_entries = [e for e in journal.read_journal(hall.rt.reader(), limit=100_000)
-                      if e["kind"] == "secret_ballot_cast"]
+        assert (
+            uow.session.scalar(
+                select(func.count()).select_from(orm.Ballot).where(orm.Ballot.vote_id == secret)
+            )
+            == 0
+        )
+    secret_entries = [
+        e
+        for e in journal.read_journal(hall.rt.reader(), limit=100_000)
+        if e["kind"] == "secret_ballot_cast"
+    ]
     assert [e["payload"] for e in secret_entries] == [
-        {"vote_id": secret, "deputy_id": x} for x in d[:3]]
+        {"vote_id": secret, "deputy_id": x} for x in d[:3]
+    ]
 
 
 def test_choices_and_procedure_are_refused_when_they_must_be(hall: Hall) -> None:
@@ -217,9 +250,11 @@ def test_choices_and_procedure_are_refused_when_they_must_be(hall: Hall) -> None
     with pytest.raises(AlreadyVoted):
         hall.cast(vote, d[0], "against")
     assert vote_of(hall, vote)["votes_cast"] == 1
-    for action in (lambda a: votes.close_vote(uow(), a, vote),
-                   lambda a: votes.annul_vote(uow(), a, vote, "Збій"),
-                   lambda a: votes.enter_manual_result(uow(), a, hall.sitting, {"title": "X"})):
+    for action in (
+        lambda a: votes.close_vote(uow(), a, vote),
+        lambda a: votes.annul_vote(uow(), a, vote, "Збій"),
+        lambda a: votes.enter_manual_result(uow(), a, hall.sitting, {"title": "X"}),
+    ):
         with pytest.raises(PermissionDenied):
             action(as_deputy(d[0]))
     result = votes.close_vote(uow(), CHAIR, vote)
@@ -243,7 +278,11 @@ def test_a_changed_roll_call_choice_counts_once_and_a_secret_one_cannot_change(h
     hall.cast(vote, d[1], "for")
     result = hall.close(vote)
     assert (result["for"], result["against"], result["abstain"], result["not_voted"]) == (
-        1, 0, 1, 20)
+        1,
+        0,
+        1,
+        20,
+    )
     lines = {x["deputy_id"]: x["outcome_uk"] for x in vote_of(hall, vote)["roll_call"]}  # type: ignore[union-attr]
     assert (lines[d[0]], lines[d[1]]) == ("Утримався", "За")
 
@@ -304,7 +343,10 @@ def test_revotes_link_to_the_previous_attempt_up_to_the_limit(hall: Hall) -> Non
     assert hall.close(second)["result"] == "adopted"
     assert item_status(hall, item) == "adopted"
     third = votes.revote(uow(), SECRETARY, second)
-    assert (vote_of(hall, third)["attempt"], vote_of(hall, third)["previous_vote_id"]) == (3, second)
+    assert (vote_of(hall, third)["attempt"], vote_of(hall, third)["previous_vote_id"]) == (
+        3,
+        second,
+    )
     hall.close(third)
     assert item_status(hall, item) == "not_adopted"  # nobody voted: the last attempt decides
     with pytest.raises(RevoteLimitReached, match="limit is 2"):
@@ -351,23 +393,42 @@ def test_manual_results_of_the_counting_commission(hall: Hall) -> None:
     uow, d = hall.rt.uow, hall.deputies
     seen = journal_length(hall)
     choices = {str(x): "for" for x in d[:22]} | {str(d[22]): "against"}
-    result = votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-        "item_id": hall.items[0], "choices": choices, "note": "Лічильна комісія, протокол 1"})
+    result = votes.enter_manual_result(
+        uow(),
+        SECRETARY,
+        hall.sitting,
+        {"item_id": hall.items[0], "choices": choices, "note": "Лічильна комісія, протокол 1"},
+    )
     assert result_counts(result) == (42, 24, 22, 1, 0, 1, 18, 22, "adopted")
     shown = vote_of(hall, result["vote_id"])  # type: ignore[arg-type]
     assert (shown["manual"], shown["kind"], shown["state"]) == (True, "roll_call", "closed")
     lines = {x["deputy_id"]: x["outcome_uk"] for x in shown["roll_call"]}  # type: ignore[union-attr]
     assert (lines[d[0]], lines[d[22]], lines[d[23]], lines[d[30]]) == (
-        "За", "Проти", "Не голосував", "Відсутній")
+        "За",
+        "Проти",
+        "Не голосував",
+        "Відсутній",
+    )
     assert item_status(hall, hall.items[0]) == "adopted"
     entry = next(e for e in journal_tail(hall, seen) if e["kind"] == "manual_result_entered")
     assert entry["payload"]["choices"] == choices  # type: ignore[index]
 
-    secret = votes.enter_manual_result(uow(), SECRETARY, hall.sitting, {
-        "title": "Про обрання секретаря ради", "kind": "secret",
-        "counts": {"for": 15, "against": 3}})
+    secret = votes.enter_manual_result(
+        uow(),
+        SECRETARY,
+        hall.sitting,
+        {
+            "title": "Про обрання секретаря ради",
+            "kind": "secret",
+            "counts": {"for": 15, "against": 3},
+        },
+    )
     assert (secret["for"], secret["against"], secret["abstain"], secret["result"]) == (
-        15, 3, 0, "not_adopted")
+        15,
+        3,
+        0,
+        "not_adopted",
+    )
     shown = vote_of(hall, secret["vote_id"], staff=True)  # type: ignore[arg-type]
     assert shown["manual"] is True and "roll_call" not in shown
 
@@ -389,11 +450,20 @@ def test_manual_results_of_the_counting_commission(hall: Hall) -> None:
 
 def small_hall(rt: Runtime) -> tuple[int, list[int]]:
     """An open sitting of a council of five with four registered: cheaper than the hall."""
-    council.create_council(rt.uow(), SYSTEM, {
-        "name": "Мала рада", "edrpou": "87654321", "katottg": "UA12345678901234567",
-        "statutory_deputies": 5})
-    people = [council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Малий"})
-              for n in range(5)]
+    council.create_council(
+        rt.uow(),
+        SYSTEM,
+        {
+            "name": "Мала рада",
+            "edrpou": "87654321",
+            "katottg": "UA12345678901234567",
+            "statutory_deputies": 5,
+        },
+    )
+    people = [
+        council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Малий"})
+        for n in range(5)
+    ]
     convocation = sittings.create_convocation(rt.uow(), SECRETARY, 1, "I скликання", "2025-01-01")
     session = sittings.create_session(rt.uow(), SECRETARY, convocation, 1)
     sitting = sittings.create_sitting(rt.uow(), SECRETARY, date="2026-11-25", session_id=session)
@@ -406,7 +476,14 @@ def small_hall(rt: Runtime) -> tuple[int, list[int]]:
 
 def test_a_manual_secret_result_adds_up(runtime: Runtime) -> None:
     sitting, _ = small_hall(runtime)  # 4 registered of 5
-    result = votes.enter_manual_result(runtime.uow(), SECRETARY, sitting, {
-        "title": "Про обрання секретаря ради", "kind": "secret",
-        "counts": {"for": 2, "against": 1}})
+    result = votes.enter_manual_result(
+        runtime.uow(),
+        SECRETARY,
+        sitting,
+        {
+            "title": "Про обрання секретаря ради",
+            "kind": "secret",
+            "counts": {"for": 2, "against": 1},
+        },
+    )
     assert (result["not_voted"], result["absent"]) == (4 - 3, 5 - 4)

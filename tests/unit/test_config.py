@@ -209,7 +209,7 @@ def test_invalid_overrides_are_refused_naming_the_key(overrides, key):
 
 
 def test_a_quorum_of_more_than_everyone_is_refused():
-    """"More than 3/3" could never be reached: no sitting would ever be competent."""
+    """ "More than 3/3" could never be reached: no sitting would ever be competent."""
     with pytest.raises(ConfigError, match="^rules.quorum_numerator: "):
         load_config(overrides={"rules": {"quorum_numerator": 3, "quorum_denominator": 3}})
     rules = load_config(overrides={"rules": {"quorum_numerator": 2, "quorum_denominator": 3}}).rules
@@ -293,15 +293,19 @@ def test_one_process_without_redis_by_default():
     assert (server.message_queue, server.message_channel) == ("", "council-voting")
 
 
-@pytest.mark.parametrize("url", [
-    "redis://127.0.0.1:6379/0",
-    "redis://localhost",
-    "rediss://council:pass@redis.example.org:6380/2",
-    "redis://[::1]:6379/15",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://localhost",
+        "rediss://council:pass@redis.example.org:6380/2",
+        "redis://[::1]:6379/15",
+    ],
+)
 def test_a_redis_url_and_channel_are_read_from_the_file(tmp_path, url):
-    config = load_config(write(tmp_path, f'[server]\nmessage_queue = "{url}"\n'
-                                         'message_channel = "kyiv-council"\n'))
+    config = load_config(
+        write(tmp_path, f'[server]\nmessage_queue = "{url}"\nmessage_channel = "kyiv-council"\n')
+    )
     assert (config.server.message_queue, config.server.message_channel) == (url, "kyiv-council")
 
 
@@ -318,24 +322,27 @@ def test_empty_message_queue_variable_is_ignored(tmp_path, monkeypatch):
     assert load_config(path).server.message_queue == "redis://file-host:6379/0"
 
 
-@pytest.mark.parametrize(("toml", "key"), [
-    ('[server]\nmessage_queue = "http://127.0.0.1:6379/0"', "server.message_queue"),
-    ('[server]\nmessage_queue = "amqp://guest@127.0.0.1//"', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://"', "server.message_queue"),
-    ('[server]\nmessage_queue = "127.0.0.1:6379"', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://127.0.0.1:99999/0"', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://127.0.0.1:0/0"', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://127.0.0.1:port/0"', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://127.0.0.1:6379/zero"', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://127.0.0.1:6379/0 "', "server.message_queue"),
-    ('[server]\nmessage_queue = "redis://127.0.0.1\\n:6379/0"', "server.message_queue"),
-    ("[server]\nmessage_queue = 6379", "server.message_queue"),
-    ('[server]\nmessage_channel = ""', "server.message_channel"),
-    ('[server]\nmessage_channel = "two words"', "server.message_channel"),
-    ('[server]\nmessage_channel = "рада"', "server.message_channel"),
-    (f'[server]\nmessage_channel = "{"c" * 101}"', "server.message_channel"),
-    ("[server]\nmessage_channel = true", "server.message_channel"),
-])
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[server]\nmessage_queue = "http://127.0.0.1:6379/0"', "server.message_queue"),
+        ('[server]\nmessage_queue = "amqp://guest@127.0.0.1//"', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://"', "server.message_queue"),
+        ('[server]\nmessage_queue = "127.0.0.1:6379"', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://127.0.0.1:99999/0"', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://127.0.0.1:0/0"', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://127.0.0.1:port/0"', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://127.0.0.1:6379/zero"', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://127.0.0.1:6379/0 "', "server.message_queue"),
+        ('[server]\nmessage_queue = "redis://127.0.0.1\\n:6379/0"', "server.message_queue"),
+        ("[server]\nmessage_queue = 6379", "server.message_queue"),
+        ('[server]\nmessage_channel = ""', "server.message_channel"),
+        ('[server]\nmessage_channel = "two words"', "server.message_channel"),
+        ('[server]\nmessage_channel = "рада"', "server.message_channel"),
+        (f'[server]\nmessage_channel = "{"c" * 101}"', "server.message_channel"),
+        ("[server]\nmessage_channel = true", "server.message_channel"),
+    ],
+)
 def test_invalid_message_queue_settings_are_refused_naming_the_key(tmp_path, toml, key):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, toml))

@@ -26,8 +26,11 @@ class FakeServer:
 
 def pusher_with(sids: list[str], give_way_to: Any) -> tuple[push.SnapshotPusher, FakeServer]:
     server = FakeServer(sids)
-    pusher = push.SnapshotPusher(SimpleNamespace(server=server), lambda _a: {},  # type: ignore[arg-type]
-                                 give_way_to=give_way_to)
+    pusher = push.SnapshotPusher(
+        SimpleNamespace(server=server),
+        lambda _a: {},  # type: ignore[arg-type]
+        give_way_to=give_way_to,
+    )
     return pusher, server
 
 
@@ -38,8 +41,9 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_chunk_waits_while_casts_are_written_then_goes() -> None:
     casts_until = time.monotonic() + 0.03  # a batch of casts being written for 30 ms
-    pusher, server = pusher_with([f"d{n}" for n in range(5)],
-                                 lambda: time.monotonic() < casts_until)
+    pusher, server = pusher_with(
+        [f"d{n}" for n in range(5)], lambda: time.monotonic() < casts_until
+    )
     started = time.monotonic()
     pusher._send("public", {"state": {}})
     assert [to for _, to in server.sent] == [["d0", "d1"], ["d2", "d3"], ["d4"]]

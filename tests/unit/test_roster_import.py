@@ -234,25 +234,41 @@ def test_cell_of_exactly_the_maximum_length_is_accepted() -> None:
 
 
 def test_kept_values_may_fill_their_columns_exactly() -> None:
-    [record] = parse_deputies_csv(to_csv([deputy(
-        id="I" * 64, votingIdentifier="V" * 64, factionName="Ф" * 300,
-        familyName="Я" * 114, name="Віктор", additionalName="З" * (300 - 114 - 8))]))
+    [record] = parse_deputies_csv(
+        to_csv(
+            [
+                deputy(
+                    id="I" * 64,
+                    votingIdentifier="V" * 64,
+                    factionName="Ф" * 300,
+                    familyName="Я" * 114,
+                    name="Віктор",
+                    additionalName="З" * (300 - 114 - 8),
+                )
+            ]
+        )
+    )
     assert len(record.full_name) == 300 and len(record.short_name) == 120
     assert len(record.external_id) == len(record.voting_identifier or "") == 64
 
 
-@pytest.mark.parametrize("cells, field, what", [
-    ({"id": "I" * 65}, "id", "65 characters long; at most 64"),
-    ({"votingIdentifier": "V" * 65}, "votingIdentifier", "at most 64"),
-    ({"factionName": "Ф" * 301}, "factionName", "at most 300"),
-    ({"additionalName": "З" * 290}, "additionalName", "full name"),
-    ({"familyName": "Я" * 115}, "familyName", "short name"),
-])
-def test_a_value_too_long_for_the_roster_names_line_and_field(cells: dict[str, str], field: str,
-                                                              what: str) -> None:
+@pytest.mark.parametrize(
+    "cells, field, what",
+    [
+        ({"id": "I" * 65}, "id", "65 characters long; at most 64"),
+        ({"votingIdentifier": "V" * 65}, "votingIdentifier", "at most 64"),
+        ({"factionName": "Ф" * 301}, "factionName", "at most 300"),
+        ({"additionalName": "З" * 290}, "additionalName", "full name"),
+        ({"familyName": "Я" * 115}, "familyName", "short name"),
+    ],
+)
+def test_a_value_too_long_for_the_roster_names_line_and_field(
+    cells: dict[str, str], field: str, what: str
+) -> None:
     with pytest.raises(RosterImportError) as refused:
-        parse_deputies_csv(to_csv([deputy(), deputy(**{"id": "2", "votingIdentifier": "dep-2",
-                                                       **cells})]))
+        parse_deputies_csv(
+            to_csv([deputy(), deputy(**{"id": "2", "votingIdentifier": "dep-2", **cells})])
+        )
     assert (refused.value.line, refused.value.field) == (3, field)
     assert what in refused.value.message
 
@@ -340,9 +356,7 @@ ERROR_CASES = [
     pytest.param(_with(id="null"), 4, "id", "required", id="null-id"),
     pytest.param(_with(familyName="  "), 4, "familyName", "required", id="empty-family-name"),
     pytest.param(_with(name=""), 4, "name", "required", id="empty-name"),
-    pytest.param(
-        _with(factionName=""), 4, "factionName", "Позафракційний", id="empty-faction"
-    ),
+    pytest.param(_with(factionName=""), 4, "factionName", "Позафракційний", id="empty-faction"),
     pytest.param(_with(CATUTTC=""), 4, "CATUTTC", "required", id="empty-katottg"),
     pytest.param(_with(gender="3"), 4, "gender", '"3" is not a gender code', id="gender-3"),
     pytest.param(_with(gender="Ч"), 4, "gender", "gender code", id="gender-letter"),
@@ -397,8 +411,10 @@ ERROR_CASES = [
         id="bad-quoting",
     ),
     pytest.param(
-        lambda: to_csv(three_deputies()).encode("utf-8").replace(
-            "Шевчук".encode(), "Шевчук".encode("cp1251")
+        lambda: (
+            to_csv(three_deputies())
+            .encode("utf-8")
+            .replace("Шевчук".encode(), "Шевчук".encode("cp1251"))
         ),
         3,
         None,
@@ -469,9 +485,7 @@ bad_dates = st.one_of(
     st.sampled_from(["12.01.1980", "1980/01/12", "1980-13-01", "1980-02-30", "80-01-12", "x"]),
     st.text(
         alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40
-    ).filter(
-        lambda s: s.strip() and s.strip().casefold() != "null" and not _is_date(s.strip())
-    ),
+    ).filter(lambda s: s.strip() and s.strip().casefold() != "null" and not _is_date(s.strip())),
 )
 
 

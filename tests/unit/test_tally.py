@@ -33,11 +33,11 @@ def halls(draw: st.DrawFn) -> tuple[int, set[int], set[int], dict[int, Choice]]:
 
 @given(halls(), st.sampled_from(list(PRESET_RULES.values())))
 def test_ballot_counts_add_up_to_the_total_composition(
-        hall: tuple[int, set[int], set[int], dict[int, Choice]], rule: AdoptionRule) -> None:
+    hall: tuple[int, set[int], set[int], dict[int, Choice]], rule: AdoptionRule
+) -> None:
     people, registered, voters, choices = hall
     tally, outcomes = tally_ballots(rule, SEATS, registered, choices)
-    assert (tally.voted_for + tally.against + tally.abstain + tally.not_voted + tally.absent
-            == SEATS)
+    assert tally.voted_for + tally.against + tally.abstain + tally.not_voted + tally.absent == SEATS
     assert tally.registered == len(registered)
     assert tally.voted_for == sum(c is Choice.FOR for c in choices.values())
     assert tally.against == sum(c is Choice.AGAINST for c in choices.values())
@@ -52,16 +52,20 @@ def test_ballot_counts_add_up_to_the_total_composition(
     assert (tally.result is Result.ADOPTED) == (tally.voted_for >= tally.threshold)
 
 
-@pytest.mark.parametrize(("rule", "total", "registered", "needed"), [
-    (MAJORITY, 43, 30, 22),
-    (MAJORITY, 42, 30, 22),
-    (TWO_THIRDS, 43, 40, 29),
-    (TWO_THIRDS, 42, 40, 28),
-    (OF_REGISTERED, 43, 30, 16),
-    (AdoptionRule(Base.REGISTERED, Comparator.MORE_THAN, 3, 5), 43, 30, 19),
-])
+@pytest.mark.parametrize(
+    ("rule", "total", "registered", "needed"),
+    [
+        (MAJORITY, 43, 30, 22),
+        (MAJORITY, 42, 30, 22),
+        (TWO_THIRDS, 43, 40, 29),
+        (TWO_THIRDS, 42, 40, 28),
+        (OF_REGISTERED, 43, 30, 16),
+        (AdoptionRule(Base.REGISTERED, Comparator.MORE_THAN, 3, 5), 43, 30, 19),
+    ],
+)
 def test_adopted_exactly_at_the_threshold_and_not_one_below(
-        rule: AdoptionRule, total: int, registered: int, needed: int) -> None:
+    rule: AdoptionRule, total: int, registered: int, needed: int
+) -> None:
     at = tally_counts(rule, total, registered, needed, 1, 1)
     assert (at.threshold, at.result) == (needed, Result.ADOPTED)
     assert at.to_dict()["result_uk"] == "Прийнято"
@@ -90,21 +94,32 @@ def test_unregistered_choosers_are_counted_but_not_as_registered() -> None:
 
 def test_tally_to_dict_uses_the_published_names() -> None:
     assert tally_counts(MAJORITY, 43, 30, 22, 3, 2).to_dict() == {
-        "total_composition": 43, "registered": 30, "for": 22, "against": 3, "abstain": 2,
-        "not_voted": 3, "absent": 13, "threshold": 22, "result": "adopted",
+        "total_composition": 43,
+        "registered": 30,
+        "for": 22,
+        "against": 3,
+        "abstain": 2,
+        "not_voted": 3,
+        "absent": 13,
+        "threshold": 22,
+        "result": "adopted",
         "result_uk": "Прийнято",
     }
 
 
-@pytest.mark.parametrize(("args", "kwargs", "words"), [
-    ((43, 30, -1, 0, 0), {}, "for cannot be negative"),
-    ((43, 30, 0, -2, 0), {}, "against cannot be negative"),
-    ((43, 30, 0, 0, -3), {}, "abstain cannot be negative"),
-    ((43, 44, 0, 0, 0), {}, "exceeds the total composition"),
-    ((43, 30, 40, 4, 0), {}, "exceed the total composition"),
-    ((10, 10, 5, 0, 0), {"registered_voters": 0}, "exceed the total composition"),
-])
-def test_impossible_counts_are_refused(args: tuple[int, ...], kwargs: dict[str, int],
-                                       words: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "kwargs", "words"),
+    [
+        ((43, 30, -1, 0, 0), {}, "for cannot be negative"),
+        ((43, 30, 0, -2, 0), {}, "against cannot be negative"),
+        ((43, 30, 0, 0, -3), {}, "abstain cannot be negative"),
+        ((43, 44, 0, 0, 0), {}, "exceeds the total composition"),
+        ((43, 30, 40, 4, 0), {}, "exceed the total composition"),
+        ((10, 10, 5, 0, 0), {"registered_voters": 0}, "exceed the total composition"),
+    ],
+)
+def test_impossible_counts_are_refused(
+    args: tuple[int, ...], kwargs: dict[str, int], words: str
+) -> None:
     with pytest.raises(InvalidInput, match=words):
         tally_counts(MAJORITY, *args, **kwargs)

@@ -22,14 +22,35 @@ def load_po():  # type: ignore[no-untyped-def]
 
 def test_every_message_in_code_and_templates_is_translated(tmp_path: Path) -> None:
     pot = tmp_path / "messages.pot"
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F",
-                    str(ROOT / "babel.cfg"), "-k", "_l", "-k", "N_:1,2", "--no-location", "-o",
-                    str(pot), str(ROOT)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            str(ROOT / "babel.cfg"),
+            "-k",
+            "_l",
+            "-k",
+            "N_:1,2",
+            "--no-location",
+            "-o",
+            str(pot),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
     with open(pot, "rb") as f:
         wanted = {m.id for m in read_po(f) if m.id}
     catalog = load_po()
-    translated = {m.id for m in catalog if m.id and all(m.string if isinstance(m.string, tuple)
-                                                         else [m.string]) and not m.fuzzy}
+    translated = {
+        m.id
+        for m in catalog
+        if m.id and all(m.string if isinstance(m.string, tuple) else [m.string]) and not m.fuzzy
+    }
     assert sorted(map(str, wanted - translated)) == []  # add them to messages.po (README there)
 
 
@@ -50,5 +71,12 @@ def test_ukrainian_plural_forms_follow_the_numbers() -> None:
     forms = catalog.get(("%(num)d deputy", "%(num)d deputies")).string
     plural = gettext.c2py(catalog.plural_expr)
     by_number = {n: forms[plural(n)] % {"num": n} for n in (1, 2, 5, 11, 21, 22, 25)}
-    assert by_number == {1: "1 депутат", 2: "2 депутати", 5: "5 депутатів", 11: "11 депутатів",
-                         21: "21 депутат", 22: "22 депутати", 25: "25 депутатів"}
+    assert by_number == {
+        1: "1 депутат",
+        2: "2 депутати",
+        5: "5 депутатів",
+        11: "11 депутатів",
+        21: "21 депутат",
+        22: "22 депутати",
+        25: "25 депутатів",
+    }

@@ -93,8 +93,12 @@ class Person:
     def ok(self, method: str, path: str, json: Any = None, status: int = 200) -> Any:
         """Call and insist on `status`; returns the JSON body."""
         response = self.call(method.upper(), path, json)
-        assert response.status_code == status, (method, path, response.status_code,
-                                                response.get_json())
+        assert response.status_code == status, (
+            method,
+            path,
+            response.status_code,
+            response.get_json(),
+        )
         return response.get_json()
 
 
@@ -146,4 +150,3 @@ def cast_all(deputy: Callable[[int], Person]) -> Callable[[int, dict[int, str]],
             deputy(deputy_id).ok("post", f"/votes/{vote_id}/choices", {"choice": choice})
 
     return run
-

@@ -19,8 +19,9 @@ from voting.services.uow import SYSTEM
 UNKNOWN = 987654
 
 
-def refused(response: TestResponse, status: int, code: str | None = None, *words: str,
-            case: object = None) -> dict[str, Any]:
+def refused(
+    response: TestResponse, status: int, code: str | None = None, *words: str, case: object = None
+) -> dict[str, Any]:
     """The response is a JSON error with `status`, `code`, and a message containing `words`."""
     seen = (case, response.status_code, response.get_data(as_text=True)[:500])
     assert response.status_code == status, seen
@@ -36,22 +37,26 @@ def refused(response: TestResponse, status: int, code: str | None = None, *words
 
 
 @pytest.fixture
-def unchanged(hall: Any, public: Any, secretary: Any, tokens: Any,
-              journal_length: Callable[[], int]) -> Callable[..., Any]:
+def unchanged(
+    hall: Any, public: Any, secretary: Any, tokens: Any, journal_length: Callable[[], int]
+) -> Callable[..., Any]:
     """`with unchanged(vote_id, deputies=[...]):` — the block must leave every view as it was.
 
     Tokens of the deputies named are issued beforehand (issuing one is itself journaled)."""
 
     @contextmanager
-    def check(vote_id: int | None = None, deputies: tuple[int, ...] | list[int] = ()
-              ) -> Iterator[None]:
+    def check(
+        vote_id: int | None = None, deputies: tuple[int, ...] | list[int] = ()
+    ) -> Iterator[None]:
         _ = (tokens.secretary, tokens.chair)
         for deputy_id in deputies:
             tokens.deputy(deputy_id)
 
         def look() -> dict[str, Any]:
-            seen = {"state": public.ok("get", "/state"),
-                    "sitting": secretary.ok("get", f"/sittings/{hall.sitting}")}
+            seen = {
+                "state": public.ok("get", "/state"),
+                "sitting": secretary.ok("get", f"/sittings/{hall.sitting}"),
+            }
             if vote_id is not None:
                 seen["vote"] = secretary.ok("get", f"/votes/{vote_id}")
             seen["journal"] = journal_length()
@@ -79,8 +84,9 @@ def present(hall) -> Callable[[list[int]], None]:  # type: ignore[no-untyped-def
 def vote(hall, secretary, present) -> int:  # type: ignore[no-untyped-def]
     """30 deputies and the mayor registered; an open roll-call vote on the first item."""
     present([*hall.deputies[:30], hall.head])
-    return secretary.ok("post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]},
-                        status=201)["vote_id"]
+    return secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
 
 
 def cast(deputy, vote_id: int, deputy_id: int, body: Any):  # type: ignore[no-untyped-def]
@@ -95,30 +101,49 @@ def test_choices_the_rules_refuse_on_an_open_vote(hall, vote, secretary, deputy,
     me, other, outsider = hall.deputies[0], hall.deputies[1], hall.deputies[35]
     cast(deputy, vote, me, {"choice": "for"})
     with unchanged(vote, deputies=[other, outsider]):
-        refused(cast(deputy, vote, me, {"choice": "against"}), 409, "already_voted",
-                "already recorded")
-        refused(cast(deputy, vote, other, {"choice": "for", "deputy_id": me}), 403, "forbidden",
-                "only for themselves")
-        refused(secretary.post(f"/votes/{vote}/choices", {"choice": "for", "deputy_id": other}),
-                403, "forbidden", "only a deputy votes")
-        refused(cast(deputy, vote, outsider, {"choice": "for"}), 409, "not_registered",
-                "register")
-        refused(cast(deputy, vote, other, {"choice": 1}), 422, "invalid_input", "choice",
-                "for, against, abstain")
+        refused(
+            cast(deputy, vote, me, {"choice": "against"}), 409, "already_voted", "already recorded"
+        )
+        refused(
+            cast(deputy, vote, other, {"choice": "for", "deputy_id": me}),
+            403,
+            "forbidden",
+            "only for themselves",
+        )
+        refused(
+            secretary.post(f"/votes/{vote}/choices", {"choice": "for", "deputy_id": other}),
+            403,
+            "forbidden",
+            "only a deputy votes",
+        )
+        refused(cast(deputy, vote, outsider, {"choice": "for"}), 409, "not_registered", "register")
+        refused(
+            cast(deputy, vote, other, {"choice": 1}),
+            422,
+            "invalid_input",
+            "choice",
+            "for, against, abstain",
+        )
         refused(cast(deputy, vote, other, {"choice": "yes"}), 422, "invalid_input", "'yes'")
         refused(cast(deputy, vote, other, {}), 422, "invalid_input", "choice is required")
-        refused(cast(deputy, UNKNOWN, other, {"choice": "for"}), 404, "not_found",
-                f"vote {UNKNOWN}")
-        refused(secretary.post(f"/sittings/{hall.sitting}/votes", {"title": "Ще одне"}), 409,
-                "vote_already_open", "close it first")
+        refused(
+            cast(deputy, UNKNOWN, other, {"choice": "for"}), 404, "not_found", f"vote {UNKNOWN}"
+        )
+        refused(
+            secretary.post(f"/sittings/{hall.sitting}/votes", {"title": "Ще одне"}),
+            409,
+            "vote_already_open",
+            "close it first",
+        )
     staff = secretary.ok("get", f"/votes/{vote}")
     assert staff["votes_cast"] == 1 and staff["running"] == {"for": 1, "against": 0, "abstain": 0}
 
 
 def test_voting_twice_in_a_secret_ballot(hall, secretary, deputy, present, unchanged):
     present(hall.deputies[:30])
-    secret = secretary.ok("post", f"/sittings/{hall.sitting}/votes", {
-        "title": "Таємне", "kind": "secret"}, status=201)["vote_id"]
+    secret = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"title": "Таємне", "kind": "secret"}, status=201
+    )["vote_id"]
     cast(deputy, secret, hall.deputies[0], {"choice": "for"})
     with unchanged(secret):
         refused(cast(deputy, secret, hall.deputies[0], {"choice": "for"}), 409, "already_voted")
@@ -126,22 +151,32 @@ def test_voting_twice_in_a_secret_ballot(hall, secretary, deputy, present, uncha
 
 
 def test_a_closed_vote_takes_no_more_choices_and_does_not_close_again(
-        hall, vote, secretary, deputy, unchanged):
+    hall, vote, secretary, deputy, unchanged
+):
     cast(deputy, vote, hall.deputies[0], {"choice": "for"})
     secretary.ok("post", f"/votes/{vote}/close")
     with unchanged(vote, deputies=[hall.deputies[1]]):
-        refused(cast(deputy, vote, hall.deputies[1], {"choice": "for"}), 409,
-                "vote_already_closed", "closed")
-        refused(cast(deputy, vote, hall.deputies[0], {"choice": "against"}), 409,
-                "vote_already_closed")
+        refused(
+            cast(deputy, vote, hall.deputies[1], {"choice": "for"}),
+            409,
+            "vote_already_closed",
+            "closed",
+        )
+        refused(
+            cast(deputy, vote, hall.deputies[0], {"choice": "against"}), 409, "vote_already_closed"
+        )
         refused(secretary.post(f"/votes/{vote}/close"), 409, "vote_already_closed", "closed")
 
 
 def test_voting_when_the_vote_was_annulled(hall, vote, secretary, deputy, unchanged):
     secretary.ok("post", f"/votes/{vote}/annul", {"reason": "Помилка в назві"})
     with unchanged(vote, deputies=[hall.deputies[0]]):
-        refused(cast(deputy, vote, hall.deputies[0], {"choice": "for"}), 409, "vote_not_open",
-                "annulled")
+        refused(
+            cast(deputy, vote, hall.deputies[0], {"choice": "for"}),
+            409,
+            "vote_not_open",
+            "annulled",
+        )
         refused(secretary.post(f"/votes/{vote}/close"), 409, "vote_not_open", "annulled")
 
 
@@ -151,23 +186,26 @@ def test_voting_when_the_vote_was_annulled(hall, vote, secretary, deputy, unchan
 
 def test_annulling_twice_and_re_voting_in_the_wrong_state(hall, vote, secretary, unchanged):
     with unchanged(vote):
-        refused(secretary.post(f"/votes/{vote}/revote"), 409, "invalid_transition",
-                "close the vote")
+        refused(
+            secretary.post(f"/votes/{vote}/revote"), 409, "invalid_transition", "close the vote"
+        )
     secretary.ok("post", f"/votes/{vote}/close")
     again = secretary.ok("post", f"/votes/{vote}/revote", status=201)["vote_id"]
     secretary.ok("post", f"/votes/{again}/close")
     with unchanged(vote):
-        refused(secretary.post(f"/votes/{vote}/revote"), 409, "invalid_transition",
-                f"vote {again}")
+        refused(secretary.post(f"/votes/{vote}/revote"), 409, "invalid_transition", f"vote {again}")
     third = secretary.ok("post", f"/votes/{again}/revote", status=201)["vote_id"]
     secretary.ok("post", f"/votes/{third}/close")
     with unchanged(third):  # the Regulation allows two re-votes
-        refused(secretary.post(f"/votes/{third}/revote"), 409, "revote_limit_reached",
-                "limit is 2")
+        refused(secretary.post(f"/votes/{third}/revote"), 409, "revote_limit_reached", "limit is 2")
     secretary.ok("post", f"/votes/{third}/annul", {"reason": "Збій"})
     with unchanged(third):
-        refused(secretary.post(f"/votes/{third}/annul", {"reason": "Ще раз"}), 409,
-                "invalid_transition", "already annulled")
+        refused(
+            secretary.post(f"/votes/{third}/annul", {"reason": "Ще раз"}),
+            409,
+            "invalid_transition",
+            "already annulled",
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,20 +215,30 @@ def test_annulling_twice_and_re_voting_in_the_wrong_state(hall, vote, secretary,
 def test_registration_the_rules_refuse(hall, secretary, deputy, unchanged):
     s, me, other = hall.sitting, hall.deputies[0], hall.deputies[1]
     with unchanged(deputies=[me, other]):
-        refused(deputy(me).post(f"/sittings/{s}/register"), 409, "registration_closed",
-                "not open")
-        refused(secretary.post(f"/sittings/{s}/registration/close"), 409,
-                "registration_closed")
+        refused(deputy(me).post(f"/sittings/{s}/register"), 409, "registration_closed", "not open")
+        refused(secretary.post(f"/sittings/{s}/registration/close"), 409, "registration_closed")
     secretary.ok("post", f"/sittings/{s}/registration/open")
     deputy(me).ok("post", f"/sittings/{s}/register")
     with unchanged():
         refused(deputy(me).post(f"/sittings/{s}/register"), 409, "already_registered")
-        refused(deputy(other).post(f"/sittings/{s}/unregister"), 409, "not_registered",
-                f"deputy {other}")
-        refused(secretary.post(f"/sittings/{s}/registration/open"), 409,
-                "registration_already_open", "round 1")
-        refused(secretary.post(f"/sittings/{s}/register", {"deputy_id": UNKNOWN}), 422,
-                "invalid_input", f"deputy {UNKNOWN}")
+        refused(
+            deputy(other).post(f"/sittings/{s}/unregister"),
+            409,
+            "not_registered",
+            f"deputy {other}",
+        )
+        refused(
+            secretary.post(f"/sittings/{s}/registration/open"),
+            409,
+            "registration_already_open",
+            "round 1",
+        )
+        refused(
+            secretary.post(f"/sittings/{s}/register", {"deputy_id": UNKNOWN}),
+            422,
+            "invalid_input",
+            f"deputy {UNKNOWN}",
+        )
         refused(secretary.post(f"/sittings/{s}/open"), 409, "invalid_transition", "open")
 
 
@@ -201,16 +249,25 @@ def test_registration_the_rules_refuse(hall, secretary, deputy, unchanged):
 def test_opening_a_vote_without_quorum(hall, secretary, present, unchanged, runtime):
     present(hall.deputies[:5])
     with unchanged():
-        error = refused(secretary.post(f"/sittings/{hall.sitting}/votes",
-                                       {"item_id": hall.items[0]}),
-                        409, "quorum_not_met", "5 present, 22 needed", "override_quorum")
+        error = refused(
+            secretary.post(f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}),
+            409,
+            "quorum_not_met",
+            "5 present, 22 needed",
+            "override_quorum",
+        )
     assert error["details"]["quorum_required"] == 22 and error["details"]["quorum"] is False
 
-    opened = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                          {"item_id": hall.items[0], "override_quorum": True}, status=201)
+    opened = secretary.ok(
+        "post",
+        f"/sittings/{hall.sitting}/votes",
+        {"item_id": hall.items[0], "override_quorum": True},
+        status=201,
+    )
     assert opened["state"] == "open"
-    overridden = [e for e in read_journal(runtime.uow(), 0, limit=10_000)
-                  if e["kind"] == "quorum_overridden"]
+    overridden = [
+        e for e in read_journal(runtime.uow(), 0, limit=10_000) if e["kind"] == "quorum_overridden"
+    ]
     assert len(overridden) == 1
     assert overridden[0]["payload"]["vote_id"] == opened["vote_id"]
     assert overridden[0]["payload"]["quorum_present"] == 5
@@ -259,12 +316,32 @@ VOTE_SPECS = [
     ({"title": "Т", "kind": "public"}, "kind must be one of: roll_call, open, secret"),
     ({"title": "Т", "stage": 3}, "stage must be one of"),
     ({"title": "Т", "rule": "unanimous"}, "unknown rule 'unanimous'"),
-    ({"title": "Т", "rule": {"base": "total", "comparator": "at_least", "numerator": "1",
-                             "denominator": 3}}, "rule.numerator must be a whole number"),
-    ({"title": "Т", "rule": {"base": "everyone", "comparator": "at_least", "numerator": 1,
-                             "denominator": 3}}, "rule.base"),
-    ({"title": "Т", "rule": {"base": "total", "comparator": "at_least", "numerator": 4,
-                             "denominator": 3}}, "4/3"),
+    (
+        {
+            "title": "Т",
+            "rule": {"base": "total", "comparator": "at_least", "numerator": "1", "denominator": 3},
+        },
+        "rule.numerator must be a whole number",
+    ),
+    (
+        {
+            "title": "Т",
+            "rule": {
+                "base": "everyone",
+                "comparator": "at_least",
+                "numerator": 1,
+                "denominator": 3,
+            },
+        },
+        "rule.base",
+    ),
+    (
+        {
+            "title": "Т",
+            "rule": {"base": "total", "comparator": "at_least", "numerator": 4, "denominator": 3},
+        },
+        "4/3",
+    ),
     ({"title": "Т", "override_quorum": "yes"}, "override_quorum must be true or false"),
     ({"title": "Т", "kind": "secret", "allow_change": True}, "secret ballot cannot allow"),
     ({"title": 42}, "title must be text"),
@@ -278,37 +355,80 @@ def test_bad_vote_specs(hall, secretary, present, unchanged):
     present(hall.deputies[:30])
     with unchanged():
         for spec, words in VOTE_SPECS:
-            refused(secretary.post(f"/sittings/{hall.sitting}/votes", spec), 422,
-                    "invalid_input", words, case=str(spec)[:80])
-        refused(secretary.post(f"/sittings/{hall.sitting}/votes", {"item_id": "x"}), 422,
-                "invalid_input", "agenda item id must be a whole number, got 'x'")
-        refused(secretary.post(f"/sittings/{hall.sitting}/votes", {"item_id": True}), 422,
-                "invalid_input", "whole number")
-        refused(secretary.get("/journal?after=x"), 422, "invalid_input",
-                "after must be a whole number")
+            refused(
+                secretary.post(f"/sittings/{hall.sitting}/votes", spec),
+                422,
+                "invalid_input",
+                words,
+                case=str(spec)[:80],
+            )
+        refused(
+            secretary.post(f"/sittings/{hall.sitting}/votes", {"item_id": "x"}),
+            422,
+            "invalid_input",
+            "agenda item id must be a whole number, got 'x'",
+        )
+        refused(
+            secretary.post(f"/sittings/{hall.sitting}/votes", {"item_id": True}),
+            422,
+            "invalid_input",
+            "whole number",
+        )
+        refused(
+            secretary.get("/journal?after=x"), 422, "invalid_input", "after must be a whole number"
+        )
 
 
 OTHER_BAD = [
     ("post", "/votes/{vote}/choices", {"choice": "for", "weight": 2}, "deputy", "weight"),
     ("post", "/sittings/{sitting}/register", {"seat": 1}, "deputy", "seat"),
-    ("post", "/sittings/{sitting}/register", {"deputy_id": "x"}, "secretary",
-     "deputy_id must be a whole number"),
-    ("post", "/sittings/{sitting}/registration/open", {"carry_over": "yes"}, "secretary",
-     "carry_over must be true or false"),
+    (
+        "post",
+        "/sittings/{sitting}/register",
+        {"deputy_id": "x"},
+        "secretary",
+        "deputy_id must be a whole number",
+    ),
+    (
+        "post",
+        "/sittings/{sitting}/registration/open",
+        {"carry_over": "yes"},
+        "secretary",
+        "carry_over must be true or false",
+    ),
     ("post", "/votes/{vote}/annul", {"reason": "Збій", "by": "me"}, "secretary", "by"),
     ("post", "/votes/{vote}/annul", {"reason": 5}, "secretary", "reason must be text"),
     ("post", "/votes/{vote}/annul", {"reason": "з" * 2001}, "secretary", "at most 2000"),
     ("post", "/votes/{vote}/annul", {}, "secretary", "reason is required"),
-    ("post", "/sittings/{sitting}/agenda", {"title": "П", "priority": 1}, "secretary",
-     "priority"),
-    ("post", "/sittings/{sitting}/agenda", {"title": "П" * 10_000}, "secretary",
-     "title is 10000 characters long"),
-    ("put", "/sittings/{sitting}/agenda/order", {"order": "1,2,3"}, "secretary",
-     "order must be a list"),
-    ("put", "/sittings/{sitting}/agenda/order", {"order": "{first_two_items}"}, "secretary",
-     "missing ["),
-    ("put", "/agenda-items/{item}/status", {"status": "done"}, "secretary",
-     "status must be one of"),
+    ("post", "/sittings/{sitting}/agenda", {"title": "П", "priority": 1}, "secretary", "priority"),
+    (
+        "post",
+        "/sittings/{sitting}/agenda",
+        {"title": "П" * 10_000},
+        "secretary",
+        "title is 10000 characters long",
+    ),
+    (
+        "put",
+        "/sittings/{sitting}/agenda/order",
+        {"order": "1,2,3"},
+        "secretary",
+        "order must be a list",
+    ),
+    (
+        "put",
+        "/sittings/{sitting}/agenda/order",
+        {"order": "{first_two_items}"},
+        "secretary",
+        "missing [",
+    ),
+    (
+        "put",
+        "/agenda-items/{item}/status",
+        {"status": "done"},
+        "secretary",
+        "status must be one of",
+    ),
     ("put", "/agenda-items/{item}/status", {"status": "withdrawn", "why": "x"}, "secretary", "why"),
     ("post", "/tokens", {"role": "mayor"}, "secretary", "role must be one of"),
 ]
@@ -333,11 +453,18 @@ def test_bodies_that_are_not_a_json_object(hall, vote, deputy, unchanged):
     me = deputy(hall.deputies[0])
     path = f"/votes/{vote}/choices"
     with unchanged(vote, deputies=[hall.deputies[0]]):
-        refused(me.post(path, data="choice=for",
-                        content_type="application/x-www-form-urlencoded"), 415,
-                "unsupported_media_type", "JSON")
-        refused(me.post(path, data="{choice: for", content_type="application/json"), 400,
-                "malformed_json", "not valid JSON")
+        refused(
+            me.post(path, data="choice=for", content_type="application/x-www-form-urlencoded"),
+            415,
+            "unsupported_media_type",
+            "JSON",
+        )
+        refused(
+            me.post(path, data="{choice: for", content_type="application/json"),
+            400,
+            "malformed_json",
+            "not valid JSON",
+        )
         refused(me.post(path, ["for"]), 422, "invalid_input", "must be a JSON object")
         refused(me.post(path, "for"), 422, "invalid_input", "must be a JSON object")
         refused(me.post(path), 422, "invalid_input", "needs a JSON object body")
@@ -378,16 +505,23 @@ def test_a_deputy_cannot_act_as_the_secretary(hall, vote, deputy, unchanged):
             response = getattr(deputy(me), method)(url, json=json)
             refused(response, 403, "forbidden", "you act as deputy", case=(method, path))
         for action in ("register", "unregister"):  # someone else: only themselves
-            refused(deputy(me).post(f"/sittings/{hall.sitting}/{action}",
-                                    {"deputy_id": hall.deputies[1]}),
-                    403, "forbidden", "only themselves")
+            refused(
+                deputy(me).post(
+                    f"/sittings/{hall.sitting}/{action}", {"deputy_id": hall.deputies[1]}
+                ),
+                403,
+                "forbidden",
+                "only themselves",
+            )
 
 
 def test_the_chair_cannot_do_the_secretarys_paperwork(hall, chair, unchanged):
     with unchanged():
-        for path, json in ((f"/sittings/{hall.sitting}/agenda", {"title": "Нове"}),
-                           ("/tokens", {"role": "deputy", "deputy_id": hall.deputies[0]}),
-                           ("/deputies", {"full_name": "Новенький Петро Петрович"})):
+        for path, json in (
+            (f"/sittings/{hall.sitting}/agenda", {"title": "Нове"}),
+            ("/tokens", {"role": "deputy", "deputy_id": hall.deputies[0]}),
+            ("/deputies", {"full_name": "Новенький Петро Петрович"}),
+        ):
             refused(chair.post(path, json), 403, "forbidden", "secretary")
 
 
@@ -401,14 +535,18 @@ BAD_HEADERS = [
 
 
 def test_bad_authorization_headers(hall, vote, client, unchanged):
-    calls = (("post", f"/api/v1/votes/{vote}/close", None), ("get", "/api/v1/me", None),
-             ("get", f"/api/v1/votes/{vote}", None),
-             ("post", f"/api/v1/sittings/{hall.sitting}/votes", {"title": "Т"}))
+    calls = (
+        ("post", f"/api/v1/votes/{vote}/close", None),
+        ("get", "/api/v1/me", None),
+        ("get", f"/api/v1/votes/{vote}", None),
+        ("post", f"/api/v1/sittings/{hall.sitting}/votes", {"title": "Т"}),
+    )
     with unchanged(vote):
         for header, words in BAD_HEADERS:
             for method, path, json in calls:
-                response = getattr(client, method)(path, json=json,
-                                                   headers={"Authorization": header})
+                response = getattr(client, method)(
+                    path, json=json, headers={"Authorization": header}
+                )
                 refused(response, 401, "unauthenticated", words, case=(header, method, path))
 
 
@@ -418,12 +556,17 @@ def test_no_token_and_a_revoked_token(hall, vote, client, public, runtime, uncha
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     uow = runtime.uow()
     with uow:
-        token_id = uow.session.scalars(select(orm.ApiToken.id).where(
-            orm.ApiToken.token_hash == auth.token_digest(token))).one()
+        token_id = uow.session.scalars(
+            select(orm.ApiToken.id).where(orm.ApiToken.token_hash == auth.token_digest(token))
+        ).one()
     auth.revoke_token(runtime.uow(), SYSTEM, token_id)
     with unchanged(vote):
-        refused(client.post(f"/api/v1/votes/{vote}/close", headers=headers), 401,
-                "unauthenticated", "revoked")
+        refused(
+            client.post(f"/api/v1/votes/{vote}/close", headers=headers),
+            401,
+            "unauthenticated",
+            "revoked",
+        )
         anonymous = public.post(f"/votes/{vote}/close")
         refused(anonymous, 401, "unauthenticated", "Bearer")
         assert anonymous.headers["WWW-Authenticate"] == "Bearer"  # RFC 6750: how to sign in

@@ -5,19 +5,18 @@ the council allows it, and nobody at all learns a secret choice."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask_socketio import SocketIOTestClient
 
 from voting.services import auth, council
-from voting.web import live
 from voting.services.uow import SYSTEM, Actor
+from voting.web import live
 
 
 def socket(app, token: str | None = None) -> SocketIOTestClient:  # type: ignore[no-untyped-def]
@@ -29,8 +28,12 @@ def received(client: SocketIOTestClient, name: str) -> list[Any]:
     return [m["args"][0] for m in client.get_received() if m["name"] == name]
 
 
-def pushed(client: SocketIOTestClient, until: Callable[[dict[str, Any]], bool],
-           name: str = "snapshot", timeout: float = 5.0) -> dict[str, Any]:
+def pushed(
+    client: SocketIOTestClient,
+    until: Callable[[dict[str, Any]], bool],
+    name: str = "snapshot",
+    timeout: float = 5.0,
+) -> dict[str, Any]:
     """Wait for the first pushed `name` message for which `until` holds."""
     deadline = time.monotonic() + timeout
     seen: list[Any] = []
@@ -48,10 +51,11 @@ def bearer(headers: dict[str, str]) -> str:
 
 
 def test_a_display_gets_a_snapshot_then_a_fresh_one_after_each_change(
-        hall, app, present, deputy, tokens, journal_length) -> None:
+    hall, app, present, deputy, tokens, journal_length
+) -> None:
     present(hall.deputies[:21])
     tokens.deputy(hall.deputies[21])  # issuing a token is itself an event: do it before
-    tokens.secretary
+    assert tokens.secretary  # issued now, before the screens connect
     display = socket(app)
     staff = socket(app, bearer(tokens.secretary))
     [first] = received(display, "snapshot")
@@ -65,7 +69,9 @@ def test_a_display_gets_a_snapshot_then_a_fresh_one_after_each_change(
     fresh = pushed(display, lambda m: m["seq"] > first["seq"])
     assert fresh["seq"] == first["seq"] + 1
     assert (fresh["state"]["sitting"]["registered"], fresh["state"]["sitting"]["quorum"]) == (
-        22, True)
+        22,
+        True,
+    )
     assert hall.deputies[21] in fresh["state"]["sitting"]["registered_ids"]
     # Staff also get every event, numbered, to notice a gap; the public gets none.
     event = pushed(staff, lambda m: True, name="event")
@@ -77,10 +83,12 @@ def test_a_display_gets_a_snapshot_then_a_fresh_one_after_each_change(
 
 
 def test_a_burst_of_changes_is_pushed_as_few_snapshots_ending_with_the_last(
-        hall, app, present, secretary, tokens, cast_all, journal_length) -> None:
+    hall, app, present, secretary, tokens, cast_all, journal_length
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
     for d in hall.deputies[:30]:
         tokens.deputy(d)
     display = socket(app)
@@ -93,19 +101,31 @@ def test_a_burst_of_changes_is_pushed_as_few_snapshots_ending_with_the_last(
 
 
 def test_a_deputy_votes_over_the_socket_and_each_audience_sees_what_it_may(
-        hall, app, present, tokens, secretary) -> None:
+    hall, app, present, tokens, secretary
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
     display = socket(app)
     staff = socket(app, bearer(tokens.secretary))
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     mine = received(me, "snapshot")[0]
-    assert mine["me"] == {**mine["me"], "deputy_id": hall.deputies[0], "vote_id": vote,
-                          "voted": False, "choice": None}
+    assert mine["me"] == {
+        **mine["me"],
+        "deputy_id": hall.deputies[0],
+        "vote_id": vote,
+        "voted": False,
+        "choice": None,
+    }
     answer = me.emit("cast", {"vote_id": vote, "choice": "for"}, callback=True)
-    assert answer == {"ok": True, "vote_id": vote, "deputy_id": hall.deputies[0],
-                      "choice": "for", "recorded": True}
+    assert answer == {
+        "ok": True,
+        "vote_id": vote,
+        "deputy_id": hall.deputies[0],
+        "choice": "for",
+        "recorded": True,
+    }
 
     public = pushed(display, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
     assert "running" not in public and "choices" not in public  # the split is not shown
@@ -131,11 +151,16 @@ def test_a_deputy_votes_over_the_socket_and_each_audience_sees_what_it_may(
 
 
 def test_the_running_split_reaches_the_public_only_when_the_council_allows(
-        hall, app, present, tokens, secretary) -> None:
+    hall, app, present, tokens, secretary
+) -> None:
     secretary.ok("patch", "/council", {"show_running_split": True})
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0], "kind": "open"}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post",
+        f"/sittings/{hall.sitting}/votes",
+        {"item_id": hall.items[0], "kind": "open"},
+        status=201,
+    )["vote_id"]
     display = socket(app)
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     me.emit("cast", {"vote_id": vote, "choice": "against"}, callback=True)
@@ -150,31 +175,44 @@ def test_the_running_split_reaches_the_public_only_when_the_council_allows(
 def test_a_secret_ballot_shows_nobody_a_choice(hall, app, present, tokens, secretary) -> None:
     secretary.ok("patch", "/council", {"show_running_split": True})
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0], "kind": "secret"}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post",
+        f"/sittings/{hall.sitting}/votes",
+        {"item_id": hall.items[0], "kind": "secret"},
+        status=201,
+    )["vote_id"]
     display = socket(app)
     staff = socket(app, bearer(tokens.secretary))
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     answer = me.emit("cast", {"vote_id": vote, "choice": "against"}, callback=True)
-    assert answer == {"ok": True, "vote_id": vote, "deputy_id": hall.deputies[0],
-                      "recorded": True, "secret": True}
+    assert answer == {
+        "ok": True,
+        "vote_id": vote,
+        "deputy_id": hall.deputies[0],
+        "recorded": True,
+        "secret": True,
+    }
     for client in (display, staff):
         shown = pushed(client, lambda m: m["state"]["vote"]["votes_cast"] == 1)["state"]["vote"]
         assert not {"running", "choices", "outcomes"} & set(shown)
     assert me.emit("snapshot", callback=True)["me"] == {
-        **me.emit("snapshot", callback=True)["me"], "voted": True, "choice": None}
+        **me.emit("snapshot", callback=True)["me"],
+        "voted": True,
+        "choice": None,
+    }
     secretary.ok("post", f"/votes/{vote}/close")
     for client in (display, staff):
         closed = pushed(client, lambda m: m["state"]["vote"]["state"] == "closed")["state"]["vote"]
         assert closed["result"]["against"] == 1 and "outcomes" not in closed
 
 
-def test_refused_socket_events_get_an_error_ack_and_change_nothing(hall, app, present, tokens,
-                                                                   secretary,
-                                                                   journal_length) -> None:
+def test_refused_socket_events_get_an_error_ack_and_change_nothing(
+    hall, app, present, tokens, secretary, journal_length
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
     display = socket(app)
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     before = journal_length()
@@ -183,15 +221,22 @@ def test_refused_socket_events_get_an_error_ack_and_change_nothing(hall, app, pr
         (me.emit("cast", ["for"], callback=True), "invalid_input"),
         (me.emit("cast", {"vote_id": vote}, callback=True), "invalid_input"),
         (me.emit("cast", {"vote_id": vote, "choice": "yes"}, callback=True), "invalid_input"),
-        (me.emit("cast", {"vote_id": vote, "choice": "for", "deputy_id": 2}, callback=True),
-         "invalid_input"),
+        (
+            me.emit("cast", {"vote_id": vote, "choice": "for", "deputy_id": 2}, callback=True),
+            "invalid_input",
+        ),
         (me.emit("cast", {"vote_id": 999, "choice": "for"}, callback=True), "not_found"),
     ]
     refusals += [  # registering another deputy, or with a malformed sitting
-        (me.emit("register", {"sitting_id": hall.sitting, "deputy_id": hall.deputies[7]},
-                 callback=True), "forbidden"),
-        (me.emit("register", {"sitting_id": "1; DROP TABLE vote"}, callback=True),
-         "invalid_input"),
+        (
+            me.emit(
+                "register",
+                {"sitting_id": hall.sitting, "deputy_id": hall.deputies[7]},
+                callback=True,
+            ),
+            "forbidden",
+        ),
+        (me.emit("register", {"sitting_id": "1; DROP TABLE vote"}, callback=True), "invalid_input"),
         (me.emit("register", "please", callback=True), "invalid_input"),
     ]
     for answer, code in refusals:
@@ -219,8 +264,11 @@ def test_a_bad_token_is_refused_at_connect(hall, app) -> None:
 def test_a_revoked_token_loses_its_connection(hall, app, present, tokens, secretary) -> None:
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     assert me.is_connected()
-    [token_id] = [t["id"] for t in secretary.ok("get", "/tokens")["tokens"]
-                  if t["deputy_id"] == hall.deputies[0]]
+    [token_id] = [
+        t["id"]
+        for t in secretary.ok("get", "/tokens")["tokens"]
+        if t["deputy_id"] == hall.deputies[0]
+    ]
     secretary.ok("delete", f"/tokens/{token_id}")
     deadline = time.monotonic() + 5
     while me.is_connected() and time.monotonic() < deadline:
@@ -230,14 +278,17 @@ def test_a_revoked_token_loses_its_connection(hall, app, present, tokens, secret
 
 
 def test_a_token_that_expired_since_the_connection_opened_cannot_act(
-        hall, app, present, secretary, journal_length) -> None:
+    hall, app, present, secretary, journal_length
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
     auth.set_deputy_pin(hall.rt.uow(), SYSTEM, hall.deputies[0], "2468")
     card = "04AA01"
-    council.update_deputy(hall.rt.uow(), Actor("secretary", "secretary:test"), hall.deputies[0],
-                          {"card_uid": card})
+    council.update_deputy(
+        hall.rt.uow(), Actor("secretary", "secretary:test"), hall.deputies[0], {"card_uid": card}
+    )
     signed_in = auth.login_with_card(hall.rt.uow(), card, "2468", lifetime=timedelta(minutes=5))
     me = socket(app, signed_in.token)
     assert me.is_connected()
@@ -250,12 +301,19 @@ def test_a_token_that_expired_since_the_connection_opened_cannot_act(
 
 
 def test_every_cast_can_be_padded_to_one_size_and_only_with_spaces(
-        hall, app, present, tokens, secretary) -> None:
+    hall, app, present, tokens, secretary
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0], "kind": "secret"}, status=201)["vote_id"]
-    bodies = {c: {"vote_id": vote, "choice": c, "pad": " " * (7 - len(c))}
-              for c in ("for", "against", "abstain")}
+    vote = secretary.ok(
+        "post",
+        f"/sittings/{hall.sitting}/votes",
+        {"item_id": hall.items[0], "kind": "secret"},
+        status=201,
+    )["vote_id"]
+    bodies = {
+        c: {"vote_id": vote, "choice": c, "pad": " " * (7 - len(c))}
+        for c in ("for", "against", "abstain")
+    }
     assert len({len(json.dumps(b)) for b in bodies.values()}) == 1  # what the terminal sends
     for i, body in enumerate(bodies.values()):
         me = socket(app, bearer(tokens.deputy(hall.deputies[i])))
@@ -270,10 +328,12 @@ def test_every_cast_can_be_padded_to_one_size_and_only_with_spaces(
 
 
 def test_a_push_that_fails_is_tried_again_so_no_display_stays_stale(
-        hall, app, present, secretary, monkeypatch) -> None:
+    hall, app, present, secretary, monkeypatch
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
     display = socket(app)
     received(display, "snapshot")
     real, calls = live.audience_snapshots, {"n": 0}
@@ -292,7 +352,8 @@ def test_a_push_that_fails_is_tried_again_so_no_display_stays_stale(
 
 
 def test_a_connection_the_server_cannot_serve_now_is_refused_not_left_hanging(
-        hall, app, monkeypatch) -> None:
+    hall, app, monkeypatch
+) -> None:
     def busy(*args: Any, **kwargs: Any) -> dict[str, object]:
         raise RuntimeError("the database is busy (simulated)")
 
@@ -306,13 +367,16 @@ def test_a_connection_the_server_cannot_serve_now_is_refused_not_left_hanging(
 
 
 def test_a_second_open_sitting_does_not_hide_the_vote_in_progress(
-        hall, app, present, tokens, secretary) -> None:
+    hall, app, present, tokens, secretary
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0]}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
     session = secretary.ok("get", f"/sittings/{hall.sitting}")["session_id"]
-    other = secretary.ok("post", "/sittings", {"date": "2026-11-26", "session_id": session},
-                         status=201)["id"]
+    other = secretary.ok(
+        "post", "/sittings", {"date": "2026-11-26", "session_id": session}, status=201
+    )["id"]
     hall.clock.advance(1)
     secretary.ok("post", f"/sittings/{other}/open")
     shown = socket(app).emit("snapshot", callback=True)["state"]
@@ -325,10 +389,15 @@ def test_a_second_open_sitting_does_not_hide_the_vote_in_progress(
 
 
 def test_an_open_vote_shows_no_per_deputy_choice_even_to_staff(
-        hall, app, present, tokens, secretary) -> None:
+    hall, app, present, tokens, secretary
+) -> None:
     present(hall.deputies[:30])
-    vote = secretary.ok("post", f"/sittings/{hall.sitting}/votes",
-                        {"item_id": hall.items[0], "kind": "open"}, status=201)["vote_id"]
+    vote = secretary.ok(
+        "post",
+        f"/sittings/{hall.sitting}/votes",
+        {"item_id": hall.items[0], "kind": "open"},
+        status=201,
+    )["vote_id"]
     staff = socket(app, bearer(tokens.secretary))
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     assert me.emit("cast", {"vote_id": vote, "choice": "against"}, callback=True)["ok"]
@@ -340,7 +409,8 @@ def test_an_open_vote_shows_no_per_deputy_choice_even_to_staff(
 
 
 def test_a_deputy_whom_the_secretary_registers_sees_it_on_the_terminal(
-        hall, app, tokens, secretary) -> None:
+    hall, app, tokens, secretary
+) -> None:
     secretary.ok("post", f"/sittings/{hall.sitting}/registration/open")
     me = socket(app, bearer(tokens.deputy(hall.deputies[0])))
     assert received(me, "snapshot")[0]["me"]["registered"] is False
@@ -350,7 +420,8 @@ def test_a_deputy_whom_the_secretary_registers_sees_it_on_the_terminal(
 
 
 def test_a_push_reaches_every_display_when_sent_a_few_at_a_time(
-        hall, app, present, deputy, tokens, monkeypatch) -> None:
+    hall, app, present, deputy, tokens, monkeypatch
+) -> None:
     from voting.web import push
 
     monkeypatch.setattr(push, "FANOUT_CHUNK", 2)  # five displays: three chunks

@@ -25,8 +25,9 @@ PASSWORD = "пароль-голови-1"
 PIN = "731952"
 
 
-def refused(response: TestResponse, status: int, code: str, *words: str,
-            field: str | None = None) -> dict[str, Any]:
+def refused(
+    response: TestResponse, status: int, code: str, *words: str, field: str | None = None
+) -> dict[str, Any]:
     seen = (response.status_code, response.get_data(as_text=True)[:400])
     assert response.status_code == status, seen
     assert response.is_json, seen
@@ -63,9 +64,12 @@ def nothing_changes(runtime: Runtime, public: Any) -> Callable[[], Any]:
     @contextmanager
     def check() -> Iterator[None]:
         def look() -> Any:
-            return (read_journal(runtime.reader(), 0, limit=1_000_000),
-                    auth.list_tokens(runtime.reader(), SYSTEM), public.ok("get", "/deputies"),
-                    auth.deputies_with_pin(runtime.reader()))
+            return (
+                read_journal(runtime.reader(), 0, limit=1_000_000),
+                auth.list_tokens(runtime.reader(), SYSTEM),
+                public.ok("get", "/deputies"),
+                auth.deputies_with_pin(runtime.reader()),
+            )
 
         before = look()
         yield
@@ -75,6 +79,7 @@ def nothing_changes(runtime: Runtime, public: Any) -> Callable[[], Any]:
 
 
 # --- POST /login ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["secretary", "chair"])
 def test_staff_sign_in_and_use_the_token(accounts, client: FlaskClient, clock, role: str) -> None:
@@ -89,22 +94,30 @@ def test_staff_sign_in_and_use_the_token(accounts, client: FlaskClient, clock, r
     assert client.get(f"{API}/journal", headers=bearer(data["token"])).status_code == 200
 
 
-def test_a_token_from_sign_in_stops_working_after_12_hours(accounts, client: FlaskClient,
-                                                           clock) -> None:
-    token = client.post(f"{API}/login", json={"username": "chair", "password": PASSWORD}
-                        ).get_json()["token"]
+def test_a_token_from_sign_in_stops_working_after_12_hours(
+    accounts, client: FlaskClient, clock
+) -> None:
+    token = client.post(
+        f"{API}/login", json={"username": "chair", "password": PASSWORD}
+    ).get_json()["token"]
     clock.advance(12 * 3600)
     refused(client.get(f"{API}/me", headers=bearer(token)), 401, "unauthenticated", "expired")
 
 
-def test_wrong_credentials_do_not_say_which_was_wrong(accounts, client: FlaskClient,
-                                                      nothing_changes) -> None:
-    for username, password in (("chair", "не-той-пароль"), ("nobody", PASSWORD),
-                               ("Chair", PASSWORD)):
+def test_wrong_credentials_do_not_say_which_was_wrong(
+    accounts, client: FlaskClient, nothing_changes
+) -> None:
+    for username, password in (
+        ("chair", "не-той-пароль"),
+        ("nobody", PASSWORD),
+        ("Chair", PASSWORD),
+    ):
         with nothing_changes():
-            error = refused(client.post(f"{API}/login", json={"username": username,
-                                                              "password": password}),
-                            401, "wrong_credentials")
+            error = refused(
+                client.post(f"{API}/login", json={"username": username, "password": password}),
+                401,
+                "wrong_credentials",
+            )
         assert error["message"] == "wrong username or password"
 
 
@@ -120,31 +133,48 @@ BAD_LOGINS = [
 ]
 
 
-def test_bad_login_input_is_refused_by_field(accounts, client: FlaskClient,
-                                             nothing_changes) -> None:
+def test_bad_login_input_is_refused_by_field(
+    accounts, client: FlaskClient, nothing_changes
+) -> None:
     for data, field, words in BAD_LOGINS:
         with nothing_changes():
-            refused(client.post(f"{API}/login", json=data), 422, "invalid_input", *words,
-                    field=field)
+            refused(
+                client.post(f"{API}/login", json=data), 422, "invalid_input", *words, field=field
+            )
 
 
-def test_a_login_body_that_is_not_a_json_object(accounts, client: FlaskClient,
-                                                nothing_changes) -> None:
+def test_a_login_body_that_is_not_a_json_object(
+    accounts, client: FlaskClient, nothing_changes
+) -> None:
     with nothing_changes():
-        refused(client.post(f"{API}/login", data="username=chair",
-                            content_type="application/x-www-form-urlencoded"),
-                415, "unsupported_media_type")
-        refused(client.post(f"{API}/login", data="{", content_type="application/json"),
-                400, "malformed_json")
-        refused(client.post(f"{API}/login", json=["chair", PASSWORD]), 422, "invalid_input",
-                "JSON object")
+        refused(
+            client.post(
+                f"{API}/login",
+                data="username=chair",
+                content_type="application/x-www-form-urlencoded",
+            ),
+            415,
+            "unsupported_media_type",
+        )
+        refused(
+            client.post(f"{API}/login", data="{", content_type="application/json"),
+            400,
+            "malformed_json",
+        )
+        refused(
+            client.post(f"{API}/login", json=["chair", PASSWORD]),
+            422,
+            "invalid_input",
+            "JSON object",
+        )
 
 
 # --- POST /login/card ----------------------------------------------------------------------------
 
-def test_a_deputy_signs_in_with_card_and_pin_and_registers(hall, carded: int,
-                                                           client: FlaskClient, secretary,
-                                                           clock) -> None:
+
+def test_a_deputy_signs_in_with_card_and_pin_and_registers(
+    hall, carded: int, client: FlaskClient, secretary, clock
+) -> None:
     response = client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN})
     assert response.status_code == 200, response.get_json()
     data = response.get_json()
@@ -153,29 +183,37 @@ def test_a_deputy_signs_in_with_card_and_pin_and_registers(hall, carded: int,
     assert datetime.fromisoformat(data["expires_at"]) == clock.now + timedelta(hours=12)
 
     secretary.ok("post", f"/sittings/{hall.sitting}/registration/open")
-    registered = client.post(f"{API}/sittings/{hall.sitting}/register",
-                             headers=bearer(data["token"]))
+    registered = client.post(
+        f"{API}/sittings/{hall.sitting}/register", headers=bearer(data["token"])
+    )
     assert registered.status_code == 200, registered.get_json()
     assert registered.get_json()["registered"] == 1
     # The token acts only as that deputy.
-    other = client.post(f"{API}/sittings/{hall.sitting}/register", headers=bearer(data["token"]),
-                        json={"deputy_id": hall.deputies[1]})
+    other = client.post(
+        f"{API}/sittings/{hall.sitting}/register",
+        headers=bearer(data["token"]),
+        json={"deputy_id": hall.deputies[1]},
+    )
     assert other.status_code == 403
 
 
-def test_a_wrong_card_or_pin_is_401_without_saying_which(hall, carded: int, client: FlaskClient,
-                                                         nothing_changes) -> None:
+def test_a_wrong_card_or_pin_is_401_without_saying_which(
+    hall, carded: int, client: FlaskClient, nothing_changes
+) -> None:
     # A wrong PIN, an unknown card, and a card whose deputy has no PIN.
     for card_uid, pin in (("CARD0001", "000000"), ("CARD9999", PIN), ("CARD0002", PIN)):
         with nothing_changes():
-            error = refused(client.post(f"{API}/login/card",
-                                        json={"card_uid": card_uid, "pin": pin}),
-                            401, "wrong_credentials")
+            error = refused(
+                client.post(f"{API}/login/card", json={"card_uid": card_uid, "pin": pin}),
+                401,
+                "wrong_credentials",
+            )
         assert error["message"] == "wrong card or PIN"
 
 
 def test_five_wrong_pins_lock_the_card_with_429_until_a_named_time(
-        hall, carded: int, client: FlaskClient, clock) -> None:
+    hall, carded: int, client: FlaskClient, clock
+) -> None:
     def attempt(pin: str) -> TestResponse:
         return client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": pin})
 
@@ -210,19 +248,32 @@ BAD_CARD_LOGINS = [
 
 
 def test_bad_card_login_input_is_refused_by_field_and_not_counted(
-        hall, carded: int, client: FlaskClient, nothing_changes) -> None:
+    hall, carded: int, client: FlaskClient, nothing_changes
+) -> None:
     for data, field, words in BAD_CARD_LOGINS:
         with nothing_changes():  # never a lock: malformed input is no guess
-            error = refused(client.post(f"{API}/login/card", json=data), 422, "invalid_input",
-                            *words, field=field)
+            error = refused(
+                client.post(f"{API}/login/card", json=data),
+                422,
+                "invalid_input",
+                *words,
+                field=field,
+            )
         assert PIN not in error["message"]
-    assert client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN}
-                       ).status_code == 200
+    assert (
+        client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN}).status_code
+        == 200
+    )
 
 
-def test_the_pin_is_never_logged_nor_journaled(hall, carded: int, client: FlaskClient,
-                                               secretary, caplog: pytest.LogCaptureFixture,
-                                               runtime: Runtime) -> None:
+def test_the_pin_is_never_logged_nor_journaled(
+    hall,
+    carded: int,
+    client: FlaskClient,
+    secretary,
+    caplog: pytest.LogCaptureFixture,
+    runtime: Runtime,
+) -> None:
     caplog.set_level(logging.DEBUG)
     for pin in ("00001111", PIN):
         client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": pin})
@@ -234,12 +285,16 @@ def test_the_pin_is_never_logged_nor_journaled(hall, carded: int, client: FlaskC
 
 # --- POST /logout --------------------------------------------------------------------------------
 
-def test_signing_out_revokes_only_the_token_presented(hall, carded: int, accounts,
-                                                      client: FlaskClient) -> None:
-    first = client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN}
-                        ).get_json()["token"]
-    second = client.post(f"{API}/login", json={"username": "chair", "password": PASSWORD}
-                         ).get_json()["token"]
+
+def test_signing_out_revokes_only_the_token_presented(
+    hall, carded: int, accounts, client: FlaskClient
+) -> None:
+    first = client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN}).get_json()[
+        "token"
+    ]
+    second = client.post(
+        f"{API}/login", json={"username": "chair", "password": PASSWORD}
+    ).get_json()["token"]
     response = client.post(f"{API}/logout", headers=bearer(first))
     assert response.status_code == 200, response.get_json()
     assert datetime.fromisoformat(response.get_json()["revoked_at"])
@@ -251,8 +306,10 @@ def test_signing_out_revokes_only_the_token_presented(hall, carded: int, account
 
 # --- PATCH /deputies/{id} with "pin" -------------------------------------------------------------
 
-def test_the_secretary_sets_a_pin_that_is_never_returned(hall, secretary, client: FlaskClient,
-                                                         runtime: Runtime) -> None:
+
+def test_the_secretary_sets_a_pin_that_is_never_returned(
+    hall, secretary, client: FlaskClient, runtime: Runtime
+) -> None:
     target = hall.deputies[4]
     data = secretary.ok("patch", f"/deputies/{target}", {"pin": "2468"})
     assert not any("pin" in key for key in data)
@@ -266,8 +323,10 @@ def test_the_secretary_sets_a_pin_that_is_never_returned(hall, secretary, client
     # With other fields: both change.
     data = secretary.ok("patch", f"/deputies/{target}", {"pin": "13579", "seat_number": 77})
     assert data["seat_number"] == 77
-    assert client.post(f"{API}/login/card", json={"card_uid": "CARD0005", "pin": "13579"}
-                       ).status_code == 200
+    assert (
+        client.post(f"{API}/login/card", json={"card_uid": "CARD0005", "pin": "13579"}).status_code
+        == 200
+    )
 
 
 def test_only_the_secretary_sets_a_pin(hall, chair, deputy, nothing_changes) -> None:
@@ -278,21 +337,30 @@ def test_only_the_secretary_sets_a_pin(hall, chair, deputy, nothing_changes) -> 
             refused(person.patch(f"/deputies/{target}", {"pin": "2468"}), 403, "forbidden")
 
 
-def test_a_refused_change_sets_no_pin(hall, carded: int, secretary, client: FlaskClient,
-                                      nothing_changes) -> None:
+def test_a_refused_change_sets_no_pin(
+    hall, carded: int, secretary, client: FlaskClient, nothing_changes
+) -> None:
     secretary.get("/me")
-    for change, field in (({"pin": "12"}, "pin"), ({"pin": 2468}, "pin"), ({"pin": None}, "pin"),
-                          ({"pin": "2468", "seat_number": "seven"}, "seat_number"),
-                          ({"pin": "2468", "zzz": 1}, "zzz")):
+    for change, field in (
+        ({"pin": "12"}, "pin"),
+        ({"pin": 2468}, "pin"),
+        ({"pin": None}, "pin"),
+        ({"pin": "2468", "seat_number": "seven"}, "seat_number"),
+        ({"pin": "2468", "zzz": 1}, "zzz"),
+    ):
         with nothing_changes():
-            refused(secretary.patch(f"/deputies/{carded}", change), 422, "invalid_input",
-                    field=field)
-    assert client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN}
-                       ).status_code == 200
+            refused(
+                secretary.patch(f"/deputies/{carded}", change), 422, "invalid_input", field=field
+            )
+    assert (
+        client.post(f"{API}/login/card", json={"card_uid": "CARD0001", "pin": PIN}).status_code
+        == 200
+    )
 
 
 def test_a_pin_for_an_unknown_deputy_is_404(hall, secretary, nothing_changes) -> None:
     secretary.get("/me")
     with nothing_changes():
-        refused(secretary.patch("/deputies/987654", {"pin": "2468"}), 404, "not_found",
-                "deputy 987654")
+        refused(
+            secretary.patch("/deputies/987654", {"pin": "2468"}), 404, "not_found", "deputy 987654"
+        )

@@ -46,15 +46,19 @@ def real_routes(app) -> dict[tuple[str, str], str]:  # type: ignore[no-untyped-d
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(PREFIX + "/"):
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(PREFIX):])
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(PREFIX) :])
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routes[(method.lower(), path)] = rule.endpoint
     return routes
 
 
 def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(method, path): op for path, item in document["paths"].items()
-            for method, op in item.items() if method in METHODS}
+    return {
+        (method, path): op
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in METHODS
+    }
 
 
 def test_the_document_is_valid_openapi_3(static_document):
@@ -120,8 +124,12 @@ def request_schemas(hall, document):  # type: ignore[no-untyped-def]
     """(method, path, url with real ids, request schema) for each operation with a body."""
     closed = hall.open_vote(title="Процедурне", override_quorum=True)
     hall.close(closed)
-    ids = {"sitting_id": hall.sitting, "item_id": hall.items[0], "deputy_id": hall.deputies[0],
-           "vote_id": closed}
+    ids = {
+        "sitting_id": hall.sitting,
+        "item_id": hall.items[0],
+        "deputy_id": hall.deputies[0],
+        "vote_id": closed,
+    }
     schemas = document["components"]["schemas"]
     out = []
     for (method, path), op in operations(document).items():

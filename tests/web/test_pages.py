@@ -12,11 +12,13 @@ from voting.web.pages import NODE_MODULES
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
-SCREENS = {"/control": ("Пульт секретаря", "Control screen"),
-           "/terminal": ("Термінал депутата", "Deputy terminal"),
-           "/display": ("Табло в залі", "Hall display"),
-           "/display/overlay": ("Титри для трансляції", "Broadcast overlay"),
-           "/live": ("Результати наживо", "Live results")}
+SCREENS = {
+    "/control": ("Пульт секретаря", "Control screen"),
+    "/terminal": ("Термінал депутата", "Deputy terminal"),
+    "/display": ("Табло в залі", "Hall display"),
+    "/display/overlay": ("Титри для трансляції", "Broadcast overlay"),
+    "/live": ("Результати наживо", "Live results"),
+}
 
 
 def test_landing_page_shows_registration_and_quorum(hall, client) -> None:  # type: ignore[no-untyped-def]
@@ -30,8 +32,15 @@ def test_landing_page_shows_registration_and_quorum(hall, client) -> None:  # ty
     assert "Кворуму немає" in text and "потрібні 22 депутати" in text  # 21 of 42: no quorum
     hall.register(hall.deputies[21])
     assert '<strong class="yes">Кворум є</strong>' in client.get("/").get_data(as_text=True)
-    for link in ("/api/v1/state", "/api/v1/deputies", "/api/v1/openapi.json", "/control",
-                 "/terminal", "/display", "/live"):
+    for link in (
+        "/api/v1/state",
+        "/api/v1/deputies",
+        "/api/v1/openapi.json",
+        "/control",
+        "/terminal",
+        "/display",
+        "/live",
+    ):
         assert f'href="{link}"' in text
     with client.get("/static/base.css") as css:  # served locally: no CDN in a closed hall network
         assert css.status_code == 200 and css.mimetype == "text/css"
@@ -53,12 +62,18 @@ def test_each_screen_renders_in_both_languages(hall, client, path) -> None:  # t
     uk, en = SCREENS[path]
     text = client.get(f"{path}?lang=uk").get_data(as_text=True)
     assert f"<title>{uk}</title>" in text
-    data = json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>',
-                                text, re.S).group(1))
+    data = json.loads(
+        re.search(
+            r'<script type="application/json" id="page-data">(.*?)</script>', text, re.S
+        ).group(1)
+    )
     assert data["lang"] == "uk" and data["timezone"] == "Europe/Kyiv"
     assert data["strings"]["text"]["adopted"] == "Прийнято"
     assert data["strings"]["plural"]["deputies"] == {
-        "one": "{n} депутат", "few": "{n} депутати", "many": "{n} депутатів"}
+        "one": "{n} депутат",
+        "few": "{n} депутати",
+        "many": "{n} депутатів",
+    }
     english = client.get(f"{path}?lang=en").get_data(as_text=True)
     assert f"<title>{en}</title>" in english
     data = json.loads(re.search(r'id="page-data">(.*?)</script>', english, re.S).group(1))
@@ -73,8 +88,9 @@ def test_each_screen_renders_in_both_languages(hall, client, path) -> None:  # t
 
 def test_the_socket_io_client_comes_from_node_modules_not_a_cdn(hall, client) -> None:  # type: ignore[no-untyped-def]
     text = client.get("/display").get_data(as_text=True)
-    imports = json.loads(re.search(r'<script type="importmap">(.*?)</script>', text, re.S)
-                         .group(1))["imports"]
+    imports = json.loads(
+        re.search(r'<script type="importmap">(.*?)</script>', text, re.S).group(1)
+    )["imports"]
     assert imports == {"socket.io-client": "/vendor/socket.io.esm.min.js"}
     if not (NODE_MODULES / "socket.io-client").is_dir():
         pytest.fail("node_modules is missing: the set-up command runs `npm ci` first")

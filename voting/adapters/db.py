@@ -37,8 +37,9 @@ def make_engine(url: str) -> Engine:
         return engine
     # Last in, first out: the connection used a moment ago goes out again (no ping needed), and
     # those beyond a quiet hall's needs sit idle.
-    engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=20,
-                           pool_use_lifo=True)
+    engine = create_engine(
+        url, hide_parameters=True, pool_size=10, max_overflow=20, pool_use_lifo=True
+    )
     _ping_when_idle(engine)
     return engine
 
@@ -69,8 +70,9 @@ def _ping_when_idle(engine: Engine) -> None:
         except engine.dialect.loaded_dbapi.Error as error:
             if not engine.dialect.is_disconnect(error, dbapi_connection, None):
                 raise
-            log.info("a pooled database connection was gone (%s); reconnecting",
-                     error.__class__.__name__)
+            log.info(
+                "a pooled database connection was gone (%s); reconnecting", error.__class__.__name__
+            )
             raise exc.InvalidatePoolError("the database connection was lost") from error
 
 

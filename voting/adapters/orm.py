@@ -310,9 +310,7 @@ class JournalHead(Base):
 
 class User(Base):
     __tablename__ = "app_user"
-    __table_args__ = (
-        CheckConstraint("role IN ('secretary', 'chair', 'deputy')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('secretary', 'chair', 'deputy')", name="role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
@@ -324,9 +322,7 @@ class ApiToken(Base):
     """A bearer token; only its SHA-256 is stored. Tokens issued at sign-in expire."""
 
     __tablename__ = "api_token"
-    __table_args__ = (
-        CheckConstraint("role IN ('secretary', 'chair', 'deputy')", name="role"),
-    )
+    __table_args__ = (CheckConstraint("role IN ('secretary', 'chair', 'deputy')", name="role"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(20))

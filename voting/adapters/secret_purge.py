@@ -29,7 +29,7 @@ LOCK_TIMEOUT = "200ms"  # short: other work on the secret tables must not queue 
 BY_HAND = {
     "sqlite": "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
     "postgresql": "CLUSTER secret_tally USING pk_secret_tally; "
-                  "CLUSTER secret_participation USING pk_secret_participation;",
+    "CLUSTER secret_participation USING pk_secret_participation;",
 }
 
 
@@ -64,8 +64,11 @@ class SecretHistoryPurger:
 
     def stop(self) -> None:
         if not self._idle.is_set():
-            log.warning("stopping with a secret-ballot purge pending; it is requested again at "
-                        "the next start (or run by hand: %s)", self.by_hand())
+            log.warning(
+                "stopping with a secret-ballot purge pending; it is requested again at "
+                "the next start (or run by hand: %s)",
+                self.by_hand(),
+            )
         with self._lock:
             self._stopped = True
             self._wanted.set()
@@ -89,8 +92,11 @@ class SecretHistoryPurger:
                 except Exception as error:  # noqa: BLE001 - retried below, never fatal
                     log.info("secret-ballot purge postponed: %s", error.__class__.__name__)
                 if time.monotonic() - started > self.give_up_after:
-                    log.error("secret-ballot history could not be purged for %.0f s; "
-                              "run by hand: %s", self.give_up_after, self.by_hand())
+                    log.error(
+                        "secret-ballot history could not be purged for %.0f s; run by hand: %s",
+                        self.give_up_after,
+                        self.by_hand(),
+                    )
                     break
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)

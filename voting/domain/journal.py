@@ -62,8 +62,9 @@ def verify_chain(
     expected_seq, prev, checked = 1, GENESIS_HASH, 0
     for seq, at, actor, kind, payload_json, prev_hash, stored in records:
         if head_seq is not None and seq > head_seq and seq == expected_seq:
-            return VerifyReport(False, checked, seq, f"it was added after the last recorded entry "
-                                                     f"{head_seq}")
+            return VerifyReport(
+                False, checked, seq, f"it was added after the last recorded entry {head_seq}"
+            )
         if seq != expected_seq:
             problem = (
                 f"entry {expected_seq} is missing (next present is {seq})"
@@ -72,14 +73,21 @@ def verify_chain(
             )
             return VerifyReport(False, checked, expected_seq, problem)
         if prev_hash != prev:
-            return VerifyReport(False, checked, seq, "its link to the previous entry does not match")
+            return VerifyReport(
+                False, checked, seq, "its link to the previous entry does not match"
+            )
         if entry_hash(seq, at, actor, kind, payload_json, prev_hash) != stored:
             return VerifyReport(False, checked, seq, "its content does not match its hash (edited)")
         prev, expected_seq, checked = stored, seq + 1, checked + 1
     if head_seq is not None and head_seq != expected_seq - 1:
         return VerifyReport(
-            False, checked, expected_seq, f"entries after {expected_seq - 1} up to {head_seq} are missing"
+            False,
+            checked,
+            expected_seq,
+            f"entries after {expected_seq - 1} up to {head_seq} are missing",
         )
     if head_hash is not None and head_seq is not None and head_hash != prev:
-        return VerifyReport(False, checked, head_seq, "the last entry differs from the recorded head")
+        return VerifyReport(
+            False, checked, head_seq, "the last entry differs from the recorded head"
+        )
     return VerifyReport(True, checked)

@@ -38,7 +38,8 @@ def total_composition(statutory_deputies: int, head_takes_part: bool) -> int:
 
 
 def minimum_count(comparator: Comparator, numerator: int, denominator: int, base: int) -> int:
-    """The smallest whole count that satisfies "more than / at least numerator/denominator of base"."""
+    """The smallest whole count that satisfies "more than / at least numerator/denominator of
+    base"."""
     if base < 0:
         raise InvalidInput("the base of a threshold cannot be negative")
     product = numerator * base
@@ -61,10 +62,11 @@ class AdoptionRule:
             raise InvalidInput("a rule's fraction must be whole numbers")
         if self.denominator < 1 or self.numerator < 1 or self.numerator > self.denominator:
             raise InvalidInput(
-                f"a rule's fraction must be between 0 and 1, got {self.numerator}/{self.denominator}"
+                "a rule's fraction must be between 0 and 1, "
+                f"got {self.numerator}/{self.denominator}"
             )
         if self.comparator is Comparator.MORE_THAN and self.numerator == self.denominator:
-            raise InvalidInput("\"more than\" the whole can never be reached")
+            raise InvalidInput('"more than" the whole can never be reached')
 
     @property
     def name(self) -> str:
@@ -86,8 +88,10 @@ class AdoptionRule:
     def describe_uk(self) -> str:
         """The rule in the words of a Ukrainian protocol."""
         words = {Comparator.MORE_THAN: "більше", Comparator.AT_LEAST: "не менше"}[self.comparator]
-        fraction = "половини" if (self.numerator, self.denominator) == (1, 2) else (
-            f"{self.numerator}/{self.denominator}"
+        fraction = (
+            "половини"
+            if (self.numerator, self.denominator) == (1, 2)
+            else (f"{self.numerator}/{self.denominator}")
         )
         of = {
             Base.TOTAL: "від загального складу ради",
@@ -132,7 +136,9 @@ def rule_from_spec(spec: object) -> AdoptionRule:
         try:
             base = Base(spec.get("base"))
         except ValueError:
-            raise InvalidInput("rule.base must be total, registered or voting", field="rule.base") from None
+            raise InvalidInput(
+                "rule.base must be total, registered or voting", field="rule.base"
+            ) from None
         try:
             comparator = Comparator(spec.get("comparator"))
         except ValueError:
@@ -144,8 +150,9 @@ def rule_from_spec(spec: object) -> AdoptionRule:
             if not isinstance(value, int) or isinstance(value, bool):
                 raise InvalidInput(f"rule.{field} must be a whole number", field=f"rule.{field}")
             if value > MAX_FRACTION_TERM:
-                raise InvalidInput(f"rule.{field} must be at most {MAX_FRACTION_TERM}",
-                                   field=f"rule.{field}")
+                raise InvalidInput(
+                    f"rule.{field} must be at most {MAX_FRACTION_TERM}", field=f"rule.{field}"
+                )
         try:
             return AdoptionRule(base, comparator, numerator, denominator)
         except InvalidInput as error:
@@ -156,7 +163,8 @@ def rule_from_spec(spec: object) -> AdoptionRule:
 
 @dataclass(frozen=True)
 class QuorumRule:
-    """Quorum: more than numerator/denominator of the total composition (art. 46: more than half)."""
+    """Quorum: more than numerator/denominator of the total composition (art. 46: more than
+    half)."""
 
     numerator: int = 1
     denominator: int = 2

@@ -70,7 +70,9 @@ def parse_enum(enum: type[StrEnum], value: object, field: str) -> StrEnum:
         return enum(value)
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
-        raise InvalidInput(f"{field} must be one of: {allowed}; got {value!r}", field=field) from None
+        raise InvalidInput(
+            f"{field} must be one of: {allowed}; got {value!r}", field=field
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ def tally_counts(
         raise InvalidInput("the counts exceed the total composition")
     threshold = rule.threshold(total=total, registered=registered, voting=voting)
     result = Result.ADOPTED if voted_for >= threshold else Result.NOT_ADOPTED
-    return Tally(total, registered, voted_for, against, abstain, not_voted, absent, threshold, result)
+    return Tally(
+        total, registered, voted_for, against, abstain, not_voted, absent, threshold, result
+    )
 
 
 def tally_ballots(
@@ -186,4 +190,6 @@ def ensure_can_cast(
     if registration_required and not registered:
         raise NotRegistered("register before voting")
     if previous_choice_exists and not allow_change:
-        raise AlreadyVoted("your choice is already recorded and this vote does not allow changing it")
+        raise AlreadyVoted(
+            "your choice is already recorded and this vote does not allow changing it"
+        )

@@ -97,8 +97,9 @@ def pin_value(value: object, field: str = "pin") -> str:
     if value is None or value == "":
         raise InvalidInput(f"{field} is required: 4 to 8 digits", field=field)
     if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be text of 4 to 8 digits, got {type(value).__name__}",
-                           field=field)
+        raise InvalidInput(
+            f"{field} must be text of 4 to 8 digits, got {type(value).__name__}", field=field
+        )
     if not PIN_PATTERN.fullmatch(value):
         raise InvalidInput(f"{field} must be 4 to 8 digits (0-9), nothing else", field=field)
     return value
@@ -118,8 +119,14 @@ def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[
     return str(role), None
 
 
-def add_user(uow: UnitOfWork, actor: Actor, username: object, password: object, role: object,
-             deputy_id: object = None) -> int:
+def add_user(
+    uow: UnitOfWork,
+    actor: Actor,
+    username: object,
+    password: object,
+    role: object,
+    deputy_id: object = None,
+) -> int:
     """Create a login; a deputy's login acts only as that deputy."""
     actor.require("secretary", "system")
     name = validate.text(username, "username", limit=80)
@@ -131,12 +138,16 @@ def add_user(uow: UnitOfWork, actor: Actor, username: object, password: object, 
         role_name, deputy = _role_and_deputy(uow, role, deputy_id)
         if uow.session.scalars(select(orm.User).where(orm.User.username == name)).first():
             raise InvalidInput(f"the user {name!r} already exists", field="username")
-        user = orm.User(username=name, password_hash=hash_password(secret), role=role_name,
-                        deputy_id=deputy)
+        user = orm.User(
+            username=name, password_hash=hash_password(secret), role=role_name, deputy_id=deputy
+        )
         uow.session.add(user)
         uow.session.flush()
-        uow.journal(actor, "user_added", {"user_id": user.id, "username": name, "role": role_name,
-                                          "deputy_id": deputy})
+        uow.journal(
+            actor,
+            "user_added",
+            {"user_id": user.id, "username": name, "role": role_name, "deputy_id": deputy},
+        )
         uow.commit()
         return user.id
 
@@ -150,21 +161,31 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
         return Actor(user.role, f"{user.role}:{user.username}", user.deputy_id)
 
 
-def create_token(uow: UnitOfWork, actor: Actor, role: object, deputy_id: object = None,
-                 label: object = None) -> str:
+def create_token(
+    uow: UnitOfWork, actor: Actor, role: object, deputy_id: object = None, label: object = None
+) -> str:
     """Issue a bearer token; it is shown once, only its hash is kept."""
     actor.require("secretary", "system")
     with uow:
         role_name, deputy = _role_and_deputy(uow, role, deputy_id)
         name = validate.text(label, "label", limit=200, required=False) or (
-            f"{role_name}" if deputy is None else f"deputy {deputy}")
+            f"{role_name}" if deputy is None else f"deputy {deputy}"
+        )
         token = secrets.token_urlsafe(32)
-        row = orm.ApiToken(token_hash=token_digest(token), role=role_name, deputy_id=deputy,
-                           label=name, created_at=uow.now())
+        row = orm.ApiToken(
+            token_hash=token_digest(token),
+            role=role_name,
+            deputy_id=deputy,
+            label=name,
+            created_at=uow.now(),
+        )
         uow.session.add(row)
         uow.session.flush()
-        uow.journal(actor, "token_created", {"token_id": row.id, "role": role_name,
-                                             "deputy_id": deputy, "label": name})
+        uow.journal(
+            actor,
+            "token_created",
+            {"token_id": row.id, "role": role_name, "deputy_id": deputy, "label": name},
+        )
         uow.commit()
         return token
 
@@ -191,12 +212,14 @@ def token_holder(uow: UnitOfWork, token: str) -> TokenHolder:
     """Who a bearer token stands for and until when, or PermissionDenied (unknown, revoked or
     expired)."""
     with uow:
-        row = uow.session.scalars(select(orm.ApiToken).where(
-            orm.ApiToken.token_hash == token_digest(token))).first()
+        row = uow.session.scalars(
+            select(orm.ApiToken).where(orm.ApiToken.token_hash == token_digest(token))
+        ).first()
         if row is None or row.revoked_at is not None:
             raise PermissionDenied("unknown or revoked token")
-        label = f"{row.role}:token{row.id}" if row.deputy_id is None else (
-            f"deputy:{row.deputy_id}")
+        label = (
+            f"{row.role}:token{row.id}" if row.deputy_id is None else (f"deputy:{row.deputy_id}")
+        )
         holder = TokenHolder(Actor(row.role, label, row.deputy_id), row.expires_at)
         holder.ensure_unexpired(uow.now())
         return holder
@@ -215,12 +238,15 @@ def invalid_tokens(uow: UnitOfWork, tokens: Iterable[str]) -> set[str]:
     with uow:
         now = uow.now()
         for start in range(0, len(hashes), _TOKENS_PER_READ):
-            rows = uow.session.execute(select(
-                orm.ApiToken.token_hash, orm.ApiToken.expires_at).where(
-                orm.ApiToken.token_hash.in_(hashes[start:start + _TOKENS_PER_READ]),
-                orm.ApiToken.revoked_at.is_(None)))
-            valid.update(by_hash[row.token_hash] for row in rows
-                         if not _expired(row.expires_at, now))
+            rows = uow.session.execute(
+                select(orm.ApiToken.token_hash, orm.ApiToken.expires_at).where(
+                    orm.ApiToken.token_hash.in_(hashes[start : start + _TOKENS_PER_READ]),
+                    orm.ApiToken.revoked_at.is_(None),
+                )
+            )
+            valid.update(
+                by_hash[row.token_hash] for row in rows if not _expired(row.expires_at, now)
+            )
     return set(by_hash.values()) - valid
 
 
@@ -241,10 +267,18 @@ def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, object]]:
     actor.require("secretary", "system")
     with uow:
         rows = uow.session.scalars(select(orm.ApiToken).order_by(orm.ApiToken.id))
-        return [{"id": row.id, "role": row.role, "deputy_id": row.deputy_id, "label": row.label,
-                 "created_at": _when(row.created_at), "revoked_at": _when(row.revoked_at),
-                 "expires_at": _when(row.expires_at)}
-                for row in rows]
+        return [
+            {
+                "id": row.id,
+                "role": row.role,
+                "deputy_id": row.deputy_id,
+                "label": row.label,
+                "created_at": _when(row.created_at),
+                "revoked_at": _when(row.revoked_at),
+                "expires_at": _when(row.expires_at),
+            }
+            for row in rows
+        ]
 
 
 def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, object]:
@@ -255,7 +289,8 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, o
         assert isinstance(row, orm.ApiToken)
         if row.revoked_at is not None:
             raise TokenAlreadyRevoked(
-                f"token {row.id} was already revoked at {_when(row.revoked_at)}")
+                f"token {row.id} was already revoked at {_when(row.revoked_at)}"
+            )
         row.revoked_at = now = uow.now()
         result = {"id": row.id, "revoked_at": _when(now)}
         uow.journal(actor, "token_revoked", {"token_id": row.id})
@@ -264,6 +299,7 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, o
 
 
 # --- signing in and out -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SignedIn:
@@ -275,22 +311,42 @@ class SignedIn:
     expires_at: datetime
 
     def as_dict(self) -> dict[str, object]:
-        return {"token": self.token, "role": self.role, "deputy_id": self.deputy_id,
-                "expires_at": _when(self.expires_at)}
+        return {
+            "token": self.token,
+            "role": self.role,
+            "deputy_id": self.deputy_id,
+            "expires_at": _when(self.expires_at),
+        }
 
 
-def _issue_login_token(uow: UnitOfWork, actor: Actor, label: str, via: str,
-                       lifetime: timedelta) -> SignedIn:
+def _issue_login_token(
+    uow: UnitOfWork, actor: Actor, label: str, via: str, lifetime: timedelta
+) -> SignedIn:
     """Inside an open unit of work: a token for `actor` that expires, journaled like any token."""
     token = secrets.token_urlsafe(32)
     expires_at = uow.now() + lifetime
-    row = orm.ApiToken(token_hash=token_digest(token), role=actor.role, deputy_id=actor.deputy_id,
-                       label=label, created_at=uow.now(), expires_at=expires_at)
+    row = orm.ApiToken(
+        token_hash=token_digest(token),
+        role=actor.role,
+        deputy_id=actor.deputy_id,
+        label=label,
+        created_at=uow.now(),
+        expires_at=expires_at,
+    )
     uow.session.add(row)
     uow.session.flush()
-    uow.journal(actor, "token_created", {"token_id": row.id, "role": actor.role,
-                                         "deputy_id": actor.deputy_id, "label": label,
-                                         "via": via, "expires_at": _when(expires_at)})
+    uow.journal(
+        actor,
+        "token_created",
+        {
+            "token_id": row.id,
+            "role": actor.role,
+            "deputy_id": actor.deputy_id,
+            "label": label,
+            "via": via,
+            "expires_at": _when(expires_at),
+        },
+    )
     return SignedIn(token, actor.role, actor.deputy_id, expires_at)
 
 
@@ -298,8 +354,9 @@ WRONG_LOGIN = "wrong username or password"
 WRONG_CARD = "wrong card or PIN"
 
 
-def login(uow: UnitOfWork, username: object, password: object,
-          lifetime: timedelta = LOGIN_TOKEN_LIFETIME) -> SignedIn:
+def login(
+    uow: UnitOfWork, username: object, password: object, lifetime: timedelta = LOGIN_TOKEN_LIFETIME
+) -> SignedIn:
     """Sign in with a username and password: a token that expires, or WrongCredentials."""
     name = validate.text(username, "username", limit=80)
     secret = validate.text(password, "password", limit=200)
@@ -318,8 +375,7 @@ def login(uow: UnitOfWork, username: object, password: object,
             if deputy is None or not deputy.active:
                 raise WrongCredentials(WRONG_LOGIN)
         actor = Actor(user.role, f"{user.role}:{user.username}", user.deputy_id)
-        signed_in = _issue_login_token(uow, actor, f"login: {user.username}", "password",
-                                       lifetime)
+        signed_in = _issue_login_token(uow, actor, f"login: {user.username}", "password", lifetime)
         uow.commit()
         return signed_in
 
@@ -329,13 +385,17 @@ def _locked(deputy: orm.Deputy, now: datetime) -> CardLocked | None:
     if until is None or until <= now:
         return None
     seconds = max(1, math.ceil((until - now).total_seconds()))
-    return CardLocked(f"too many wrong PINs for this card: it is locked until {_when(until)} "
-                      f"(for {seconds} more seconds)", locked_until=_when(until),
-                      retry_after=seconds)
+    return CardLocked(
+        f"too many wrong PINs for this card: it is locked until {_when(until)} "
+        f"(for {seconds} more seconds)",
+        locked_until=_when(until),
+        retry_after=seconds,
+    )
 
 
-def login_with_card(uow: UnitOfWork, card_uid: object, pin: object,
-                    lifetime: timedelta = LOGIN_TOKEN_LIFETIME) -> SignedIn:
+def login_with_card(
+    uow: UnitOfWork, card_uid: object, pin: object, lifetime: timedelta = LOGIN_TOKEN_LIFETIME
+) -> SignedIn:
     """A deputy signs in at a terminal with their card's UID and their PIN.
 
     Wrong card or PIN: WrongCredentials. After PIN_ATTEMPTS wrong PINs the card is locked for
@@ -356,8 +416,11 @@ def login_with_card(uow: UnitOfWork, card_uid: object, pin: object,
         raise WrongCredentials(WRONG_CARD)
     with uow:
         deputy = uow.session.scalars(
-            select(orm.Deputy).where(orm.Deputy.id == seen[0]).with_for_update()
-            .execution_options(populate_existing=True)).first()
+            select(orm.Deputy)
+            .where(orm.Deputy.id == seen[0])
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
         if deputy is None or deputy.card_uid != uid or deputy.pin_hash != stored:
             raise WrongCredentials(WRONG_CARD)  # the card or PIN changed meanwhile
         now = uow.now()
@@ -370,9 +433,15 @@ def login_with_card(uow: UnitOfWork, card_uid: object, pin: object,
                 raise WrongCredentials(WRONG_CARD)
             deputy.pin_failures = 0
             deputy.pin_locked_until = now + PIN_LOCK
-            uow.journal(SYSTEM_GUARD, "card_locked", {
-                "deputy_id": deputy.id, "failed_attempts": PIN_ATTEMPTS,
-                "locked_until": _when(deputy.pin_locked_until)})
+            uow.journal(
+                SYSTEM_GUARD,
+                "card_locked",
+                {
+                    "deputy_id": deputy.id,
+                    "failed_attempts": PIN_ATTEMPTS,
+                    "locked_until": _when(deputy.pin_locked_until),
+                },
+            )
             refusal = _locked(deputy, now)
             assert refusal is not None
             uow.commit()
@@ -387,12 +456,12 @@ def login_with_card(uow: UnitOfWork, card_uid: object, pin: object,
         return signed_in
 
 
-
 def logout(uow: UnitOfWork, actor: Actor, token: str) -> dict[str, object]:
     """Revoke the token the caller presents (their own): from now on it gets 401."""
     with uow:
-        row = uow.session.scalars(select(orm.ApiToken).where(
-            orm.ApiToken.token_hash == token_digest(token))).first()
+        row = uow.session.scalars(
+            select(orm.ApiToken).where(orm.ApiToken.token_hash == token_digest(token))
+        ).first()
         if row is None or row.revoked_at is not None:
             raise PermissionDenied("unknown or revoked token")
         row.revoked_at = now = uow.now()
@@ -422,4 +491,6 @@ def set_deputy_pin(uow: UnitOfWork, actor: Actor, deputy_id: object, pin: object
 def deputies_with_pin(uow: UnitOfWork) -> set[int]:
     """The ids of the deputies who have a PIN (never the PINs or their hashes)."""
     with uow:
-        return set(uow.session.scalars(select(orm.Deputy.id).where(orm.Deputy.pin_hash.is_not(None))))
+        return set(
+            uow.session.scalars(select(orm.Deputy.id).where(orm.Deputy.pin_hash.is_not(None)))
+        )

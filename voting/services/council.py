@@ -58,7 +58,9 @@ def plenary(uow: UnitOfWork, council: orm.Council) -> orm.Body:
 
 
 def quorum_rule(council: orm.Council) -> QuorumRule:
-    return QuorumRule(council.quorum_numerator, council.quorum_denominator, council.quorum_counts_head)
+    return QuorumRule(
+        council.quorum_numerator, council.quorum_denominator, council.quorum_counts_head
+    )
 
 
 def create_council(uow: UnitOfWork, actor: Actor, settings: Mapping[str, object]) -> int:
@@ -98,7 +100,9 @@ def _checked_settings(settings: Mapping[str, object], creating: bool = False) ->
             checked[key] = validate.boolean(value, key)
         elif kind == "rule":
             if not isinstance(value, str) or value not in PRESET_RULES:
-                raise InvalidInput(f"default_rule must be one of {', '.join(PRESET_RULES)}", field=key)
+                raise InvalidInput(
+                    f"default_rule must be one of {', '.join(PRESET_RULES)}", field=key
+                )
             checked[key] = value
     if creating:
         for key in ("name", "edrpou", "katottg", "statutory_deputies"):
@@ -124,7 +128,9 @@ def _settings_dict(council: orm.Council) -> dict[str, object]:
     return {key: getattr(council, key) for key in SETTINGS}
 
 
-def update_settings(uow: UnitOfWork, actor: Actor, changes: Mapping[str, object]) -> dict[str, object]:
+def update_settings(
+    uow: UnitOfWork, actor: Actor, changes: Mapping[str, object]
+) -> dict[str, object]:
     """Change council settings; the journal keeps the old and new values."""
     actor.require("secretary")
     with uow:
@@ -149,12 +155,18 @@ def update_settings(uow: UnitOfWork, actor: Actor, changes: Mapping[str, object]
 
 
 def _active_ordinary_deputies(uow: UnitOfWork, council: orm.Council) -> int:
-    return uow.session.scalar(
-        select(func.count()).select_from(orm.Deputy).where(
-            orm.Deputy.council_id == council.id, orm.Deputy.active.is_(True),
-            orm.Deputy.is_head.is_(False),
+    return (
+        uow.session.scalar(
+            select(func.count())
+            .select_from(orm.Deputy)
+            .where(
+                orm.Deputy.council_id == council.id,
+                orm.Deputy.active.is_(True),
+                orm.Deputy.is_head.is_(False),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _faction_id(uow: UnitOfWork, council: orm.Council, name: str | None) -> int | None:
@@ -171,8 +183,16 @@ def _faction_id(uow: UnitOfWork, council: orm.Council, name: str | None) -> int 
 
 
 DEPUTY_FIELDS = {
-    "full_name", "short_name", "faction", "voting_identifier", "external_id", "card_uid",
-    "seat_number", "is_head", "active", "committees",
+    "full_name",
+    "short_name",
+    "faction",
+    "voting_identifier",
+    "external_id",
+    "card_uid",
+    "seat_number",
+    "is_head",
+    "active",
+    "committees",
 }
 
 
@@ -181,15 +201,21 @@ def _check_deputy_fields(data: Mapping[str, object], creating: bool) -> dict[str
     out: dict[str, object] = {}
     for key in ("full_name", "short_name"):
         if key in data or creating:
-            out[key] = validate.text(data.get(key), key, limit=300 if key == "full_name" else 120,
-                                     required=key == "full_name")
+            out[key] = validate.text(
+                data.get(key),
+                key,
+                limit=300 if key == "full_name" else 120,
+                required=key == "full_name",
+            )
     for key in ("faction", "voting_identifier", "external_id", "card_uid"):
         if key in data:
-            out[key] = validate.text(data[key], key, limit=64 if key != "faction" else 300,
-                                     required=False)
+            out[key] = validate.text(
+                data[key], key, limit=64 if key != "faction" else 300, required=False
+            )
     if "seat_number" in data:
-        out["seat_number"] = validate.integer(data["seat_number"], "seat_number", minimum=1,
-                                              maximum=10_000, required=False)
+        out["seat_number"] = validate.integer(
+            data["seat_number"], "seat_number", minimum=1, maximum=10_000, required=False
+        )
     for key in ("is_head", "active"):
         if key in data:
             out[key] = validate.boolean(data[key], key)
@@ -204,20 +230,22 @@ def _check_deputy_fields(data: Mapping[str, object], creating: bool) -> dict[str
 
 
 def short_name_of(full_name: str) -> str:
-    """"Прізвище Ім'я По батькові" → "Прізвище І. П."."""
+    """ "Прізвище Ім'я По батькові" → "Прізвище І. П."."""
     parts = full_name.split()
     return " ".join(parts[:1] + [f"{p[0]}." for p in parts[1:3]]) if parts else full_name
 
 
-def _ensure_unique(uow: UnitOfWork, council: orm.Council, values: dict[str, object],
-                   deputy_id: int | None) -> None:
+def _ensure_unique(
+    uow: UnitOfWork, council: orm.Council, values: dict[str, object], deputy_id: int | None
+) -> None:
     for key in ("voting_identifier", "card_uid", "external_id", "seat_number"):
         value = values.get(key)
         if value is None:
             continue
         clash = uow.session.scalars(
             select(orm.Deputy).where(
-                orm.Deputy.council_id == council.id, getattr(orm.Deputy, key) == value,
+                orm.Deputy.council_id == council.id,
+                getattr(orm.Deputy, key) == value,
                 orm.Deputy.id != (deputy_id or 0),
             )
         ).first()
@@ -240,7 +268,9 @@ def add_deputy(uow: UnitOfWork, actor: Actor, data: Mapping[str, object]) -> int
         council = the_council(uow)
         values = _check_deputy_fields(data, creating=True)
         deputy_id = _insert_deputy(uow, council, values)
-        uow.journal(actor, "deputy_added", {"deputy_id": deputy_id, "full_name": values["full_name"]})
+        uow.journal(
+            actor, "deputy_added", {"deputy_id": deputy_id, "full_name": values["full_name"]}
+        )
         uow.commit()
         return deputy_id
 
@@ -254,11 +284,16 @@ def _insert_deputy(uow: UnitOfWork, council: orm.Council, values: dict[str, obje
     if active and not is_head:
         _ensure_capacity(uow, council)
     deputy = orm.Deputy(
-        council_id=council.id, full_name=values["full_name"], short_name=values["short_name"],
+        council_id=council.id,
+        full_name=values["full_name"],
+        short_name=values["short_name"],
         faction_id=_faction_id(uow, council, values.get("faction")),  # type: ignore[arg-type]
-        voting_identifier=values.get("voting_identifier"), external_id=values.get("external_id"),
-        card_uid=values.get("card_uid"), seat_number=values.get("seat_number"),
-        is_head=is_head, active=active,
+        voting_identifier=values.get("voting_identifier"),
+        external_id=values.get("external_id"),
+        card_uid=values.get("card_uid"),
+        seat_number=values.get("seat_number"),
+        is_head=is_head,
+        active=active,
     )
     uow.session.add(deputy)
     uow.session.flush()
@@ -271,7 +306,8 @@ def _insert_deputy(uow: UnitOfWork, council: orm.Council, values: dict[str, obje
 def _head(uow: UnitOfWork, council: orm.Council) -> orm.Deputy | None:
     return uow.session.scalars(
         select(orm.Deputy).where(
-            orm.Deputy.council_id == council.id, orm.Deputy.is_head.is_(True),
+            orm.Deputy.council_id == council.id,
+            orm.Deputy.is_head.is_(True),
             orm.Deputy.active.is_(True),
         )
     ).first()
@@ -285,7 +321,9 @@ def _committee(uow: UnitOfWork, council: orm.Council, body_id: object) -> orm.Bo
     return body
 
 
-def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mapping[str, object]) -> None:
+def update_deputy(
+    uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mapping[str, object]
+) -> None:
     """Change a deputy's details; `active: false` leaves the seat vacant."""
     actor.require("secretary")
     with uow:
@@ -294,7 +332,8 @@ def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mappin
         assert isinstance(deputy, orm.Deputy)
         values = _check_deputy_fields(data, creating=False)
         if ("full_name" in values and "short_name" not in values) or (
-                "short_name" in values and values["short_name"] is None):
+            "short_name" in values and values["short_name"] is None
+        ):
             values["short_name"] = short_name_of(str(values.get("full_name", deputy.full_name)))
         _ensure_unique(uow, council, values, deputy.id)
         becomes_head = values.get("is_head", deputy.is_head)
@@ -304,8 +343,9 @@ def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mappin
         if becomes_head and becomes_active:
             head = _head(uow, council)
             if head is not None and head.id != deputy.id:
-                raise InvalidInput(f"the council already has a head ({head.full_name})",
-                                   field="is_head")
+                raise InvalidInput(
+                    f"the council already has a head ({head.full_name})", field="is_head"
+                )
         before = {}
         for key, value in values.items():
             if key == "faction":
@@ -325,8 +365,11 @@ def update_deputy(uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mappin
             for body_id in values["committees"]:  # type: ignore[union-attr]
                 _committee(uow, council, body_id)
                 uow.session.add(orm.CommitteeMember(body_id=body_id, deputy_id=deputy.id))
-        uow.journal(actor, "deputy_changed", {"deputy_id": deputy.id, "before": before,
-                                              "after": {k: v for k, v in values.items()}})
+        uow.journal(
+            actor,
+            "deputy_changed",
+            {"deputy_id": deputy.id, "before": before, "after": {k: v for k, v in values.items()}},
+        )
         uow.commit()
 
 
@@ -336,8 +379,9 @@ def add_committee(uow: UnitOfWork, actor: Actor, name: object, members: object =
     with uow:
         council = the_council(uow)
         title = validate.text(name, "name")
-        if uow.session.scalars(select(orm.Body).where(
-            orm.Body.council_id == council.id, orm.Body.name == title)).first():
+        if uow.session.scalars(
+            select(orm.Body).where(orm.Body.council_id == council.id, orm.Body.name == title)
+        ).first():
             raise InvalidInput(f"a body named {title!r} already exists", field="name")
         if not isinstance(members, (list, tuple)) or not all(isinstance(m, int) for m in members):
             raise InvalidInput("members must be a list of deputy ids", field="members")
@@ -348,8 +392,11 @@ def add_committee(uow: UnitOfWork, actor: Actor, name: object, members: object =
             deputy = uow.get(orm.Deputy, deputy_id, "deputy")
             assert isinstance(deputy, orm.Deputy)
             uow.session.add(orm.CommitteeMember(body_id=body.id, deputy_id=deputy.id))
-        uow.journal(actor, "committee_created", {"body_id": body.id, "name": title,
-                                                 "members": list(dict.fromkeys(members))})
+        uow.journal(
+            actor,
+            "committee_created",
+            {"body_id": body.id, "name": title, "members": list(dict.fromkeys(members))},
+        )
         uow.commit()
         return body.id
 
@@ -362,20 +409,29 @@ def import_deputies(uow: UnitOfWork, actor: Actor, records: list[DeputyRecord]) 
         ids = []
         for record in records:
             values = {
-                "full_name": record.full_name, "short_name": record.short_name,
-                "faction": record.faction_name, "voting_identifier": record.voting_identifier,
+                "full_name": record.full_name,
+                "short_name": record.short_name,
+                "faction": record.faction_name,
+                "voting_identifier": record.voting_identifier,
                 "external_id": record.external_id,
             }
             try:
                 checked = _check_deputy_fields(values, creating=True)
                 ids.append(_insert_deputy(uow, council, checked))
             except InvalidInput as error:
-                who = record.external_id if len(record.external_id) <= 64 else (
-                    record.external_id[:63] + "…")
-                name = record.full_name if len(record.full_name) <= 80 else (
-                    record.full_name[:79] + "…")
-                raise InvalidInput(f"deputy {who} ({name}): {error.message}",
-                                   **error.details) from None
+                who = (
+                    record.external_id
+                    if len(record.external_id) <= 64
+                    else (record.external_id[:63] + "…")
+                )
+                name = (
+                    record.full_name
+                    if len(record.full_name) <= 80
+                    else (record.full_name[:79] + "…")
+                )
+                raise InvalidInput(
+                    f"deputy {who} ({name}): {error.message}", **error.details
+                ) from None
         uow.journal(actor, "deputies_imported", {"count": len(ids), "deputy_ids": ids})
         uow.commit()
         return ids

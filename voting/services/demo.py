@@ -40,20 +40,48 @@ FACTIONS = (
 )
 
 DEPUTY_NAMES = (
-    "Бондаренко Олена Василівна", "Ткаченко Андрій Миколайович", "Кравченко Ірина Олександрівна",
-    "Шевчук Василь Петрович", "Коваль Наталія Іванівна", "Поліщук Сергій Вікторович",
-    "Бойко Тетяна Михайлівна", "Мельник Юрій Степанович", "Савченко Оксана Григорівна",
-    "Руденко Дмитро Анатолійович", "Марченко Людмила Володимирівна", "Лисенко Олег Богданович",
-    "Гнатюк Мар'яна Ярославівна", "Кузьменко Віталій Сергійович", "Павленко Світлана Олегівна",
-    "Левченко Ігор Валентинович", "Карпенко Галина Юріївна", "Вдовиченко Роман Іванович",
-    "Зінченко Алла Петрівна", "Мороз Тарас Васильович", "Остапчук Ольга Дмитрівна",
-    "Литвиненко Володимир Федорович", "Кушнір Вікторія Андріївна", "Романюк Дем'ян Остапович",
-    "Білоус Катерина Леонідівна", "Дячук Михайло Романович", "Ярошенко Лариса Миколаївна",
-    "Гордієнко Євген Олександрович", "Приходько Надія Степанівна", "Захарченко Артем Вікторович",
-    "Симоненко Валентина Іванівна", "Остапенко Богдан Ігорович", "Федоренко Юлія Сергіївна",
-    "Клименко Григорій Павлович", "Головко Інна Василівна", "Паламарчук Святослав Юрійович",
-    "Сидоренко Ганна Олексіївна", "Тимошенко Максим Володимирович", "Петренко Софія Тарасівна",
-    "Нестеренко Олександр Григорович", "Вакуленко Людмила Анатоліївна", "Юрченко Ярослав Ілліч",
+    "Бондаренко Олена Василівна",
+    "Ткаченко Андрій Миколайович",
+    "Кравченко Ірина Олександрівна",
+    "Шевчук Василь Петрович",
+    "Коваль Наталія Іванівна",
+    "Поліщук Сергій Вікторович",
+    "Бойко Тетяна Михайлівна",
+    "Мельник Юрій Степанович",
+    "Савченко Оксана Григорівна",
+    "Руденко Дмитро Анатолійович",
+    "Марченко Людмила Володимирівна",
+    "Лисенко Олег Богданович",
+    "Гнатюк Мар'яна Ярославівна",
+    "Кузьменко Віталій Сергійович",
+    "Павленко Світлана Олегівна",
+    "Левченко Ігор Валентинович",
+    "Карпенко Галина Юріївна",
+    "Вдовиченко Роман Іванович",
+    "Зінченко Алла Петрівна",
+    "Мороз Тарас Васильович",
+    "Остапчук Ольга Дмитрівна",
+    "Литвиненко Володимир Федорович",
+    "Кушнір Вікторія Андріївна",
+    "Романюк Дем'ян Остапович",
+    "Білоус Катерина Леонідівна",
+    "Дячук Михайло Романович",
+    "Ярошенко Лариса Миколаївна",
+    "Гордієнко Євген Олександрович",
+    "Приходько Надія Степанівна",
+    "Захарченко Артем Вікторович",
+    "Симоненко Валентина Іванівна",
+    "Остапенко Богдан Ігорович",
+    "Федоренко Юлія Сергіївна",
+    "Клименко Григорій Павлович",
+    "Головко Інна Василівна",
+    "Паламарчук Святослав Юрійович",
+    "Сидоренко Ганна Олексіївна",
+    "Тимошенко Максим Володимирович",
+    "Петренко Софія Тарасівна",
+    "Нестеренко Олександр Григорович",
+    "Вакуленко Людмила Анатоліївна",
+    "Юрченко Ярослав Ілліч",
 )
 MAYOR_NAME = "Гребенюк Віктор Станіславович"
 
@@ -62,33 +90,69 @@ SESSION_NUMBER = 17
 
 # (title, draft number, rapporteur); "{year}" is the sitting's year.
 AGENDA = (
-    ("Про внесення змін до бюджету міської територіальної громади на {year} рік", "757/1",
-     "Мельник Оксана Петрівна, начальник фінансового управління"),
-    ("Про затвердження Програми розвитку освіти на {year}–{year2} роки", "757/2",
-     "Захарчук Ірина Василівна, начальник управління освіти"),
-    ("Про затвердження Програми підтримки захисників і захисниць України та членів їхніх сімей "
-     "на {year} рік", "758",
-     "Дорошенко Павло Іванович, начальник управління соціального захисту населення"),
-    ("Про встановлення місцевих податків і зборів на {next} рік", "759/1",
-     "Мельник Оксана Петрівна, начальник фінансового управління"),
-    ("Про затвердження Програми «Питна вода» на {year}–{year4} роки", "760",
-     "Кириленко Андрій Олегович, директор КП «Міськводоканал»"),
-    ("Про затвердження тарифів на послуги з вивезення побутових відходів", "761",
-     "Гуменюк Сергій Миколайович, начальник управління житлово-комунального господарства"),
-    ("Про надання дозволу на розроблення детального плану території в районі вулиці Соборної",
-     "762/3", "Олійник Марина Юріївна, головний архітектор міста"),
-    ("Про передачу в оренду нежитлових приміщень комунальної власності", "763",
-     "Білик Роман Вікторович, начальник управління комунального майна"),
-    ("Про внесення змін до Статуту комунального некомерційного підприємства "
-     "«Центральна міська лікарня»", "764",
-     "Савчук Наталія Олександрівна, начальник управління охорони здоров'я"),
-    ("Про безоплатне прийняття у комунальну власність об'єктів інженерної інфраструктури", "765",
-     "Білик Роман Вікторович, начальник управління комунального майна"),
-    ("Про присвоєння звання «Почесний громадянин міста»", "766",
-     "Ткачук Олег Степанович, керуючий справами виконавчого комітету"),
-    ("Про звіт про виконання бюджету міської територіальної громади за дев'ять місяців "
-     "{year} року", "767",
-     "Мельник Оксана Петрівна, начальник фінансового управління"),
+    (
+        "Про внесення змін до бюджету міської територіальної громади на {year} рік",
+        "757/1",
+        "Мельник Оксана Петрівна, начальник фінансового управління",
+    ),
+    (
+        "Про затвердження Програми розвитку освіти на {year}–{year2} роки",
+        "757/2",
+        "Захарчук Ірина Василівна, начальник управління освіти",
+    ),
+    (
+        "Про затвердження Програми підтримки захисників і захисниць України та членів їхніх сімей "
+        "на {year} рік",
+        "758",
+        "Дорошенко Павло Іванович, начальник управління соціального захисту населення",
+    ),
+    (
+        "Про встановлення місцевих податків і зборів на {next} рік",
+        "759/1",
+        "Мельник Оксана Петрівна, начальник фінансового управління",
+    ),
+    (
+        "Про затвердження Програми «Питна вода» на {year}–{year4} роки",
+        "760",
+        "Кириленко Андрій Олегович, директор КП «Міськводоканал»",
+    ),
+    (
+        "Про затвердження тарифів на послуги з вивезення побутових відходів",
+        "761",
+        "Гуменюк Сергій Миколайович, начальник управління житлово-комунального господарства",
+    ),
+    (
+        "Про надання дозволу на розроблення детального плану території в районі вулиці Соборної",
+        "762/3",
+        "Олійник Марина Юріївна, головний архітектор міста",
+    ),
+    (
+        "Про передачу в оренду нежитлових приміщень комунальної власності",
+        "763",
+        "Білик Роман Вікторович, начальник управління комунального майна",
+    ),
+    (
+        "Про внесення змін до Статуту комунального некомерційного підприємства "
+        "«Центральна міська лікарня»",
+        "764",
+        "Савчук Наталія Олександрівна, начальник управління охорони здоров'я",
+    ),
+    (
+        "Про безоплатне прийняття у комунальну власність об'єктів інженерної інфраструктури",
+        "765",
+        "Білик Роман Вікторович, начальник управління комунального майна",
+    ),
+    (
+        "Про присвоєння звання «Почесний громадянин міста»",
+        "766",
+        "Ткачук Олег Степанович, керуючий справами виконавчого комітету",
+    ),
+    (
+        "Про звіт про виконання бюджету міської територіальної громади за дев'ять місяців "
+        "{year} року",
+        "767",
+        "Мельник Оксана Петрівна, начальник фінансового управління",
+    ),
 )
 
 
@@ -151,29 +215,62 @@ def demo_pin(seat: int | None) -> str:
 
 def build_demo(runtime: Runtime, today: date) -> DemoInfo:
     """Create the demo council in an empty database, with an open plenary sitting on `today`."""
-    council.create_council(runtime.uow(), SYSTEM, {
-        "name": DEMO_COUNCIL_NAME, "edrpou": "00000000", "katottg": "UA00000000000000000",
-        "statutory_deputies": len(DEPUTY_NAMES), "head_votes": True})
+    council.create_council(
+        runtime.uow(),
+        SYSTEM,
+        {
+            "name": DEMO_COUNCIL_NAME,
+            "edrpou": "00000000",
+            "katottg": "UA00000000000000000",
+            "statutory_deputies": len(DEPUTY_NAMES),
+            "head_votes": True,
+        },
+    )
     seats = [name for name, count in FACTIONS for _ in range(count)]
     assert len(seats) == len(DEPUTY_NAMES)
     for seat, (full_name, faction) in enumerate(zip(DEPUTY_NAMES, seats, strict=True), start=1):
-        council.add_deputy(runtime.uow(), DEMO_SECRETARY, {
-            "full_name": full_name, "faction": faction, "seat_number": seat,
-            "voting_identifier": f"dep-{seat}", "card_uid": card_uid(seat)})
-    council.add_deputy(runtime.uow(), DEMO_SECRETARY, {
-        "full_name": MAYOR_NAME, "is_head": True, "voting_identifier": "mayor",
-        "card_uid": card_uid(0)})
+        council.add_deputy(
+            runtime.uow(),
+            DEMO_SECRETARY,
+            {
+                "full_name": full_name,
+                "faction": faction,
+                "seat_number": seat,
+                "voting_identifier": f"dep-{seat}",
+                "card_uid": card_uid(seat),
+            },
+        )
+    council.add_deputy(
+        runtime.uow(),
+        DEMO_SECRETARY,
+        {
+            "full_name": MAYOR_NAME,
+            "is_head": True,
+            "voting_identifier": "mayor",
+            "card_uid": card_uid(0),
+        },
+    )
     number, label, date_from = CONVOCATION
-    convocation = sittings.create_convocation(runtime.uow(), DEMO_SECRETARY, number, label,
-                                              date_from)
+    convocation = sittings.create_convocation(
+        runtime.uow(), DEMO_SECRETARY, number, label, date_from
+    )
     session = sittings.create_session(runtime.uow(), DEMO_SECRETARY, convocation, SESSION_NUMBER)
-    sitting = sittings.create_sitting(runtime.uow(), DEMO_SECRETARY, date=today.isoformat(),
-                                      session_id=session)
-    years = {"year": today.year, "next": today.year + 1, "year2": today.year + 2,
-             "year4": today.year + 4}
+    sitting = sittings.create_sitting(
+        runtime.uow(), DEMO_SECRETARY, date=today.isoformat(), session_id=session
+    )
+    years = {
+        "year": today.year,
+        "next": today.year + 1,
+        "year2": today.year + 2,
+        "year4": today.year + 4,
+    }
     for title, draft, rapporteur in AGENDA:
-        sittings.add_item(runtime.uow(), DEMO_SECRETARY, sitting, {
-            "title": title.format(**years), "draft_number": draft, "rapporteur": rapporteur})
+        sittings.add_item(
+            runtime.uow(),
+            DEMO_SECRETARY,
+            sitting,
+            {"title": title.format(**years), "draft_number": draft, "rapporteur": rapporteur},
+        )
     sittings.open_sitting(runtime.uow(), DEMO_SECRETARY, sitting)
     ensure_demo_pins(runtime)
     return load_demo(runtime)
@@ -183,32 +280,53 @@ def load_demo(runtime: Runtime) -> DemoInfo:
     """Find the demo in a database built earlier; NotFound if the database holds something else."""
     name = str(queries.council_info(runtime.uow())["name"])
     if name != DEMO_COUNCIL_NAME:
-        raise NotFound(f"the database holds the council {name!r}, not the demo; "
-                       "the demo gives out tokens only for its own council")
+        raise NotFound(
+            f"the database holds the council {name!r}, not the demo; "
+            "the demo gives out tokens only for its own council"
+        )
     people = [_demo_deputy(row) for row in queries.deputies(runtime.uow()) if row["active"]]
     heads = [d for d in people if d.is_head]
-    ordinary = sorted((d for d in people if not d.is_head),
-                      key=lambda d: (d.seat_number is None, d.seat_number or 0, d.id))
+    ordinary = sorted(
+        (d for d in people if not d.is_head),
+        key=lambda d: (d.seat_number is None, d.seat_number or 0, d.id),
+    )
     plenary: list[dict[str, Any]] = [
-        sitting for session in queries.sessions(runtime.uow()) if session["id"] is not None
-        for sitting in cast(list[dict[str, Any]], session["sittings"])]
+        sitting
+        for session in queries.sessions(runtime.uow())
+        if session["id"] is not None
+        for sitting in cast(list[dict[str, Any]], session["sittings"])
+    ]
     if not heads or not plenary:
-        raise NotFound("the demo database is incomplete (no mayor or no sitting); "
-                       "build it again with --fresh")
+        raise NotFound(
+            "the demo database is incomplete (no mayor or no sitting); build it again with --fresh"
+        )
     sitting = max(plenary, key=lambda s: (s["date"], s["id"]))
-    items = tuple(DemoItem(i["id"], i["position"], i["title"], i["draft_number"])
-                  for i in cast(list[dict[str, Any]], queries.agenda(runtime.uow(), sitting["id"])))
-    return DemoInfo(council_name=name, deputies=tuple(ordinary), head=heads[0],
-                    sitting_id=sitting["id"], sitting_date=sitting["date"],
-                    sitting_state=sitting["state"], items=items)
+    items = tuple(
+        DemoItem(i["id"], i["position"], i["title"], i["draft_number"])
+        for i in cast(list[dict[str, Any]], queries.agenda(runtime.uow(), sitting["id"]))
+    )
+    return DemoInfo(
+        council_name=name,
+        deputies=tuple(ordinary),
+        head=heads[0],
+        sitting_id=sitting["id"],
+        sitting_date=sitting["date"],
+        sitting_state=sitting["state"],
+        items=items,
+    )
 
 
 def _demo_deputy(row: Mapping[str, Any]) -> DemoDeputy:
-    return DemoDeputy(id=row["id"], full_name=row["full_name"],
-                      voting_identifier=row["voting_identifier"], seat_number=row["seat_number"],
-                      faction=row["faction"], is_head=row["is_head"],
-                      card_uid=card_uid(row["seat_number"] or 0),
-                      pin=demo_pin(row["seat_number"]))
+    return DemoDeputy(
+        id=row["id"],
+        full_name=row["full_name"],
+        voting_identifier=row["voting_identifier"],
+        seat_number=row["seat_number"],
+        faction=row["faction"],
+        is_head=row["is_head"],
+        card_uid=card_uid(row["seat_number"] or 0),
+        pin=demo_pin(row["seat_number"]),
+    )
 
 
 def issue_demo_tokens(runtime: Runtime, info: DemoInfo) -> DemoTokens:
@@ -216,8 +334,9 @@ def issue_demo_tokens(runtime: Runtime, info: DemoInfo) -> DemoTokens:
     secretary = auth.create_token(runtime.uow(), SYSTEM, "secretary", label="demo secretary")
     chair = auth.create_token(runtime.uow(), SYSTEM, "chair", label="demo chair")
     deputies = {
-        person.id: auth.create_token(runtime.uow(), SYSTEM, "deputy", person.id,
-                                     label=f"demo: {person.full_name}")
+        person.id: auth.create_token(
+            runtime.uow(), SYSTEM, "deputy", person.id, label=f"demo: {person.full_name}"
+        )
         for person in (*info.deputies, info.head)
     }
     return DemoTokens(secretary, chair, deputies)
@@ -229,8 +348,12 @@ def ensure_demo_pins(runtime: Runtime) -> list[int]:
     given = []
     for row in queries.deputies(runtime.uow()):
         if row["id"] not in have:
-            auth.set_deputy_pin(runtime.uow(), DEMO_SECRETARY, row["id"],
-                                demo_pin(cast(int | None, row["seat_number"])))
+            auth.set_deputy_pin(
+                runtime.uow(),
+                DEMO_SECRETARY,
+                row["id"],
+                demo_pin(cast(int | None, row["seat_number"])),
+            )
             given.append(cast(int, row["id"]))
     return given
 

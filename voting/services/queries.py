@@ -30,18 +30,26 @@ def journal_head(uow: UnitOfWork) -> int:
 def council_info(uow: UnitOfWork) -> dict[str, object]:
     with uow:
         council = the_council(uow)
-        bodies = uow.session.scalars(select(orm.Body).where(orm.Body.council_id == council.id)
-                                     .order_by(orm.Body.id))
-        return {"id": council.id, **{k: getattr(council, k) for k in SETTINGS},
-                "bodies": [{"id": b.id, "kind": b.kind, "name": b.name} for b in bodies]}
+        bodies = uow.session.scalars(
+            select(orm.Body).where(orm.Body.council_id == council.id).order_by(orm.Body.id)
+        )
+        return {
+            "id": council.id,
+            **{k: getattr(council, k) for k in SETTINGS},
+            "bodies": [{"id": b.id, "kind": b.kind, "name": b.name} for b in bodies],
+        }
 
 
 def _deputy_dict(deputy: orm.Deputy, factions: dict[int, str]) -> dict[str, object]:
     return {
-        "id": deputy.id, "full_name": deputy.full_name, "short_name": deputy.short_name,
+        "id": deputy.id,
+        "full_name": deputy.full_name,
+        "short_name": deputy.short_name,
         "faction": factions.get(deputy.faction_id) if deputy.faction_id else None,
-        "voting_identifier": deputy.voting_identifier, "seat_number": deputy.seat_number,
-        "is_head": deputy.is_head, "active": deputy.active,
+        "voting_identifier": deputy.voting_identifier,
+        "seat_number": deputy.seat_number,
+        "is_head": deputy.is_head,
+        "active": deputy.active,
     }
 
 
@@ -59,11 +67,13 @@ def deputies(uow: UnitOfWork) -> list[dict[str, object]]:
         factions = _factions(uow)
         memberships: dict[int, list[int]] = defaultdict(list)
         for body_id, deputy_id in uow.session.execute(
-                select(orm.CommitteeMember.body_id, orm.CommitteeMember.deputy_id)):
+            select(orm.CommitteeMember.body_id, orm.CommitteeMember.deputy_id)
+        ):
             memberships[deputy_id].append(body_id)
         rows = sorted(uow.session.scalars(select(orm.Deputy)), key=_roster_order)
-        return [{**_deputy_dict(d, factions), "committees": sorted(memberships[d.id])}
-                for d in rows]
+        return [
+            {**_deputy_dict(d, factions), "committees": sorted(memberships[d.id])} for d in rows
+        ]
 
 
 def deputy(uow: UnitOfWork, deputy_id: object) -> dict[str, object]:
@@ -76,40 +86,74 @@ def deputy(uow: UnitOfWork, deputy_id: object) -> dict[str, object]:
 def sessions(uow: UnitOfWork) -> list[dict[str, object]]:
     with uow:
         sittings_by_session: dict[int | None, list[dict[str, object]]] = defaultdict(list)
-        for s in uow.session.scalars(select(orm.Sitting).order_by(orm.Sitting.date, orm.Sitting.id)):
+        for s in uow.session.scalars(
+            select(orm.Sitting).order_by(orm.Sitting.date, orm.Sitting.id)
+        ):
             sittings_by_session[s.session_id].append(_sitting_dict(s))
         out = []
         for session, convocation in uow.session.execute(
-                select(orm.Session, orm.Convocation).join(orm.Convocation)
-                .order_by(orm.Convocation.number, orm.Session.number)):
-            out.append({"id": session.id, "number": session.number, "title": session.title,
-                        "convocation": {"id": convocation.id, "number": convocation.number,
-                                        "label": convocation.label},
-                        "sittings": sittings_by_session[session.id]})
+            select(orm.Session, orm.Convocation)
+            .join(orm.Convocation)
+            .order_by(orm.Convocation.number, orm.Session.number)
+        ):
+            out.append(
+                {
+                    "id": session.id,
+                    "number": session.number,
+                    "title": session.title,
+                    "convocation": {
+                        "id": convocation.id,
+                        "number": convocation.number,
+                        "label": convocation.label,
+                    },
+                    "sittings": sittings_by_session[session.id],
+                }
+            )
         committee = sittings_by_session[None]
-        return out + ([{"id": None, "title": "Засідання постійних комісій",
-                        "sittings": committee}] if committee else [])
+        return out + (
+            [{"id": None, "title": "Засідання постійних комісій", "sittings": committee}]
+            if committee
+            else []
+        )
 
 
 def _sitting_dict(s: orm.Sitting) -> dict[str, object]:
-    return {"id": s.id, "body_id": s.body_id, "session_id": s.session_id, "title": s.title,
-            "date": s.date.isoformat(), "state": s.state,
-            "opened_at": s.opened_at.isoformat() if s.opened_at else None,
-            "closed_at": s.closed_at.isoformat() if s.closed_at else None}
+    return {
+        "id": s.id,
+        "body_id": s.body_id,
+        "session_id": s.session_id,
+        "title": s.title,
+        "date": s.date.isoformat(),
+        "state": s.state,
+        "opened_at": s.opened_at.isoformat() if s.opened_at else None,
+        "closed_at": s.closed_at.isoformat() if s.closed_at else None,
+    }
 
 
 def _item_dict(item: orm.AgendaItem) -> dict[str, object]:
-    return {"id": item.id, "position": item.position, "title": item.title,
-            "draft_number": item.draft_number, "rapporteur": item.rapporteur,
-            "status": item.status, "status_uk": ITEM_STATUS_UK[ItemStatus(item.status)]}
+    return {
+        "id": item.id,
+        "position": item.position,
+        "title": item.title,
+        "draft_number": item.draft_number,
+        "rapporteur": item.rapporteur,
+        "status": item.status,
+        "status_uk": ITEM_STATUS_UK[ItemStatus(item.status)],
+    }
 
 
 def agenda(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
     with uow:
         sitting = uow.get(orm.Sitting, sitting_id, "sitting")
         assert isinstance(sitting, orm.Sitting)
-        return [_item_dict(i) for i in uow.session.scalars(select(orm.AgendaItem).where(
-            orm.AgendaItem.sitting_id == sitting.id).order_by(orm.AgendaItem.position))]
+        return [
+            _item_dict(i)
+            for i in uow.session.scalars(
+                select(orm.AgendaItem)
+                .where(orm.AgendaItem.sitting_id == sitting.id)
+                .order_by(orm.AgendaItem.position)
+            )
+        ]
 
 
 def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
@@ -118,14 +162,29 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
         assert isinstance(row, orm.Sitting)
         round_ = latest_round(uow, row.id)
         return {
-            **_sitting_dict(row), **presence(uow, row).to_dict(),
-            "registration": None if round_ is None else {
-                "round": round_.number, "open": round_.closed_at is None,
-                "opened_at": round_.opened_at.isoformat()},
-            "agenda": [_item_dict(i) for i in uow.session.scalars(select(orm.AgendaItem).where(
-                orm.AgendaItem.sitting_id == row.id).order_by(orm.AgendaItem.position))],
-            "votes": [_vote_summary(v) for v in uow.session.scalars(select(orm.Vote).where(
-                orm.Vote.sitting_id == row.id).order_by(orm.Vote.id))],
+            **_sitting_dict(row),
+            **presence(uow, row).to_dict(),
+            "registration": None
+            if round_ is None
+            else {
+                "round": round_.number,
+                "open": round_.closed_at is None,
+                "opened_at": round_.opened_at.isoformat(),
+            },
+            "agenda": [
+                _item_dict(i)
+                for i in uow.session.scalars(
+                    select(orm.AgendaItem)
+                    .where(orm.AgendaItem.sitting_id == row.id)
+                    .order_by(orm.AgendaItem.position)
+                )
+            ],
+            "votes": [
+                _vote_summary(v)
+                for v in uow.session.scalars(
+                    select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id)
+                )
+            ],
         }
 
 
@@ -137,9 +196,14 @@ def _vote_summary(vote: orm.Vote) -> dict[str, object]:
         out["annul_reason"] = vote.annul_reason
     if vote.result is not None:
         out["result"] = {
-            "registered": vote.registered, "for": vote.count_for, "against": vote.count_against,
-            "abstain": vote.count_abstain, "not_voted": vote.count_not_voted,
-            "absent": vote.count_absent, "threshold": vote.threshold, "result": vote.result,
+            "registered": vote.registered,
+            "for": vote.count_for,
+            "against": vote.count_against,
+            "abstain": vote.count_abstain,
+            "not_voted": vote.count_not_voted,
+            "absent": vote.count_absent,
+            "threshold": vote.threshold,
+            "result": vote.result,
             "result_uk": RESULT_UK[Result(vote.result)],
         }
     return out
@@ -149,8 +213,12 @@ def votes(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
     with uow:
         row = uow.get(orm.Sitting, sitting_id, "sitting")
         assert isinstance(row, orm.Sitting)
-        return [_vote_summary(v) for v in uow.session.scalars(select(orm.Vote).where(
-            orm.Vote.sitting_id == row.id).order_by(orm.Vote.id))]
+        return [
+            _vote_summary(v)
+            for v in uow.session.scalars(
+                select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id)
+            )
+        ]
 
 
 def vote(uow: UnitOfWork, vote_id: object, *, staff: bool = False) -> dict[str, object]:
@@ -168,16 +236,28 @@ def _vote_detail(uow: UnitOfWork, row: orm.Vote, staff: bool) -> dict[str, objec
     secret = row.kind == VoteKind.SECRET
     if row.state == VoteState.OPEN:
         model = orm.SecretParticipation if secret else orm.Ballot
-        cast = uow.session.scalar(select(func.count()).select_from(model).where(
-            model.vote_id == row.id)) or 0
+        cast = (
+            uow.session.scalar(
+                select(func.count()).select_from(model).where(model.vote_id == row.id)
+            )
+            or 0
+        )
         out["votes_cast"] = cast
         if not secret and (council.show_running_split or staff):
-            split = dict(uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
-                orm.Ballot.vote_id == row.id).group_by(orm.Ballot.outcome)).all())
+            split = dict(
+                uow.session.execute(
+                    select(orm.Ballot.outcome, func.count())
+                    .where(orm.Ballot.vote_id == row.id)
+                    .group_by(orm.Ballot.outcome)
+                ).all()
+            )
             out["running"] = {k: split.get(k, 0) for k in ("for", "against", "abstain")}
         if staff and not secret:
-            voted = set(uow.session.scalars(select(orm.Ballot.deputy_id).where(
-                orm.Ballot.vote_id == row.id)))
+            voted = set(
+                uow.session.scalars(
+                    select(orm.Ballot.deputy_id).where(orm.Ballot.vote_id == row.id)
+                )
+            )
             sitting_row = uow.session.get(orm.Sitting, row.sitting_id)
             assert sitting_row is not None
             state = presence(uow, sitting_row)
@@ -185,47 +265,77 @@ def _vote_detail(uow: UnitOfWork, row: orm.Vote, staff: bool) -> dict[str, objec
     elif not secret and (row.kind == VoteKind.ROLL_CALL or staff):
         out["roll_call"] = _roll_call(uow, row)
     if secret and staff:
-        out["participants"] = sorted(uow.session.scalars(
-            select(orm.SecretParticipation.deputy_id).where(
-                orm.SecretParticipation.vote_id == row.id)))
+        out["participants"] = sorted(
+            uow.session.scalars(
+                select(orm.SecretParticipation.deputy_id).where(
+                    orm.SecretParticipation.vote_id == row.id
+                )
+            )
+        )
     return out
 
 
 def _roll_call(uow: UnitOfWork, vote: orm.Vote) -> list[dict[str, object]]:
     factions = _factions(uow)
-    rows = sorted(uow.session.execute(select(orm.Ballot, orm.Deputy).join(orm.Deputy).where(
-        orm.Ballot.vote_id == vote.id)), key=lambda row: _roster_order(row[1]))
-    return [{"deputy_id": d.id, "full_name": d.full_name, "short_name": d.short_name,
-             "faction": factions.get(d.faction_id) if d.faction_id else None,
-             "seat_number": d.seat_number,
-             "outcome": b.outcome, "outcome_uk": OUTCOME_UK[Outcome(b.outcome)]}
-            for b, d in rows]
+    rows = sorted(
+        uow.session.execute(
+            select(orm.Ballot, orm.Deputy).join(orm.Deputy).where(orm.Ballot.vote_id == vote.id)
+        ),
+        key=lambda row: _roster_order(row[1]),
+    )
+    return [
+        {
+            "deputy_id": d.id,
+            "full_name": d.full_name,
+            "short_name": d.short_name,
+            "faction": factions.get(d.faction_id) if d.faction_id else None,
+            "seat_number": d.seat_number,
+            "outcome": b.outcome,
+            "outcome_uk": OUTCOME_UK[Outcome(b.outcome)],
+        }
+        for b, d in rows
+    ]
 
 
 def current_state(uow: UnitOfWork) -> dict[str, object]:
     """What the hall display shows: the sitting in progress, its quorum, item and vote."""
     with uow:
         council = the_council(uow)
-        row = uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
-                                  .order_by(orm.Sitting.opened_at.desc())).first()
-        base: dict[str, object] = {"council": {"name": council.name,
-                                               "statutory_deputies": council.statutory_deputies}}
+        row = uow.session.scalars(
+            select(orm.Sitting)
+            .where(orm.Sitting.state == "open")
+            .order_by(orm.Sitting.opened_at.desc())
+        ).first()
+        base: dict[str, object] = {
+            "council": {"name": council.name, "statutory_deputies": council.statutory_deputies}
+        }
         if row is None:
             return {**base, "sitting": None}
-        last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
-                                        .order_by(orm.Vote.id.desc())).first()
+        last_vote = uow.session.scalars(
+            select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id.desc())
+        ).first()
         item = None
-        current_item = uow.session.scalars(select(orm.AgendaItem).where(
-            orm.AgendaItem.sitting_id == row.id,
-            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION)
-            .order_by(orm.AgendaItem.position)).first()
+        current_item = uow.session.scalars(
+            select(orm.AgendaItem)
+            .where(
+                orm.AgendaItem.sitting_id == row.id,
+                orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+            )
+            .order_by(orm.AgendaItem.position)
+        ).first()
         if current_item is not None:
             item = _item_dict(current_item)
         round_ = latest_round(uow, row.id)
-        return {**base, "sitting": {**_sitting_dict(row), **presence(uow, row).to_dict(),
-                                    "registration_open": bool(round_ and round_.closed_at is None)},
-                "current_item": item,
-                "vote": None if last_vote is None else _vote_detail(uow, last_vote, False)}
+        return {
+            **base,
+            "sitting": {
+                **_sitting_dict(row),
+                **presence(uow, row).to_dict(),
+                "registration_open": bool(round_ and round_.closed_at is None),
+            },
+            "current_item": item,
+            "vote": None if last_vote is None else _vote_detail(uow, last_vote, False),
+        }
 
 
 def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, object]]:
@@ -234,17 +344,29 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
         if deputy_id is not None:
             one = uow.get(orm.Deputy, deputy_id, "deputy")
             assert isinstance(one, orm.Deputy)
-        closed_sittings = uow.session.scalar(select(func.count()).select_from(orm.Sitting).where(
-            orm.Sitting.state != "planned")) or 0
-        attended = dict(uow.session.execute(
-            select(orm.Registration.deputy_id,
-                   func.count(func.distinct(orm.RegistrationRound.sitting_id)))
-            .join(orm.RegistrationRound).group_by(orm.Registration.deputy_id)).all())
+        closed_sittings = (
+            uow.session.scalar(
+                select(func.count()).select_from(orm.Sitting).where(orm.Sitting.state != "planned")
+            )
+            or 0
+        )
+        attended = dict(
+            uow.session.execute(
+                select(
+                    orm.Registration.deputy_id,
+                    func.count(func.distinct(orm.RegistrationRound.sitting_id)),
+                )
+                .join(orm.RegistrationRound)
+                .group_by(orm.Registration.deputy_id)
+            ).all()
+        )
         outcome_counts: dict[int, dict[str, int]] = defaultdict(dict)
         for dep, outcome, n in uow.session.execute(
-                select(orm.Ballot.deputy_id, orm.Ballot.outcome, func.count()).join(orm.Vote)
-                .where(orm.Vote.state == VoteState.CLOSED, orm.Vote.kind == VoteKind.ROLL_CALL)
-                .group_by(orm.Ballot.deputy_id, orm.Ballot.outcome)):
+            select(orm.Ballot.deputy_id, orm.Ballot.outcome, func.count())
+            .join(orm.Vote)
+            .where(orm.Vote.state == VoteState.CLOSED, orm.Vote.kind == VoteKind.ROLL_CALL)
+            .group_by(orm.Ballot.deputy_id, orm.Ballot.outcome)
+        ):
             outcome_counts[dep][outcome] = n
         query = select(orm.Deputy)
         if deputy_id is not None:
@@ -252,9 +374,15 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
         out = []
         for d in sorted(uow.session.scalars(query), key=_roster_order):
             counts = {o.value: outcome_counts[d.id].get(o.value, 0) for o in Outcome}
-            out.append({"deputy_id": d.id, "full_name": d.full_name,
-                        "sittings_held": closed_sittings, "sittings_attended": attended.get(d.id, 0),
-                        "votes": counts})
+            out.append(
+                {
+                    "deputy_id": d.id,
+                    "full_name": d.full_name,
+                    "sittings_held": closed_sittings,
+                    "sittings_attended": attended.get(d.id, 0),
+                    "votes": counts,
+                }
+            )
         if deputy_id is not None and not out:
             raise NotFound(f"deputy {deputy_id} does not exist")
         return out
@@ -277,8 +405,9 @@ def live_state(uow: UnitOfWork, audience: str = "public") -> dict[str, object]:
     return live_states(uow, (audience,))[1][audience]
 
 
-def live_states(uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head: bool = False
-                ) -> tuple[int | None, dict[str, dict[str, object]]]:
+def live_states(
+    uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head: bool = False
+) -> tuple[int | None, dict[str, dict[str, object]]]:
     """`live_state` of each audience, read in one transaction (a push reads them all at once),
     and with `with_head` the journal's head (else None), read first: no state is older."""
     wanted = list(audiences)
@@ -293,12 +422,17 @@ def live_states(uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head
         council = the_council(uow)
         common: dict[str, object] = {
             "now": uow.now().isoformat(),
-            "council": {"name": council.name, "statutory_deputies": council.statutory_deputies,
-                        "show_running_split": council.show_running_split,
-                        "default_rule": council.default_rule,
-                        "default_time_limit_seconds": council.default_time_limit_seconds,
-                        "revote_limit": council.revote_limit},
-            "sitting": None, "current_item": None, "vote": None,
+            "council": {
+                "name": council.name,
+                "statutory_deputies": council.statutory_deputies,
+                "show_running_split": council.show_running_split,
+                "default_rule": council.default_rule,
+                "default_time_limit_seconds": council.default_time_limit_seconds,
+                "revote_limit": council.revote_limit,
+            },
+            "sitting": None,
+            "current_item": None,
+            "vote": None,
         }
         out = {audience: dict(common) for audience in wanted}
         row = live_sitting(uow)
@@ -306,41 +440,64 @@ def live_states(uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head
             return head, out
         state = presence(uow, row)
         round_ = latest_round(uow, row.id)
-        sitting = {**_sitting_dict(row), **state.to_dict(),
-                   "registration_open": bool(round_ and round_.closed_at is None),
-                   "registration_round": round_.number if round_ else None}
-        items = list(uow.session.scalars(select(orm.AgendaItem).where(
-            orm.AgendaItem.sitting_id == row.id).order_by(orm.AgendaItem.position)))
+        sitting = {
+            **_sitting_dict(row),
+            **state.to_dict(),
+            "registration_open": bool(round_ and round_.closed_at is None),
+            "registration_round": round_.number if round_ else None,
+        }
+        items = list(
+            uow.session.scalars(
+                select(orm.AgendaItem)
+                .where(orm.AgendaItem.sitting_id == row.id)
+                .order_by(orm.AgendaItem.position)
+            )
+        )
         current = next((i for i in items if i.status == ItemStatus.UNDER_CONSIDERATION), None)
-        last_vote = uow.session.scalars(select(orm.Vote).where(orm.Vote.sitting_id == row.id)
-                                        .order_by(orm.Vote.id.desc())).first()
+        last_vote = uow.session.scalars(
+            select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id.desc())
+        ).first()
         facts = None if last_vote is None else _VoteFacts(uow, last_vote)
         for audience in wanted:
             shown = out[audience]
             staff, light = audience == "staff", audience == "terminal"
-            shown["sitting"] = dict(sitting) if light else {
-                **sitting, "registered_ids": sorted(state.registered),
-                "participant_ids": sorted(state.participants)}
+            shown["sitting"] = (
+                dict(sitting)
+                if light
+                else {
+                    **sitting,
+                    "registered_ids": sorted(state.registered),
+                    "participant_ids": sorted(state.participants),
+                }
+            )
             shown["current_item"] = None if current is None else _item_dict(current)
             if staff:
                 shown["agenda"] = [_item_dict(i) for i in items]
             if facts is not None:
-                shown["vote"] = (_live_vote_light(uow, facts.row) if light else
-                                 _live_vote(facts, council.show_running_split, staff, state))
+                shown["vote"] = (
+                    _live_vote_light(uow, facts.row)
+                    if light
+                    else _live_vote(facts, council.show_running_split, staff, state)
+                )
         return head, out
 
 
 def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:
     """The sitting the screens follow: the open sitting with an open vote, else the one opened
     last (a committee may sit while the plenary votes: its opening must not hide the vote)."""
-    voting = uow.session.scalars(select(orm.Sitting).join(
-        orm.Vote, orm.Vote.sitting_id == orm.Sitting.id).where(
-        orm.Sitting.state == "open", orm.Vote.state == VoteState.OPEN)
-        .order_by(orm.Sitting.opened_at.desc())).first()
+    voting = uow.session.scalars(
+        select(orm.Sitting)
+        .join(orm.Vote, orm.Vote.sitting_id == orm.Sitting.id)
+        .where(orm.Sitting.state == "open", orm.Vote.state == VoteState.OPEN)
+        .order_by(orm.Sitting.opened_at.desc())
+    ).first()
     if voting is not None:
         return voting
-    return uow.session.scalars(select(orm.Sitting).where(orm.Sitting.state == "open")
-                              .order_by(orm.Sitting.opened_at.desc())).first()
+    return uow.session.scalars(
+        select(orm.Sitting)
+        .where(orm.Sitting.state == "open")
+        .order_by(orm.Sitting.opened_at.desc())
+    ).first()
 
 
 def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
@@ -354,35 +511,50 @@ class _VoteFacts:
 
     def __init__(self, uow: UnitOfWork, row: orm.Vote) -> None:
         self.uow, self.row = uow, row
-        self.voters_model = (orm.SecretParticipation if row.kind == VoteKind.SECRET
-                             else orm.Ballot)
+        self.voters_model = orm.SecretParticipation if row.kind == VoteKind.SECRET else orm.Ballot
 
     @cached_property
     def votes_cast(self) -> int:
         model = self.voters_model
-        return self.uow.session.scalar(select(func.count()).select_from(model).where(
-            model.vote_id == self.row.id)) or 0
+        return (
+            self.uow.session.scalar(
+                select(func.count()).select_from(model).where(model.vote_id == self.row.id)
+            )
+            or 0
+        )
 
     @cached_property
     def running(self) -> dict[str, int]:  # never asked for a secret ballot
-        split = dict(self.uow.session.execute(select(orm.Ballot.outcome, func.count()).where(
-            orm.Ballot.vote_id == self.row.id).group_by(orm.Ballot.outcome)).all())
+        split = dict(
+            self.uow.session.execute(
+                select(orm.Ballot.outcome, func.count())
+                .where(orm.Ballot.vote_id == self.row.id)
+                .group_by(orm.Ballot.outcome)
+            ).all()
+        )
         return {k: split.get(k, 0) for k in ("for", "against", "abstain")}
 
     @cached_property
     def choices(self) -> dict[int, str]:  # roll-call only
-        return dict(self.uow.session.execute(select(orm.Ballot.deputy_id, orm.Ballot.outcome)
-                                             .where(orm.Ballot.vote_id == self.row.id)).all())
+        return dict(
+            self.uow.session.execute(
+                select(orm.Ballot.deputy_id, orm.Ballot.outcome).where(
+                    orm.Ballot.vote_id == self.row.id
+                )
+            ).all()
+        )
 
     @cached_property
     def voters(self) -> set[int]:
         model = self.voters_model
-        return set(self.uow.session.scalars(select(model.deputy_id).where(
-            model.vote_id == self.row.id)))
+        return set(
+            self.uow.session.scalars(select(model.deputy_id).where(model.vote_id == self.row.id))
+        )
 
 
-def _live_vote(facts: _VoteFacts, show_split: bool, staff: bool,
-               state: Presence) -> dict[str, object]:
+def _live_vote(
+    facts: _VoteFacts, show_split: bool, staff: bool, state: Presence
+) -> dict[str, object]:
     row = facts.row
     out = {**_vote_summary(row), "allow_change": row.allow_change}
     secret = row.kind == VoteKind.SECRET
@@ -408,23 +580,38 @@ def my_live_state(uow: UnitOfWork, deputy_id: int) -> dict[str, object]:
         row = uow.session.get(orm.Deputy, deputy_id)
         if row is None:
             raise NotFound(f"deputy {deputy_id} does not exist")
-        out: dict[str, object] = {"deputy_id": row.id, "full_name": row.full_name,
-                                  "short_name": row.short_name, "seat_number": row.seat_number,
-                                  "registered": False, "registration_round": None,
-                                  "vote_id": None, "voted": False, "choice": None}
+        out: dict[str, object] = {
+            "deputy_id": row.id,
+            "full_name": row.full_name,
+            "short_name": row.short_name,
+            "seat_number": row.seat_number,
+            "registered": False,
+            "registration_round": None,
+            "vote_id": None,
+            "voted": False,
+            "choice": None,
+        }
         sitting_row = live_sitting(uow)
         if sitting_row is not None:
             round_ = latest_round(uow, sitting_row.id)
             out["registration_round"] = round_.number if round_ else None
             out["registered"] = row.id in registered_ids(uow, sitting_row.id)
-        vote_row = None if sitting_row is None else uow.session.scalars(select(orm.Vote).where(
-            orm.Vote.sitting_id == sitting_row.id).order_by(orm.Vote.id.desc())).first()
+        vote_row = (
+            None
+            if sitting_row is None
+            else uow.session.scalars(
+                select(orm.Vote)
+                .where(orm.Vote.sitting_id == sitting_row.id)
+                .order_by(orm.Vote.id.desc())
+            ).first()
+        )
         if vote_row is None:
             return out
         out["vote_id"] = vote_row.id
         if vote_row.kind == VoteKind.SECRET:
-            out["voted"] = uow.session.get(orm.SecretParticipation,
-                                           (vote_row.id, deputy_id)) is not None
+            out["voted"] = (
+                uow.session.get(orm.SecretParticipation, (vote_row.id, deputy_id)) is not None
+            )
         else:
             ballot = uow.session.get(orm.Ballot, (vote_row.id, deputy_id))
             if ballot is not None and ballot.cast_at is not None:

@@ -105,18 +105,19 @@ class DeputyRecord:
 
     @property
     def full_name(self) -> str:
-        """"Прізвище Ім'я По батькові" (without a missing patronymic)."""
+        """ "Прізвище Ім'я По батькові" (without a missing patronymic)."""
         return " ".join(p for p in (self.family_name, self.given_name, self.patronymic) if p)
 
     @property
     def short_name(self) -> str:
-        """"Прізвище І. П.": the family name and the initials ("Прізвище І." without patronymic)."""
+        """The family name and the initials: "Прізвище І. П." ("Прізвище І." without a
+        patronymic)."""
         initials = [_initials(p) for p in (self.given_name, self.patronymic) if p]
         return " ".join([self.family_name, *initials])
 
 
 def _initials(name: str) -> str:
-    """"Іван" -> "І."; a double name "Анна-Марія" -> "А.-М."."""
+    """ "Іван" -> "І."; a double name "Анна-Марія" -> "А.-М."."""
     return "-".join(f"{part[0]}." for part in name.split("-") if part)
 
 
@@ -290,16 +291,27 @@ def _check_lengths(line: int, row: dict[str, str], record: DeputyRecord) -> None
         if value is not None and len(value) > MAX_ID_LENGTH:
             raise _too_long(line, field, "the value", len(value), MAX_ID_LENGTH)
     if record.faction_name is not None and len(record.faction_name) > MAX_FACTION_LENGTH:
-        raise _too_long(line, "factionName", "the value", len(record.faction_name),
-                        MAX_FACTION_LENGTH)
+        raise _too_long(
+            line, "factionName", "the value", len(record.faction_name), MAX_FACTION_LENGTH
+        )
     names = ("familyName", "name", "additionalName")
     longest = max(names, key=lambda name: len(row.get(name, "")))
     if len(record.full_name) > MAX_FULL_NAME_LENGTH:
-        raise _too_long(line, longest, "the full name (familyName name additionalName)",
-                        len(record.full_name), MAX_FULL_NAME_LENGTH)
+        raise _too_long(
+            line,
+            longest,
+            "the full name (familyName name additionalName)",
+            len(record.full_name),
+            MAX_FULL_NAME_LENGTH,
+        )
     if len(record.short_name) > MAX_SHORT_NAME_LENGTH:
-        raise _too_long(line, "familyName", "the short name (familyName and initials)",
-                        len(record.short_name), MAX_SHORT_NAME_LENGTH)
+        raise _too_long(
+            line,
+            "familyName",
+            "the short name (familyName and initials)",
+            len(record.short_name),
+            MAX_SHORT_NAME_LENGTH,
+        )
 
 
 def _is_iso_date(value: str) -> bool:
@@ -314,9 +326,7 @@ def _is_iso_date(value: str) -> bool:
 
 def _check_unique(line: int, name: str, value: str, seen: dict[str, int]) -> None:
     if value in seen:
-        raise RosterImportError(
-            line, name, f"{_show(value)} is already used on line {seen[value]}"
-        )
+        raise RosterImportError(line, name, f"{_show(value)} is already used on line {seen[value]}")
     seen[value] = line
 
 

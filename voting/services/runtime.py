@@ -30,8 +30,9 @@ class Runtime:
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work (one per use case call)."""
-        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock,
-                          purger=self.purger)
+        return UnitOfWork(
+            self.engine, self.session_factory, self.bus, self.clock, purger=self.purger
+        )
 
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (on SQLite it takes no write lock)."""

@@ -55,17 +55,33 @@ _HEAD = orm.JournalHead.__table__
 _ENTRY = orm.JournalEntry.__table__
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 _ENTRY_COLUMNS = ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash")
-_NEW_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("head_seq"),
-                                                        hash=bindparam("head_hash"))
+_NEW_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
 #: PostgreSQL: a transaction's entries (one array per column) and the new head in one statement,
 #: so one round trip however many entries there are. The text arrays are bound as `text[]`, not
 #: as their columns' `varchar(n)[]`: a cast to varchar(n) would cut a value too long for its
 #: column without a word (and break the chain's hashes); the insert refuses it instead.
-_WRITE_JOURNAL_PG = _NEW_HEAD.add_cte(insert(_ENTRY).from_select(_ENTRY_COLUMNS, select(
-    *func.unnest(*(bindparam(f"entry_{name}",
-                             type_=ARRAY(Integer if name == "seq" else Text))
-                   for name in _ENTRY_COLUMNS)).table_valued(*_ENTRY_COLUMNS).render_derived().c,
-)).cte("entries"))
+_WRITE_JOURNAL_PG = _NEW_HEAD.add_cte(
+    insert(_ENTRY)
+    .from_select(
+        _ENTRY_COLUMNS,
+        select(
+            *func.unnest(
+                *(
+                    bindparam(f"entry_{name}", type_=ARRAY(Integer if name == "seq" else Text))
+                    for name in _ENTRY_COLUMNS
+                )
+            )
+            .table_valued(*_ENTRY_COLUMNS)
+            .render_derived()
+            .c,
+        ),
+    )
+    .cte("entries")
+)
 
 
 def checked_vote_id(vote_id: object) -> int:
@@ -104,7 +120,8 @@ class EventBus:
 
 
 class UnitOfWork:
-    """`with uow: ...; uow.commit()` — journal entries land in the same transaction as the change."""
+    """`with uow: ...; uow.commit()` — journal entries land in the same transaction as the
+    change."""
 
     def __init__(
         self,
@@ -204,8 +221,17 @@ class UnitOfWork:
         at = self.now().astimezone(UTC).isoformat(timespec="microseconds")
         payload_json = canonical(payload)
         digest = entry_hash(seq, at, actor.label, kind, payload_json, previous)
-        self._entries.append({"seq": seq, "at": at, "actor": actor.label, "kind": kind,
-                              "payload": payload_json, "prev_hash": previous, "hash": digest})
+        self._entries.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor.label,
+                "kind": kind,
+                "payload": payload_json,
+                "prev_hash": previous,
+                "hash": digest,
+            }
+        )
         self._journal_head = (seq, digest)
         self._events.append(DomainEvent(seq, kind, dict(payload if public is None else public)))
         return seq
@@ -215,9 +241,14 @@ class UnitOfWork:
             seq, digest = self._journal_head  # type: ignore[misc]
             head = {"head_seq": seq, "head_hash": digest}
             if self.postgres:
-                self.session.execute(_WRITE_JOURNAL_PG, head | {
-                    f"entry_{name}": [entry[name] for entry in self._entries]
-                    for name in _ENTRY_COLUMNS})
+                self.session.execute(
+                    _WRITE_JOURNAL_PG,
+                    head
+                    | {
+                        f"entry_{name}": [entry[name] for entry in self._entries]
+                        for name in _ENTRY_COLUMNS
+                    },
+                )
             else:  # SQLite works in this process: statements cost no round trips
                 self.session.execute(insert(_ENTRY), self._entries)
                 self.session.execute(_NEW_HEAD, head)
@@ -242,8 +273,9 @@ class UnitOfWork:
                 self.session.commit()
             except OperationalError as error:
                 self.session.rollback()
-                raise DomainError("the database is busy; nothing was recorded, try again"
-                                  ) from error
+                raise DomainError(
+                    "the database is busy; nothing was recorded, try again"
+                ) from error
             self._committed = True
             self.bus.publish(self._events)
         for action in self._after_commit:

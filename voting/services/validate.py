@@ -27,8 +27,12 @@ def _refused_character(value: str, multiline: bool) -> str | None:
         code = ord(char)
         if multiline and char in "\n\t":
             continue
-        if (code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF
-                or code in _BIDI_CONTROLS):
+        if (
+            code < 0x20
+            or 0x7F <= code <= 0x9F
+            or 0xD800 <= code <= 0xDFFF
+            or code in _BIDI_CONTROLS
+        ):
             return char
     return None
 
@@ -56,7 +60,11 @@ def text(value: object, field: str, *, limit: int = SHORT, required: bool = True
 
 
 def integer(
-    value: object, field: str, *, minimum: int = INT_MIN, maximum: int = INT_MAX,
+    value: object,
+    field: str,
+    *,
+    minimum: int = INT_MIN,
+    maximum: int = INT_MAX,
     required: bool = True,
 ) -> int | None:
     """A whole number within bounds (booleans are not numbers); by default a 32-bit one."""
@@ -96,7 +104,9 @@ def iso_date(value: object, field: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{field} must be a date YYYY-MM-DD, got {value!r}", field=field) from None
+        raise InvalidInput(
+            f"{field} must be a date YYYY-MM-DD, got {value!r}", field=field
+        ) from None
 
 
 def only_fields(data: object, allowed: set[str], what: str) -> dict[str, object]:

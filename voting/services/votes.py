@@ -1,4 +1,5 @@
-"""Use cases for votes: open, cast a choice, close (by hand or on time), re-vote, annul, manual entry.
+"""Use cases for votes: open, cast a choice, close (by hand or on time), re-vote, annul, manual
+entry.
 
 A choice is acknowledged only after its transaction commits. The ballot's primary key (vote,
 deputy) makes a double vote impossible; the vote row's lock makes a choice after close impossible.
@@ -72,22 +73,35 @@ log = logging.getLogger(__name__)
 MAX_TIME_LIMIT = validate.MAX_TIME_LIMIT
 # The counters of a secret ballot are kept out of PostgreSQL's write-ahead log (see
 # docs/secret-ballot.md), so a crash of the database server empties them.
-LOST_COUNTERS = ("the counters of this secret ballot were lost when the database server crashed, "
-                 "so it cannot be counted; the secretary must annul it and hold it again")
+LOST_COUNTERS = (
+    "the counters of this secret ballot were lost when the database server crashed, "
+    "so it cannot be counted; the secretary must annul it and hold it again"
+)
 
 
 def vote_rule(vote: orm.Vote) -> AdoptionRule:
-    return AdoptionRule(Base(vote.rule_base), Comparator(vote.rule_comparator),
-                        vote.rule_numerator, vote.rule_denominator)
+    return AdoptionRule(
+        Base(vote.rule_base),
+        Comparator(vote.rule_comparator),
+        vote.rule_numerator,
+        vote.rule_denominator,
+    )
 
 
 def _vote_public(vote: orm.Vote) -> dict[str, object]:
     """What every screen may know about a vote."""
     return {
-        "vote_id": vote.id, "sitting_id": vote.sitting_id, "item_id": vote.item_id,
-        "title": vote.title, "stage": vote.stage, "kind": vote.kind, "state": vote.state,
-        "rule": vote_rule(vote).to_dict(), "attempt": vote.attempt,
-        "previous_vote_id": vote.previous_vote_id, "manual": vote.manual,
+        "vote_id": vote.id,
+        "sitting_id": vote.sitting_id,
+        "item_id": vote.item_id,
+        "title": vote.title,
+        "stage": vote.stage,
+        "kind": vote.kind,
+        "state": vote.state,
+        "rule": vote_rule(vote).to_dict(),
+        "attempt": vote.attempt,
+        "previous_vote_id": vote.previous_vote_id,
+        "manual": vote.manual,
         "opened_at": vote.opened_at.isoformat(),
         "deadline": None if vote.deadline is None else vote.deadline.isoformat(),
         "total_composition": vote.total_composition,
@@ -102,9 +116,20 @@ def open_vote(uow: UnitOfWork, actor: Actor, sitting_id: object, spec: Mapping[s
     which is journaled.
     """
     actor.require(*PROCEDURE)
-    data = validate.only_fields(dict(spec), {
-        "item_id", "title", "stage", "kind", "rule", "time_limit_seconds", "allow_change",
-        "override_quorum"}, "a vote")
+    data = validate.only_fields(
+        dict(spec),
+        {
+            "item_id",
+            "title",
+            "stage",
+            "kind",
+            "rule",
+            "time_limit_seconds",
+            "allow_change",
+            "override_quorum",
+        },
+        "a vote",
+    )
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
         vote = _new_vote(uow, actor, sitting, data, attempt=1, previous=None)
@@ -112,8 +137,15 @@ def open_vote(uow: UnitOfWork, actor: Actor, sitting_id: object, spec: Mapping[s
         return vote.id
 
 
-def _new_vote(uow: UnitOfWork, actor: Actor, sitting: orm.Sitting, data: Mapping[str, object],
-              attempt: int, previous: orm.Vote | None, manual: bool = False) -> orm.Vote:
+def _new_vote(
+    uow: UnitOfWork,
+    actor: Actor,
+    sitting: orm.Sitting,
+    data: Mapping[str, object],
+    attempt: int,
+    previous: orm.Vote | None,
+    manual: bool = False,
+) -> orm.Vote:
     council = the_council(uow)
     item = None
     if data.get("item_id") is not None:
@@ -121,38 +153,61 @@ def _new_vote(uow: UnitOfWork, actor: Actor, sitting: orm.Sitting, data: Mapping
         ensure_item_in_sitting(item, sitting)
         _ensure_item_can_be_voted(item, previous)
     title = validate.text(data.get("title"), "title", limit=validate.LONG, required=item is None)
-    stage = parse_enum(Stage, data.get("stage", Stage.AS_A_WHOLE if item else Stage.PROCEDURAL),
-                       "stage")
+    stage = parse_enum(
+        Stage, data.get("stage", Stage.AS_A_WHOLE if item else Stage.PROCEDURAL), "stage"
+    )
     kind = parse_enum(VoteKind, data.get("kind", VoteKind.ROLL_CALL), "kind")
     rule = rule_from_spec(data.get("rule", council.default_rule))
-    limit = validate.integer(data.get("time_limit_seconds", council.default_time_limit_seconds),
-                             "time_limit_seconds", minimum=0, maximum=MAX_TIME_LIMIT)
-    allow_change = validate.boolean(data.get("allow_change"), "allow_change",
-                                    default=council.allow_change_choice)
+    limit = validate.integer(
+        data.get("time_limit_seconds", council.default_time_limit_seconds),
+        "time_limit_seconds",
+        minimum=0,
+        maximum=MAX_TIME_LIMIT,
+    )
+    allow_change = validate.boolean(
+        data.get("allow_change"), "allow_change", default=council.allow_change_choice
+    )
     override = validate.boolean(data.get("override_quorum"), "override_quorum", default=False)
     if kind is VoteKind.SECRET and allow_change:
         if "allow_change" in data:
-            raise InvalidInput("a secret ballot cannot allow changing a choice: nothing links a "
-                               "deputy to their choice, so it cannot be replaced", field="allow_change")
+            raise InvalidInput(
+                "a secret ballot cannot allow changing a choice: nothing links a "
+                "deputy to their choice, so it cannot be replaced",
+                field="allow_change",
+            )
         allow_change = False
-    if uow.session.scalars(select(orm.Vote).where(
-            orm.Vote.sitting_id == sitting.id, orm.Vote.state == VoteState.OPEN)).first():
+    if uow.session.scalars(
+        select(orm.Vote).where(orm.Vote.sitting_id == sitting.id, orm.Vote.state == VoteState.OPEN)
+    ).first():
         raise VoteAlreadyOpen("another vote is open in this sitting; close it first")
     state = presence(uow, sitting)
     if not state.quorum and not override:
         raise QuorumNotMet(
             f"no quorum: {state.quorum_present} present, {state.quorum_required} needed; "
-            "open with override_quorum to proceed anyway", **state.to_dict())
+            "open with override_quorum to proceed anyway",
+            **state.to_dict(),
+        )
     now = uow.now()
     vote = orm.Vote(
-        sitting_id=sitting.id, item_id=None if item is None else item.id,
-        title=title or (item.title if item else ""), stage=stage, kind=kind,
-        rule_base=rule.base, rule_comparator=rule.comparator, rule_numerator=rule.numerator,
-        rule_denominator=rule.denominator, state=VoteState.OPEN, manual=manual,
-        allow_change=allow_change, quorum_override=not state.quorum, attempt=attempt,
-        previous_vote_id=None if previous is None else previous.id, opened_at=now,
+        sitting_id=sitting.id,
+        item_id=None if item is None else item.id,
+        title=title or (item.title if item else ""),
+        stage=stage,
+        kind=kind,
+        rule_base=rule.base,
+        rule_comparator=rule.comparator,
+        rule_numerator=rule.numerator,
+        rule_denominator=rule.denominator,
+        state=VoteState.OPEN,
+        manual=manual,
+        allow_change=allow_change,
+        quorum_override=not state.quorum,
+        attempt=attempt,
+        previous_vote_id=None if previous is None else previous.id,
+        opened_at=now,
         deadline=now + timedelta(seconds=limit) if limit else None,
-        total_composition=state.total, head_takes_part=state.head_takes_part,
+        total_composition=state.total,
+        head_takes_part=state.head_takes_part,
     )
     uow.session.add(vote)
     try:
@@ -175,11 +230,13 @@ def _ensure_item_can_be_voted(item: orm.AgendaItem, previous: orm.Vote | None) -
     """A withdrawn or postponed item is not voted; a decided one only through a re-vote."""
     if item.status in (ItemStatus.WITHDRAWN, ItemStatus.POSTPONED):
         raise InvalidTransition(
-            f"agenda item {item.id} is {item.status}; set it back to under consideration first")
+            f"agenda item {item.id} is {item.status}; set it back to under consideration first"
+        )
     if item.status in (ItemStatus.ADOPTED, ItemStatus.NOT_ADOPTED) and previous is None:
         raise InvalidTransition(
             f"agenda item {item.id} is already decided ({item.status}); call a re-vote of its "
-            "vote, or set the item back to under consideration first")
+            "vote, or set the item back to under consideration first"
+        )
 
 
 #: The most casts written in one transaction. A batch of 64 takes a few tens of milliseconds; more
@@ -220,8 +277,9 @@ def casts_in_flight(engine: Engine) -> bool:
     return committer is not None and committer.busy
 
 
-def cast_choice(uow: UnitOfWork, actor: Actor, vote_id: object, choice: object,
-                deputy_id: object = None) -> dict[str, object]:
+def cast_choice(
+    uow: UnitOfWork, actor: Actor, vote_id: object, choice: object, deputy_id: object = None
+) -> dict[str, object]:
     """Record a deputy's own choice; returns only after it is committed.
 
     Casts arriving together are written together (group commit): one transaction locks the vote,
@@ -252,8 +310,11 @@ def _write_casts(uow: UnitOfWork, batch: list[CastRequest]) -> None:
         if len(batch) == 1:
             batch[0].settle(error=error)
             return
-        log.warning("a batch of %d casts failed (%s); writing them one by one", len(batch),
-                    error.__class__.__name__)
+        log.warning(
+            "a batch of %d casts failed (%s); writing them one by one",
+            len(batch),
+            error.__class__.__name__,
+        )
         for request in batch:
             _write_casts(uow, [request])
 
@@ -297,8 +358,12 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
             request.settle(result=answers[id(request)])
 
 
-_VOTE, _SITTING, _BODY, _COUNCIL = (orm.Vote.__table__, orm.Sitting.__table__,
-                                    orm.Body.__table__, orm.Council.__table__)
+_VOTE, _SITTING, _BODY, _COUNCIL = (
+    orm.Vote.__table__,
+    orm.Sitting.__table__,
+    orm.Body.__table__,
+    orm.Council.__table__,
+)
 _DEPUTY, _MEMBER = orm.Deputy.__table__, orm.CommitteeMember.__table__
 _ROUND, _REGISTRATION = orm.RegistrationRound.__table__, orm.Registration.__table__
 _BALLOT, _PARTICIPATION = orm.Ballot.__table__, orm.SecretParticipation.__table__
@@ -312,12 +377,19 @@ def _casting_statement() -> Select[Any]:
     the head, is registered in the sitting's newest registration round (none before the first
     round) and has already voted in this vote. One statement: one round trip while casts wait.
     A vote with none of them comes back as one row whose deputy columns are empty."""
-    newest_round = (select(_ROUND.c.id).where(_ROUND.c.sitting_id == _VOTE.c.sitting_id)
-                    .order_by(_ROUND.c.number.desc()).limit(1)
-                    .correlate(_VOTE).scalar_subquery())  # the vote two levels up
-    registered = exists().where(_REGISTRATION.c.round_id == newest_round,
-                                _REGISTRATION.c.deputy_id == _DEPUTY.c.id,
-                                _REGISTRATION.c.left_at.is_(None))
+    newest_round = (
+        select(_ROUND.c.id)
+        .where(_ROUND.c.sitting_id == _VOTE.c.sitting_id)
+        .order_by(_ROUND.c.number.desc())
+        .limit(1)
+        .correlate(_VOTE)
+        .scalar_subquery()
+    )  # the vote two levels up
+    registered = exists().where(
+        _REGISTRATION.c.round_id == newest_round,
+        _REGISTRATION.c.deputy_id == _DEPUTY.c.id,
+        _REGISTRATION.c.left_at.is_(None),
+    )
 
     def voted_in(voters: Table) -> Exists:
         return exists().where(voters.c.vote_id == _VOTE.c.id, voters.c.deputy_id == _DEPUTY.c.id)
@@ -327,29 +399,49 @@ def _casting_statement() -> Select[Any]:
     plenary = _BODY.c.kind == "plenary"
     takes_part = or_(  # plenary: the council's deputies; a committee: its members
         and_(plenary, _DEPUTY.c.council_id == _COUNCIL.c.id),
-        and_(~plenary, exists().where(_MEMBER.c.body_id == _BODY.c.id,
-                                      _MEMBER.c.deputy_id == _DEPUTY.c.id)))
+        and_(
+            ~plenary,
+            exists().where(_MEMBER.c.body_id == _BODY.c.id, _MEMBER.c.deputy_id == _DEPUTY.c.id),
+        ),
+    )
     return (
-        select(_VOTE.c.id, _VOTE.c.state, _VOTE.c.kind, _VOTE.c.deadline, _VOTE.c.allow_change,
-               _VOTE.c.sitting_id, _BODY.c.id.label("body_id"), _BODY.c.kind.label("body_kind"),
-               _COUNCIL.c.id.label("council_id"), _COUNCIL.c.head_votes,
-               _COUNCIL.c.registration_required_to_vote,
-               _DEPUTY.c.id.label("deputy_id"), _DEPUTY.c.is_head,
-               registered.label("registered"), voted.label("voted"))
+        select(
+            _VOTE.c.id,
+            _VOTE.c.state,
+            _VOTE.c.kind,
+            _VOTE.c.deadline,
+            _VOTE.c.allow_change,
+            _VOTE.c.sitting_id,
+            _BODY.c.id.label("body_id"),
+            _BODY.c.kind.label("body_kind"),
+            _COUNCIL.c.id.label("council_id"),
+            _COUNCIL.c.head_votes,
+            _COUNCIL.c.registration_required_to_vote,
+            _DEPUTY.c.id.label("deputy_id"),
+            _DEPUTY.c.is_head,
+            registered.label("registered"),
+            voted.label("voted"),
+        )
         .join_from(_VOTE, _SITTING, _SITTING.c.id == _VOTE.c.sitting_id)
         .join(_BODY, _BODY.c.id == _SITTING.c.body_id)
         .join(_COUNCIL, _COUNCIL.c.id == _BODY.c.council_id)
-        .outerjoin(_DEPUTY, and_(_DEPUTY.c.id.in_(bindparam("ids", expanding=True)),
-                                 _DEPUTY.c.active.is_(True), takes_part))
+        .outerjoin(
+            _DEPUTY,
+            and_(
+                _DEPUTY.c.id.in_(bindparam("ids", expanding=True)),
+                _DEPUTY.c.active.is_(True),
+                takes_part,
+            ),
+        )
         .where(_VOTE.c.id == bindparam("vote_id"))
-        .with_for_update(read=True, of=_VOTE))
+        .with_for_update(read=True, of=_VOTE)
+    )
 
 
 _LOCK_FOR_CASTING = _casting_statement()
 
 
-def lock_for_casting(uow: UnitOfWork, vote_id: object,
-                      ids: set[int]) -> tuple[Row[Any], Standing]:
+def lock_for_casting(uow: UnitOfWork, vote_id: object, ids: set[int]) -> tuple[Row[Any], Standing]:
     """Lock the vote for casting by the deputies `ids`: the vote, and their standing in it.
 
     On PostgreSQL a close holds the vote locked for update: this statement then waits, and
@@ -381,15 +473,22 @@ def standing(vote: Row[Any], rows: list[Row[Any]]) -> Standing:
     deputies, read for them only: a batch of casts need not load the whole roster. The head
     takes part in a plenary vote only when the head votes (art. 59)."""
     voted = frozenset(r.deputy_id for r in rows if r.voted)
-    participants = frozenset(r.deputy_id for r in rows if vote.body_kind != "plenary"
-                             or not r.is_head or vote.head_votes)
-    registered = frozenset(r.deputy_id for r in rows
-                           if r.registered and r.deputy_id in participants)
+    participants = frozenset(
+        r.deputy_id for r in rows if vote.body_kind != "plenary" or not r.is_head or vote.head_votes
+    )
+    registered = frozenset(
+        r.deputy_id for r in rows if r.registered and r.deputy_id in participants
+    )
     return Standing(participants, registered, voted)
 
 
-def _admit(vote: Row[Any], found: Standing, requests: list[CastRequest], now: datetime,
-           refusals: dict[int, BaseException]) -> list[tuple[CastRequest, bool]]:
+def _admit(
+    vote: Row[Any],
+    found: Standing,
+    requests: list[CastRequest],
+    now: datetime,
+    refusals: dict[int, BaseException],
+) -> list[tuple[CastRequest, bool]]:
     """The casts on one vote that its guards let through, each with whether it changes a choice
     recorded before; the others go into `refusals`."""
     admitted = []
@@ -398,9 +497,15 @@ def _admit(vote: Row[Any], found: Standing, requests: list[CastRequest], now: da
         try:
             if who not in found.participants:
                 raise PermissionDenied("you do not take part in this sitting's body")
-            ensure_can_cast(VoteState(vote.state), vote.deadline, now, who in found.registered,
-                            vote.registration_required_to_vote, who in found.voted,
-                            vote.allow_change)
+            ensure_can_cast(
+                VoteState(vote.state),
+                vote.deadline,
+                now,
+                who in found.registered,
+                vote.registration_required_to_vote,
+                who in found.voted,
+                vote.allow_change,
+            )
         except DomainError as error:
             refusals[id(request)] = error
         else:
@@ -408,8 +513,9 @@ def _admit(vote: Row[Any], found: Standing, requests: list[CastRequest], now: da
     return admitted
 
 
-def _write_ballots(uow: UnitOfWork, accepted: list[tuple[CastRequest, Row[Any], bool]],
-                   now: datetime) -> None:
+def _write_ballots(
+    uow: UnitOfWork, accepted: list[tuple[CastRequest, Row[Any], bool]], now: datetime
+) -> None:
     """New ballots (or participations) in one statement, changed ballots one by one, and a
     secret ballot's counters by the number of each choice. The primary key refuses a second
     ballot of a deputy, whoever wrote the first."""
@@ -421,12 +527,18 @@ def _write_ballots(uow: UnitOfWork, accepted: list[tuple[CastRequest, Row[Any], 
             new_secret.append({"vote_id": vote.id, "deputy_id": who})
             secret_counts.setdefault(vote.id, Counter())[picked] += 1
         elif changed:
-            uow.session.execute(update(_BALLOT).where(
-                _BALLOT.c.vote_id == vote.id, _BALLOT.c.deputy_id == who,
-            ).values(outcome=picked, cast_at=now))
+            uow.session.execute(
+                update(_BALLOT)
+                .where(
+                    _BALLOT.c.vote_id == vote.id,
+                    _BALLOT.c.deputy_id == who,
+                )
+                .values(outcome=picked, cast_at=now)
+            )
         else:
-            new_ballots.append({"vote_id": vote.id, "deputy_id": who, "outcome": picked,
-                                "cast_at": now})
+            new_ballots.append(
+                {"vote_id": vote.id, "deputy_id": who, "outcome": picked, "cast_at": now}
+            )
     try:
         if new_ballots:
             uow.session.execute(insert(_BALLOT), new_ballots)
@@ -436,15 +548,21 @@ def _write_ballots(uow: UnitOfWork, accepted: list[tuple[CastRequest, Row[Any], 
         raise AlreadyVoted("your choice is already recorded") from None
     for vote_id, counts in secret_counts.items():
         for picked, number in sorted(counts.items()):
-            counted = uow.session.execute(update(_TALLY).where(
-                _TALLY.c.vote_id == vote_id, _TALLY.c.choice == picked,
-            ).values(count=_TALLY.c.count + number))
+            counted = uow.session.execute(
+                update(_TALLY)
+                .where(
+                    _TALLY.c.vote_id == vote_id,
+                    _TALLY.c.choice == picked,
+                )
+                .values(count=_TALLY.c.count + number)
+            )
             if counted.rowcount != 1:  # type: ignore[attr-defined]
                 raise SecretCountersLost(LOST_COUNTERS)
 
 
-def _journal_cast(uow: UnitOfWork, request: CastRequest, vote: Row[Any],
-                  changed: bool) -> dict[str, object]:
+def _journal_cast(
+    uow: UnitOfWork, request: CastRequest, vote: Row[Any], changed: bool
+) -> dict[str, object]:
     """The cast's journal entry (its event follows the commit) and the caster's answer."""
     who, picked = request.actor.deputy_id, request.choice.value
     if vote.kind == VoteKind.SECRET:
@@ -456,9 +574,12 @@ def _journal_cast(uow: UnitOfWork, request: CastRequest, vote: Row[Any],
     public: dict[str, object] = {"vote_id": vote.id}
     if vote.kind == VoteKind.ROLL_CALL:
         public.update(deputy_id=who, choice=picked, changed=changed)
-    uow.journal(request.actor, "choice_cast", {"vote_id": vote.id, "deputy_id": who,
-                                               "choice": picked, "changed": changed},
-                public=public)
+    uow.journal(
+        request.actor,
+        "choice_cast",
+        {"vote_id": vote.id, "deputy_id": who, "choice": picked, "changed": changed},
+        public=public,
+    )
     return {"vote_id": vote.id, "deputy_id": who, "choice": picked, "recorded": True}
 
 
@@ -480,45 +601,74 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     state = presence(uow, sitting)
     secret = vote.kind == VoteKind.SECRET
     voter_model = orm.SecretParticipation if secret else orm.Ballot
-    voters = set(uow.session.scalars(select(voter_model.deputy_id).where(
-        voter_model.vote_id == vote.id)))
+    voters = set(
+        uow.session.scalars(select(voter_model.deputy_id).where(voter_model.vote_id == vote.id))
+    )
     _settle_total_composition(vote, state, voters)
     # Who was present: registered at the close, and whoever voted (they were in the hall).
     registered = (set(state.registered) | voters) & _counted_participants(state, vote)
     rule = vote_rule(vote)
     if secret:
-        counts = {row.choice: row.count for row in uow.session.scalars(
-            select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id))}
+        counts = {
+            row.choice: row.count
+            for row in uow.session.scalars(
+                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
+            )
+        }
         if set(counts) != {c.value for c in Choice}:
             raise SecretCountersLost(LOST_COUNTERS)
         voting = counts["for"] + counts["against"] + counts["abstain"]
         # A counting commission's secret result has counts only: its voters were those present.
-        registered_voters = (min(voting, len(registered)) if vote.manual
-                             else len(voters & registered))
-        tally = tally_counts(rule, vote.total_composition, len(registered), counts["for"],
-                             counts["against"], counts["abstain"],
-                             registered_voters=registered_voters)
+        registered_voters = (
+            min(voting, len(registered)) if vote.manual else len(voters & registered)
+        )
+        tally = tally_counts(
+            rule,
+            vote.total_composition,
+            len(registered),
+            counts["for"],
+            counts["against"],
+            counts["abstain"],
+            registered_voters=registered_voters,
+        )
         # Rewrite the counters in this transaction so that no counter row keeps the trace of the
         # last cast; the old row versions are purged after commit.
-        uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
-                            .values(count=orm.SecretTally.count + 0))
+        uow.session.execute(
+            update(orm.SecretTally)
+            .where(orm.SecretTally.vote_id == vote.id)
+            .values(count=orm.SecretTally.count + 0)
+        )
         uow.purge_secret_history_after_commit()
     else:
-        ballots = {b.deputy_id: Choice(b.outcome) for b in uow.session.scalars(
-            select(orm.Ballot).where(orm.Ballot.vote_id == vote.id))}
+        ballots = {
+            b.deputy_id: Choice(b.outcome)
+            for b in uow.session.scalars(select(orm.Ballot).where(orm.Ballot.vote_id == vote.id))
+        }
         tally, outcomes = tally_ballots(rule, vote.total_composition, registered, ballots)
         listed = _counted_participants(state, vote)
         for deputy_id in sorted(listed - set(outcomes)):
             outcomes[deputy_id] = Outcome.ABSENT
         for deputy_id, outcome in sorted(outcomes.items()):
             if deputy_id not in ballots:
-                uow.session.add(orm.Ballot(vote_id=vote.id, deputy_id=deputy_id,
-                                           outcome=outcome.value, cast_at=None))
+                uow.session.add(
+                    orm.Ballot(
+                        vote_id=vote.id, deputy_id=deputy_id, outcome=outcome.value, cast_at=None
+                    )
+                )
     _store_tally(vote, tally)
     vote.state, vote.closed_at = VoteState.CLOSED, uow.now()
-    uow.journal(actor, "vote_closed", {"vote_id": vote.id, "sitting_id": vote.sitting_id,
-                                       "item_id": vote.item_id, "kind": vote.kind,
-                                       "manual": vote.manual, **tally.to_dict()})
+    uow.journal(
+        actor,
+        "vote_closed",
+        {
+            "vote_id": vote.id,
+            "sitting_id": vote.sitting_id,
+            "item_id": vote.item_id,
+            "kind": vote.kind,
+            "manual": vote.manual,
+            **tally.to_dict(),
+        },
+    )
     _item_follows_result(uow, actor, vote)
     return tally
 
@@ -545,7 +695,10 @@ def _counted_participants(state: Presence, vote: orm.Vote) -> set[int]:
 def _store_tally(vote: orm.Vote, tally: Tally) -> None:
     vote.registered = tally.registered
     vote.count_for, vote.count_against, vote.count_abstain = (
-        tally.voted_for, tally.against, tally.abstain)
+        tally.voted_for,
+        tally.against,
+        tally.abstain,
+    )
     vote.count_not_voted, vote.count_absent = tally.not_voted, tally.absent
     vote.threshold, vote.result = tally.threshold, tally.result
 
@@ -564,9 +717,15 @@ def close_expired_votes(uow_factory, now=None) -> list[int]:  # type: ignore[no-
     probe = uow_factory()
     with probe:
         moment = now or probe.now()
-        due = list(probe.session.scalars(select(orm.Vote.id).where(
-            orm.Vote.state == VoteState.OPEN, orm.Vote.deadline.is_not(None),
-            orm.Vote.deadline <= moment)))
+        due = list(
+            probe.session.scalars(
+                select(orm.Vote.id).where(
+                    orm.Vote.state == VoteState.OPEN,
+                    orm.Vote.deadline.is_not(None),
+                    orm.Vote.deadline <= moment,
+                )
+            )
+        )
     closed = []
     for vote_id in due:
         uow = uow_factory()
@@ -580,12 +739,14 @@ def close_expired_votes(uow_factory, now=None) -> list[int]:  # type: ignore[no-
     return closed
 
 
-def revote(uow: UnitOfWork, actor: Actor, vote_id: object,
-           spec: Mapping[str, object] | None = None) -> int:
+def revote(
+    uow: UnitOfWork, actor: Actor, vote_id: object, spec: Mapping[str, object] | None = None
+) -> int:
     """Open a new attempt on the same question, linked to the previous one (Regulation's limit)."""
     actor.require(*PROCEDURE)
-    data = validate.only_fields(dict(spec or {}), {"time_limit_seconds", "override_quorum"},
-                                "a re-vote")
+    data = validate.only_fields(
+        dict(spec or {}), {"time_limit_seconds", "override_quorum"}, "a re-vote"
+    )
     with uow:
         previous = uow.lock_vote(vote_id)
         if previous.state == VoteState.OPEN:
@@ -596,16 +757,27 @@ def revote(uow: UnitOfWork, actor: Actor, vote_id: object,
         sitting = open_sitting_row(uow, previous.sitting_id)
         rule = vote_rule(previous)
         repeat = {
-            "item_id": previous.item_id, "title": previous.title, "stage": previous.stage,
-            "kind": previous.kind, "allow_change": previous.allow_change,
-            "rule": {"base": rule.base.value, "comparator": rule.comparator.value,
-                     "numerator": rule.numerator, "denominator": rule.denominator},
+            "item_id": previous.item_id,
+            "title": previous.title,
+            "stage": previous.stage,
+            "kind": previous.kind,
+            "allow_change": previous.allow_change,
+            "rule": {
+                "base": rule.base.value,
+                "comparator": rule.comparator.value,
+                "numerator": rule.numerator,
+                "denominator": rule.denominator,
+            },
             **data,
         }
-        vote = _new_vote(uow, actor, sitting, repeat, attempt=previous.attempt + 1,
-                         previous=previous)
-        uow.journal(actor, "revote_called", {"vote_id": vote.id, "previous_vote_id": previous.id,
-                                             "attempt": vote.attempt})
+        vote = _new_vote(
+            uow, actor, sitting, repeat, attempt=previous.attempt + 1, previous=previous
+        )
+        uow.journal(
+            actor,
+            "revote_called",
+            {"vote_id": vote.id, "previous_vote_id": previous.id, "attempt": vote.attempt},
+        )
         uow.commit()
         return vote.id
 
@@ -618,18 +790,26 @@ def _ensure_can_follow(uow: UnitOfWork, previous: orm.Vote) -> None:
     if previous.attempt - 1 >= council.revote_limit:
         raise RevoteLimitReached(
             f"this question has been re-voted {previous.attempt - 1} times; "
-            f"the limit is {council.revote_limit}")
-    later = uow.session.scalars(select(orm.Vote).where(
-        orm.Vote.previous_vote_id == previous.id)).first()
+            f"the limit is {council.revote_limit}"
+        )
+    later = uow.session.scalars(
+        select(orm.Vote).where(orm.Vote.previous_vote_id == previous.id)
+    ).first()
     if later is not None:
         raise InvalidTransition(f"vote {previous.id} already has a re-vote (vote {later.id})")
 
 
 def _item_status_from_votes(uow: UnitOfWork, item_id: int) -> ItemStatus:
     """The item is decided by its latest counted (not annulled) vote "в цілому"."""
-    deciding = uow.session.scalars(select(orm.Vote).where(
-        orm.Vote.item_id == item_id, orm.Vote.stage == Stage.AS_A_WHOLE,
-        orm.Vote.state == VoteState.CLOSED).order_by(orm.Vote.id.desc())).first()
+    deciding = uow.session.scalars(
+        select(orm.Vote)
+        .where(
+            orm.Vote.item_id == item_id,
+            orm.Vote.stage == Stage.AS_A_WHOLE,
+            orm.Vote.state == VoteState.CLOSED,
+        )
+        .order_by(orm.Vote.id.desc())
+    ).first()
     if deciding is None:
         return ItemStatus.UNDER_CONSIDERATION
     return ItemStatus.ADOPTED if deciding.result == "adopted" else ItemStatus.NOT_ADOPTED
@@ -653,11 +833,19 @@ def annul_vote(uow: UnitOfWork, actor: Actor, vote_id: object, reason: object) -
             item = get_item(uow, vote.item_id)
             if item.status in (ItemStatus.ADOPTED, ItemStatus.NOT_ADOPTED):
                 uow.session.flush()
-                change_item_status(uow, actor, item, _item_status_from_votes(uow, item.id),
-                                   reason=f"vote {vote.id} annulled")
+                change_item_status(
+                    uow,
+                    actor,
+                    item,
+                    _item_status_from_votes(uow, item.id),
+                    reason=f"vote {vote.id} annulled",
+                )
         if vote.kind == VoteKind.SECRET and was == VoteState.OPEN:
-            uow.session.execute(update(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
-                                .values(count=orm.SecretTally.count + 0))
+            uow.session.execute(
+                update(orm.SecretTally)
+                .where(orm.SecretTally.vote_id == vote.id)
+                .values(count=orm.SecretTally.count + 0)
+            )
             uow.purge_secret_history_after_commit()
         uow.commit()
 
@@ -669,8 +857,9 @@ def announce_result(uow: UnitOfWork, actor: Actor, vote_id: object) -> None:
     with uow:
         vote = uow.lock_vote(vote_id)
         if vote.state != VoteState.CLOSED:
-            raise InvalidTransition(f"only a closed vote's result is announced; this one is "
-                                    f"{vote.state}")
+            raise InvalidTransition(
+                f"only a closed vote's result is announced; this one is {vote.state}"
+            )
         if vote.announced_at is not None:
             raise InvalidTransition("this result is already announced")
         open_sitting_row(uow, vote.sitting_id)  # a closed sitting's record is final
@@ -679,17 +868,30 @@ def announce_result(uow: UnitOfWork, actor: Actor, vote_id: object) -> None:
         uow.commit()
 
 
-def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
-                        spec: Mapping[str, object]) -> dict[str, object]:
+def enter_manual_result(
+    uow: UnitOfWork, actor: Actor, sitting_id: object, spec: Mapping[str, object]
+) -> dict[str, object]:
     """Record the counting commission's result when the electronic system fails.
 
     Roll-call and open votes: `choices` maps each deputy id who voted to for/against/abstain;
     the others are "not voted" if registered, else absent. Secret ballots: `counts` only.
     """
     actor.require(*PROCEDURE)
-    data = validate.only_fields(dict(spec), {
-        "item_id", "title", "stage", "kind", "rule", "choices", "counts", "previous_vote_id",
-        "note"}, "a manual result")
+    data = validate.only_fields(
+        dict(spec),
+        {
+            "item_id",
+            "title",
+            "stage",
+            "kind",
+            "rule",
+            "choices",
+            "counts",
+            "previous_vote_id",
+            "note",
+        },
+        "a manual result",
+    )
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
         kind = parse_enum(VoteKind, data.get("kind", VoteKind.ROLL_CALL), "kind")
@@ -699,54 +901,78 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, sitting_id: object,
             previous = uow.lock_vote(data["previous_vote_id"])
             _ensure_can_follow(uow, previous)
             if previous.sitting_id != sitting.id or previous.item_id != data.get("item_id"):
-                raise InvalidInput(f"vote {previous.id} is on another question; a manual result "
-                                   "follows a vote on the same item of this sitting",
-                                   field="previous_vote_id")
-        opening = {k: v for k, v in data.items() if k in {"item_id", "title", "stage", "kind",
-                                                          "rule"}}
+                raise InvalidInput(
+                    f"vote {previous.id} is on another question; a manual result "
+                    "follows a vote on the same item of this sitting",
+                    field="previous_vote_id",
+                )
+        opening = {
+            k: v for k, v in data.items() if k in {"item_id", "title", "stage", "kind", "rule"}
+        }
         opening["override_quorum"] = True  # the commission's count stands on its own
-        vote = _new_vote(uow, actor, sitting, opening,
-                         attempt=1 if previous is None else previous.attempt + 1, previous=previous,
-                         manual=True)
+        vote = _new_vote(
+            uow,
+            actor,
+            sitting,
+            opening,
+            attempt=1 if previous is None else previous.attempt + 1,
+            previous=previous,
+            manual=True,
+        )
         state = presence(uow, sitting)
         if kind is VoteKind.SECRET:
             if "choices" in data:
                 raise InvalidInput("a secret ballot is entered as counts only", field="choices")
             counts = _manual_counts(data.get("counts"))
-            for row in uow.session.scalars(select(orm.SecretTally).where(
-                    orm.SecretTally.vote_id == vote.id)):
+            for row in uow.session.scalars(
+                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
+            ):
                 row.count = counts[row.choice]
             journal_detail: dict[str, object] = {"counts": counts}
         else:
             if "counts" in data:
-                raise InvalidInput("a roll-call or open vote is entered deputy by deputy "
-                                   "(choices)", field="counts")
+                raise InvalidInput(
+                    "a roll-call or open vote is entered deputy by deputy (choices)", field="counts"
+                )
             choices = _manual_choices(data.get("choices"), set(state.participants))
             for deputy_id, choice in choices.items():
-                uow.session.add(orm.Ballot(vote_id=vote.id, deputy_id=deputy_id,
-                                           outcome=choice.value, cast_at=uow.now()))
+                uow.session.add(
+                    orm.Ballot(
+                        vote_id=vote.id,
+                        deputy_id=deputy_id,
+                        outcome=choice.value,
+                        cast_at=uow.now(),
+                    )
+                )
             journal_detail = {"choices": {str(k): v.value for k, v in sorted(choices.items())}}
         uow.session.flush()
         described = {**_vote_public(vote), "note": note}
         described.pop("state")  # it is closed by the counting just below
-        uow.journal(actor, "manual_result_entered", {**described, **journal_detail},
-                    public=described)
+        uow.journal(
+            actor, "manual_result_entered", {**described, **journal_detail}, public=described
+        )
         tally = _count_and_close(uow, actor, vote)
         uow.commit()
         return {"vote_id": vote.id, **tally.to_dict()}
 
 
 def _manual_counts(value: object) -> dict[str, int]:
-    counts = validate.only_fields(value if value is not None else {}, {"for", "against", "abstain"},
-                                  "counts")
-    return {c.value: validate.integer(counts.get(c.value, 0), f"counts.{c.value}", minimum=0,
-                                      maximum=10_000) for c in Choice}  # type: ignore[misc]
+    counts = validate.only_fields(
+        value if value is not None else {}, {"for", "against", "abstain"}, "counts"
+    )
+    return {
+        c.value: validate.integer(
+            counts.get(c.value, 0), f"counts.{c.value}", minimum=0, maximum=10_000
+        )
+        for c in Choice
+    }  # type: ignore[misc]
 
 
 def _manual_choices(value: object, participants: set[int]) -> dict[int, Choice]:
     if not isinstance(value, dict):
-        raise InvalidInput("choices must map deputy ids to for, against or abstain",
-                           field="choices")
+        raise InvalidInput(
+            "choices must map deputy ids to for, against or abstain", field="choices"
+        )
     out: dict[int, Choice] = {}
     for key, choice in value.items():
         try:
@@ -754,7 +980,8 @@ def _manual_choices(value: object, participants: set[int]) -> dict[int, Choice]:
         except (TypeError, ValueError):
             raise InvalidInput(f"choices: {key!r} is not a deputy id", field="choices") from None
         if deputy_id not in participants:
-            raise InvalidInput(f"choices: deputy {deputy_id} does not take part in this vote",
-                               field="choices")
+            raise InvalidInput(
+                f"choices: deputy {deputy_id} does not take part in this vote", field="choices"
+            )
         out[deputy_id] = Choice(parse_enum(Choice, choice, f"choices.{deputy_id}"))
     return out

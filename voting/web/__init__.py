@@ -14,12 +14,19 @@ from voting.services.runtime import Runtime, build_runtime
 MAX_BODY_BYTES = 1_000_000
 
 
-def create_app(config: Config | None = None, runtime: Runtime | None = None,
-               overrides: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    config: Config | None = None,
+    runtime: Runtime | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Flask:
     """Build the application; tests pass a config or overrides and may share a runtime."""
     config = config or load_config(overrides=overrides)
-    app = Flask(__name__, instance_path=None, template_folder="../../templates",
-                static_folder="../../static")
+    app = Flask(
+        __name__,
+        instance_path=None,
+        template_folder="../../templates",
+        static_folder="../../static",
+    )
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -59,8 +66,10 @@ def check_message_queue(config: Config) -> None:
     try:
         client.ping()
     except redis.RedisError as error:
-        raise ConfigError(f"server.message_queue: the Redis server at {shown_queue_url(url)} "
-                          f"does not answer: {error}") from None
+        raise ConfigError(
+            f"server.message_queue: the Redis server at {shown_queue_url(url)} "
+            f"does not answer: {error}"
+        ) from None
     finally:
         client.close()
 

@@ -72,6 +72,7 @@ def created(payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 # --- public reads -----------------------------------------------------------------------------
 
+
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
     return openapi_document()
@@ -135,6 +136,7 @@ def vote(vote_id: int):  # type: ignore[no-untyped-def]
 
 # --- signing in and out -----------------------------------------------------------------------
 
+
 @bp.post("/login")
 def login():  # type: ignore[no-untyped-def]
     """A user account signs in with a username and password; the token expires."""
@@ -149,8 +151,11 @@ def login_card():  # type: ignore[no-untyped-def]
     try:
         return auth_service.login_with_card(uow(), data.get("card_uid"), data.get("pin")).as_dict()
     except auth_service.CardLocked as locked:
-        return (error_body(locked.code, locked.message, locked.details), locked.status,
-                {"Retry-After": str(locked.details["retry_after"])})
+        return (
+            error_body(locked.code, locked.message, locked.details),
+            locked.status,
+            {"Retry-After": str(locked.details["retry_after"])},
+        )
 
 
 @bp.post("/logout")
@@ -161,6 +166,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 # --- signed in --------------------------------------------------------------------------------
+
 
 @bp.get("/me")
 @require_actor
@@ -185,7 +191,7 @@ def add_deputy():  # type: ignore[no-untyped-def]
 @bp.patch("/deputies/<int:deputy_id>")
 @require_actor
 def update_deputy(deputy_id: int):  # type: ignore[no-untyped-def]
-    """"pin" (write-only: never returned) sets the deputy's PIN; it is checked before anything
+    """ "pin" (write-only: never returned) sets the deputy's PIN; it is checked before anything
     else changes, and the other fields are changed first, so a refused change sets no PIN."""
     data = dict(body())
     has_pin = "pin" in data
@@ -214,9 +220,14 @@ def add_committee():  # type: ignore[no-untyped-def]
 @require_actor
 def add_convocation():  # type: ignore[no-untyped-def]
     data = _fields(body(), {"number", "label", "date_from", "date_until"}, "a convocation")
-    convocation_id = sittings.create_convocation(uow(), actor(), data.get("number"),
-                                                 data.get("label"), data.get("date_from"),
-                                                 data.get("date_until"))
+    convocation_id = sittings.create_convocation(
+        uow(),
+        actor(),
+        data.get("number"),
+        data.get("label"),
+        data.get("date_from"),
+        data.get("date_until"),
+    )
     return created({"id": convocation_id})
 
 
@@ -224,8 +235,9 @@ def add_convocation():  # type: ignore[no-untyped-def]
 @require_actor
 def add_session():  # type: ignore[no-untyped-def]
     data = _fields(body(), {"convocation_id", "number", "title"}, "a session")
-    session_id = sittings.create_session(uow(), actor(), data.get("convocation_id"),
-                                         data.get("number"), data.get("title"))
+    session_id = sittings.create_session(
+        uow(), actor(), data.get("convocation_id"), data.get("number"), data.get("title")
+    )
     return created({"id": session_id})
 
 
@@ -240,8 +252,9 @@ def add_sitting():  # type: ignore[no-untyped-def]
 def _fields(data: dict[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
     unknown = set(data) - allowed
     if unknown:
-        raise InvalidInput(f"unknown field(s) for {what}: {', '.join(sorted(unknown))}",
-                           field=sorted(unknown)[0])
+        raise InvalidInput(
+            f"unknown field(s) for {what}: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+        )
     return data
 
 
@@ -389,16 +402,21 @@ def journal_verify():  # type: ignore[no-untyped-def]
     if not is_staff(actor()):
         raise PermissionDenied("the journal is for the secretary and the chair")
     report = journal_service.verify_journal(reader())
-    return {"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq,
-            "message": report.describe()}
+    return {
+        "ok": report.ok,
+        "checked": report.checked,
+        "broken_seq": report.broken_seq,
+        "message": report.describe(),
+    }
 
 
 @bp.post("/tokens")
 @require_actor
 def create_token():  # type: ignore[no-untyped-def]
     data = _fields(body(), {"role", "deputy_id", "label"}, "a token")
-    token = auth_service.create_token(uow(), actor(), data.get("role"), data.get("deputy_id"),
-                                      data.get("label"))
+    token = auth_service.create_token(
+        uow(), actor(), data.get("role"), data.get("deputy_id"), data.get("label")
+    )
     return created({"token": token, "role": data.get("role"), "deputy_id": data.get("deputy_id")})
 
 

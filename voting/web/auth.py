@@ -27,14 +27,15 @@ def current_actor(required: bool = True) -> Actor | None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthenticated("the Authorization header must be \"Bearer <token>\"")
+            raise Unauthenticated('the Authorization header must be "Bearer <token>"')
         try:
-            actor = auth_service.actor_for_token(current_app.extensions["voting.runtime"].reader(),
-                                                 token.strip())
+            actor = auth_service.actor_for_token(
+                current_app.extensions["voting.runtime"].reader(), token.strip()
+            )
         except PermissionDenied as error:
             raise Unauthenticated(error.message) from None
     if actor is None and required:
-        raise Unauthenticated("sign in: send \"Authorization: Bearer <token>\"")
+        raise Unauthenticated('sign in: send "Authorization: Bearer <token>"')
     g.actor = actor
     return actor
 

@@ -33,4 +33,6 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):  # type: ignore[no-untyped-def]
         log.exception("unexpected error")
-        return error_body("internal_error", "an unexpected error occurred; nothing was changed"), 500
+        return error_body(
+            "internal_error", "an unexpected error occurred; nothing was changed"
+        ), 500

@@ -40,6 +40,7 @@ from .push import TOKEN_SWEEP_SECONDS, Background, EventSequencer, Periodic, Sna
 
 log = logging.getLogger(__name__)
 
+
 def async_mode() -> str:
     """Flask-SocketIO's async mode, given explicitly: "gevent" in a process monkey-patched for it
     (`voting serve` and `voting demo`: voting/__main__.py), else "threading" (the application
@@ -54,20 +55,37 @@ def async_mode() -> str:
         return "gevent"
     return "threading"
 
+
 #: Pushed at once, not coalesced (push.PUSH_INTERVAL): what a screen must show without delay.
-URGENT_EVENTS = frozenset({"vote_opened", "vote_closed", "vote_annulled", "revote_called",
-                           "manual_result_entered", "result_announced", "registration_opened",
-                           "registration_closed", "sitting_opened", "sitting_closed"})
+URGENT_EVENTS = frozenset(
+    {
+        "vote_opened",
+        "vote_closed",
+        "vote_annulled",
+        "revote_called",
+        "manual_result_entered",
+        "result_announced",
+        "registration_opened",
+        "registration_closed",
+        "sitting_opened",
+        "sitting_closed",
+    }
+)
 
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     """Bind a Socket.IO server to the app and relay the runtime's events to the rooms."""
-    socketio = SocketIO(app, async_mode=async_mode(), cors_allowed_origins=[], json=app.json,
-                        # several server processes: Redis carries every emit to all their clients
-                        message_queue=app.extensions["voting.config"].server.message_queue or None,
-                        channel=app.extensions["voting.config"].server.message_channel,
-                        # no Flask session per socket event: the connection's actor is all
-                        manage_session=False)
+    socketio = SocketIO(
+        app,
+        async_mode=async_mode(),
+        cors_allowed_origins=[],
+        json=app.json,
+        # several server processes: Redis carries every emit to all their clients
+        message_queue=app.extensions["voting.config"].server.message_queue or None,
+        channel=app.extensions["voting.config"].server.message_channel,
+        # no Flask session per socket event: the connection's actor is all
+        manage_session=False,
+    )
     # sid of a connection with a token -> the token and who it stands for until when (the
     # public's connections are not kept). Acting checks the expiry here, with no database read;
     # a revoked token's connection is dropped (drop_invalid).
@@ -111,8 +129,9 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     def fresh_snapshot(*_args: object) -> dict[str, object]:
         return snapshot(runtime, actor_of(request.sid))  # type: ignore[attr-defined]
 
-    def acting(handler: Callable[[Actor, dict[str, Any]], dict[str, object]]
-               ) -> Callable[..., dict[str, object]]:
+    def acting(
+        handler: Callable[[Actor, dict[str, Any]], dict[str, object]],
+    ) -> Callable[..., dict[str, object]]:
         def wrapped(data: object = None) -> dict[str, object]:
             sid = request.sid  # type: ignore[attr-defined]
             held = signed.get(sid)
@@ -130,17 +149,24 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                 return {"ok": False, "error": {"code": error.code, "message": error.message}}
             except Exception:  # never leave a terminal waiting: say it failed, nothing recorded
                 log.exception("socket event %s failed", handler.__name__)
-                return {"ok": False, "error": {
-                    "code": "server_error",
-                    "message": "the server could not complete this; try again (the screen shows what is recorded)"}}
+                return {
+                    "ok": False,
+                    "error": {
+                        "code": "server_error",
+                        "message": "the server could not complete this; try again (the screen "
+                        "shows what is recorded)",
+                    },
+                }
+
         wrapped.__name__ = handler.__name__
         return wrapped
 
     @acting
     def register(actor: Actor, data: dict[str, Any]) -> dict[str, object]:
         _only(data, {"sitting_id", "deputy_id"})
-        return registration.register(runtime.uow(), actor, data.get("sitting_id"),
-                                     data.get("deputy_id"))
+        return registration.register(
+            runtime.uow(), actor, data.get("sitting_id"), data.get("deputy_id")
+        )
 
     @acting
     def cast(actor: Actor, data: dict[str, Any]) -> dict[str, object]:
@@ -157,13 +183,17 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     socketio.on_event("register", register)
     socketio.on_event("cast", cast)
 
-    pusher = SnapshotPusher(socketio, lambda audiences: audience_snapshots(runtime, audiences),
-                            shared=bool(app.extensions["voting.config"].server.message_queue),
-                            give_way_to=lambda: votes.casts_in_flight(runtime.engine))
+    pusher = SnapshotPusher(
+        socketio,
+        lambda audiences: audience_snapshots(runtime, audiences),
+        shared=bool(app.extensions["voting.config"].server.message_queue),
+        give_way_to=lambda: votes.casts_in_flight(runtime.engine),
+    )
 
     def send(event: DomainEvent) -> None:
-        socketio.emit("event", {"seq": event.seq, "kind": event.kind, "payload": event.payload},
-                      to="staff")
+        socketio.emit(
+            "event", {"seq": event.seq, "kind": event.kind, "payload": event.payload}, to="staff"
+        )
 
     try:
         head = queries.journal_head(runtime.reader())
@@ -190,8 +220,11 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     def push_own_line(deputy_id: int) -> None:
         """A deputy's own line, to their terminals (registered or left by the secretary)."""
         try:
-            socketio.emit("snapshot", snapshot(runtime, Actor("deputy", "live push", deputy_id)),
-                          to=f"deputy:{deputy_id}")
+            socketio.emit(
+                "snapshot",
+                snapshot(runtime, Actor("deputy", "live push", deputy_id)),
+                to=f"deputy:{deputy_id}",
+            )
         except Exception:  # the terminal asks again when the registration round changes
             log.exception("could not push deputy %s their own line", deputy_id)
 
@@ -236,16 +269,16 @@ def snapshot(runtime: Runtime, actor: Actor | None = None) -> dict[str, object]:
     return audience_snapshot(runtime, audience_of(actor), actor)
 
 
-def audience_snapshot(runtime: Runtime, audience: str,
-                      actor: Actor | None = None) -> dict[str, object]:
+def audience_snapshot(
+    runtime: Runtime, audience: str, actor: Actor | None = None
+) -> dict[str, object]:
     out = audience_snapshots(runtime, (audience,))[audience]
     if actor is not None and actor.deputy_id is not None:
         out["me"] = queries.my_live_state(runtime.reader(), actor.deputy_id)
     return out
 
 
-def audience_snapshots(runtime: Runtime,
-                       audiences: Iterable[str]) -> dict[str, dict[str, object]]:
+def audience_snapshots(runtime: Runtime, audiences: Iterable[str]) -> dict[str, dict[str, object]]:
     """{seq, state} for each audience, read at once: the journal's last sequence number, then
     the states (read after it, so never older)."""
     wanted = list(audiences)

@@ -8,91 +8,187 @@ ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 TERM = {"type": "integer", "minimum": 1, "maximum": 1000}
 TEXT = {"type": "string", "maxLength": 300}
 CHOICE = {"type": "string", "enum": ["for", "against", "abstain"]}
-PIN = {"type": "string", "pattern": "^[0-9]{4,8}$", "writeOnly": True,
-       "description": "the deputy's PIN for signing in with their card; never returned"}
+PIN = {
+    "type": "string",
+    "pattern": "^[0-9]{4,8}$",
+    "writeOnly": True,
+    "description": "the deputy's PIN for signing in with their card; never returned",
+}
 RULE = {
     "oneOf": [
-        {"type": "string", "enum": ["majority_of_total", "two_thirds_of_total",
-                                    "majority_of_registered", "majority_of_voting"]},
-        {"type": "object", "additionalProperties": False,
-         "required": ["base", "comparator", "numerator", "denominator"],
-         "properties": {"base": {"type": "string", "enum": ["total", "registered", "voting"]},
-                        "comparator": {"type": "string", "enum": ["more_than", "at_least"]},
-                        "numerator": TERM, "denominator": TERM}},
+        {
+            "type": "string",
+            "enum": [
+                "majority_of_total",
+                "two_thirds_of_total",
+                "majority_of_registered",
+                "majority_of_voting",
+            ],
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["base", "comparator", "numerator", "denominator"],
+            "properties": {
+                "base": {"type": "string", "enum": ["total", "registered", "voting"]},
+                "comparator": {"type": "string", "enum": ["more_than", "at_least"]},
+                "numerator": TERM,
+                "denominator": TERM,
+            },
+        },
     ]
 }
 
 
 def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
-                              "properties": properties}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+    }
     if required:
         schema["required"] = required
     return schema
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": obj(["error"], error=obj(["code", "message"], code={"type": "string"},
-                                      message={"type": "string"}, details={"type": "object"})),
+    "Error": obj(
+        ["error"],
+        error=obj(
+            ["code", "message"],
+            code={"type": "string"},
+            message={"type": "string"},
+            details={"type": "object"},
+        ),
+    ),
     "CouncilSettings": obj(
-        name=TEXT, edrpou={"type": "string", "pattern": "^[0-9]{8}$"},
+        name=TEXT,
+        edrpou={"type": "string", "pattern": "^[0-9]{8}$"},
         katottg={"type": "string", "pattern": "^UA[0-9]{17}$"},
         statutory_deputies={"type": "integer", "minimum": 1, "maximum": 1000},
         head_votes={"type": "boolean"},
         quorum_numerator={"type": "integer", "minimum": 1, "maximum": 100},
         quorum_denominator={"type": "integer", "minimum": 1, "maximum": 100},
-        quorum_counts_head={"type": "boolean"}, default_rule=RULE["oneOf"][0],
+        quorum_counts_head={"type": "boolean"},
+        default_rule=RULE["oneOf"][0],
         revote_limit={"type": "integer", "minimum": 0, "maximum": 20},
         default_time_limit_seconds={"type": "integer", "minimum": 0, "maximum": 3600},
         allow_change_choice={"type": "boolean"},
-        registration_required_to_vote={"type": "boolean"}, show_running_split={"type": "boolean"}),
-    "Deputy": obj(["full_name"], full_name=TEXT, short_name=TEXT, faction=TEXT,
-                  voting_identifier=TEXT, external_id=TEXT, card_uid=TEXT, seat_number=ID,
-                  is_head={"type": "boolean"}, active={"type": "boolean"},
-                  committees={"type": "array", "items": ID}),
-    "DeputyChange": obj(full_name=TEXT, short_name=TEXT, faction=TEXT, voting_identifier=TEXT,
-                        external_id=TEXT, card_uid=TEXT, seat_number=ID,
-                        is_head={"type": "boolean"}, active={"type": "boolean"},
-                        committees={"type": "array", "items": ID}, pin=PIN),
+        registration_required_to_vote={"type": "boolean"},
+        show_running_split={"type": "boolean"},
+    ),
+    "Deputy": obj(
+        ["full_name"],
+        full_name=TEXT,
+        short_name=TEXT,
+        faction=TEXT,
+        voting_identifier=TEXT,
+        external_id=TEXT,
+        card_uid=TEXT,
+        seat_number=ID,
+        is_head={"type": "boolean"},
+        active={"type": "boolean"},
+        committees={"type": "array", "items": ID},
+    ),
+    "DeputyChange": obj(
+        full_name=TEXT,
+        short_name=TEXT,
+        faction=TEXT,
+        voting_identifier=TEXT,
+        external_id=TEXT,
+        card_uid=TEXT,
+        seat_number=ID,
+        is_head={"type": "boolean"},
+        active={"type": "boolean"},
+        committees={"type": "array", "items": ID},
+        pin=PIN,
+    ),
     "Committee": obj(["name"], name=TEXT, members={"type": "array", "items": ID}),
-    "Convocation": obj(["number", "label", "date_from"], number=ID, label=TEXT,
-                       date_from={"type": "string", "format": "date"},
-                       date_until={"type": "string", "format": "date"}),
+    "Convocation": obj(
+        ["number", "label", "date_from"],
+        number=ID,
+        label=TEXT,
+        date_from={"type": "string", "format": "date"},
+        date_until={"type": "string", "format": "date"},
+    ),
     "Session": obj(["convocation_id", "number"], convocation_id=ID, number=ID, title=TEXT),
-    "Sitting": obj(["date"], date={"type": "string", "format": "date"}, title=TEXT,
-                   session_id=ID, body_id=ID),
-    "AgendaItem": obj(["title"], title={"type": "string", "maxLength": 5000},
-                      draft_number=TEXT, rapporteur=TEXT, position=ID),
-    "AgendaItemChange": obj(title={"type": "string", "maxLength": 5000}, draft_number=TEXT,
-                            rapporteur=TEXT),
+    "Sitting": obj(
+        ["date"], date={"type": "string", "format": "date"}, title=TEXT, session_id=ID, body_id=ID
+    ),
+    "AgendaItem": obj(
+        ["title"],
+        title={"type": "string", "maxLength": 5000},
+        draft_number=TEXT,
+        rapporteur=TEXT,
+        position=ID,
+    ),
+    "AgendaItemChange": obj(
+        title={"type": "string", "maxLength": 5000}, draft_number=TEXT, rapporteur=TEXT
+    ),
     "AgendaOrder": obj(["order"], order={"type": "array", "items": ID}),
-    "ItemStatus": obj(["status"], status={"type": "string", "enum": [
-        "pending", "under_consideration", "adopted", "not_adopted", "withdrawn", "postponed"]}),
+    "ItemStatus": obj(
+        ["status"],
+        status={
+            "type": "string",
+            "enum": [
+                "pending",
+                "under_consideration",
+                "adopted",
+                "not_adopted",
+                "withdrawn",
+                "postponed",
+            ],
+        },
+    ),
     "RegistrationRound": obj(carry_over={"type": "boolean"}),
     "RegistrationTarget": obj(deputy_id=ID),
-    "VoteSpec": obj(item_id=ID, title={"type": "string", "maxLength": 5000},
-                    stage={"type": "string", "enum": ["as_a_basis", "as_a_whole", "amendment",
-                                                      "procedural", "other"]},
-                    kind={"type": "string", "enum": ["roll_call", "open", "secret"]}, rule=RULE,
-                    time_limit_seconds={"type": "integer", "minimum": 0, "maximum": 3600},
-                    allow_change={"type": "boolean"}, override_quorum={"type": "boolean"}),
-    "ManualResult": obj(item_id=ID, title={"type": "string"}, stage={"type": "string"},
-                        kind={"type": "string", "enum": ["roll_call", "open", "secret"]},
-                        rule=RULE,
-                        choices={"type": "object", "additionalProperties": CHOICE},
-                        counts=obj(**{"for": {"type": "integer", "minimum": 0},
-                                      "against": {"type": "integer", "minimum": 0},
-                                      "abstain": {"type": "integer", "minimum": 0}}),
-                        previous_vote_id=ID, note={"type": "string", "maxLength": 2000}),
+    "VoteSpec": obj(
+        item_id=ID,
+        title={"type": "string", "maxLength": 5000},
+        stage={
+            "type": "string",
+            "enum": ["as_a_basis", "as_a_whole", "amendment", "procedural", "other"],
+        },
+        kind={"type": "string", "enum": ["roll_call", "open", "secret"]},
+        rule=RULE,
+        time_limit_seconds={"type": "integer", "minimum": 0, "maximum": 3600},
+        allow_change={"type": "boolean"},
+        override_quorum={"type": "boolean"},
+    ),
+    "ManualResult": obj(
+        item_id=ID,
+        title={"type": "string"},
+        stage={"type": "string"},
+        kind={"type": "string", "enum": ["roll_call", "open", "secret"]},
+        rule=RULE,
+        choices={"type": "object", "additionalProperties": CHOICE},
+        counts=obj(
+            **{
+                "for": {"type": "integer", "minimum": 0},
+                "against": {"type": "integer", "minimum": 0},
+                "abstain": {"type": "integer", "minimum": 0},
+            }
+        ),
+        previous_vote_id=ID,
+        note={"type": "string", "maxLength": 2000},
+    ),
     "Choice": obj(["choice"], choice=CHOICE, deputy_id=ID),
-    "Revote": obj(time_limit_seconds={"type": "integer", "minimum": 0},
-                  override_quorum={"type": "boolean"}),
+    "Revote": obj(
+        time_limit_seconds={"type": "integer", "minimum": 0}, override_quorum={"type": "boolean"}
+    ),
     "Annulment": obj(["reason"], reason={"type": "string", "maxLength": 2000}),
-    "Login": obj(["username", "password"], username={"type": "string", "maxLength": 80},
-                 password={"type": "string", "maxLength": 200, "format": "password"}),
+    "Login": obj(
+        ["username", "password"],
+        username={"type": "string", "maxLength": 80},
+        password={"type": "string", "maxLength": 200, "format": "password"},
+    ),
     "CardLogin": obj(["card_uid", "pin"], card_uid={"type": "string", "maxLength": 64}, pin=PIN),
-    "TokenRequest": obj(["role"], role={"type": "string", "enum": ["secretary", "chair", "deputy"]},
-                        deputy_id=ID, label=TEXT),
+    "TokenRequest": obj(
+        ["role"],
+        role={"type": "string", "enum": ["secretary", "chair", "deputy"]},
+        deputy_id=ID,
+        label=TEXT,
+    ),
 }
 
 # (method, path, summary, tag, request schema or None, needs a token, success status)
@@ -102,105 +198,272 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("get", "/council", "The council and its settings", "public", None, False, 200),
     ("get", "/deputies", "The roster", "public", None, False, 200),
     ("get", "/deputies/{deputy_id}", "One deputy", "public", None, False, 200),
-    ("get", "/attendance", "Attendance and roll-call record of every deputy", "public", None,
-     False, 200),
-    ("get", "/deputies/{deputy_id}/attendance", "One deputy's attendance", "public", None, False,
-     200),
+    (
+        "get",
+        "/attendance",
+        "Attendance and roll-call record of every deputy",
+        "public",
+        None,
+        False,
+        200,
+    ),
+    (
+        "get",
+        "/deputies/{deputy_id}/attendance",
+        "One deputy's attendance",
+        "public",
+        None,
+        False,
+        200,
+    ),
     ("get", "/sessions", "Sessions with their sittings", "public", None, False, 200),
-    ("get", "/sittings/{sitting_id}", "A sitting: quorum, agenda, votes", "public", None, False,
-     200),
+    (
+        "get",
+        "/sittings/{sitting_id}",
+        "A sitting: quorum, agenda, votes",
+        "public",
+        None,
+        False,
+        200,
+    ),
     ("get", "/sittings/{sitting_id}/agenda", "A sitting's agenda", "public", None, False, 200),
-    ("get", "/sittings/{sitting_id}/votes", "A sitting's votes with results", "public", None,
-     False, 200),
-    ("get", "/votes/{vote_id}", "A vote: result, roll-call list (never for secret ballots)",
-     "public", None, False, 200),
-    ("post", "/login", "Sign in with a username and password: a token that expires", "auth",
-     "Login", False, 200),
-    ("post", "/login/card", "A deputy signs in with their card's UID and PIN (5 wrong PINs lock "
-     "the card for 5 minutes: 429)", "auth", "CardLogin", False, 200),
+    (
+        "get",
+        "/sittings/{sitting_id}/votes",
+        "A sitting's votes with results",
+        "public",
+        None,
+        False,
+        200,
+    ),
+    (
+        "get",
+        "/votes/{vote_id}",
+        "A vote: result, roll-call list (never for secret ballots)",
+        "public",
+        None,
+        False,
+        200,
+    ),
+    (
+        "post",
+        "/login",
+        "Sign in with a username and password: a token that expires",
+        "auth",
+        "Login",
+        False,
+        200,
+    ),
+    (
+        "post",
+        "/login/card",
+        "A deputy signs in with their card's UID and PIN (5 wrong PINs lock "
+        "the card for 5 minutes: 429)",
+        "auth",
+        "CardLogin",
+        False,
+        200,
+    ),
     ("post", "/logout", "Sign out: revoke the token presented", "auth", None, True, 200),
     ("get", "/me", "Who the token belongs to", "auth", None, True, 200),
     ("patch", "/council", "Change council settings", "roster", "CouncilSettings", True, 200),
     ("post", "/deputies", "Add a deputy or the head", "roster", "Deputy", True, 201),
-    ("patch", "/deputies/{deputy_id}", "Change a deputy (active: false leaves the seat vacant)",
-     "roster", "DeputyChange", True, 200),
+    (
+        "patch",
+        "/deputies/{deputy_id}",
+        "Change a deputy (active: false leaves the seat vacant)",
+        "roster",
+        "DeputyChange",
+        True,
+        200,
+    ),
     ("post", "/committees", "Create a standing committee", "roster", "Committee", True, 201),
     ("post", "/convocations", "Create a convocation", "sittings", "Convocation", True, 201),
     ("post", "/sessions", "Create a session", "sittings", "Session", True, 201),
     ("post", "/sittings", "Plan a sitting", "sittings", "Sitting", True, 201),
     ("post", "/sittings/{sitting_id}/open", "Open a sitting", "sittings", None, True, 200),
     ("post", "/sittings/{sitting_id}/close", "Close a sitting", "sittings", None, True, 200),
-    ("post", "/sittings/{sitting_id}/agenda", "Add an agenda item", "agenda", "AgendaItem", True,
-     201),
-    ("put", "/sittings/{sitting_id}/agenda/order", "Reorder the agenda", "agenda", "AgendaOrder",
-     True, 200),
-    ("patch", "/agenda-items/{item_id}", "Change an agenda item", "agenda", "AgendaItemChange",
-     True, 200),
-    ("put", "/agenda-items/{item_id}/status", "Set an item's status", "agenda", "ItemStatus", True,
-     200),
-    ("post", "/sittings/{sitting_id}/registration/open", "Open a registration round",
-     "registration", "RegistrationRound", True, 200),
-    ("post", "/sittings/{sitting_id}/registration/close", "Close the registration round",
-     "registration", None, True, 200),
-    ("post", "/sittings/{sitting_id}/register", "Register (a deputy: themselves)", "registration",
-     "RegistrationTarget", True, 200),
-    ("post", "/sittings/{sitting_id}/unregister", "Leave (a deputy: themselves)", "registration",
-     "RegistrationTarget", True, 200),
+    (
+        "post",
+        "/sittings/{sitting_id}/agenda",
+        "Add an agenda item",
+        "agenda",
+        "AgendaItem",
+        True,
+        201,
+    ),
+    (
+        "put",
+        "/sittings/{sitting_id}/agenda/order",
+        "Reorder the agenda",
+        "agenda",
+        "AgendaOrder",
+        True,
+        200,
+    ),
+    (
+        "patch",
+        "/agenda-items/{item_id}",
+        "Change an agenda item",
+        "agenda",
+        "AgendaItemChange",
+        True,
+        200,
+    ),
+    (
+        "put",
+        "/agenda-items/{item_id}/status",
+        "Set an item's status",
+        "agenda",
+        "ItemStatus",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/registration/open",
+        "Open a registration round",
+        "registration",
+        "RegistrationRound",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/registration/close",
+        "Close the registration round",
+        "registration",
+        None,
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/register",
+        "Register (a deputy: themselves)",
+        "registration",
+        "RegistrationTarget",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/unregister",
+        "Leave (a deputy: themselves)",
+        "registration",
+        "RegistrationTarget",
+        True,
+        200,
+    ),
     ("post", "/sittings/{sitting_id}/votes", "Open a vote", "votes", "VoteSpec", True, 201),
-    ("post", "/sittings/{sitting_id}/manual-results", "Enter the counting commission's result",
-     "votes", "ManualResult", True, 201),
-    ("post", "/votes/{vote_id}/choices", "Cast your own choice (deputies)", "votes", "Choice",
-     True, 200),
+    (
+        "post",
+        "/sittings/{sitting_id}/manual-results",
+        "Enter the counting commission's result",
+        "votes",
+        "ManualResult",
+        True,
+        201,
+    ),
+    (
+        "post",
+        "/votes/{vote_id}/choices",
+        "Cast your own choice (deputies)",
+        "votes",
+        "Choice",
+        True,
+        200,
+    ),
     ("post", "/votes/{vote_id}/close", "Close a vote and count it", "votes", None, True, 200),
     ("post", "/votes/{vote_id}/revote", "Call a re-vote", "votes", "Revote", True, 201),
-    ("post", "/votes/{vote_id}/annul", "Annul a vote with a reason", "votes", "Annulment", True,
-     200),
-    ("post", "/votes/{vote_id}/announce", "Announce a closed vote's result", "votes", None, True,
-     200),
+    (
+        "post",
+        "/votes/{vote_id}/annul",
+        "Annul a vote with a reason",
+        "votes",
+        "Annulment",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/votes/{vote_id}/announce",
+        "Announce a closed vote's result",
+        "votes",
+        None,
+        True,
+        200,
+    ),
     ("get", "/journal", "Journal entries after a sequence number", "journal", None, True, 200),
     ("get", "/journal/verify", "Verify the journal's hash chain", "journal", None, True, 200),
     ("post", "/tokens", "Issue a bearer token", "auth", "TokenRequest", True, 201),
-    ("get", "/tokens", "The tokens issued (never the tokens themselves)", "auth", None, True,
-     200),
-    ("delete", "/tokens/{token_id}", "Revoke a token (it then gets 401)", "auth", None, True,
-     200),
+    ("get", "/tokens", "The tokens issued (never the tokens themselves)", "auth", None, True, 200),
+    ("delete", "/tokens/{token_id}", "Revoke a token (it then gets 401)", "auth", None, True, 200),
 ]
 
 ERRORS = {
-    "400": "Malformed request", "401": "No or bad token", "403": "The role does not allow it",
-    "404": "Not found", "409": "The rules refuse it in the current state",
-    "413": "Body too large", "422": "A field is invalid",
+    "400": "Malformed request",
+    "401": "No or bad token",
+    "403": "The role does not allow it",
+    "404": "Not found",
+    "409": "The rules refuse it in the current state",
+    "413": "Body too large",
+    "422": "A field is invalid",
 }
 #: Extra error responses of single operations.
-MORE_ERRORS = {"/login/card": {"429": "Too many wrong PINs: the card is locked for a while "
-                                      "(Retry-After says how many seconds)"}}
+MORE_ERRORS = {
+    "/login/card": {
+        "429": "Too many wrong PINs: the card is locked for a while "
+        "(Retry-After says how many seconds)"
+    }
+}
+
+
+#: A path as part of an operation id: /votes/{vote_id}/close -> votes_vote_id_close.
+_OPERATION_ID = str.maketrans({"/": "_", "-": "_", ".": "_", "{": None, "}": None})
 
 
 def openapi_document() -> dict[str, Any]:
     """Build the OpenAPI 3.0 document."""
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, tag, schema, token, status in OPERATIONS:
-        params = [{"name": part[1:-1], "in": "path", "required": True, "schema": ID}
-                  for part in path.split("/") if part.startswith("{")]
+        params = [
+            {"name": part[1:-1], "in": "path", "required": True, "schema": ID}
+            for part in path.split("/")
+            if part.startswith("{")
+        ]
         if path == "/journal":
             params.append({"name": "after", "in": "query", "schema": {"type": "integer"}})
         op: dict[str, Any] = {
-            "summary": summary, "tags": [tag],
-            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_').replace('.', '_')}",
-            "responses": {str(status): {"description": "OK", "content": {
-                "application/json": {"schema": {"type": "object"}}}},
-                **{code: {"description": text, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}}
-                   for code, text in {**ERRORS, **MORE_ERRORS.get(path, {})}.items()}},
+            "summary": summary,
+            "tags": [tag],
+            "operationId": f"{method}_{path.strip('/').translate(_OPERATION_ID)}",
+            "responses": {
+                str(status): {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **{
+                    code: {
+                        "description": text,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+                    for code, text in {**ERRORS, **MORE_ERRORS.get(path, {})}.items()
+                },
+            },
         }
         if params:
             op["parameters"] = params
         if schema:
-            op["requestBody"] = {"required": schema not in {"RegistrationRound",
-                                                            "RegistrationTarget", "Revote",
-                                                            "VoteSpec"},
-                                 "content": {"application/json": {
-                                     "schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+            op["requestBody"] = {
+                "required": schema
+                not in {"RegistrationRound", "RegistrationTarget", "Revote", "VoteSpec"},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                },
+            }
         if token:
             op["security"] = [{"bearer": []}]
         elif path == "/votes/{vote_id}":  # staff with a token see the protocol's fuller view
@@ -208,11 +471,16 @@ def openapi_document() -> dict[str, Any]:
         paths.setdefault(path, {})[method] = op
     return {
         "openapi": "3.0.3",
-        "info": {"title": "Council voting API", "version": "1",
-                 "description": "Run a council sitting: roster, agenda, registration and quorum, "
-                                "roll-call, open and secret votes. Public reads need no token."},
+        "info": {
+            "title": "Council voting API",
+            "version": "1",
+            "description": "Run a council sitting: roster, agenda, registration and quorum, "
+            "roll-call, open and secret votes. Public reads need no token.",
+        },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }

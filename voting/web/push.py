@@ -103,8 +103,9 @@ class EventSequencer:
     the gap and asks for a snapshot.
     """
 
-    def __init__(self, send: Callable[[DomainEvent], None], head: int | None,
-                 patience: float = 0.2) -> None:
+    def __init__(
+        self, send: Callable[[DomainEvent], None], head: int | None, patience: float = 0.2
+    ) -> None:
         self.send = send
         self.patience = patience
         self._next = None if head is None else head + 1
@@ -160,10 +161,14 @@ class SnapshotPusher:
     Timer threads end after each push: nothing lingers when the app is dropped.
     """
 
-    def __init__(self, socketio: SocketIO,
-                 read: Callable[[list[str]], dict[str, dict[str, object]]],
-                 interval: float = PUSH_INTERVAL, shared: bool = False,
-                 give_way_to: Callable[[], bool] = lambda: False):
+    def __init__(
+        self,
+        socketio: SocketIO,
+        read: Callable[[list[str]], dict[str, dict[str, object]]],
+        interval: float = PUSH_INTERVAL,
+        shared: bool = False,
+        give_way_to: Callable[[], bool] = lambda: False,
+    ):
         self.socketio = socketio
         self.read = read  # audiences -> each one's snapshot, read at once
         self.give_way_to = give_way_to  # whether more urgent work (casts) is under way
@@ -240,7 +245,7 @@ class SnapshotPusher:
                 time.sleep(FANOUT_PAUSE)  # the woken writers and waiting casts go first
             self._give_way()
             # a list of rooms (each connection is a room of its own): encoded once per chunk
-            server.emit("snapshot", shown, to=sids[start:start + FANOUT_CHUNK], namespace="/")
+            server.emit("snapshot", shown, to=sids[start : start + FANOUT_CHUNK], namespace="/")
 
     def _give_way(self) -> None:
         """Wait while casts are being written, at most CASTS_FIRST_LIMIT."""
@@ -252,8 +257,9 @@ class SnapshotPusher:
     def _same_as_last(self, audience: str, shown: dict[str, object]) -> bool:
         """Whether the state (its clock aside) is what this audience was last pushed."""
         state = shown.get("state")
-        key = None if not isinstance(state, dict) else {k: v for k, v in state.items()
-                                                         if k != "now"}
+        key = (
+            None if not isinstance(state, dict) else {k: v for k, v in state.items() if k != "now"}
+        )
         if key is not None and key == self._shown.get(audience):
             return True
         self._shown[audience] = key

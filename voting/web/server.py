@@ -65,8 +65,9 @@ class CollectorPacer(Periodic):
     freed by reference counting, most of them, go at once as always.
     """
 
-    def __init__(self, runtime: Runtime, interval: float = 2.0, quiet: float = 5.0,
-                 full_every: float = 60.0) -> None:
+    def __init__(
+        self, runtime: Runtime, interval: float = 2.0, quiet: float = 5.0, full_every: float = 60.0
+    ) -> None:
         super().__init__(self.tend, interval, "collector-pacer")
         self.runtime = runtime
         self.quiet = quiet
@@ -121,8 +122,9 @@ class ServerHandle:
         self._stopped = False
 
     def serve_in_background(self) -> None:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="web-server",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="web-server", daemon=True
+        )
         self._thread.start()
 
     def serve_forever(self) -> None:
@@ -159,8 +161,10 @@ class GeventHandle:
         """Serve until Ctrl+C or SIGTERM (a service manager's stop)."""
         import gevent
 
-        stops = [gevent.signal_handler(sig, self.server.stop)  # type: ignore[attr-defined]
-                 for sig in (signal.SIGTERM, signal.SIGINT)]
+        stops = [
+            gevent.signal_handler(sig, self.server.stop)  # type: ignore[attr-defined]
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        ]
         try:
             self.server.serve_forever()  # type: ignore[attr-defined]
         finally:
@@ -232,13 +236,13 @@ def _stop_on_sigterm() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-def serve(app: Flask, host: str, port: int,
-          on_ready: Callable[[str], None] | None = None) -> None:
+def serve(app: Flask, host: str, port: int, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve `app` until Ctrl+C or SIGTERM; `on_ready(url)` runs once the port is open, before
     the URL is printed. On gevent's server in a process patched for it (`voting serve`), else
     on werkzeug's."""
     handle: ServerHandle | GeventHandle = (
-        _bind_gevent(app, host, port) if async_mode() == "gevent" else _bind(app, host, port))
+        _bind_gevent(app, host, port) if async_mode() == "gevent" else _bind(app, host, port)
+    )
     pacer = CollectorPacer(runtime_of(app))
     try:
         if on_ready is not None:
