@@ -1,7 +1,7 @@
 """Benchmark: what one group-commit batch of casts costs, by its size.
 
 The casts of a busy second are written in shared transactions (`GroupCommitter`, used by
-`votes.cast_choice`); a transaction has a fixed cost (its statements and round trips) and a
+`casting.cast_choice`); a transaction has a fixed cost (its statements and round trips) and a
 cost per cast. This program measures both, in one process and without any network or screen:
 it builds a council of 450 deputies through the services (as bench/live_load.py does), opens a
 roll-call vote (or a secret ballot), writes every deputy's cast in batches of each size in turn
@@ -41,16 +41,19 @@ def main() -> int:
 
     from sqlalchemy import event
 
-    from voting.services import votes
-    from voting.services.runtime import build_runtime
-    from voting.services.uow import Actor
+    from voting.bootstrap import build_runtime
+    from voting.config import database_config
+    from voting.domain.actors import Actor
+    from voting.domain.votes import Choice
+    from voting.services import casting, votes
+    from voting.services.commands import OpenVote
 
     with tempfile.TemporaryDirectory() as folder:
         url = args.database_url or f"sqlite:///{folder}/bench.db"
         if url.startswith("postgresql"):
             fresh_postgres(url)
         hall = build_council(url, args.deputies)
-        rt = build_runtime(url)
+        rt = build_runtime(database_config(url))
         statements = 0
 
         @event.listens_for(rt.engine, "before_cursor_execute")
@@ -67,19 +70,21 @@ def main() -> int:
             walls, cpus, counts = [], [], []
             for _ in range(args.repeat):
                 vote_id = votes.open_vote(
-                    rt.uow(), secretary, hall.sitting, {"title": "Бенчмарк", "kind": args.kind}
+                    rt.uow(),
+                    secretary,
+                    OpenVote.parse(
+                        {"title": "Бенчмарк", "kind": args.kind}, sitting_id=hall.sitting
+                    ),
                 )
                 ids = list(hall.deputies)
                 for start in range(0, len(ids), size):
                     batch = [
-                        votes.CastRequest(
-                            Actor("deputy", f"deputy:{d}", d), vote_id, votes.Choice.FOR
-                        )
+                        casting.CastRequest(Actor("deputy", f"deputy:{d}", d), vote_id, Choice.FOR)
                         for d in ids[start : start + size]
                     ]
                     statements = 0
                     wall, cpu = time.perf_counter(), time.process_time()
-                    votes._write_casts(rt.uow(), batch)
+                    casting.write_casts(rt.uow(), batch)
                     walls.append(time.perf_counter() - wall)
                     cpus.append(time.process_time() - cpu)
                     counts.append(statements)
@@ -94,7 +99,7 @@ def main() -> int:
                 f"  statements {statistics.median(counts):.0f}",
                 flush=True,
             )
-        rt.dispose()
+        rt.stop()
     return 0
 
 

@@ -25,9 +25,19 @@ import requests
 from sqlalchemy import create_engine, text
 
 from voting.adapters.schema import upgrade
+from voting.bootstrap import build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.services import auth, council, registration, sittings
-from voting.services.runtime import build_runtime
-from voting.services.uow import SYSTEM, Actor
+from voting.services.commands import (
+    AddDeputy,
+    CreateConvocation,
+    CreateSession,
+    CreateSitting,
+    CreateToken,
+    OpenRegistration,
+    Register,
+)
 from voting.web import create_app
 from voting.web.server import start_server
 
@@ -48,7 +58,7 @@ def fresh_postgres(url: str) -> None:
 
 
 def build(url: str, deputies: int) -> tuple[object, int, list[str], str]:
-    rt = build_runtime(url)
+    rt = build_runtime(database_config(url))
     upgrade(rt.engine)
     council.create_council(
         rt.uow(),
@@ -61,19 +71,42 @@ def build(url: str, deputies: int) -> tuple[object, int, list[str], str]:
         },
     )
     ids = [
-        council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Тест Тестович"})
+        council.add_deputy(
+            rt.uow(), SECRETARY, AddDeputy.parse({"full_name": f"Депутат{n} Тест Тестович"})
+        )
         for n in range(deputies)
     ]
-    convocation = sittings.create_convocation(rt.uow(), SECRETARY, 8, "VIII", "2020-12-01")
-    session = sittings.create_session(rt.uow(), SECRETARY, convocation, 1)
-    sitting = sittings.create_sitting(rt.uow(), SECRETARY, date="2026-11-25", session_id=session)
+    convocation = sittings.create_convocation(
+        rt.uow(),
+        SECRETARY,
+        CreateConvocation.parse({"number": 8, "label": "VIII", "date_from": "2020-12-01"}),
+    )
+    session = sittings.create_session(
+        rt.uow(), SECRETARY, CreateSession.parse({"convocation_id": convocation, "number": 1})
+    )
+    sitting = sittings.create_sitting(
+        rt.uow(), SECRETARY, CreateSitting.parse({"date": "2026-11-25", "session_id": session})
+    )
     sittings.open_sitting(rt.uow(), SECRETARY, sitting)
-    registration.open_registration(rt.uow(), SECRETARY, sitting)
+    registration.open_registration(
+        rt.uow(), SECRETARY, OpenRegistration.parse({}, sitting_id=sitting)
+    )
     tokens = []
     for deputy_id in ids:
-        registration.register(rt.uow(), SECRETARY, sitting, deputy_id)
-        tokens.append(auth.create_token(rt.uow(), SYSTEM, "deputy", deputy_id))
-    return rt, sitting, tokens, auth.create_token(rt.uow(), SYSTEM, "secretary")
+        registration.register(
+            rt.uow(), SECRETARY, Register.parse({"deputy_id": deputy_id}, sitting_id=sitting)
+        )
+        tokens.append(
+            auth.create_token(
+                rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": deputy_id})
+            )
+        )
+    return (
+        rt,
+        sitting,
+        tokens,
+        auth.create_token(rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"})),
+    )
 
 
 def main() -> None:
@@ -142,7 +175,7 @@ def main() -> None:
 
     server.stop()
     rt.purger.wait_idle(30)
-    rt.dispose()
+    rt.stop()
     ms = lambda seconds: f"{seconds * 1000:7.1f} ms"  # noqa: E731
     print(
         f"database: {url.split('://')[0]}, deputies: {args.deputies}, rounds: {args.rounds}, "

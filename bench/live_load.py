@@ -122,12 +122,22 @@ class Council:
 def build_council(url: str, deputies: int) -> Council:
     """Through the services, as `voting init` and the roster import would; then the runtime goes."""
     from voting.adapters.schema import upgrade
+    from voting.bootstrap import build_runtime
+    from voting.config import database_config
+    from voting.domain.actors import SYSTEM, Actor
     from voting.services import auth, council, registration, sittings
-    from voting.services.runtime import build_runtime
-    from voting.services.uow import SYSTEM, Actor
+    from voting.services.commands import (
+        AddDeputy,
+        CreateConvocation,
+        CreateSession,
+        CreateSitting,
+        CreateToken,
+        OpenRegistration,
+        Register,
+    )
 
     secretary = Actor("secretary", "secretary:bench")
-    rt = build_runtime(url)
+    rt = build_runtime(database_config(url))
     try:
         upgrade(rt.engine)
         council.create_council(
@@ -144,31 +154,52 @@ def build_council(url: str, deputies: int) -> Council:
             council.add_deputy(
                 rt.uow(),
                 secretary,
-                {
-                    "full_name": f"Депутатенко{n:03d} Іван Петрович",
-                    "seat_number": n,
-                    "voting_identifier": f"dep-{n}",
-                },
+                AddDeputy.parse(
+                    {
+                        "full_name": f"Депутатенко{n:03d} Іван Петрович",
+                        "seat_number": n,
+                        "voting_identifier": f"dep-{n}",
+                    }
+                ),
             )
             for n in range(1, deputies + 1)
         ]
         convocation = sittings.create_convocation(
-            rt.uow(), secretary, 8, "VIII скликання", "2020-12-01"
+            rt.uow(),
+            secretary,
+            CreateConvocation.parse(
+                {"number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}
+            ),
         )
-        session = sittings.create_session(rt.uow(), secretary, convocation, 1)
+        session = sittings.create_session(
+            rt.uow(), secretary, CreateSession.parse({"convocation_id": convocation, "number": 1})
+        )
         sitting = sittings.create_sitting(
-            rt.uow(), secretary, date="2026-11-25", session_id=session
+            rt.uow(), secretary, CreateSitting.parse({"date": "2026-11-25", "session_id": session})
         )
         sittings.open_sitting(rt.uow(), secretary, sitting)
         # Registered before the screens connect: every registration is an event to every screen.
-        registration.open_registration(rt.uow(), secretary, sitting)
+        registration.open_registration(
+            rt.uow(), secretary, OpenRegistration.parse({}, sitting_id=sitting)
+        )
         for deputy_id in ids:
-            registration.register(rt.uow(), secretary, sitting, deputy_id)
+            registration.register(
+                rt.uow(), secretary, Register.parse({"deputy_id": deputy_id}, sitting_id=sitting)
+            )
         registration.close_registration(rt.uow(), secretary, sitting)
-        tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in ids}
-        return Council(sitting, tokens, auth.create_token(rt.uow(), SYSTEM, "secretary"))
+        tokens = {
+            d: auth.create_token(
+                rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": d})
+            )
+            for d in ids
+        }
+        return Council(
+            sitting,
+            tokens,
+            auth.create_token(rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"})),
+        )
     finally:
-        rt.dispose()
+        rt.stop()
 
 
 # --- the server --------------------------------------------------------------------------------

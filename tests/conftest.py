@@ -15,9 +15,22 @@ from skipping import skip_or_fail
 from sqlalchemy import create_engine, text
 
 from voting.adapters.schema import upgrade
-from voting.services import council, registration, sittings, votes
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
+from voting.services import casting, council, registration, sittings, votes
+from voting.services.commands import (
+    AddDeputy,
+    AddItem,
+    CastChoice,
+    CreateConvocation,
+    CreateSession,
+    CreateSitting,
+    Leave,
+    OpenRegistration,
+    OpenVote,
+    Register,
+)
 
 PG_ENV = "VOTING_TEST_DATABASE_URL"
 
@@ -85,10 +98,10 @@ def clock() -> Clock:
 
 @pytest.fixture
 def runtime(db_url: str, clock: Clock) -> Iterator[Runtime]:
-    rt = build_runtime(db_url, clock=clock)
+    rt = build_runtime(database_config(db_url), clock=clock)
     upgrade(rt.engine)
     yield rt
-    rt.dispose()
+    rt.stop()
 
 
 SECRETARY = Actor("secretary", "secretary:test")
@@ -116,7 +129,11 @@ class Hall:
         return [*self.deputies, self.head]
 
     def open_registration(self, carry_over: bool = False) -> int:
-        return registration.open_registration(self.rt.uow(), SECRETARY, self.sitting, carry_over)
+        return registration.open_registration(
+            self.rt.uow(),
+            SECRETARY,
+            OpenRegistration.parse({"carry_over": carry_over}, sitting_id=self.sitting),
+        )
 
     def close_registration(self) -> dict[str, object]:
         return registration.close_registration(self.rt.uow(), SECRETARY, self.sitting)
@@ -124,17 +141,27 @@ class Hall:
     def register(self, *ids: int) -> dict[str, object]:
         result: dict[str, object] = {}
         for deputy_id in ids:
-            result = registration.register(self.rt.uow(), deputy_actor(deputy_id), self.sitting)
+            result = registration.register(
+                self.rt.uow(), deputy_actor(deputy_id), Register.parse({}, sitting_id=self.sitting)
+            )
         return result
 
     def unregister(self, deputy_id: int) -> dict[str, object]:
-        return registration.unregister(self.rt.uow(), deputy_actor(deputy_id), self.sitting)
+        return registration.unregister(
+            self.rt.uow(), deputy_actor(deputy_id), Leave.parse({}, sitting_id=self.sitting)
+        )
 
     def open_vote(self, **spec: Any) -> int:
-        return votes.open_vote(self.rt.uow(), SECRETARY, self.sitting, spec)
+        return votes.open_vote(
+            self.rt.uow(), SECRETARY, OpenVote.parse(spec, sitting_id=self.sitting)
+        )
 
     def cast(self, vote_id: int, deputy_id: int, choice: str) -> dict[str, object]:
-        return votes.cast_choice(self.rt.uow(), deputy_actor(deputy_id), vote_id, choice)
+        return casting.cast_choice(
+            self.rt.uow(),
+            deputy_actor(deputy_id),
+            CastChoice.parse({"choice": choice}, vote_id=vote_id),
+        )
 
     def cast_many(self, vote_id: int, ids: list[int], choice: str) -> None:
         for deputy_id in ids:
@@ -163,38 +190,50 @@ def build_hall(
             council.add_deputy(
                 rt.uow(),
                 SECRETARY,
-                {
-                    "full_name": f"Депутатенко{n:02d} Іван Петрович",
-                    "faction": FACTIONS[n % 4],
-                    "seat_number": n,
-                    "voting_identifier": f"dep-{n}",
-                    "card_uid": f"CARD{n:04d}",
-                },
+                AddDeputy.parse(
+                    {
+                        "full_name": f"Депутатенко{n:02d} Іван Петрович",
+                        "faction": FACTIONS[n % 4],
+                        "seat_number": n,
+                        "voting_identifier": f"dep-{n}",
+                        "card_uid": f"CARD{n:04d}",
+                    }
+                ),
             )
         )
     hall.head = council.add_deputy(
         rt.uow(),
         SECRETARY,
-        {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"},
+        AddDeputy.parse(
+            {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"}
+        ),
     )
     convocation = sittings.create_convocation(
-        rt.uow(), SECRETARY, 8, "VIII скликання", "2020-12-01"
+        rt.uow(),
+        SECRETARY,
+        CreateConvocation.parse(
+            {"number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}
+        ),
     )
-    session = sittings.create_session(rt.uow(), SECRETARY, convocation, 17)
+    session = sittings.create_session(
+        rt.uow(), SECRETARY, CreateSession.parse({"convocation_id": convocation, "number": 17})
+    )
     hall.sitting = sittings.create_sitting(
-        rt.uow(), SECRETARY, date="2026-11-25", session_id=session
+        rt.uow(), SECRETARY, CreateSitting.parse({"date": "2026-11-25", "session_id": session})
     )
     for n in range(1, items + 1):
         hall.items.append(
             sittings.add_item(
                 rt.uow(),
                 SECRETARY,
-                hall.sitting,
-                {
-                    "title": f"Про питання {n}",
-                    "draft_number": f"75{n}/2",
-                    "rapporteur": "Доповідач",
-                },
+                AddItem.parse(
+                    {
+                        "title": f"Про питання {n}",
+                        "draft_number": f"75{n}/2",
+                        "rapporteur": "Доповідач",
+                    },
+                    sitting_id=hall.sitting,
+                ),
             )
         )
     sittings.open_sitting(rt.uow(), SECRETARY, hall.sitting)

@@ -7,6 +7,7 @@ Exit status: 0 on success, 1 when `journal verify` finds the journal broken, 2 o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import os
@@ -21,13 +22,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from voting.adapters.schema import current_revision, head_revision, upgrade
-from voting.config import Config, ConfigError, load_config
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import Config, ConfigError, DatabaseConfig, load_config
+from voting.domain.actors import SYSTEM, Actor, Role
 from voting.domain.errors import DomainError, NotFound
 from voting.services import auth, council, demo, queries
+from voting.services.commands import CreateToken
 from voting.services.journal import verify_journal
 from voting.services.roster_import import RosterImportError, parse_deputies_csv
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
 
 ENV_PASSWORD = "VOTING_PASSWORD"
 DEMO_DATABASE = "demo.sqlite3"
@@ -36,7 +38,7 @@ ROLES = auth.ROLES
 
 # The roster use cases are the secretary's; the operator at the server's console acts as one.
 # Everything else the CLI does (council, logins, tokens) runs as SYSTEM.
-OPERATOR = Actor("secretary", "secretary:cli")
+OPERATOR = Actor(Role.SECRETARY, "secretary:cli")
 
 
 class UserError(Exception):
@@ -61,25 +63,28 @@ def _sqlite_path(url: str) -> Path | None:
     return None if not path or path == ":memory:" else Path(path)
 
 
-def open_database(url: str, *, must_be_set_up: bool = True) -> Runtime:
-    """A runtime on `url`; unless told otherwise, the schema must already be current."""
+def open_database(config: Config, *, must_be_set_up: bool = True, serving: bool = False) -> Runtime:
+    """The runtime of this command over the configured database (built, not started: a command
+    that serves starts it); unless told otherwise, the schema must already be current.
+    `serving`: the process will hold many connections (its garbage collector is paced)."""
+    url = config.database_url_resolved()
     sqlite = _sqlite_path(url)
     if must_be_set_up and sqlite is not None and not sqlite.exists():
         raise UserError(f"there is no database at {sqlite}; run `voting init` first")
     try:
-        rt = build_runtime(url)
+        rt = build_runtime(config, collector_pacer=serving)
     except ArgumentError as error:
         raise UserError(f"the database URL {shown_url(url)} cannot be used: {error}") from None
     if must_be_set_up:
         try:
             found, needed = current_revision(rt.engine), head_revision()
         except DBAPIError as error:
-            rt.dispose()
+            rt.stop()
             raise UserError(
                 f"cannot open the database {shown_url(url)}: {_first_line(error)}"
             ) from None
         if found != needed:
-            rt.dispose()
+            rt.stop()
             state = (
                 "is empty" if found is None else f"has schema {found}, this program needs {needed}"
             )
@@ -108,7 +113,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     url = config.database_url_resolved()
     print(f"Database: {shown_url(url)}")
-    rt = open_database(url, must_be_set_up=False)
+    rt = open_database(config, must_be_set_up=False)
     try:
         try:
             before = current_revision(rt.engine)
@@ -131,7 +136,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             _create_council(rt, config)
             print(f"Council created: {config.council.name}")
     finally:
-        rt.dispose()
+        rt.stop()
     return 0
 
 
@@ -171,7 +176,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     url = config.database_url_resolved()
-    rt = open_database(url)
+    rt = open_database(config, serving=True)
     try:
         name = queries.council_info(rt.uow())["name"]
         print(f"Database: {shown_url(url)}; council: {name}")
@@ -181,7 +186,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             config.server.port if args.port is None else args.port,
         )
     finally:
-        rt.dispose()
+        rt.stop()
     return 0
 
 
@@ -195,7 +200,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     url = args.database_url or f"sqlite:///{(instance / DEMO_DATABASE).as_posix()}"
     if args.fresh:
         _delete_demo_database(url)
-    rt = open_database(url, must_be_set_up=False)
+    config = dataclasses.replace(config, database=DatabaseConfig(url=url))
+    rt = open_database(config, must_be_set_up=False, serving=not args.no_serve)
     try:
         try:
             upgrade(rt.engine)
@@ -232,7 +238,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         serve(create_app(config, rt), host, port, on_ready=present)
     finally:
-        rt.dispose()
+        rt.stop()
     return 0
 
 
@@ -363,11 +369,11 @@ def cmd_import_deputies(args: argparse.Namespace) -> int:
         records = parse_deputies_csv(Path(args.file).read_bytes())
     except RosterImportError as error:
         raise UserError(f"{args.file}: {error}; nobody was imported") from None
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
         ids = council.import_deputies(rt.uow(), OPERATOR, records)
     finally:
-        rt.dispose()
+        rt.stop()
     print(f"Imported {len(ids)} deputies from {args.file}.")
     return 0
 
@@ -405,12 +411,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     """Add a login (password from $VOTING_PASSWORD, or asked twice)."""
     _check_deputy_option(args)
     config = load_config(args.config)
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
         password = _read_password()
         auth.add_user(rt.uow(), SYSTEM, args.username, password, args.role, args.deputy)
     finally:
-        rt.dispose()
+        rt.stop()
     whom = f" for deputy {args.deputy}" if args.deputy is not None else ""
     print(f"User {args.username} added with the role {args.role}{whom}.")
     return 0
@@ -420,11 +426,14 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     """Create an API bearer token and print it once (only its hash is stored)."""
     _check_deputy_option(args)
     config = load_config(args.config)
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
-        token = auth.create_token(rt.uow(), SYSTEM, args.role, args.deputy, args.label)
+        command = CreateToken.parse(
+            {"role": args.role, "deputy_id": args.deputy, "label": args.label}
+        )
+        token = auth.create_token(rt.uow(), SYSTEM, command)
     finally:
-        rt.dispose()
+        rt.stop()
     print(token)
     print(
         f"Token for the role {args.role} created. It is shown only now: only its hash is stored.",
@@ -436,11 +445,11 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     """List the API tokens: id, role, deputy, label, created, revoked (never the tokens)."""
     config = load_config(args.config)
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
         rows = auth.list_tokens(rt.uow(), SYSTEM)
     finally:
-        rt.dispose()
+        rt.stop()
     if not rows:
         print("No tokens have been issued.")
         return 0
@@ -474,11 +483,11 @@ def _minute(moment: object) -> str:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token by its id (see `voting token list`); it stops working at once."""
     config = load_config(args.config)
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
         result = auth.revoke_token(rt.uow(), SYSTEM, args.id)
     finally:
-        rt.dispose()
+        rt.stop()
     print(f"Token {result['id']} revoked at {_minute(result['revoked_at'])}.")
     return 0
 
@@ -518,12 +527,12 @@ def cmd_deputy_pin(args: argparse.Namespace) -> int:
     """Set the PIN a deputy types with their card at a terminal (asked twice, or read from
     standard input); only its hash is stored."""
     config = load_config(args.config)
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
         person = _find_deputy(rt, args.deputy)
         auth.set_deputy_pin(rt.uow(), SYSTEM, person["id"], _read_pin())
     finally:
-        rt.dispose()
+        rt.stop()
     seat = "" if person["seat_number"] is None else f"seat {person['seat_number']}, "
     print(f"PIN set for {seat}{person['full_name']} (deputy {person['id']}).")
     return 0
@@ -532,11 +541,11 @@ def cmd_deputy_pin(args: argparse.Namespace) -> int:
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     """Recompute the journal's hash chain; exit 1 and name the first broken entry if any."""
     config = load_config(args.config)
-    rt = open_database(config.database_url_resolved())
+    rt = open_database(config)
     try:
         report = verify_journal(rt.uow())
     finally:
-        rt.dispose()
+        rt.stop()
     print(report.describe())
     return 0 if report.ok else 1
 

@@ -115,6 +115,11 @@ def load_config(
     return _build(data)
 
 
+def database_config(url: str) -> Config:
+    """The built-in defaults with the database at `url` (the demo, tests, benchmarks)."""
+    return Config(database=DatabaseConfig(url=url))
+
+
 def resolve_database_url(config: Config) -> str:
     """The configured URL, or sqlite:///<absolute instance_path>/voting.sqlite3 when it is empty."""
     if config.database.url:

@@ -14,9 +14,11 @@ import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from voting.adapters.schema import upgrade
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.services import auth, council
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
+from voting.services.commands import AddDeputy, CreateToken
 from voting.web import create_app
 
 FACTIONS = ("Європейська Солідарність", "Слуга народу", "Батьківщина", "За майбутнє")
@@ -38,7 +40,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(db_url: str) -> Iterator[LiveServer]:
     """The application served over loopback on a free port, stopped afterwards."""
-    runtime = build_runtime(db_url)
+    runtime = build_runtime(database_config(db_url))
     upgrade(runtime.engine)
     app = create_app(runtime=runtime, overrides={"database": {"url": db_url}})
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
@@ -50,7 +52,7 @@ def live_server(db_url: str) -> Iterator[LiveServer]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
-        runtime.dispose()
+        runtime.stop()
 
 
 class Caller:
@@ -120,20 +122,26 @@ def council_roster(live_server: LiveServer) -> Iterator[Council]:
             council.add_deputy(
                 rt.uow(),
                 secretary,
-                {
-                    "full_name": f"Депутатенко{n:02d} Іван Петрович",
-                    "faction": FACTIONS[n % 4],
-                    "seat_number": n,
-                    "voting_identifier": f"dep-{n}",
-                },
+                AddDeputy.parse(
+                    {
+                        "full_name": f"Депутатенко{n:02d} Іван Петрович",
+                        "faction": FACTIONS[n % 4],
+                        "seat_number": n,
+                        "voting_identifier": f"dep-{n}",
+                    }
+                ),
             )
         )
     roster.head = council.add_deputy(
         rt.uow(),
         secretary,
-        {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"},
+        AddDeputy.parse(
+            {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"}
+        ),
     )
-    roster.secretary_token = auth.create_token(rt.uow(), SYSTEM, "secretary")
+    roster.secretary_token = auth.create_token(
+        rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"})
+    )
     try:
         yield roster
     finally:

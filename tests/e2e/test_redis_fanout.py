@@ -29,9 +29,11 @@ from serving import ServerProcess, clean_environment, write_config
 from skipping import skip_or_fail
 
 from voting.adapters.schema import upgrade
+from voting.bootstrap import build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.services import auth, council
-from voting.services.runtime import build_runtime
-from voting.services.uow import SYSTEM, Actor
+from voting.services.commands import AddDeputy, CreateToken
 
 pytestmark = pytest.mark.e2e
 
@@ -170,7 +172,7 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
     """A council of 42 deputies and the mayor set up in a fresh schema, as `voting init` and the
     roster import would, then served by two processes sharing one Redis channel."""
     redis_url = redis_test_url()
-    rt = build_runtime(postgres_url)
+    rt = build_runtime(database_config(postgres_url))
     try:
         upgrade(rt.engine)
         council.create_council(
@@ -188,23 +190,34 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
             council.add_deputy(
                 rt.uow(),
                 secretary,
-                {
-                    "full_name": f"Депутатенко{n:02d} Іван Петрович",
-                    "seat_number": n,
-                    "voting_identifier": f"dep-{n}",
-                },
+                AddDeputy.parse(
+                    {
+                        "full_name": f"Депутатенко{n:02d} Іван Петрович",
+                        "seat_number": n,
+                        "voting_identifier": f"dep-{n}",
+                    }
+                ),
             )
             for n in range(1, 43)
         ]
         council.add_deputy(
             rt.uow(),
             secretary,
-            {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"},
+            AddDeputy.parse(
+                {"full_name": "Головенко Мер Мерович", "is_head": True, "voting_identifier": "head"}
+            ),
         )
-        secretary_token = auth.create_token(rt.uow(), SYSTEM, "secretary")
-        deputy_tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in deputies[:26]}
+        secretary_token = auth.create_token(
+            rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"})
+        )
+        deputy_tokens = {
+            d: auth.create_token(
+                rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": d})
+            )
+            for d in deputies[:26]
+        }
     finally:
-        rt.dispose()
+        rt.stop()
     channel = f"test-{uuid.uuid4().hex[:12]}"
     processes: list[ServerProcess] = []
     found: Councils | None = None

@@ -15,8 +15,9 @@ from chromium import ARTIFACTS, CHROMIUM_FLAGS, Relay, chromium_or_skip
 from planning import plan_sitting
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from voting.domain.actors import SYSTEM
 from voting.services import auth
-from voting.services.uow import SYSTEM
+from voting.services.commands import CreateToken
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -122,7 +123,12 @@ def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def
     ]
     secretary.ok("post", f"/sittings/{sitting_id}/open")
     secretary.ok("patch", f"/deputies/{hall.deputies[0]}", {"card_uid": CARD, "pin": PIN})
-    tokens = {d: auth.create_token(rt.uow(), SYSTEM, "deputy", d) for d in hall.everyone}
+    tokens = {
+        d: auth.create_token(
+            rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": d})
+        )
+        for d in hall.everyone
+    }
     state = Sitting(
         hall.server.url.removesuffix("/api/v1"),
         sitting_id,

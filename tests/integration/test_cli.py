@@ -19,14 +19,23 @@ import requests
 from roster_csv import deputies_csv
 from sqlalchemy import create_engine, text
 
+from voting.bootstrap import Runtime, build_runtime
 from voting.cli import main, shown_url
-from voting.config import load_config
+from voting.config import database_config, load_config
+from voting.domain.actors import Actor
 from voting.domain.errors import PermissionDenied
-from voting.services import auth, council, queries, registration, votes
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import Actor
+from voting.jobs import VoteTimer
+from voting.services import auth, casting, council, queries, registration, votes
+from voting.services.commands import (
+    AddDeputy,
+    CastChoice,
+    OpenRegistration,
+    OpenVote,
+    Register,
+    SignInWithCard,
+)
 from voting.web import create_app
-from voting.web.server import VoteTimer, start_server
+from voting.web.server import start_server
 
 COUNCIL = "Тестова міська рада"
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -80,9 +89,9 @@ def voting(config_file: Path, capsys: pytest.CaptureFixture[str]):  # type: igno
 @pytest.fixture
 def rt(db_url: str):  # type: ignore[no-untyped-def]
     """A runtime on the test database, to look at what the command did."""
-    runtime = build_runtime(db_url)
+    runtime = build_runtime(database_config(db_url))
     yield runtime
-    runtime.dispose()
+    runtime.stop()
 
 
 # --- init ---------------------------------------------------------------------------------------
@@ -141,7 +150,7 @@ def test_demo_builds_a_council_with_working_tokens(voting, db_url: str, instance
     result = voting("demo", "--no-serve", *demo_args(db_url))
     assert result.code == 0, result.err
 
-    rt = build_runtime(demo_url(db_url, instance))
+    rt = build_runtime(database_config(demo_url(db_url, instance)))
     try:
         people = queries.deputies(rt.uow())
         deputies = [d for d in people if not d["is_head"]]
@@ -181,10 +190,12 @@ def test_demo_builds_a_council_with_working_tokens(voting, db_url: str, instance
             )
         # Every deputy can sign in at a terminal with the card and PIN from the file.
         for entry in tokens["deputies"][:2]:
-            signed_in = auth.login_with_card(rt.uow(), entry["card_uid"], entry["pin"])
+            signed_in = auth.login_with_card(
+                rt.uow(), SignInWithCard.parse({"card_uid": entry["card_uid"], "pin": entry["pin"]})
+            )
             assert signed_in.deputy_id == entry["deputy_id"]
     finally:
-        rt.dispose()
+        rt.stop()
 
     # What the operator needs is on the screen: the screens, the logins, a few terminals.
     base = tokens["api"].removesuffix("/api/v1")
@@ -207,35 +218,37 @@ def test_demo_again_reuses_it_with_new_tokens_and_fresh_starts_over(voting, inst
     tokens_path = instance / "demo-tokens.json"
     old = json.loads(tokens_path.read_text(encoding="utf-8"))
     url = demo_url("sqlite", instance)
-    rt = build_runtime(url)
+    rt = build_runtime(database_config(url))
     try:
         registration.open_registration(
-            rt.uow(), auth.actor_for_token(rt.uow(), old["secretary"]), old["sitting_id"]
+            rt.uow(),
+            auth.actor_for_token(rt.uow(), old["secretary"]),
+            OpenRegistration.parse({}, sitting_id=old["sitting_id"]),
         )
     finally:
-        rt.dispose()
+        rt.stop()
 
     again = voting("demo", "--no-serve")
     assert again.code == 0, again.err
     assert "Reusing the demo" in again.out
     new = json.loads(tokens_path.read_text(encoding="utf-8"))
     assert new["secretary"] != old["secretary"] and new["secretary"] in again.out
-    rt = build_runtime(url)
+    rt = build_runtime(database_config(url))
     try:
         assert len(queries.deputies(rt.uow())) == 43  # nobody added twice
         assert queries.current_state(rt.uow())["sitting"]["registration_open"] is True
     finally:
-        rt.dispose()
+        rt.stop()
 
     fresh = voting("demo", "--no-serve", "--fresh")
     assert fresh.code == 0, fresh.err
-    rt = build_runtime(url)
+    rt = build_runtime(database_config(url))
     try:
         assert queries.current_state(rt.uow())["sitting"]["registration_open"] is False
         with pytest.raises(PermissionDenied):  # the old database, and its tokens, are gone
             auth.actor_for_token(rt.uow(), old["secretary"])
     finally:
-        rt.dispose()
+        rt.stop()
 
 
 @SQLITE_ONLY
@@ -381,11 +394,13 @@ def seated(voting, rt: Runtime) -> list[int]:  # type: ignore[no-untyped-def]
         council.add_deputy(
             rt.uow(),
             secretary,
-            {
-                "full_name": f"Депутатенко{n} Іван Петрович",
-                "seat_number": n,
-                "card_uid": f"CARD000{n}",
-            },
+            AddDeputy.parse(
+                {
+                    "full_name": f"Депутатенко{n} Іван Петрович",
+                    "seat_number": n,
+                    "card_uid": f"CARD000{n}",
+                }
+            ),
         )
         for n in (1, 2)
     ]
@@ -394,7 +409,9 @@ def seated(voting, rt: Runtime) -> list[int]:  # type: ignore[no-untyped-def]
         council.add_deputy(
             rt.uow(),
             secretary,
-            {"full_name": "Головенко Мер Мерович", "is_head": True, "card_uid": "CARD-HEAD"},
+            AddDeputy.parse(
+                {"full_name": "Головенко Мер Мерович", "is_head": True, "card_uid": "CARD-HEAD"}
+            ),
         ),
     ]
 
@@ -410,13 +427,23 @@ def test_deputy_pin_reads_the_pin_from_standard_input(
         == f"PIN set for seat 2, Депутатенко2 Іван Петрович (deputy {seated[1]})."
     )
     assert "2468" not in result.out + result.err
-    assert auth.login_with_card(rt.uow(), "CARD0002", "2468").deputy_id == seated[1]
+    assert (
+        auth.login_with_card(
+            rt.uow(), SignInWithCard.parse({"card_uid": "CARD0002", "pin": "2468"})
+        ).deputy_id
+        == seated[1]
+    )
 
     monkeypatch.setattr("sys.stdin", io.StringIO("13579\r\n"))
     result = voting("deputy-pin", f"id:{seated[2]}")  # the head has no seat
     assert result.code == 0, result.err
     assert result.out.strip() == f"PIN set for Головенко Мер Мерович (deputy {seated[2]})."
-    assert auth.login_with_card(rt.uow(), "CARD-HEAD", "13579").deputy_id == seated[2]
+    assert (
+        auth.login_with_card(
+            rt.uow(), SignInWithCard.parse({"card_uid": "CARD-HEAD", "pin": "13579"})
+        ).deputy_id
+        == seated[2]
+    )
 
 
 def test_deputy_pin_asks_twice_at_a_terminal(
@@ -430,7 +457,12 @@ def test_deputy_pin_asks_twice_at_a_terminal(
     assert auth.deputies_with_pin(rt.reader()) == set()
     result = voting("deputy-pin", "1")
     assert result.code == 0, result.err
-    assert auth.login_with_card(rt.uow(), "CARD0001", "4321").deputy_id == seated[0]
+    assert (
+        auth.login_with_card(
+            rt.uow(), SignInWithCard.parse({"card_uid": "CARD0001", "pin": "4321"})
+        ).deputy_id
+        == seated[0]
+    )
 
 
 def test_deputy_pin_refuses_clearly_and_saves_nothing(
@@ -467,23 +499,33 @@ def run_demo_sitting(
     assert voting("demo", "--no-serve", *demo_args(db_url)).code == 0
     url = demo_url(db_url, instance)
     tokens = json.loads((instance / "demo-tokens.json").read_text(encoding="utf-8"))
-    rt = build_runtime(url)
+    rt = build_runtime(database_config(url))
     try:
 
         def as_(token: str):  # type: ignore[no-untyped-def]
             return auth.actor_for_token(rt.uow(), token)
 
         secretary, sitting = as_(tokens["secretary"]), tokens["sitting_id"]
-        registration.open_registration(rt.uow(), secretary, sitting)
+        registration.open_registration(
+            rt.uow(), secretary, OpenRegistration.parse({}, sitting_id=sitting)
+        )
         people = tokens["deputies"][:25]
         for entry in people:
-            registration.register(rt.uow(), as_(entry["token"]), sitting)
-        vote = votes.open_vote(rt.uow(), secretary, sitting, {"item_id": tokens["items"][0]["id"]})
+            registration.register(
+                rt.uow(), as_(entry["token"]), Register.parse({}, sitting_id=sitting)
+            )
+        vote = votes.open_vote(
+            rt.uow(),
+            secretary,
+            OpenVote.parse({"item_id": tokens["items"][0]["id"]}, sitting_id=sitting),
+        )
         for entry in people[:23]:
-            votes.cast_choice(rt.uow(), as_(entry["token"]), vote, "for")
+            casting.cast_choice(
+                rt.uow(), as_(entry["token"]), CastChoice.parse({"choice": "for"}, vote_id=vote)
+            )
         assert votes.close_vote(rt.uow(), secretary, vote)["result"] == "adopted"
     finally:
-        rt.dispose()
+        rt.stop()
     monkeypatch.setenv("VOTING_DATABASE_URL", url)
     return url
 
@@ -611,8 +653,8 @@ class BrokenRuntime:
 
 
 def test_the_vote_timer_survives_database_failures(caplog: pytest.LogCaptureFixture) -> None:
-    timer = VoteTimer(BrokenRuntime(), interval=0.01)  # type: ignore[arg-type]
-    with caplog.at_level(logging.ERROR, logger="voting.web.server"):
+    timer = VoteTimer(BrokenRuntime().uow, interval=0.01)
+    with caplog.at_level(logging.ERROR, logger="voting.jobs"):
         timer.start()
         time.sleep(0.2)
         alive = any(t.name == "vote-timer" and t.is_alive() for t in threading.enumerate())

@@ -24,10 +24,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from voting.adapters import orm
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import database_config
+from voting.domain.actors import Actor
 from voting.domain.errors import AlreadyVoted, VoteAlreadyClosed, VoteNotOpen
-from voting.services import votes
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import Actor
+from voting.services import casting, votes
+from voting.services.commands import CastChoice
 
 CHOICES = ("for", "against", "abstain")
 SECRETARY = Actor("secretary", "secretary:test")
@@ -43,9 +45,9 @@ def deputy(deputy_id: int) -> Actor:
 def secretary_process(db_url: str, clock: Any) -> Iterator[Runtime]:
     """The secretary's close comes from another server process: its own engine and pool, so it
     does not queue behind the deputies' requests for a connection."""
-    runtime = build_runtime(db_url, clock=clock)
+    runtime = build_runtime(database_config(db_url), clock=clock)
     yield runtime
-    runtime.dispose()
+    runtime.stop()
 
 
 @dataclass
@@ -85,7 +87,11 @@ def race(
             close_pressed.wait(timeout=30)
         time.sleep(attempt.delay)
         try:
-            votes.cast_choice(hall.rt.uow(), deputy(deputy_id), vote_id, choice)
+            casting.cast_choice(
+                hall.rt.uow(),
+                deputy(deputy_id),
+                CastChoice.parse({"choice": choice}, vote_id=vote_id),
+            )
         except REFUSALS as error:
             with progress:
                 outcome.refused.append((deputy_id, choice, error.code))

@@ -16,11 +16,22 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from voting.adapters import orm
+from voting.domain.actors import Actor
 from voting.domain.errors import AlreadyVoted, NotFound, NotRegistered, PermissionDenied
 from voting.domain.events import DomainEvent
+from voting.domain.presence import Standing
 from voting.domain.votes import Choice
-from voting.services import journal, votes
-from voting.services.uow import Actor
+from voting.services import casting, journal, votes
+from voting.services.commands import (
+    AddCommittee,
+    CastChoice,
+    ChangeDeputy,
+    ChangeSettings,
+    CreateSitting,
+    OpenRegistration,
+    OpenVote,
+    Register,
+)
 
 if TYPE_CHECKING:
     from conftest import Hall
@@ -32,8 +43,8 @@ def deputy(deputy_id: int) -> Actor:
     return Actor("deputy", f"deputy:{deputy_id}", deputy_id)
 
 
-def request(deputy_id: int, vote_id: object, choice: str) -> votes.CastRequest:
-    return votes.CastRequest(deputy(deputy_id), vote_id, Choice(choice))
+def request(deputy_id: int, vote_id: object, choice: str) -> casting.CastRequest:
+    return casting.CastRequest(deputy(deputy_id), vote_id, Choice(choice))
 
 
 def all_at_once(hall: Hall, vote_id: int, choices: dict[int, str]) -> dict[int, Any]:
@@ -44,8 +55,10 @@ def all_at_once(hall: Hall, vote_id: int, choices: dict[int, str]) -> dict[int, 
     def press(deputy_id: int, choice: str) -> None:
         barrier.wait()
         try:
-            answers[deputy_id] = votes.cast_choice(
-                hall.rt.uow(), deputy(deputy_id), vote_id, choice
+            answers[deputy_id] = casting.cast_choice(
+                hall.rt.uow(),
+                deputy(deputy_id),
+                CastChoice.parse({"choice": choice}, vote_id=vote_id),
             )
         except Exception as error:  # noqa: BLE001 - checked by the caller
             answers[deputy_id] = error
@@ -94,7 +107,7 @@ def test_casts_pressed_together_share_transactions_and_each_is_answered_after_co
             committed_at_publish.append(len(ballots(hall, vote_id)))
 
     hall.rt.bus.subscribe(on_event)
-    committer = votes.cast_committer(hall.rt.uow())
+    committer = hall.rt.casts
     before, batches = head(hall), committer.batches
     choices = {d: CHOICES[i % 3] for i, d in enumerate(hall.everyone)}
     answers = all_at_once(hall, vote_id, choices)
@@ -135,7 +148,7 @@ def test_a_batch_refuses_each_cast_for_its_own_reason_and_writes_the_others(hall
         request(hall.deputies[4], vote_id, "abstain"),
         request(10_000, vote_id, "for"),
     ]  # not a member of the body
-    votes._write_casts(hall.rt.uow(), batch)
+    casting.write_casts(hall.rt.uow(), batch)
 
     assert all(r.settled for r in batch)
     outcomes = [r.error.__class__ if r.error else r.result["choice"] for r in batch]
@@ -171,20 +184,20 @@ def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_no
     hall.register(*hall.everyone)
     vote_id = hall.open_vote(title="Збій посередині")
     poisoned = hall.deputies[2]
-    real = votes._journal_cast
+    real = casting.journal_cast
 
-    def journal_cast(uow: Any, req: votes.CastRequest, vote: Any, changed: bool) -> Any:
+    def journal_cast(uow: Any, req: casting.CastRequest, vote: Any, changed: bool) -> Any:
         if req.actor.deputy_id == poisoned:
             raise OSError("the disk failed while writing this cast")
         return real(uow, req, vote, changed)
 
-    monkeypatch.setattr(votes, "_journal_cast", journal_cast)
+    monkeypatch.setattr(casting, "journal_cast", journal_cast)
     events: list[DomainEvent] = []
     hall.rt.bus.subscribe(events.append)
     before = head(hall)
     batch = [request(d, vote_id, CHOICES[i % 3]) for i, d in enumerate(hall.deputies[:5])]
-    with caplog.at_level(logging.WARNING, logger="voting.services.votes"):
-        votes._write_casts(hall.rt.uow(), batch)
+    with caplog.at_level(logging.WARNING, logger="voting.services.casting"):
+        casting.write_casts(hall.rt.uow(), batch)
 
     assert isinstance(batch[2].error, OSError)
     assert [r.result["deputy_id"] for r in batch if r.error is None] == [
@@ -208,7 +221,7 @@ def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_no
     assert "writing them one by one" in caplog.text
 
     # The deputy whose cast failed presses again, and is counted.
-    monkeypatch.setattr(votes, "_journal_cast", real)
+    monkeypatch.setattr(casting, "journal_cast", real)
     hall.cast(vote_id, poisoned, "for")
     assert hall.close(vote_id)["for"] == 3
 
@@ -239,7 +252,7 @@ def test_a_ballot_written_by_another_process_meanwhile_refuses_that_cast_alone(
                 ),
                 {"v": vote_id, "d": x},
             )
-            writer = threading.Thread(target=votes._write_casts, args=(hall.rt.uow(), batch))
+            writer = threading.Thread(target=casting.write_casts, args=(hall.rt.uow(), batch))
             writer.start()
             time.sleep(0.5)  # the batch is now waiting on X's key
             assert writer.is_alive()
@@ -352,12 +365,20 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(hall:
     secretary = Actor("secretary", "secretary:test")
     uow = hall.rt.uow
     members = [*hall.deputies[:4], hall.deputies[40]]
-    body = council.add_committee(uow(), secretary, "Комісія з питань бюджету", members)
-    committee = sittings.create_sitting(uow(), secretary, date="2026-11-24", body_id=body)
+    body = council.add_committee(
+        uow(),
+        secretary,
+        AddCommittee.parse({"name": "Комісія з питань бюджету", "members": members}),
+    )
+    committee = sittings.create_sitting(
+        uow(), secretary, CreateSitting.parse({"date": "2026-11-24", "body_id": body})
+    )
     sittings.open_sitting(uow(), secretary, committee)
-    registration.open_registration(uow(), secretary, committee)
+    registration.open_registration(
+        uow(), secretary, OpenRegistration.parse({}, sitting_id=committee)
+    )
     for member in members[:3]:
-        registration.register(uow(), deputy(member), committee)
+        registration.register(uow(), deputy(member), Register.parse({}, sitting_id=committee))
     hall.open_registration()
     hall.register(*hall.deputies[:30], hall.head)
     hall.close_registration()
@@ -368,18 +389,28 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(hall:
         hall.cast(plenary_vote, hall.deputies[26], "for")
     hall.cast_many(plenary_vote, hall.deputies[2:7], "for")
     committee_vote = votes.open_vote(
-        uow(), secretary, committee, {"title": "Таємно", "kind": "secret"}
+        uow(),
+        secretary,
+        OpenVote.parse({"title": "Таємно", "kind": "secret"}, sitting_id=committee),
     )
     for member in members[1:3]:
-        votes.cast_choice(uow(), deputy(member), committee_vote, "against")
+        casting.cast_choice(
+            uow(), deputy(member), CastChoice.parse({"choice": "against"}, vote_id=committee_vote)
+        )
     # a sitting whose registration never opened: no round, nobody registered
-    unopened = sittings.create_sitting(uow(), secretary, date="2026-11-26", body_id=body)
+    unopened = sittings.create_sitting(
+        uow(), secretary, CreateSitting.parse({"date": "2026-11-26", "body_id": body})
+    )
     sittings.open_sitting(uow(), secretary, unopened)
     unopened_vote = votes.open_vote(
-        uow(), secretary, unopened, {"title": "Без реєстрації", "override_quorum": True}
+        uow(),
+        secretary,
+        OpenVote.parse({"title": "Без реєстрації", "override_quorum": True}, sitting_id=unopened),
     )
     hall.unregister(hall.deputies[5])
-    council.update_deputy(uow(), secretary, hall.deputies[40], {"active": False})
+    council.update_deputy(
+        uow(), secretary, ChangeDeputy.parse({"active": False}, deputy_id=hall.deputies[40])
+    )
     everyone = {*hall.everyone, 10_000}
     cases = [
         (hall.sitting, plenary_vote, set(hall.everyone), set(hall.deputies[2:7])),
@@ -388,29 +419,29 @@ def test_a_batch_reads_the_same_standing_as_the_presence_of_the_whole_hall(hall:
     ]
 
     def agree() -> None:
-        for sitting_id, vote_id, body_deputies, voters in cases:
+        for sitting_id, vote_id, _body_deputies, voters in cases:
             with hall.rt.uow() as unit:
                 sitting = unit.session.get(orm.Sitting, sitting_id)
                 assert sitting is not None
-                state = registration.presence(unit, sitting)
+                state = registration.presence_of(unit, sitting)
                 for ids in (
                     everyone,
                     set(hall.deputies[:10]),
                     {hall.head, hall.deputies[5]},
                     set(hall.deputies[20:30]),
                 ):
-                    vote, found = votes.lock_for_casting(unit, vote_id, ids)
+                    vote, found = casting.lock_for_casting(unit, vote_id, ids)
                     assert vote.id == vote_id
                     assert (found.participants, found.registered) == (
                         set(state.participants) & ids,
                         set(state.registered) & ids,
                     )
-                    # who has voted, of the body's active deputies (the head too)
-                    assert found.voted == voters & ids & body_deputies - {hall.deputies[40]}
+                    # who has voted, of those who take part
+                    assert found.voted == voters & ids & set(state.participants)
 
     agree()
-    council.update_settings(uow(), secretary, {"head_votes": False})
+    council.update_settings(uow(), secretary, ChangeSettings.parse({"head_votes": False}))
     agree()
     with hall.rt.uow() as unit:  # none of the batch's deputies takes part: the vote all the same
-        vote, found = votes.lock_for_casting(unit, committee_vote, {hall.deputies[20], 10_000})
-        assert (vote.id, found) == (committee_vote, votes.Standing(*[frozenset()] * 3))
+        vote, found = casting.lock_for_casting(unit, committee_vote, {hall.deputies[20], 10_000})
+        assert (vote.id, found) == (committee_vote, Standing(*[frozenset()] * 3))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import text
 
+from voting.domain.actors import SYSTEM, Actor
 from voting.domain.errors import (
     AlreadyRegistered,
     AlreadyVoted,
@@ -19,13 +20,21 @@ from voting.domain.errors import (
     VoteAlreadyOpen,
 )
 from voting.domain.events import DomainEvent
-from voting.services import council, journal, queries, sittings, votes
-from voting.services.uow import SYSTEM, Actor
+from voting.services import casting, council, journal, queries, sittings, votes
+from voting.services.commands import (
+    AddDeputy,
+    AnnulVote,
+    CastChoice,
+    ChangeSettings,
+    ManualResult,
+    ReorderAgenda,
+    Revote,
+)
 
 if TYPE_CHECKING:
     from conftest import Hall
 
-    from voting.services.runtime import Runtime
+    from voting.bootstrap import Runtime
 
 
 SECRETARY = Actor("secretary", "secretary:test")
@@ -72,8 +81,12 @@ def test_a_short_sitting_leaves_every_event_in_order(hall: Hall) -> None:
     hall.rt.bus.subscribe(published.append)
     start = len(entries(hall))
 
-    council.update_settings(uow(), SECRETARY, {"revote_limit": 1})
-    sittings.reorder_agenda(uow(), SECRETARY, hall.sitting, list(reversed(hall.items)))
+    council.update_settings(uow(), SECRETARY, ChangeSettings.parse({"revote_limit": 1}))
+    sittings.reorder_agenda(
+        uow(),
+        SECRETARY,
+        ReorderAgenda.parse({"order": list(reversed(hall.items))}, sitting_id=hall.sitting),
+    )
     hall.open_registration()
     hall.register(hall.head, *d[:22])
     hall.clock.advance(60)
@@ -83,8 +96,8 @@ def test_a_short_sitting_leaves_every_event_in_order(hall: Hall) -> None:
     hall.cast_many(first, d[1:22], "for")
     hall.cast(first, hall.head, "for")
     hall.close(first)  # 22 of 43: adopted
-    votes.annul_vote(uow(), SECRETARY, first, "Збій табло")
-    again = votes.revote(uow(), SECRETARY, first, {"override_quorum": True})
+    votes.annul_vote(uow(), SECRETARY, AnnulVote.parse({"reason": "Збій табло"}, vote_id=first))
+    again = votes.revote(uow(), SECRETARY, Revote.parse({"override_quorum": True}, vote_id=first))
     hall.close(again)
     secret = hall.open_vote(title="Про обрання секретаря ради", kind="secret", override_quorum=True)
     hall.cast(secret, d[1], "against")
@@ -92,8 +105,10 @@ def test_a_short_sitting_leaves_every_event_in_order(hall: Hall) -> None:
     votes.enter_manual_result(
         uow(),
         SECRETARY,
-        hall.sitting,
-        {"item_id": hall.items[1], "choices": {str(d[1]): "for", str(d[2]): "abstain"}},
+        ManualResult.parse(
+            {"item_id": hall.items[1], "choices": {str(d[1]): "for", str(d[2]): "abstain"}},
+            sitting_id=hall.sitting,
+        ),
     )
     sittings.close_sitting(uow(), SECRETARY, hall.sitting)
 
@@ -205,7 +220,11 @@ def test_a_refused_action_writes_nothing_and_changes_nothing(hall: Hall) -> None
     unchanged(lambda: hall.cast(vote, d[0], "against"), AlreadyVoted)
     unchanged(lambda: hall.cast(vote, d[30], "for"), NotRegistered)
     unchanged(
-        lambda: votes.cast_choice(uow(), as_deputy(d[1]), vote, "for", deputy_id=d[2]),
+        lambda: casting.cast_choice(
+            uow(),
+            as_deputy(d[1]),
+            CastChoice.parse({"choice": "for", "deputy_id": d[2]}, vote_id=vote),
+        ),
         PermissionDenied,
     )
     unchanged(lambda: hall.register(d[1]), AlreadyRegistered)
@@ -237,7 +256,9 @@ def test_the_services_run_without_deprecation_warnings(runtime: Runtime) -> None
             "statutory_deputies": 3,
         },
     )
-    council.add_deputy(runtime.uow(), SECRETARY, {"full_name": "Депутат Малий", "faction": "Ф"})
+    council.add_deputy(
+        runtime.uow(), SECRETARY, AddDeputy.parse({"full_name": "Депутат Малий", "faction": "Ф"})
+    )
     assert journal.verify_journal(runtime.reader()).ok
     assert [d["faction"] for d in queries.deputies(runtime.reader())] == ["Ф"]
 

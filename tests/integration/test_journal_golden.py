@@ -21,11 +21,37 @@ from sqlalchemy import select
 
 from voting.adapters import orm
 from voting.adapters.schema import upgrade
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.domain.errors import DomainError
-from voting.services import auth, council, registration, sittings, votes
+from voting.services import auth, casting, council, registration, sittings, votes
+from voting.services.commands import (
+    AddCommittee,
+    AddDeputy,
+    AddItem,
+    AnnounceResult,
+    AnnulVote,
+    CastChoice,
+    ChangeDeputy,
+    ChangeItem,
+    ChangeSettings,
+    CreateConvocation,
+    CreateSession,
+    CreateSitting,
+    CreateToken,
+    Leave,
+    ManualResult,
+    OpenRegistration,
+    OpenVote,
+    Register,
+    ReorderAgenda,
+    Revote,
+    SetItemStatus,
+    SignIn,
+    SignInWithCard,
+)
 from voting.services.roster_import import parse_deputies_csv
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
 
 GOLDEN = Path(__file__).parent / "golden" / "council_day.jsonl"
 RECORD_ENV = "VOTING_RECORD_GOLDEN"
@@ -71,7 +97,9 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
         },
     )
     step()
-    council.update_settings(uow(), SECRETARY, {"show_running_split": True, "revote_limit": 3})
+    council.update_settings(
+        uow(), SECRETARY, ChangeSettings.parse({"show_running_split": True, "revote_limit": 3})
+    )
     people = []
     for n in range(1, 9):
         step()
@@ -79,20 +107,24 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
             council.add_deputy(
                 uow(),
                 SECRETARY,
-                {
-                    "full_name": f"Вербенко{n} Ірина Олегівна",
-                    "faction": ("Вишня", "Ясен")[n % 2],
-                    "seat_number": n,
-                    "voting_identifier": f"v-{n}",
-                    "card_uid": f"C{n:03d}",
-                },
+                AddDeputy.parse(
+                    {
+                        "full_name": f"Вербенко{n} Ірина Олегівна",
+                        "faction": ("Вишня", "Ясен")[n % 2],
+                        "seat_number": n,
+                        "voting_identifier": f"v-{n}",
+                        "card_uid": f"C{n:03d}",
+                    }
+                ),
             )
         )
     step()
     head = council.add_deputy(
         uow(),
         SECRETARY,
-        {"full_name": "Головань Петро Ігорович", "is_head": True, "voting_identifier": "mayor"},
+        AddDeputy.parse(
+            {"full_name": "Головань Петро Ігорович", "is_head": True, "voting_identifier": "mayor"}
+        ),
     )
     step()
     imported = council.import_deputies(
@@ -119,20 +151,28 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
     people.extend(imported)
     step()
     council.update_deputy(
-        uow(), SECRETARY, people[7], {"short_name": "Вербенко8 І.", "seat_number": 18}
+        uow(),
+        SECRETARY,
+        ChangeDeputy.parse({"short_name": "Вербенко8 І.", "seat_number": 18}, deputy_id=people[7]),
     )
     step()
-    committee = council.add_committee(uow(), SECRETARY, "Бюджетна комісія", people[:3])
+    committee = council.add_committee(
+        uow(), SECRETARY, AddCommittee.parse({"name": "Бюджетна комісія", "members": people[:3]})
+    )
     step()
     auth.add_user(uow(), SYSTEM, "secretary", "golden-password", "secretary")
     step()
-    auth.login(uow(), "secretary", "golden-password")
+    auth.login(uow(), SignIn.parse({"username": "secretary", "password": "golden-password"}))
     step()
-    token = auth.create_token(uow(), SYSTEM, "deputy", people[0], "seat 1")
+    token = auth.create_token(
+        uow(),
+        SYSTEM,
+        CreateToken.parse({"role": "deputy", "deputy_id": people[0], "label": "seat 1"}),
+    )
     step()
     auth.logout(uow(), deputy(people[0]), token)
     step()
-    other = auth.create_token(uow(), SECRETARY, "chair")
+    other = auth.create_token(uow(), SECRETARY, CreateToken.parse({"role": "chair"}))
     step()
     auth.revoke_token(uow(), SECRETARY, 3)
     del other
@@ -141,18 +181,28 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
     for _ in range(5):
         step()
         try:
-            auth.login_with_card(uow(), "C002", "1111")
+            auth.login_with_card(uow(), SignInWithCard.parse({"card_uid": "C002", "pin": "1111"}))
         except DomainError:
             pass
     step(400)
-    auth.login_with_card(uow(), "C002", "2468")
+    auth.login_with_card(uow(), SignInWithCard.parse({"card_uid": "C002", "pin": "2468"}))
 
     step()
-    convocation = sittings.create_convocation(uow(), SECRETARY, 8, "VIII скликання", "2020-12-01")
+    convocation = sittings.create_convocation(
+        uow(),
+        SECRETARY,
+        CreateConvocation.parse(
+            {"number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}
+        ),
+    )
     step()
-    session = sittings.create_session(uow(), SECRETARY, convocation, 21)
+    session = sittings.create_session(
+        uow(), SECRETARY, CreateSession.parse({"convocation_id": convocation, "number": 21})
+    )
     step()
-    sitting = sittings.create_sitting(uow(), SECRETARY, date="2026-12-01", session_id=session)
+    sitting = sittings.create_sitting(
+        uow(), SECRETARY, CreateSitting.parse({"date": "2026-12-01", "session_id": session})
+    )
     items = []
     for n in range(1, 6):
         step()
@@ -160,155 +210,206 @@ def council_day(rt: Runtime, clock: FixedClock) -> None:
             sittings.add_item(
                 uow(),
                 SECRETARY,
-                sitting,
-                {
-                    "title": f"Про рішення {n}",
-                    "draft_number": f"10{n}/1",
-                    "rapporteur": "Вербенко1 І. О.",
-                },
+                AddItem.parse(
+                    {
+                        "title": f"Про рішення {n}",
+                        "draft_number": f"10{n}/1",
+                        "rapporteur": "Вербенко1 І. О.",
+                    },
+                    sitting_id=sitting,
+                ),
             )
         )
     step()
-    sittings.add_item(uow(), SECRETARY, sitting, {"title": "Про порядок денний", "position": 1})
+    sittings.add_item(
+        uow(),
+        SECRETARY,
+        AddItem.parse({"title": "Про порядок денний", "position": 1}, sitting_id=sitting),
+    )
     step()
-    sittings.update_item(uow(), SECRETARY, items[4], {"title": "Про рішення п'ять"})
+    sittings.update_item(
+        uow(), SECRETARY, ChangeItem.parse({"title": "Про рішення п'ять"}, item_id=items[4])
+    )
     step()
-    sittings.reorder_agenda(uow(), CHAIR, sitting, [items[1], items[0], *items[2:], items[0] + 5])
+    sittings.reorder_agenda(
+        uow(),
+        CHAIR,
+        ReorderAgenda.parse(
+            {"order": [items[1], items[0], *items[2:], items[0] + 5]}, sitting_id=sitting
+        ),
+    )
     step()
     sittings.open_sitting(uow(), CHAIR, sitting)
 
     step()
-    registration.open_registration(uow(), SECRETARY, sitting)
+    registration.open_registration(uow(), SECRETARY, OpenRegistration.parse({}, sitting_id=sitting))
     for who in people[:9]:
         step()
-        registration.register(uow(), deputy(who), sitting)
+        registration.register(uow(), deputy(who), Register.parse({}, sitting_id=sitting))
     step()
-    registration.register(uow(), SECRETARY, sitting, head)
+    registration.register(uow(), SECRETARY, Register.parse({"deputy_id": head}, sitting_id=sitting))
     step()
-    registration.unregister(uow(), deputy(people[5]), sitting)
+    registration.unregister(uow(), deputy(people[5]), Leave.parse({}, sitting_id=sitting))
     step()
     registration.close_registration(uow(), SECRETARY, sitting)
 
     # A roll-call vote, closed by hand, annulled and put again; the re-vote is adopted.
     step()
-    first = votes.open_vote(uow(), SECRETARY, sitting, {"item_id": items[1], "stage": "as_a_whole"})
+    first = votes.open_vote(
+        uow(),
+        SECRETARY,
+        OpenVote.parse({"item_id": items[1], "stage": "as_a_whole"}, sitting_id=sitting),
+    )
     for who, choice in zip(people[:5], ["for", "for", "against", "abstain", "for"], strict=True):
         step()
-        votes.cast_choice(uow(), deputy(who), first, choice)
+        casting.cast_choice(uow(), deputy(who), CastChoice.parse({"choice": choice}, vote_id=first))
     step()
-    votes.cast_choice(uow(), deputy(head), first, "for")
+    casting.cast_choice(uow(), deputy(head), CastChoice.parse({"choice": "for"}, vote_id=first))
     step()
     votes.close_vote(uow(), SECRETARY, first)
     step()
-    votes.annul_vote(uow(), CHAIR, first, "Збій пульта")
+    votes.annul_vote(uow(), CHAIR, AnnulVote.parse({"reason": "Збій пульта"}, vote_id=first))
     step()
-    again = votes.revote(uow(), SECRETARY, first, {"time_limit_seconds": 30})
+    again = votes.revote(uow(), SECRETARY, Revote.parse({"time_limit_seconds": 30}, vote_id=first))
     for who in people[:5]:
         step()
-        votes.cast_choice(uow(), deputy(who), again, "for")
+        casting.cast_choice(uow(), deputy(who), CastChoice.parse({"choice": "for"}, vote_id=again))
     step(40)  # the time runs out: the vote timer closes it
     votes.close_expired_votes(rt.uow)
     step()
-    votes.announce_result(uow(), CHAIR, again)
+    votes.announce_result(uow(), CHAIR, AnnounceResult.parse({}, vote_id=again))
 
     # An open vote that lets deputies change their choice, without a quorum.
     step()
-    registration.open_registration(uow(), SECRETARY, sitting, carry_over=True)
+    registration.open_registration(
+        uow(), SECRETARY, OpenRegistration.parse({"carry_over": True}, sitting_id=sitting)
+    )
     step()
-    registration.unregister(uow(), SECRETARY, sitting, people[0])
+    registration.unregister(
+        uow(), SECRETARY, Leave.parse({"deputy_id": people[0]}, sitting_id=sitting)
+    )
     for who in (people[0], people[1], people[2]):
         step()
         try:
-            registration.unregister(uow(), deputy(who), sitting)
+            registration.unregister(uow(), deputy(who), Leave.parse({}, sitting_id=sitting))
         except DomainError:
             pass
     step()
     changing = votes.open_vote(
         uow(),
         SECRETARY,
-        sitting,
-        {
-            "item_id": items[2],
-            "kind": "open",
-            "stage": "as_a_basis",
-            "allow_change": True,
-            "rule": "majority_of_voting",
-            "override_quorum": True,
-        },
+        OpenVote.parse(
+            {
+                "item_id": items[2],
+                "kind": "open",
+                "stage": "as_a_basis",
+                "allow_change": True,
+                "rule": "majority_of_voting",
+                "override_quorum": True,
+            },
+            sitting_id=sitting,
+        ),
     )
     step()
-    votes.cast_choice(uow(), deputy(people[3]), changing, "against")
+    casting.cast_choice(
+        uow(), deputy(people[3]), CastChoice.parse({"choice": "against"}, vote_id=changing)
+    )
     step()
-    votes.cast_choice(uow(), deputy(people[3]), changing, "for")
+    casting.cast_choice(
+        uow(), deputy(people[3]), CastChoice.parse({"choice": "for"}, vote_id=changing)
+    )
     step()
     votes.close_vote(uow(), CHAIR, changing)
 
     # A secret ballot, and a counting commission's results of both kinds.
     step()
-    registration.register(uow(), deputy(people[0]), sitting)
+    registration.register(uow(), deputy(people[0]), Register.parse({}, sitting_id=sitting))
     step()
     secret = votes.open_vote(
         uow(),
         SECRETARY,
-        sitting,
-        {
-            "title": "Про обрання секретаря ради",
-            "kind": "secret",
-            "override_quorum": True,
-            "rule": {"base": "total", "comparator": "at_least", "numerator": 2, "denominator": 3},
-        },
+        OpenVote.parse(
+            {
+                "title": "Про обрання секретаря ради",
+                "kind": "secret",
+                "override_quorum": True,
+                "rule": {
+                    "base": "total",
+                    "comparator": "at_least",
+                    "numerator": 2,
+                    "denominator": 3,
+                },
+            },
+            sitting_id=sitting,
+        ),
     )
     for who, choice in ((people[0], "for"), (people[3], "against"), (head, "for")):
         step()
-        votes.cast_choice(uow(), deputy(who), secret, choice)
+        casting.cast_choice(
+            uow(), deputy(who), CastChoice.parse({"choice": choice}, vote_id=secret)
+        )
     step()
     votes.close_vote(uow(), SECRETARY, secret)
     step()
     votes.enter_manual_result(
         uow(),
         SECRETARY,
-        sitting,
-        {
-            "item_id": items[3],
-            "kind": "roll_call",
-            "note": "Лічильна комісія",
-            "choices": {str(people[0]): "for", str(people[3]): "for", str(head): "abstain"},
-        },
+        ManualResult.parse(
+            {
+                "item_id": items[3],
+                "kind": "roll_call",
+                "note": "Лічильна комісія",
+                "choices": {str(people[0]): "for", str(people[3]): "for", str(head): "abstain"},
+            },
+            sitting_id=sitting,
+        ),
     )
     step()
     votes.enter_manual_result(
         uow(),
         SECRETARY,
-        sitting,
-        {
-            "title": "Про голову лічильної комісії",
-            "kind": "secret",
-            "stage": "procedural",
-            "counts": {"for": 2, "against": 1},
-        },
+        ManualResult.parse(
+            {
+                "title": "Про голову лічильної комісії",
+                "kind": "secret",
+                "stage": "procedural",
+                "counts": {"for": 2, "against": 1},
+            },
+            sitting_id=sitting,
+        ),
     )
     step()
-    sittings.set_item_status(uow(), CHAIR, items[4], "postponed")
+    sittings.set_item_status(
+        uow(), CHAIR, SetItemStatus.parse({"status": "postponed"}, item_id=items[4])
+    )
     step()
     sittings.close_sitting(uow(), CHAIR, sitting)
 
     # A committee's sitting: its members, its own quorum and vote.
     step()
-    meeting = sittings.create_sitting(uow(), SECRETARY, date="2026-12-02", body_id=committee)
+    meeting = sittings.create_sitting(
+        uow(), SECRETARY, CreateSitting.parse({"date": "2026-12-02", "body_id": committee})
+    )
     step()
-    topic = sittings.add_item(uow(), SECRETARY, meeting, {"title": "Про бюджет"})
+    topic = sittings.add_item(
+        uow(), SECRETARY, AddItem.parse({"title": "Про бюджет"}, sitting_id=meeting)
+    )
     step()
     sittings.open_sitting(uow(), SECRETARY, meeting)
     step()
-    registration.open_registration(uow(), SECRETARY, meeting)
+    registration.open_registration(uow(), SECRETARY, OpenRegistration.parse({}, sitting_id=meeting))
     for who in people[:2]:
         step()
-        registration.register(uow(), deputy(who), meeting)
+        registration.register(uow(), deputy(who), Register.parse({}, sitting_id=meeting))
     step()
-    in_committee = votes.open_vote(uow(), SECRETARY, meeting, {"item_id": topic})
+    in_committee = votes.open_vote(
+        uow(), SECRETARY, OpenVote.parse({"item_id": topic}, sitting_id=meeting)
+    )
     for who in people[:2]:
         step()
-        votes.cast_choice(uow(), deputy(who), in_committee, "for")
+        casting.cast_choice(
+            uow(), deputy(who), CastChoice.parse({"choice": "for"}, vote_id=in_committee)
+        )
     step()
     votes.close_vote(uow(), SECRETARY, in_committee)
     step()
@@ -339,13 +440,13 @@ def recorded(rt: Runtime) -> list[dict[str, object]]:
 
 def test_the_journal_of_a_council_day_is_as_recorded(db_url: str) -> None:
     clock = FixedClock()
-    rt = build_runtime(db_url, clock=clock)
+    rt = build_runtime(database_config(db_url), clock=clock)
     try:
         upgrade(rt.engine)
         council_day(rt, clock)
         lines = [json.dumps(entry, ensure_ascii=False, sort_keys=True) for entry in recorded(rt)]
     finally:
-        rt.dispose()
+        rt.stop()
     text = "\n".join(lines) + "\n"
     if os.environ.get(RECORD_ENV):
         GOLDEN.parent.mkdir(exist_ok=True)

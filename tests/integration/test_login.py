@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 from voting.services import auth, council
+from voting.services.commands import ChangeDeputy, CreateToken, SignIn, SignInWithCard
 from voting.services.journal import read_journal
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
 
 if TYPE_CHECKING:
     from conftest import Clock, Hall
@@ -55,7 +57,7 @@ def test_staff_sign_in_with_a_password_and_the_token_expires_after_12_hours(
     hall: Hall, runtime: Runtime, clock: Clock
 ) -> None:
     auth.add_user(runtime.uow(), SYSTEM, "olena", PASSWORD, "secretary")
-    signed_in = auth.login(runtime.uow(), "olena", PASSWORD)
+    signed_in = auth.login(runtime.uow(), SignIn.parse({"username": "olena", "password": PASSWORD}))
     assert (signed_in.role, signed_in.deputy_id) == ("secretary", None)
     assert signed_in.expires_at == clock.now + timedelta(hours=12)
     actor = auth.actor_for_token(runtime.reader(), signed_in.token)
@@ -70,14 +72,16 @@ def test_staff_sign_in_with_a_password_and_the_token_expires_after_12_hours(
 
 def test_a_deputy_account_signs_in_as_that_deputy(hall: Hall, runtime: Runtime) -> None:
     auth.add_user(runtime.uow(), SYSTEM, "dep1", PASSWORD, "deputy", hall.deputies[0])
-    signed_in = auth.login(runtime.uow(), "dep1", PASSWORD)
+    signed_in = auth.login(runtime.uow(), SignIn.parse({"username": "dep1", "password": PASSWORD}))
     assert (signed_in.role, signed_in.deputy_id) == ("deputy", hall.deputies[0])
     actor = auth.actor_for_token(runtime.reader(), signed_in.token)
     assert (actor.role, actor.deputy_id) == ("deputy", hall.deputies[0])
 
-    council.update_deputy(runtime.uow(), SECRETARY, hall.deputies[0], {"active": False})
+    council.update_deputy(
+        runtime.uow(), SECRETARY, ChangeDeputy.parse({"active": False}, deputy_id=hall.deputies[0])
+    )
     with pytest.raises(auth.WrongCredentials):  # the mandate ended: no more sign-in
-        auth.login(runtime.uow(), "dep1", PASSWORD)
+        auth.login(runtime.uow(), SignIn.parse({"username": "dep1", "password": PASSWORD}))
 
 
 def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
@@ -88,7 +92,7 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
     messages = set()
     for username, password in (("olena", "не-той-пароль"), ("nobody", PASSWORD)):
         with pytest.raises(auth.WrongCredentials) as refused:
-            auth.login(runtime.uow(), username, password)
+            auth.login(runtime.uow(), SignIn.parse({"username": username, "password": password}))
         assert refused.value.status == 401
         messages.add(refused.value.message)
     assert messages == {"wrong username or password"}
@@ -100,7 +104,7 @@ def test_sign_in_is_journaled_without_the_password_or_the_token(
     hall: Hall, runtime: Runtime
 ) -> None:
     auth.add_user(runtime.uow(), SYSTEM, "olena", PASSWORD, "secretary")
-    signed_in = auth.login(runtime.uow(), "olena", PASSWORD)
+    signed_in = auth.login(runtime.uow(), SignIn.parse({"username": "olena", "password": PASSWORD}))
     entry = journal(runtime)[-1]
     assert entry["kind"] == "token_created" and entry["actor"] == "secretary:olena"
     payload = entry["payload"]
@@ -117,7 +121,7 @@ def test_sign_in_is_journaled_without_the_password_or_the_token(
 def test_tokens_made_by_the_secretary_do_not_expire(
     hall: Hall, runtime: Runtime, clock: Clock
 ) -> None:
-    token = auth.create_token(runtime.uow(), SYSTEM, "chair")
+    token = auth.create_token(runtime.uow(), SYSTEM, CreateToken.parse({"role": "chair"}))
     clock.advance(400 * 24 * 3600)
     assert auth.actor_for_token(runtime.reader(), token).role == "chair"
 
@@ -128,7 +132,9 @@ def test_tokens_made_by_the_secretary_do_not_expire(
 def test_a_deputy_signs_in_with_card_and_pin(
     hall: Hall, runtime: Runtime, with_pin: int, clock: Clock
 ) -> None:
-    signed_in = auth.login_with_card(runtime.uow(), card(hall), PIN)
+    signed_in = auth.login_with_card(
+        runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+    )
     assert (signed_in.role, signed_in.deputy_id) == ("deputy", with_pin)
     assert signed_in.expires_at == clock.now + timedelta(hours=12)
     actor = auth.actor_for_token(runtime.reader(), signed_in.token)
@@ -171,7 +177,9 @@ def test_only_the_secretary_sets_a_pin(hall: Hall, runtime: Runtime) -> None:
 
 def test_wrong_card_or_pin_get_the_same_answer(hall: Hall, runtime: Runtime, with_pin: int) -> None:
     auth.set_deputy_pin(runtime.uow(), SECRETARY, hall.head, "1111")  # the head has no card
-    council.update_deputy(runtime.uow(), SECRETARY, hall.deputies[2], {"active": False})
+    council.update_deputy(
+        runtime.uow(), SECRETARY, ChangeDeputy.parse({"active": False}, deputy_id=hall.deputies[2])
+    )
     auth.set_deputy_pin(runtime.uow(), SECRETARY, hall.deputies[2], PIN)
     before = journal(runtime)
     messages = set()
@@ -182,7 +190,7 @@ def test_wrong_card_or_pin_get_the_same_answer(hall: Hall, runtime: Runtime, wit
         (card(hall, 2), PIN),
     ):  # no PIN set / an inactive deputy
         with pytest.raises(auth.WrongCredentials) as refused:
-            auth.login_with_card(runtime.uow(), uid, pin)
+            auth.login_with_card(runtime.uow(), SignInWithCard.parse({"card_uid": uid, "pin": pin}))
         messages.add(refused.value.message)
     assert messages == {"wrong card or PIN"}
     assert journal(runtime) == before
@@ -194,9 +202,13 @@ def test_five_wrong_pins_lock_the_card_for_five_minutes(
 ) -> None:
     for _ in range(4):
         with pytest.raises(auth.WrongCredentials):
-            auth.login_with_card(runtime.uow(), card(hall), "0000")
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+            )
     with pytest.raises(auth.CardLocked) as fifth:
-        auth.login_with_card(runtime.uow(), card(hall), "0000")
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+        )
     until = clock.now + timedelta(minutes=5)
     assert fifth.value.status == 429
     assert fifth.value.details["locked_until"] == until.isoformat()
@@ -211,53 +223,93 @@ def test_five_wrong_pins_lock_the_card_for_five_minutes(
 
     clock.advance(299)
     with pytest.raises(auth.CardLocked) as still:  # even the right PIN
-        auth.login_with_card(runtime.uow(), card(hall), PIN)
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+        )
     assert still.value.details["retry_after"] == 1
     clock.advance(1)
-    assert auth.login_with_card(runtime.uow(), card(hall), PIN).deputy_id == with_pin
+    assert (
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+        ).deputy_id
+        == with_pin
+    )
     # Other cards were never locked.
     auth.set_deputy_pin(runtime.uow(), SECRETARY, hall.deputies[1], "4321")
-    assert auth.login_with_card(runtime.uow(), card(hall, 1), "4321").deputy_id == hall.deputies[1]
+    assert (
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall, 1), "pin": "4321"})
+        ).deputy_id
+        == hall.deputies[1]
+    )
 
 
 def test_a_right_pin_starts_the_count_again(hall: Hall, runtime: Runtime, with_pin: int) -> None:
     for _ in range(4):
         with pytest.raises(auth.WrongCredentials):
-            auth.login_with_card(runtime.uow(), card(hall), "0000")
-    auth.login_with_card(runtime.uow(), card(hall), PIN)
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+            )
+    auth.login_with_card(runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN}))
     for _ in range(4):
         with pytest.raises(auth.WrongCredentials):
-            auth.login_with_card(runtime.uow(), card(hall), "0000")
-    assert auth.login_with_card(runtime.uow(), card(hall), PIN).deputy_id == with_pin
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+            )
+    assert (
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+        ).deputy_id
+        == with_pin
+    )
 
 
 def test_a_new_pin_lifts_the_lock(hall: Hall, runtime: Runtime, with_pin: int) -> None:
     for _ in range(5):
         with pytest.raises((auth.WrongCredentials, auth.CardLocked)):
-            auth.login_with_card(runtime.uow(), card(hall), "0000")
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+            )
     with pytest.raises(auth.CardLocked):
-        auth.login_with_card(runtime.uow(), card(hall), PIN)
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+        )
     auth.set_deputy_pin(runtime.uow(), SECRETARY, with_pin, "5555")
-    assert auth.login_with_card(runtime.uow(), card(hall), "5555").deputy_id == with_pin
+    assert (
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "5555"})
+        ).deputy_id
+        == with_pin
+    )
     with pytest.raises(auth.WrongCredentials):  # the old PIN is gone
-        auth.login_with_card(runtime.uow(), card(hall), PIN)
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+        )
 
 
 def test_the_lock_holds_for_another_process(
     hall: Hall, runtime: Runtime, with_pin: int, db_url: str, clock: Clock
 ) -> None:
     """Failures counted by one server process count for another one on the same database."""
-    other = build_runtime(db_url, clock=clock)  # its own engine and connections, no shared memory
+    other = build_runtime(
+        database_config(db_url), clock=clock
+    )  # its own engine and connections, no shared memory
     try:
         for rt in (runtime, other, runtime, other):
             with pytest.raises(auth.WrongCredentials):
-                auth.login_with_card(rt.uow(), card(hall), "0000")
+                auth.login_with_card(
+                    rt.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+                )
         with pytest.raises(auth.CardLocked):
-            auth.login_with_card(other.uow(), card(hall), "0000")
+            auth.login_with_card(
+                other.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+            )
         with pytest.raises(auth.CardLocked):
-            auth.login_with_card(runtime.uow(), card(hall), PIN)
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+            )
     finally:
-        other.dispose()
+        other.stop()
 
 
 def test_concurrent_guesses_get_no_more_than_five_answers(
@@ -272,7 +324,9 @@ def test_concurrent_guesses_get_no_more_than_five_answers(
     def guess(n: int) -> None:
         start.wait()
         try:
-            auth.login_with_card(runtime.uow(), card(hall), f"{n:04d}")
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": f"{n:04d}"})
+            )
             outcome = "signed in"
         except DomainError as error:
             outcome = error.code
@@ -287,16 +341,22 @@ def test_concurrent_guesses_get_no_more_than_five_answers(
     assert sorted(outcomes) == ["card_locked"] * 8 + ["wrong_credentials"] * 4
     assert [e["kind"] for e in journal(runtime)].count("card_locked") == 1
     with pytest.raises(auth.CardLocked):
-        auth.login_with_card(runtime.uow(), card(hall), PIN)
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+        )
 
 
 # --- signing out -------------------------------------------------------------------------------
 
 
 def test_signing_out_revokes_the_token(hall: Hall, runtime: Runtime, with_pin: int) -> None:
-    signed_in = auth.login_with_card(runtime.uow(), card(hall), PIN)
+    signed_in = auth.login_with_card(
+        runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+    )
     actor = auth.actor_for_token(runtime.reader(), signed_in.token)
-    other = auth.login_with_card(runtime.uow(), card(hall), PIN)
+    other = auth.login_with_card(
+        runtime.uow(), SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+    )
     result = auth.logout(runtime.uow(), actor, signed_in.token)
     assert isinstance(datetime.fromisoformat(str(result["revoked_at"])), datetime)
     with pytest.raises(PermissionDenied, match="revoked"):
@@ -325,11 +385,18 @@ def test_everyone_in_the_demo_can_sign_in(runtime: Runtime) -> None:
     people = (*info.deputies, info.head)
     assert [d.pin for d in people[:3]] == ["0001", "0002", "0003"] and info.head.pin == "0000"
     for person in people:
-        signed_in = auth.login_with_card(runtime.uow(), person.card_uid, person.pin)
+        signed_in = auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": person.card_uid, "pin": person.pin})
+        )
         assert signed_in.deputy_id == person.id
     demo.ensure_demo_logins(runtime)
     for username in demo.DEMO_LOGINS:
-        assert auth.login(runtime.uow(), username, demo.DEMO_PASSWORD).role == username
+        assert (
+            auth.login(
+                runtime.uow(), SignIn.parse({"username": username, "password": demo.DEMO_PASSWORD})
+            ).role
+            == username
+        )
 
     with runtime.engine.begin() as connection:  # as if built by an older version
         connection.execute(text("UPDATE deputy SET pin_hash = NULL"))
@@ -337,4 +404,9 @@ def test_everyone_in_the_demo_can_sign_in(runtime: Runtime) -> None:
     assert auth.deputies_with_pin(runtime.reader()) == {d.id for d in people}
     assert demo.ensure_demo_pins(runtime) == []
     seat_7 = demo.load_demo(runtime).deputies[6]
-    assert auth.login_with_card(runtime.uow(), seat_7.card_uid, "0007").deputy_id == seat_7.id
+    assert (
+        auth.login_with_card(
+            runtime.uow(), SignInWithCard.parse({"card_uid": seat_7.card_uid, "pin": "0007"})
+        ).deputy_id
+        == seat_7.id
+    )

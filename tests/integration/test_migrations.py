@@ -12,9 +12,11 @@ from sqlalchemy import Engine, inspect
 from voting.adapters.db import make_engine
 from voting.adapters.orm import Base
 from voting.adapters.schema import current_revision, head_revision, is_up_to_date, upgrade
+from voting.bootstrap import build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM
 from voting.services import council, journal, queries
-from voting.services.runtime import build_runtime
-from voting.services.uow import SYSTEM
+from voting.services.commands import SignInWithCard
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def test_upgrade_creates_every_table_and_records_the_head(engine: Engine) -> Non
 
 def test_upgrading_again_changes_nothing_and_keeps_the_data(engine: Engine, db_url: str) -> None:
     upgrade(engine)
-    runtime = build_runtime(db_url)
+    runtime = build_runtime(database_config(db_url))
     try:
         council.create_council(
             runtime.uow(),
@@ -62,7 +64,7 @@ def test_upgrading_again_changes_nothing_and_keeps_the_data(engine: Engine, db_u
             journal.read_journal(runtime.reader()),
         ) == before
     finally:
-        runtime.dispose()
+        runtime.stop()
 
 
 def test_the_migrated_schema_matches_the_models(engine: Engine) -> None:
@@ -104,15 +106,22 @@ def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(
         )
     upgrade(engine)
     assert current_revision(engine) == head_revision() == "0003"
-    runtime = build_runtime(db_url)
+    runtime = build_runtime(database_config(db_url))
     try:
         assert auth.deputies_with_pin(runtime.reader()) == set()
         assert auth.actor_for_token(runtime.reader(), "old-token").role == "chair"
         assert auth.list_tokens(runtime.reader(), SYSTEM)[0]["expires_at"] is None
         with pytest.raises(auth.WrongCredentials):
-            auth.login_with_card(runtime.uow(), "CARD0001", "1234")
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": "CARD0001", "pin": "1234"})
+            )
         deputy_id = queries.deputies(runtime.reader())[0]["id"]
         auth.set_deputy_pin(runtime.uow(), SYSTEM, deputy_id, "1234")
-        assert auth.login_with_card(runtime.uow(), "CARD0001", "1234").deputy_id == deputy_id
+        assert (
+            auth.login_with_card(
+                runtime.uow(), SignInWithCard.parse({"card_uid": "CARD0001", "pin": "1234"})
+            ).deputy_id
+            == deputy_id
+        )
     finally:
-        runtime.dispose()
+        runtime.stop()

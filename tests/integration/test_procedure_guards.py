@@ -6,14 +6,22 @@ from typing import Any
 
 import pytest
 
+from voting.domain.actors import Actor
 from voting.domain.errors import (
     InvalidInput,
     InvalidTransition,
     RevoteLimitReached,
     SittingNotOpen,
 )
-from voting.services import journal, queries, sittings, votes
-from voting.services.uow import Actor
+from voting.services import casting, journal, queries, sittings, votes
+from voting.services.commands import (
+    AnnulVote,
+    CastChoice,
+    ChangeItem,
+    ManualResult,
+    Revote,
+    SetItemStatus,
+)
 
 SECRETARY = Actor("secretary", "secretary:test")
 Hall = Any  # tests/conftest.py's `hall` fixture
@@ -81,13 +89,17 @@ def test_annulling_an_earlier_attempt_keeps_the_later_decision(hall: Hall) -> No
     hall.cast_many(first, hall.deputies[:10], "for")
     hall.close(first)
     assert item_status(hall, item) == "not_adopted"
-    second = votes.revote(hall.rt.uow(), SECRETARY, first)
+    second = votes.revote(hall.rt.uow(), SECRETARY, Revote.parse({}, vote_id=first))
     hall.cast_many(second, hall.deputies[:25], "for")
     hall.close(second)
     assert item_status(hall, item) == "adopted"
-    votes.annul_vote(hall.rt.uow(), SECRETARY, first, "помилка оператора")
+    votes.annul_vote(
+        hall.rt.uow(), SECRETARY, AnnulVote.parse({"reason": "помилка оператора"}, vote_id=first)
+    )
     assert item_status(hall, item) == "adopted"
-    votes.annul_vote(hall.rt.uow(), SECRETARY, second, "порушення процедури")
+    votes.annul_vote(
+        hall.rt.uow(), SECRETARY, AnnulVote.parse({"reason": "порушення процедури"}, vote_id=second)
+    )
     assert item_status(hall, item) == "under_consideration"
 
 
@@ -100,11 +112,15 @@ def test_decided_withdrawn_and_postponed_items_are_not_voted_afresh(hall: Hall) 
     hall.close(vote)
     with pytest.raises(InvalidTransition, match="already decided"):
         hall.open_vote(item_id=decided)
-    sittings.set_item_status(hall.rt.uow(), SECRETARY, withdrawn, "withdrawn")
+    sittings.set_item_status(
+        hall.rt.uow(), SECRETARY, SetItemStatus.parse({"status": "withdrawn"}, item_id=withdrawn)
+    )
     with pytest.raises(InvalidTransition, match="withdrawn"):
         hall.open_vote(item_id=withdrawn)
     with pytest.raises(InvalidInput, match="comes from a vote"):
-        sittings.set_item_status(hall.rt.uow(), SECRETARY, withdrawn, "adopted")
+        sittings.set_item_status(
+            hall.rt.uow(), SECRETARY, SetItemStatus.parse({"status": "adopted"}, item_id=withdrawn)
+        )
     assert item_status(hall, withdrawn) == "withdrawn"
 
 
@@ -117,11 +133,19 @@ def test_a_closed_sittings_record_is_final(hall: Hall) -> None:
     sittings.close_sitting(hall.rt.uow(), SECRETARY, hall.sitting)
     before = len(journal.read_journal(hall.rt.reader()))
     with pytest.raises(InvalidTransition):
-        sittings.update_item(hall.rt.uow(), SECRETARY, hall.items[0], {"title": "Інше"})
+        sittings.update_item(
+            hall.rt.uow(), SECRETARY, ChangeItem.parse({"title": "Інше"}, item_id=hall.items[0])
+        )
     with pytest.raises(InvalidTransition):
-        sittings.set_item_status(hall.rt.uow(), SECRETARY, hall.items[1], "postponed")
+        sittings.set_item_status(
+            hall.rt.uow(),
+            SECRETARY,
+            SetItemStatus.parse({"status": "postponed"}, item_id=hall.items[1]),
+        )
     with pytest.raises(SittingNotOpen):
-        votes.annul_vote(hall.rt.uow(), SECRETARY, vote, "запізно")
+        votes.annul_vote(
+            hall.rt.uow(), SECRETARY, AnnulVote.parse({"reason": "запізно"}, vote_id=vote)
+        )
     assert len(journal.read_journal(hall.rt.reader())) == before
     assert queries.vote(hall.rt.reader(), vote)["state"] == "closed"
 
@@ -137,37 +161,43 @@ def test_a_manual_result_obeys_the_revote_rules_and_is_never_shown_as_opened(hal
         votes.enter_manual_result(
             uow(),
             SECRETARY,
-            hall.sitting,
-            {"item_id": hall.items[1], "previous_vote_id": first, "choices": {}},
+            ManualResult.parse(
+                {"item_id": hall.items[1], "previous_vote_id": first, "choices": {}},
+                sitting_id=hall.sitting,
+            ),
         )
-    second = votes.revote(uow(), SECRETARY, first)
+    second = votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=first))
     hall.close(second)
     with pytest.raises(InvalidTransition, match="already has a re-vote"):
         votes.enter_manual_result(
             uow(),
             SECRETARY,
-            hall.sitting,
-            {"item_id": item, "previous_vote_id": first, "choices": {}},
+            ManualResult.parse(
+                {"item_id": item, "previous_vote_id": first, "choices": {}}, sitting_id=hall.sitting
+            ),
         )
-    third = votes.revote(uow(), SECRETARY, second)
-    votes.annul_vote(uow(), SECRETARY, third, "збій системи")
+    third = votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=second))
+    votes.annul_vote(uow(), SECRETARY, AnnulVote.parse({"reason": "збій системи"}, vote_id=third))
     with pytest.raises(RevoteLimitReached):
         votes.enter_manual_result(
             uow(),
             SECRETARY,
-            hall.sitting,
-            {"item_id": item, "previous_vote_id": third, "choices": {}},
+            ManualResult.parse(
+                {"item_id": item, "previous_vote_id": third, "choices": {}}, sitting_id=hall.sitting
+            ),
         )
     before = len(journal.read_journal(hall.rt.reader()))
     manual = votes.enter_manual_result(
         uow(),
         SECRETARY,
-        hall.sitting,
-        {
-            "title": "Процедурне",
-            "stage": "procedural",
-            "choices": {str(d): "for" for d in hall.deputies[:23]},
-        },
+        ManualResult.parse(
+            {
+                "title": "Процедурне",
+                "stage": "procedural",
+                "choices": {str(d): "for" for d in hall.deputies[:23]},
+            },
+            sitting_id=hall.sitting,
+        ),
     )
     kinds = [e["kind"] for e in journal.read_journal(hall.rt.reader(), before)]
     assert "vote_opened" not in kinds and kinds[-2:] == ["manual_result_entered", "vote_closed"]
@@ -181,7 +211,9 @@ def test_a_secret_answer_is_the_same_whatever_the_choice(hall: Hall) -> None:
     hall.register(*hall.deputies[:30])
     vote = hall.open_vote(title="Обрання секретаря ради", stage="other", kind="secret")
     answers = [
-        votes.cast_choice(hall.rt.uow(), deputy_actor(d), vote, choice)
+        casting.cast_choice(
+            hall.rt.uow(), deputy_actor(d), CastChoice.parse({"choice": choice}, vote_id=vote)
+        )
         for d, choice in zip(hall.deputies, ("for", "against", "abstain"), strict=False)
     ]
     shapes = {tuple(sorted((k, v) for k, v in a.items() if k != "deputy_id")) for a in answers}

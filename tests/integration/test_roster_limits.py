@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from roster_csv import deputies_csv
 
+from voting.bootstrap import Runtime, build_runtime
 from voting.cli import main
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.domain.errors import InvalidInput
 from voting.services import council, queries
 from voting.services.roster_import import DeputyRecord
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
 
 SECRETARY = Actor("secretary", "secretary:test")
 
@@ -140,8 +141,8 @@ def test_import_deputies_names_the_line_and_field_of_a_too_long_cell(
     assert err.startswith(f'error: {path}: line 4, field "{field}": '), err
     assert "characters long" in err and "nobody was imported" in err
     assert "Traceback" not in err
-    rt = build_runtime(db_url)
+    rt = build_runtime(database_config(db_url))
     try:
         assert queries.deputies(rt.uow()) == []
     finally:
-        rt.dispose()
+        rt.stop()

@@ -38,11 +38,13 @@ from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from voting.adapters.schema import upgrade
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import database_config
+from voting.domain.actors import SYSTEM, Actor
 from voting.domain.errors import AlreadyVoted, InvalidInput, SecretCountersLost
 from voting.domain.events import DomainEvent
 from voting.services import auth, council, votes
-from voting.services.runtime import Runtime, build_runtime
-from voting.services.uow import SYSTEM, Actor
+from voting.services.commands import AnnulVote, ChangeSettings, CreateToken, Revote
 from voting.web import create_app
 
 CHOICES = ("for", "against", "abstain")
@@ -173,7 +175,7 @@ def hold_secret_vote(
     rt: Runtime = hall.rt
     events: list[DomainEvent] = []
     rt.bus.subscribe(events.append)
-    staff_token = auth.create_token(rt.uow(), SYSTEM, "secretary")
+    staff_token = auth.create_token(rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"}))
     hall.open_registration()
     hall.register(*hall.everyone)
 
@@ -264,7 +266,7 @@ def council_on(backend: str, folder: Path) -> Iterator[tuple[Any, str]]:
     """A fresh database with the council, an open sitting and everyone registered: (hall, url)."""
     with fresh_database(backend, folder) as url:
         clock = SHARED.Clock()
-        runtime = build_runtime(url, clock=clock)
+        runtime = build_runtime(database_config(url), clock=clock)
         try:
             upgrade(runtime.engine)
             hall = SHARED.build_hall(runtime, clock)
@@ -272,19 +274,19 @@ def council_on(backend: str, folder: Path) -> Iterator[tuple[Any, str]]:
             hall.register(*hall.everyone)
             yield hall, url
         finally:
-            runtime.dispose()
+            runtime.stop()
 
 
 @contextmanager
 def observed_secret_vote(backend: str, folder: Path, **options: Any) -> Iterator[Scene]:
     with fresh_database(backend, folder) as url:
         clock = SHARED.Clock()
-        runtime = build_runtime(url, clock=clock)
+        runtime = build_runtime(database_config(url), clock=clock)
         try:
             upgrade(runtime.engine)
             yield hold_secret_vote(SHARED.build_hall(runtime, clock), url, **options)
         finally:
-            runtime.dispose()
+            runtime.stop()
 
 
 # One scene per database serves every test that only reads it.
@@ -976,7 +978,7 @@ def test_postgres_statistics_keep_no_counter_value_of_an_open_ballot(tmp_path: P
 @pytest.mark.postgres
 def test_postgres_keeps_the_counters_out_of_the_write_ahead_log(postgres_url: str) -> None:
     """After the migration secret_tally (and its key) is UNLOGGED; every other table is not."""
-    runtime = build_runtime(postgres_url)
+    runtime = build_runtime(database_config(postgres_url))
     try:
         upgrade(runtime.engine)
         with runtime.engine.connect() as connection:
@@ -997,7 +999,7 @@ def test_postgres_keeps_the_counters_out_of_the_write_ahead_log(postgres_url: st
                 )
             }
     finally:
-        runtime.dispose()
+        runtime.stop()
     assert (schema, tally) == (True, "u")
     assert {"vote", "journal_entry", "secret_participation", "ballot"} <= set(persistence)
     assert {name for name, kind in persistence.items() if kind != "p"} == {
@@ -1059,14 +1061,18 @@ def test_lost_counters_stop_the_ballot_until_it_is_annulled_and_held_again(
         assert re.search(r"\bannul\b.*\bhold it again\b", refused.message), refused.message
     assert _stored_state(runtime, vote) == before  # nobody recorded, nothing counted or closed
 
-    votes.annul_vote(runtime.uow(), SECRETARY, vote, "лічильники втрачено під час збою сервера")
+    votes.annul_vote(
+        runtime.uow(),
+        SECRETARY,
+        AnnulVote.parse({"reason": "лічильники втрачено під час збою сервера"}, vote_id=vote),
+    )
     after = _stored_state(runtime, vote)
     assert after["vote"][0] == "annulled"
     assert [kind for _seq, kind in after["journal"][len(before["journal"]) :]] == ["vote_annulled"]
     assert runtime.purger is not None and runtime.purger.wait_idle(PURGE_TIMEOUT)
 
     # Held again: those who had voted vote anew, and the counting is right.
-    again = votes.revote(runtime.uow(), SECRETARY, vote)
+    again = votes.revote(runtime.uow(), SECRETARY, Revote.parse({}, vote_id=vote))
     for deputy_id, choice in ((early[0], "for"), (early[1], "against"), (late, "for")):
         hall.cast(again, deputy_id, choice)
     result = hall.close(again)
@@ -1305,7 +1311,9 @@ def test_a_secret_choice_cannot_be_changed_nor_watched_while_open(
     hall: Any, runtime: Runtime, db_url: str
 ) -> None:
     council.update_settings(
-        runtime.uow(), SECRETARY, {"show_running_split": True, "allow_change_choice": True}
+        runtime.uow(),
+        SECRETARY,
+        ChangeSettings.parse({"show_running_split": True, "allow_change_choice": True}),
     )
     hall.open_registration()
     hall.register(*hall.everyone)
@@ -1316,7 +1324,10 @@ def test_a_secret_choice_cannot_be_changed_nor_watched_while_open(
     app = create_app(runtime=runtime, overrides={"database": {"url": db_url}})
     app.config["TESTING"] = True
     client = app.test_client()
-    staff = {"Authorization": f"Bearer {auth.create_token(runtime.uow(), SYSTEM, 'secretary')}"}
+    staff = {
+        "Authorization": "Bearer "
+        + auth.create_token(runtime.uow(), SYSTEM, CreateToken.parse({"role": "secretary"}))
+    }
 
     secret = hall.open_vote(title="Таємне", kind="secret")  # the council's allow_change ignored
     first, second = hall.deputies[:2]

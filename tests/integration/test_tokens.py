@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from voting.bootstrap import Runtime
 from voting.cli import main
+from voting.domain.actors import SYSTEM
 from voting.domain.errors import PermissionDenied
 from voting.services import auth
-from voting.services.runtime import Runtime
-from voting.services.uow import SYSTEM
+from voting.services.commands import CreateToken, SignIn
 from voting.web import create_app
 
 API = "/api/v1"
@@ -35,7 +36,11 @@ def issue(
     runtime: Runtime, role: str, deputy_id: int | None = None, label: str | None = None
 ) -> tuple[int, str]:
     """A new token and its id (the newest in the list)."""
-    token = auth.create_token(runtime.uow(), SYSTEM, role, deputy_id, label)
+    token = auth.create_token(
+        runtime.uow(),
+        SYSTEM,
+        CreateToken.parse({"role": role, "deputy_id": deputy_id, "label": label}),
+    )
     return auth.list_tokens(runtime.uow(), SYSTEM)[-1]["id"], token  # type: ignore[return-value]
 
 
@@ -183,8 +188,15 @@ def test_token_commands_name_a_bad_id(voting, args: tuple[str, ...], words: str)
 def test_many_connections_tokens_are_checked_in_one_read(hall, runtime: Runtime) -> None:
     """What a server holding hundreds of connections asks every few seconds: which of their
     tokens no longer hold (revoked, expired, or never issued)."""
-    kept = [auth.create_token(runtime.uow(), SYSTEM, "deputy", d) for d in hall.deputies[:3]]
-    revoked = auth.create_token(runtime.uow(), SYSTEM, "deputy", hall.deputies[3])
+    kept = [
+        auth.create_token(
+            runtime.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": d})
+        )
+        for d in hall.deputies[:3]
+    ]
+    revoked = auth.create_token(
+        runtime.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": hall.deputies[3]})
+    )
     [revoked_id] = [
         t["id"]
         for t in auth.list_tokens(runtime.uow(), SYSTEM)
@@ -193,7 +205,9 @@ def test_many_connections_tokens_are_checked_in_one_read(hall, runtime: Runtime)
     auth.revoke_token(runtime.uow(), SYSTEM, revoked_id)
     auth.add_user(runtime.uow(), SYSTEM, "clerk", "a long enough password", "secretary")
     expiring = auth.login(
-        runtime.uow(), "clerk", "a long enough password", lifetime=timedelta(minutes=5)
+        runtime.uow(),
+        SignIn.parse({"username": "clerk", "password": "a long enough password"}),
+        lifetime=timedelta(minutes=5),
     ).token
     assert auth.invalid_tokens(runtime.uow(), [*kept, revoked, expiring, "never-issued"]) == {
         revoked,

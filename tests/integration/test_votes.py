@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from voting.adapters import orm
+from voting.domain.actors import SYSTEM, Actor
 from voting.domain.errors import (
     AlreadyVoted,
     InvalidInput,
@@ -23,13 +24,27 @@ from voting.domain.errors import (
     VoteNotOpen,
 )
 from voting.domain.events import DomainEvent
-from voting.services import council, journal, queries, registration, sittings, votes
-from voting.services.uow import SYSTEM, Actor
+from voting.services import casting, council, journal, queries, registration, sittings, votes
+from voting.services.commands import (
+    AddDeputy,
+    AnnulVote,
+    CastChoice,
+    ChangeDeputy,
+    ChangeSettings,
+    CreateConvocation,
+    CreateSession,
+    CreateSitting,
+    ManualResult,
+    OpenRegistration,
+    OpenVote,
+    Register,
+    Revote,
+)
 
 if TYPE_CHECKING:
     from conftest import Hall
 
-    from voting.services.runtime import Runtime
+    from voting.bootstrap import Runtime
 
 
 SECRETARY = Actor("secretary", "secretary:test")
@@ -144,7 +159,9 @@ def test_every_kind_and_rule_counts_and_decides(hall: Hall) -> None:
 
 def test_a_roll_call_lists_every_deputy_with_not_voted_and_absent(hall: Hall) -> None:
     vacant = hall.deputies[-1]
-    council.update_deputy(hall.rt.uow(), SECRETARY, vacant, {"active": False})
+    council.update_deputy(
+        hall.rt.uow(), SECRETARY, ChangeDeputy.parse({"active": False}, deputy_id=vacant)
+    )
     hall.open_registration()
     d = hall.deputies
     hall.register(hall.head, *d[:24])
@@ -233,16 +250,26 @@ def test_choices_and_procedure_are_refused_when_they_must_be(hall: Hall) -> None
     with pytest.raises(NotFound):
         hall.cast(999_999, d[0], "for")
     with pytest.raises(PermissionDenied):
-        votes.open_vote(uow(), as_deputy(d[0]), hall.sitting, {"title": "Моє питання"})
-    vote = votes.open_vote(uow(), CHAIR, hall.sitting, {"title": "Процедурне"})
+        votes.open_vote(
+            uow(),
+            as_deputy(d[0]),
+            OpenVote.parse({"title": "Моє питання"}, sitting_id=hall.sitting),
+        )
+    vote = votes.open_vote(
+        uow(), CHAIR, OpenVote.parse({"title": "Процедурне"}, sitting_id=hall.sitting)
+    )
     with pytest.raises(VoteAlreadyOpen):
         hall.open_vote(title="Ще одне")
     with pytest.raises(NotRegistered):
         hall.cast(vote, outsider, "for")
     with pytest.raises(PermissionDenied, match="only for themselves"):
-        votes.cast_choice(uow(), as_deputy(d[0]), vote, "for", deputy_id=d[1])
+        casting.cast_choice(
+            uow(),
+            as_deputy(d[0]),
+            CastChoice.parse({"choice": "for", "deputy_id": d[1]}, vote_id=vote),
+        )
     with pytest.raises(PermissionDenied):
-        votes.cast_choice(uow(), SECRETARY, vote, "for")
+        casting.cast_choice(uow(), SECRETARY, CastChoice.parse({"choice": "for"}, vote_id=vote))
     with pytest.raises(InvalidInput) as caught:
         hall.cast(vote, d[0], "yes")
     assert caught.value.details["field"] == "choice"
@@ -252,8 +279,10 @@ def test_choices_and_procedure_are_refused_when_they_must_be(hall: Hall) -> None
     assert vote_of(hall, vote)["votes_cast"] == 1
     for action in (
         lambda a: votes.close_vote(uow(), a, vote),
-        lambda a: votes.annul_vote(uow(), a, vote, "Збій"),
-        lambda a: votes.enter_manual_result(uow(), a, hall.sitting, {"title": "X"}),
+        lambda a: votes.annul_vote(uow(), a, AnnulVote.parse({"reason": "Збій"}, vote_id=vote)),
+        lambda a: votes.enter_manual_result(
+            uow(), a, ManualResult.parse({"title": "X"}, sitting_id=hall.sitting)
+        ),
     ):
         with pytest.raises(PermissionDenied):
             action(as_deputy(d[0]))
@@ -264,7 +293,7 @@ def test_choices_and_procedure_are_refused_when_they_must_be(hall: Hall) -> None
     with pytest.raises(VoteAlreadyClosed):
         hall.cast(vote, d[1], "for")
     with pytest.raises(PermissionDenied):
-        votes.revote(uow(), as_deputy(d[0]), vote)
+        votes.revote(uow(), as_deputy(d[0]), Revote.parse({}, vote_id=vote))
     assert vote_of(hall, vote)["result"]["for"] == 1  # type: ignore[index]
 
 
@@ -290,7 +319,9 @@ def test_a_changed_roll_call_choice_counts_once_and_a_secret_one_cannot_change(h
         hall.open_vote(title="Таємне", kind="secret", allow_change=True)
     assert caught.value.details["field"] == "allow_change"
     # A council that lets choices change still cannot let a secret one change.
-    council.update_settings(hall.rt.uow(), SECRETARY, {"allow_change_choice": True})
+    council.update_settings(
+        hall.rt.uow(), SECRETARY, ChangeSettings.parse({"allow_change_choice": True})
+    )
     secret = hall.open_vote(title="Таємне", kind="secret")
     hall.cast(secret, d[0], "for")
     with pytest.raises(AlreadyVoted):
@@ -330,19 +361,19 @@ def test_revotes_link_to_the_previous_attempt_up_to_the_limit(hall: Hall) -> Non
     uow, item = hall.rt.uow, hall.items[0]
     first = hall.open_vote(item_id=item, rule="majority_of_voting")
     with pytest.raises(InvalidTransition, match="close the vote"):
-        votes.revote(uow(), SECRETARY, first)
+        votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=first))
     hall.cast(first, hall.deputies[0], "against")
     hall.close(first)
-    second = votes.revote(uow(), CHAIR, first)
+    second = votes.revote(uow(), CHAIR, Revote.parse({}, vote_id=first))
     with pytest.raises(InvalidTransition, match="already has a re-vote"):
-        votes.revote(uow(), SECRETARY, first)
+        votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=first))
     shown = vote_of(hall, second)
     assert (shown["attempt"], shown["previous_vote_id"], shown["item_id"]) == (2, first, item)
     assert (shown["rule"]["name"], shown["title"]) == ("majority_of_voting", "Про питання 1")  # type: ignore[index]
     hall.cast(second, hall.deputies[0], "for")
     assert hall.close(second)["result"] == "adopted"
     assert item_status(hall, item) == "adopted"
-    third = votes.revote(uow(), SECRETARY, second)
+    third = votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=second))
     assert (vote_of(hall, third)["attempt"], vote_of(hall, third)["previous_vote_id"]) == (
         3,
         second,
@@ -350,7 +381,7 @@ def test_revotes_link_to_the_previous_attempt_up_to_the_limit(hall: Hall) -> Non
     hall.close(third)
     assert item_status(hall, item) == "not_adopted"  # nobody voted: the last attempt decides
     with pytest.raises(RevoteLimitReached, match="limit is 2"):
-        votes.revote(uow(), SECRETARY, third)
+        votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=third))
     assert [v["attempt"] for v in queries.votes(hall.rt.reader(), hall.sitting)] == [1, 2, 3]
 
 
@@ -368,19 +399,23 @@ def test_a_vote_as_a_whole_decides_its_item_until_annulled(hall: Hall) -> None:
     assert item_status(hall, item) == "adopted"
 
     with pytest.raises(InvalidInput) as caught:
-        votes.annul_vote(uow(), SECRETARY, whole, "  ")
+        votes.annul_vote(uow(), SECRETARY, AnnulVote.parse({"reason": "  "}, vote_id=whole))
     assert caught.value.details["field"] == "reason"
-    votes.annul_vote(uow(), CHAIR, whole, "Збій пульта депутата")
+    votes.annul_vote(
+        uow(), CHAIR, AnnulVote.parse({"reason": "Збій пульта депутата"}, vote_id=whole)
+    )
     shown = vote_of(hall, whole)
     assert (shown["state"], shown["annul_reason"]) == ("annulled", "Збій пульта депутата")
     assert shown["result"]["for"] == 1  # type: ignore[index]  # the record is kept
     assert item_status(hall, item) == "under_consideration"
     with pytest.raises(InvalidTransition, match="already annulled"):
-        votes.annul_vote(uow(), SECRETARY, whole, "Ще раз")
+        votes.annul_vote(uow(), SECRETARY, AnnulVote.parse({"reason": "Ще раз"}, vote_id=whole))
 
     # Annulling an open vote stops it; another vote may then open.
     running = hall.open_vote(item_id=hall.items[1])
-    votes.annul_vote(uow(), SECRETARY, running, "Помилка в назві")
+    votes.annul_vote(
+        uow(), SECRETARY, AnnulVote.parse({"reason": "Помилка в назві"}, vote_id=running)
+    )
     with pytest.raises(VoteNotOpen):
         hall.cast(running, d[0], "for")
     other = hall.open_vote(item_id=hall.items[1])
@@ -396,8 +431,10 @@ def test_manual_results_of_the_counting_commission(hall: Hall) -> None:
     result = votes.enter_manual_result(
         uow(),
         SECRETARY,
-        hall.sitting,
-        {"item_id": hall.items[0], "choices": choices, "note": "Лічильна комісія, протокол 1"},
+        ManualResult.parse(
+            {"item_id": hall.items[0], "choices": choices, "note": "Лічильна комісія, протокол 1"},
+            sitting_id=hall.sitting,
+        ),
     )
     assert result_counts(result) == (42, 24, 22, 1, 0, 1, 18, 22, "adopted")
     shown = vote_of(hall, result["vote_id"])  # type: ignore[arg-type]
@@ -416,12 +453,14 @@ def test_manual_results_of_the_counting_commission(hall: Hall) -> None:
     secret = votes.enter_manual_result(
         uow(),
         SECRETARY,
-        hall.sitting,
-        {
-            "title": "Про обрання секретаря ради",
-            "kind": "secret",
-            "counts": {"for": 15, "against": 3},
-        },
+        ManualResult.parse(
+            {
+                "title": "Про обрання секретаря ради",
+                "kind": "secret",
+                "counts": {"for": 15, "against": 3},
+            },
+            sitting_id=hall.sitting,
+        ),
     )
     assert (secret["for"], secret["against"], secret["abstain"], secret["result"]) == (
         15,
@@ -442,7 +481,9 @@ def test_manual_results_of_the_counting_commission(hall: Hall) -> None:
     ]
     for spec, field in bad_specs:
         with pytest.raises(InvalidInput) as caught:
-            votes.enter_manual_result(uow(), SECRETARY, hall.sitting, spec)
+            votes.enter_manual_result(
+                uow(), SECRETARY, ManualResult.parse(spec, sitting_id=hall.sitting)
+            )
         assert caught.value.details["field"] == field, spec
     assert queries.votes(hall.rt.reader(), hall.sitting) == before
     assert journal_length(hall) == seen
@@ -461,16 +502,28 @@ def small_hall(rt: Runtime) -> tuple[int, list[int]]:
         },
     )
     people = [
-        council.add_deputy(rt.uow(), SECRETARY, {"full_name": f"Депутат{n} Малий"})
+        council.add_deputy(rt.uow(), SECRETARY, AddDeputy.parse({"full_name": f"Депутат{n} Малий"}))
         for n in range(5)
     ]
-    convocation = sittings.create_convocation(rt.uow(), SECRETARY, 1, "I скликання", "2025-01-01")
-    session = sittings.create_session(rt.uow(), SECRETARY, convocation, 1)
-    sitting = sittings.create_sitting(rt.uow(), SECRETARY, date="2026-11-25", session_id=session)
+    convocation = sittings.create_convocation(
+        rt.uow(),
+        SECRETARY,
+        CreateConvocation.parse({"number": 1, "label": "I скликання", "date_from": "2025-01-01"}),
+    )
+    session = sittings.create_session(
+        rt.uow(), SECRETARY, CreateSession.parse({"convocation_id": convocation, "number": 1})
+    )
+    sitting = sittings.create_sitting(
+        rt.uow(), SECRETARY, CreateSitting.parse({"date": "2026-11-25", "session_id": session})
+    )
     sittings.open_sitting(rt.uow(), SECRETARY, sitting)
-    registration.open_registration(rt.uow(), SECRETARY, sitting)
+    registration.open_registration(
+        rt.uow(), SECRETARY, OpenRegistration.parse({}, sitting_id=sitting)
+    )
     for deputy_id in people[:4]:
-        registration.register(rt.uow(), as_deputy(deputy_id), sitting)
+        registration.register(
+            rt.uow(), as_deputy(deputy_id), Register.parse({}, sitting_id=sitting)
+        )
     return sitting, people
 
 
@@ -479,11 +532,13 @@ def test_a_manual_secret_result_adds_up(runtime: Runtime) -> None:
     result = votes.enter_manual_result(
         runtime.uow(),
         SECRETARY,
-        sitting,
-        {
-            "title": "Про обрання секретаря ради",
-            "kind": "secret",
-            "counts": {"for": 2, "against": 1},
-        },
+        ManualResult.parse(
+            {
+                "title": "Про обрання секретаря ради",
+                "kind": "secret",
+                "counts": {"for": 2, "against": 1},
+            },
+            sitting_id=sitting,
+        ),
     )
     assert (result["not_voted"], result["absent"]) == (4 - 3, 5 - 4)

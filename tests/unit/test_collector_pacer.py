@@ -8,8 +8,8 @@ import time
 import weakref
 
 from voting.domain.events import DomainEvent
-from voting.services.uow import EventBus
-from voting.web.server import CollectorPacer
+from voting.jobs import CollectorPacer
+from voting.services.bus import EventBus
 
 
 class Cycle:
@@ -17,20 +17,15 @@ class Cycle:
         self.me = self
 
 
-class FakeRuntime:
-    def __init__(self) -> None:
-        self.bus = EventBus()
-
-
 def test_garbage_frozen_during_activity_is_freed_at_the_next_quiet_moment() -> None:
-    runtime = FakeRuntime()
-    pacer = CollectorPacer(runtime, interval=3600, quiet=0.2, full_every=0)  # type: ignore[arg-type]
+    bus = EventBus()
+    pacer = CollectorPacer(bus, interval=3600, quiet=0.2, full_every=0)
     try:
         pacer.start()  # freezes what exists now
         garbage = Cycle()
         gone = weakref.ref(garbage)
         del garbage  # a cycle: only the collector frees it
-        runtime.bus.publish([DomainEvent(seq=1, kind="choice_cast", payload={})])
+        bus.publish([DomainEvent(seq=1, kind="choice_cast", payload={})])
         assert pacer.tend() is False  # a cast just now: no full pass, only a freeze
         assert gc.get_freeze_count() > 0
         gc.collect()  # an automatic pass would not see it either: it is frozen

@@ -11,10 +11,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from voting.bootstrap import Runtime
+from voting.domain.actors import SYSTEM
 from voting.services import auth
+from voting.services.commands import CreateToken
 from voting.services.journal import read_journal
-from voting.services.runtime import Runtime
-from voting.services.uow import SYSTEM
 from voting.web import create_app
 
 API = "/api/v1"
@@ -43,7 +44,11 @@ class Tokens:
     def _headers(self, role: str, deputy_id: int | None = None) -> dict[str, str]:
         key = (role, deputy_id)
         if key not in self._cache:
-            token = auth.create_token(self.runtime.uow(), SYSTEM, role, deputy_id)
+            token = auth.create_token(
+                self.runtime.uow(),
+                SYSTEM,
+                CreateToken.parse({"role": role, "deputy_id": deputy_id}),
+            )
             self._cache[key] = {"Authorization": f"Bearer {token}"}
         return self._cache[key]
 

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from voting.adapters import orm
+from voting.domain.actors import SYSTEM
 from voting.services import auth
+from voting.services.commands import CreateToken
 from voting.services.journal import read_journal
-from voting.services.uow import SYSTEM
 
 UNKNOWN = 987654
 
@@ -551,7 +552,7 @@ def test_bad_authorization_headers(hall, vote, client, unchanged):
 
 
 def test_no_token_and_a_revoked_token(hall, vote, client, public, runtime, unchanged):
-    token = auth.create_token(runtime.uow(), SYSTEM, "secretary")
+    token = auth.create_token(runtime.uow(), SYSTEM, CreateToken.parse({"role": "secretary"}))
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     uow = runtime.uow()

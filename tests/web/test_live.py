@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from flask_socketio import SocketIOTestClient
 
+from voting.domain.actors import SYSTEM, Actor
 from voting.services import auth, council
-from voting.services.uow import SYSTEM, Actor
+from voting.services.commands import ChangeDeputy, SignInWithCard
 from voting.web import live
 
 
@@ -221,9 +222,9 @@ def test_refused_socket_events_get_an_error_ack_and_change_nothing(
         (me.emit("cast", ["for"], callback=True), "invalid_input"),
         (me.emit("cast", {"vote_id": vote}, callback=True), "invalid_input"),
         (me.emit("cast", {"vote_id": vote, "choice": "yes"}, callback=True), "invalid_input"),
-        (
+        (  # another deputy's choice: refused as over HTTP
             me.emit("cast", {"vote_id": vote, "choice": "for", "deputy_id": 2}, callback=True),
-            "invalid_input",
+            "forbidden",
         ),
         (me.emit("cast", {"vote_id": 999, "choice": "for"}, callback=True), "not_found"),
     ]
@@ -287,9 +288,15 @@ def test_a_token_that_expired_since_the_connection_opened_cannot_act(
     auth.set_deputy_pin(hall.rt.uow(), SYSTEM, hall.deputies[0], "2468")
     card = "04AA01"
     council.update_deputy(
-        hall.rt.uow(), Actor("secretary", "secretary:test"), hall.deputies[0], {"card_uid": card}
+        hall.rt.uow(),
+        Actor("secretary", "secretary:test"),
+        ChangeDeputy.parse({"card_uid": card}, deputy_id=hall.deputies[0]),
     )
-    signed_in = auth.login_with_card(hall.rt.uow(), card, "2468", lifetime=timedelta(minutes=5))
+    signed_in = auth.login_with_card(
+        hall.rt.uow(),
+        SignInWithCard.parse({"card_uid": card, "pin": "2468"}),
+        lifetime=timedelta(minutes=5),
+    )
     me = socket(app, signed_in.token)
     assert me.is_connected()
     hall.clock.advance(6 * 60)  # the terminal stays connected past the token's expiry

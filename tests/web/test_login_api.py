@@ -15,10 +15,10 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from voting.bootstrap import Runtime
+from voting.domain.actors import SYSTEM
 from voting.services import auth
 from voting.services.journal import read_journal
-from voting.services.runtime import Runtime
-from voting.services.uow import SYSTEM
 
 API = "/api/v1"
 PASSWORD = "пароль-голови-1"

@@ -75,9 +75,17 @@ class InvalidTransition(DomainError):
 
 
 class SecretCountersLost(DomainError):
-    """The counters of an open secret ballot did not survive a database crash."""
+    """The counters of an open secret ballot did not survive a database crash: they are kept out
+    of PostgreSQL's write-ahead log (docs/secret-ballot.md), so a crash of the database server
+    empties them."""
 
     code = "secret_ballot_lost"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the counters of this secret ballot were lost when the database server crashed, "
+            "so it cannot be counted; the secretary must annul it and hold it again"
+        )
 
 
 class SittingNotOpen(DomainError):

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from .errors import AlreadyVoted, InvalidInput, NotRegistered, VoteAlreadyClosed, VoteNotOpen
+from .errors import (
+    AlreadyVoted,
+    InvalidInput,
+    InvalidTransition,
+    NotRegistered,
+    QuorumNotMet,
+    RevoteLimitReached,
+    VoteAlreadyClosed,
+    VoteAlreadyOpen,
+    VoteNotOpen,
+)
+from .presence import Presence
 from .rules import AdoptionRule
 
 
@@ -167,11 +178,8 @@ def tally_ballots(
 
 
 def ensure_open(state: VoteState, deadline: datetime | None, now: datetime) -> None:
-    """Guard: a choice or a close needs an open vote whose time has not run out."""
-    if state is VoteState.CLOSED:
-        raise VoteAlreadyClosed("the vote is already closed")
-    if state is VoteState.ANNULLED:
-        raise VoteNotOpen("the vote was annulled")
+    """Guard: a choice needs an open vote whose time has not run out."""
+    ensure_can_close(state)
     if deadline is not None and now >= deadline:
         raise VoteNotOpen("the time for this vote has run out")
 
@@ -193,3 +201,82 @@ def ensure_can_cast(
         raise AlreadyVoted(
             "your choice is already recorded and this vote does not allow changing it"
         )
+
+
+# --- the vote's transitions: open → closed (counted) or annulled; a closed vote is announced;
+# a finished one may be followed by one re-vote (or a counting commission's result).
+
+
+def ensure_none_open(vote_open: bool) -> None:
+    """Guard: one open vote per sitting (the database's partial unique index holds it too)."""
+    if vote_open:
+        raise VoteAlreadyOpen("another vote is open in this sitting; close it first")
+
+
+def ensure_quorum(present: Presence, override: bool) -> None:
+    """Guard: a vote opens with a quorum, or when the chair overrides it (journaled)."""
+    if not present.quorum and not override:
+        raise QuorumNotMet(
+            f"no quorum: {present.quorum_present} present, {present.quorum_required} needed; "
+            "open with override_quorum to proceed anyway",
+            **present.to_dict(),
+        )
+
+
+def ensure_can_close(state: VoteState) -> None:
+    """Guard: only an open vote closes (also one whose time has run out)."""
+    if state is VoteState.CLOSED:
+        raise VoteAlreadyClosed("the vote is already closed")
+    if state is VoteState.ANNULLED:
+        raise VoteNotOpen("the vote was annulled")
+
+
+def annul(state: VoteState) -> VoteState:
+    """open or closed → annulled: kept, marked, and no longer deciding its item."""
+    if state is VoteState.ANNULLED:
+        raise InvalidTransition("the vote is already annulled")
+    return VoteState.ANNULLED
+
+
+def ensure_can_announce(state: VoteState, announced: bool) -> None:
+    """Guard: only a counted vote is announced, and only once."""
+    if state is not VoteState.CLOSED:
+        raise InvalidTransition(f"only a closed vote's result is announced; this one is {state}")
+    if announced:
+        raise InvalidTransition("this result is already announced")
+
+
+def ensure_can_follow(
+    vote_id: int,
+    state: VoteState,
+    attempt: int,
+    revote_limit: int,
+    followed_by: int | None,
+) -> int:
+    """Guard: a new attempt (a re-vote, or a counting commission's result) follows a finished
+    vote, once, within the Regulation's limit. Returns the new attempt's number."""
+    if state is VoteState.OPEN:
+        raise InvalidTransition(f"vote {vote_id} is still open; close or annul it first")
+    if attempt - 1 >= revote_limit:
+        raise RevoteLimitReached(
+            f"this question has been re-voted {attempt - 1} times; the limit is {revote_limit}"
+        )
+    if followed_by is not None:
+        raise InvalidTransition(f"vote {vote_id} already has a re-vote (vote {followed_by})")
+    return attempt + 1
+
+
+def revote(
+    vote_id: int,
+    state: VoteState,
+    manual: bool,
+    attempt: int,
+    revote_limit: int,
+    followed_by: int | None,
+) -> int:
+    """A re-vote of a closed (or annulled) electronic vote: the new attempt's number."""
+    if state is VoteState.OPEN:
+        raise InvalidTransition("close the vote before calling a re-vote")
+    if manual:
+        raise InvalidTransition("a manual result cannot be re-voted electronically")
+    return ensure_can_follow(vote_id, state, attempt, revote_limit, followed_by)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,12 +25,14 @@ from functools import cache
 from sqlalchemy import select
 
 from voting.adapters import orm
+from voting.domain.actors import PERSON_ROLES, Actor, Role
 from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 
 from . import validate
-from .uow import Actor, UnitOfWork
+from .commands import CreateToken, SignIn, SignInWithCard, pin_value
+from .uow import UnitOfWork
 
-ROLES = ("secretary", "chair", "deputy")
+ROLES = tuple(role.value for role in PERSON_ROLES)
 
 
 class TokenAlreadyRevoked(DomainError):
@@ -57,9 +58,8 @@ LOGIN_TOKEN_LIFETIME = timedelta(hours=12)
 #: Failed PIN attempts for one card before it is locked, and how long it stays locked.
 PIN_ATTEMPTS = 5
 PIN_LOCK = timedelta(minutes=5)
-PIN_PATTERN = re.compile(r"[0-9]{4,8}")
 #: Who the journal names when a card is locked: the system, guarding against PIN guessing.
-SYSTEM_GUARD = Actor("system", "system:sign-in")
+SYSTEM_GUARD = Actor(Role.SYSTEM, "system:sign-in")
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
@@ -92,31 +92,18 @@ def _decoy_hash() -> str:
     return hash_password(secrets.token_urlsafe(16))
 
 
-def pin_value(value: object, field: str = "pin") -> str:
-    """A PIN: text of 4 to 8 digits. The message never repeats what was given."""
-    if value is None or value == "":
-        raise InvalidInput(f"{field} is required: 4 to 8 digits", field=field)
-    if not isinstance(value, str):
-        raise InvalidInput(
-            f"{field} must be text of 4 to 8 digits, got {type(value).__name__}", field=field
-        )
-    if not PIN_PATTERN.fullmatch(value):
-        raise InvalidInput(f"{field} must be 4 to 8 digits (0-9), nothing else", field=field)
-    return value
-
-
-def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[str, int | None]:
+def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[Role, int | None]:
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role")
-    if role == "deputy":
+    if role == Role.DEPUTY:
         deputy = uow.get(orm.Deputy, deputy_id, "deputy")
         assert isinstance(deputy, orm.Deputy)
         if not deputy.active:
             raise InvalidInput(f"deputy {deputy.id} is not active", field="deputy_id")
-        return str(role), deputy.id
+        return Role.DEPUTY, deputy.id
     if deputy_id is not None:
         raise InvalidInput("only a deputy account is tied to a deputy", field="deputy_id")
-    return str(role), None
+    return Role(role), None
 
 
 def add_user(
@@ -128,7 +115,7 @@ def add_user(
     deputy_id: object = None,
 ) -> int:
     """Create a login; a deputy's login acts only as that deputy."""
-    actor.require("secretary", "system")
+    actor.require(Role.SECRETARY, Role.SYSTEM)
     name = validate.text(username, "username", limit=80)
     secret = validate.text(password, "password", limit=200)
     assert name is not None and secret is not None
@@ -161,16 +148,12 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
         return Actor(user.role, f"{user.role}:{user.username}", user.deputy_id)
 
 
-def create_token(
-    uow: UnitOfWork, actor: Actor, role: object, deputy_id: object = None, label: object = None
-) -> str:
+def create_token(uow: UnitOfWork, actor: Actor, command: CreateToken) -> str:
     """Issue a bearer token; it is shown once, only its hash is kept."""
-    actor.require("secretary", "system")
+    command.authorize(actor)
     with uow:
-        role_name, deputy = _role_and_deputy(uow, role, deputy_id)
-        name = validate.text(label, "label", limit=200, required=False) or (
-            f"{role_name}" if deputy is None else f"deputy {deputy}"
-        )
+        role_name, deputy = _role_and_deputy(uow, command.role, command.deputy_id)
+        name = command.label or (f"{role_name}" if deputy is None else f"deputy {deputy}")
         token = secrets.token_urlsafe(32)
         row = orm.ApiToken(
             token_hash=token_digest(token),
@@ -264,7 +247,7 @@ def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, object]]:
 
     The token itself is never kept (only its hash), and the hash is not shown either.
     """
-    actor.require("secretary", "system")
+    actor.require(Role.SECRETARY, Role.SYSTEM)
     with uow:
         rows = uow.session.scalars(select(orm.ApiToken).order_by(orm.ApiToken.id))
         return [
@@ -283,7 +266,7 @@ def list_tokens(uow: UnitOfWork, actor: Actor) -> list[dict[str, object]]:
 
 def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, object]:
     """Revoke a token: from now on it gets 401. Returns its id and the revocation time."""
-    actor.require("secretary", "system")
+    actor.require(Role.SECRETARY, Role.SYSTEM)
     with uow:
         row = uow.get(orm.ApiToken, token_id, "token")
         assert isinstance(row, orm.ApiToken)
@@ -354,13 +337,9 @@ WRONG_LOGIN = "wrong username or password"
 WRONG_CARD = "wrong card or PIN"
 
 
-def login(
-    uow: UnitOfWork, username: object, password: object, lifetime: timedelta = LOGIN_TOKEN_LIFETIME
-) -> SignedIn:
+def login(uow: UnitOfWork, command: SignIn, lifetime: timedelta = LOGIN_TOKEN_LIFETIME) -> SignedIn:
     """Sign in with a username and password: a token that expires, or WrongCredentials."""
-    name = validate.text(username, "username", limit=80)
-    secret = validate.text(password, "password", limit=200)
-    assert name is not None and secret is not None
+    name, secret = command.username, command.password
     with uow:  # read, then check the password outside any transaction (scrypt takes a while)
         user = uow.session.scalars(select(orm.User).where(orm.User.username == name)).first()
         seen = None if user is None else (user.id, user.password_hash)
@@ -394,7 +373,7 @@ def _locked(deputy: orm.Deputy, now: datetime) -> CardLocked | None:
 
 
 def login_with_card(
-    uow: UnitOfWork, card_uid: object, pin: object, lifetime: timedelta = LOGIN_TOKEN_LIFETIME
+    uow: UnitOfWork, command: SignInWithCard, lifetime: timedelta = LOGIN_TOKEN_LIFETIME
 ) -> SignedIn:
     """A deputy signs in at a terminal with their card's UID and their PIN.
 
@@ -403,8 +382,7 @@ def login_with_card(
     the verdict is then recorded with the deputy's row locked, where a lock set meanwhile by a
     concurrent attempt wins, so no more than PIN_ATTEMPTS guesses are ever answered per lock.
     """
-    uid = validate.text(card_uid, "card_uid", limit=64)
-    code = pin_value(pin)
+    uid, code = command.card_uid, command.pin
     with uow:
         deputy = uow.session.scalars(select(orm.Deputy).where(orm.Deputy.card_uid == uid)).first()
         if deputy is not None and (refusal := _locked(deputy, uow.now())) is not None:
@@ -475,7 +453,7 @@ def set_deputy_pin(uow: UnitOfWork, actor: Actor, deputy_id: object, pin: object
 
     Only its scrypt hash is stored; the journal says only that the PIN changed.
     """
-    actor.require("secretary", "system")
+    actor.require(Role.SECRETARY, Role.SYSTEM)
     code = pin_value(pin)
     digest = hash_password(code)
     with uow:

@@ -2,43 +2,30 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from sqlalchemy import func, select
 
 from voting.adapters import orm
+from voting.domain.actors import Actor, Role
 from voting.domain.errors import InvalidInput, NotFound
-from voting.domain.rules import PRESET_RULES, QuorumRule
+from voting.domain.journal import GENESIS_HASH
+from voting.domain.presence import BodyKind
+from voting.domain.rules import QuorumRule
 
-from . import validate
+from .commands import (
+    SETTINGS,
+    AddCommittee,
+    AddDeputy,
+    ChangeDeputy,
+    ChangeSettings,
+    check_quorum_fraction,
+    checked_deputy,
+    checked_settings,
+    short_name_of,
+)
 from .roster_import import DeputyRecord
-from .uow import Actor, UnitOfWork
-
-PROCEDURE = ("secretary", "chair")
-
-#: Codes of the council: ЄДРПОУ (8 digits) and КАТОТТГ ("UA" and 17 digits).
-CODES = {
-    "edrpou": (re.compile(r"[0-9]{8}"), "8 digits"),
-    "katottg": (re.compile(r"UA[0-9]{17}"), '"UA" followed by 17 digits'),
-}
-
-SETTINGS = {
-    "name": ("text", None),
-    "edrpou": ("text", None),
-    "katottg": ("text", None),
-    "statutory_deputies": ("int", (1, 1000)),
-    "head_votes": ("bool", None),
-    "quorum_numerator": ("int", (1, 100)),
-    "quorum_denominator": ("int", (1, 100)),
-    "quorum_counts_head": ("bool", None),
-    "default_rule": ("rule", None),
-    "revote_limit": ("int", (0, 20)),
-    "default_time_limit_seconds": ("int", (0, validate.MAX_TIME_LIMIT)),
-    "allow_change_choice": ("bool", None),
-    "registration_required_to_vote": ("bool", None),
-    "show_running_split": ("bool", None),
-}
+from .uow import UnitOfWork
 
 
 def the_council(uow: UnitOfWork) -> orm.Council:
@@ -50,7 +37,7 @@ def the_council(uow: UnitOfWork) -> orm.Council:
 
 def plenary(uow: UnitOfWork, council: orm.Council) -> orm.Body:
     body = uow.session.scalars(
-        select(orm.Body).where(orm.Body.council_id == council.id, orm.Body.kind == "plenary")
+        select(orm.Body).where(orm.Body.council_id == council.id, orm.Body.kind == BodyKind.PLENARY)
     ).first()
     if body is None:
         raise NotFound("the council has no plenary body")
@@ -68,13 +55,13 @@ def create_council(uow: UnitOfWork, actor: Actor, settings: Mapping[str, object]
     with uow:
         if uow.session.scalars(select(orm.Council)).first() is not None:
             raise InvalidInput("the council already exists")
-        council = orm.Council(**_checked_settings(settings, creating=True))
+        council = orm.Council(**checked_settings(settings, creating=True))
         uow.session.add(council)
         uow.session.flush()
-        uow.session.add(orm.Body(council_id=council.id, kind="plenary", name="Пленарне засідання"))
+        uow.session.add(
+            orm.Body(council_id=council.id, kind=BodyKind.PLENARY, name="Пленарне засідання")
+        )
         if uow.session.get(orm.JournalHead, 1) is None:
-            from voting.domain.journal import GENESIS_HASH
-
             uow.session.add(orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH))
             uow.session.flush()
         uow.journal(actor, "council_created", {"council_id": council.id, **_settings_dict(council)})
@@ -82,66 +69,24 @@ def create_council(uow: UnitOfWork, actor: Actor, settings: Mapping[str, object]
         return council.id
 
 
-def _checked_settings(settings: Mapping[str, object], creating: bool = False) -> dict[str, object]:
-    values = validate.only_fields(dict(settings), set(SETTINGS), "council settings")
-    checked: dict[str, object] = {}
-    for key, value in values.items():
-        kind, bounds = SETTINGS[key]
-        if kind == "text":
-            checked[key] = validate.text(value, key)
-            if key in CODES:
-                pattern, shape = CODES[key]
-                if not pattern.fullmatch(str(checked[key])):
-                    raise InvalidInput(f"{key} must be {shape}, got {checked[key]!r}", field=key)
-        elif kind == "int":
-            assert bounds is not None
-            checked[key] = validate.integer(value, key, minimum=bounds[0], maximum=bounds[1])
-        elif kind == "bool":
-            checked[key] = validate.boolean(value, key)
-        elif kind == "rule":
-            if not isinstance(value, str) or value not in PRESET_RULES:
-                raise InvalidInput(
-                    f"default_rule must be one of {', '.join(PRESET_RULES)}", field=key
-                )
-            checked[key] = value
-    if creating:
-        for key in ("name", "edrpou", "katottg", "statutory_deputies"):
-            if key not in checked:
-                raise InvalidInput(f"{key} is required", field=key)
-    num, den = checked.get("quorum_numerator"), checked.get("quorum_denominator")
-    if isinstance(num, int) and isinstance(den, int):
-        _check_quorum_fraction(num, den)
-    return checked
-
-
-def _check_quorum_fraction(numerator: int, denominator: int) -> None:
-    """The quorum is "more than numerator/denominator": it must be less than the whole."""
-    if numerator >= denominator:
-        raise InvalidInput(
-            f"the quorum is more than {numerator}/{denominator} of the total composition, which "
-            "can never be reached; quorum_numerator must be smaller than quorum_denominator",
-            field="quorum_numerator",
-        )
-
-
 def _settings_dict(council: orm.Council) -> dict[str, object]:
     return {key: getattr(council, key) for key in SETTINGS}
 
 
-def update_settings(
-    uow: UnitOfWork, actor: Actor, changes: Mapping[str, object]
-) -> dict[str, object]:
+def update_settings(uow: UnitOfWork, actor: Actor, command: ChangeSettings) -> dict[str, object]:
     """Change council settings; the journal keeps the old and new values."""
-    actor.require("secretary")
+    command.authorize(actor)
     with uow:
         council = the_council(uow)
-        checked = _checked_settings(changes)
+        checked = command.changes
         merged_num = checked.get("quorum_numerator", council.quorum_numerator)
         merged_den = checked.get("quorum_denominator", council.quorum_denominator)
-        _check_quorum_fraction(merged_num, merged_den)  # type: ignore[arg-type]
-        if "statutory_deputies" in checked:
+        assert isinstance(merged_num, int) and isinstance(merged_den, int)
+        check_quorum_fraction(merged_num, merged_den)
+        statutory = checked.get("statutory_deputies")
+        if isinstance(statutory, int):
             active = _active_ordinary_deputies(uow, council)
-            if checked["statutory_deputies"] < active:  # type: ignore[operator]
+            if statutory < active:
                 raise InvalidInput(
                     f"{active} deputies are active; the statutory number cannot be lower",
                     field="statutory_deputies",
@@ -182,59 +127,6 @@ def _faction_id(uow: UnitOfWork, council: orm.Council, name: str | None) -> int 
     return faction.id
 
 
-DEPUTY_FIELDS = {
-    "full_name",
-    "short_name",
-    "faction",
-    "voting_identifier",
-    "external_id",
-    "card_uid",
-    "seat_number",
-    "is_head",
-    "active",
-    "committees",
-}
-
-
-def _check_deputy_fields(data: Mapping[str, object], creating: bool) -> dict[str, object]:
-    data = validate.only_fields(dict(data), DEPUTY_FIELDS, "a deputy")
-    out: dict[str, object] = {}
-    for key in ("full_name", "short_name"):
-        if key in data or creating:
-            out[key] = validate.text(
-                data.get(key),
-                key,
-                limit=300 if key == "full_name" else 120,
-                required=key == "full_name",
-            )
-    for key in ("faction", "voting_identifier", "external_id", "card_uid"):
-        if key in data:
-            out[key] = validate.text(
-                data[key], key, limit=64 if key != "faction" else 300, required=False
-            )
-    if "seat_number" in data:
-        out["seat_number"] = validate.integer(
-            data["seat_number"], "seat_number", minimum=1, maximum=10_000, required=False
-        )
-    for key in ("is_head", "active"):
-        if key in data:
-            out[key] = validate.boolean(data[key], key)
-    if "committees" in data:
-        committees = data["committees"]
-        if not isinstance(committees, list) or not all(isinstance(c, int) for c in committees):
-            raise InvalidInput("committees must be a list of committee ids", field="committees")
-        out["committees"] = committees
-    if creating and not out.get("short_name"):
-        out["short_name"] = short_name_of(str(out["full_name"]))
-    return out
-
-
-def short_name_of(full_name: str) -> str:
-    """ "Прізвище Ім'я По батькові" → "Прізвище І. П."."""
-    parts = full_name.split()
-    return " ".join(parts[:1] + [f"{p[0]}." for p in parts[1:3]]) if parts else full_name
-
-
 def _ensure_unique(
     uow: UnitOfWork, council: orm.Council, values: dict[str, object], deputy_id: int | None
 ) -> None:
@@ -261,12 +153,12 @@ def _ensure_capacity(uow: UnitOfWork, council: orm.Council, adding: int = 1) -> 
         )
 
 
-def add_deputy(uow: UnitOfWork, actor: Actor, data: Mapping[str, object]) -> int:
+def add_deputy(uow: UnitOfWork, actor: Actor, command: AddDeputy) -> int:
     """Add a deputy (or the head, with is_head) to the roster."""
-    actor.require("secretary")
+    command.authorize(actor)
     with uow:
         council = the_council(uow)
-        values = _check_deputy_fields(data, creating=True)
+        values = command.details
         deputy_id = _insert_deputy(uow, council, values)
         uow.journal(
             actor, "deputy_added", {"deputy_id": deputy_id, "full_name": values["full_name"]}
@@ -316,21 +208,19 @@ def _head(uow: UnitOfWork, council: orm.Council) -> orm.Deputy | None:
 def _committee(uow: UnitOfWork, council: orm.Council, body_id: object) -> orm.Body:
     body = uow.get(orm.Body, body_id, "committee")
     assert isinstance(body, orm.Body)
-    if body.kind != "committee" or body.council_id != council.id:
+    if body.kind != BodyKind.COMMITTEE or body.council_id != council.id:
         raise NotFound(f"committee {body_id} does not exist")
     return body
 
 
-def update_deputy(
-    uow: UnitOfWork, actor: Actor, deputy_id: object, data: Mapping[str, object]
-) -> None:
+def update_deputy(uow: UnitOfWork, actor: Actor, command: ChangeDeputy) -> None:
     """Change a deputy's details; `active: false` leaves the seat vacant."""
-    actor.require("secretary")
+    command.authorize(actor)
     with uow:
         council = the_council(uow)
-        deputy = uow.get(orm.Deputy, deputy_id, "deputy")
+        deputy = uow.get(orm.Deputy, command.deputy_id, "deputy")
         assert isinstance(deputy, orm.Deputy)
-        values = _check_deputy_fields(data, creating=False)
+        values = dict(command.changes)
         if ("full_name" in values and "short_name" not in values) or (
             "short_name" in values and values["short_name"] is None
         ):
@@ -373,19 +263,17 @@ def update_deputy(
         uow.commit()
 
 
-def add_committee(uow: UnitOfWork, actor: Actor, name: object, members: object = ()) -> int:
+def add_committee(uow: UnitOfWork, actor: Actor, command: AddCommittee) -> int:
     """Create a standing committee with some deputies as members."""
-    actor.require("secretary")
+    command.authorize(actor)
+    title, members = command.name, command.members
     with uow:
         council = the_council(uow)
-        title = validate.text(name, "name")
         if uow.session.scalars(
             select(orm.Body).where(orm.Body.council_id == council.id, orm.Body.name == title)
         ).first():
             raise InvalidInput(f"a body named {title!r} already exists", field="name")
-        if not isinstance(members, (list, tuple)) or not all(isinstance(m, int) for m in members):
-            raise InvalidInput("members must be a list of deputy ids", field="members")
-        body = orm.Body(council_id=council.id, kind="committee", name=title)
+        body = orm.Body(council_id=council.id, kind=BodyKind.COMMITTEE, name=title)
         uow.session.add(body)
         uow.session.flush()
         for deputy_id in dict.fromkeys(members):
@@ -403,7 +291,7 @@ def add_committee(uow: UnitOfWork, actor: Actor, name: object, members: object =
 
 def import_deputies(uow: UnitOfWork, actor: Actor, records: list[DeputyRecord]) -> list[int]:
     """Add every deputy of an already-validated CSV, or none of them."""
-    actor.require("secretary")
+    actor.require(Role.SECRETARY)
     with uow:
         council = the_council(uow)
         ids = []
@@ -416,7 +304,7 @@ def import_deputies(uow: UnitOfWork, actor: Actor, records: list[DeputyRecord]) 
                 "external_id": record.external_id,
             }
             try:
-                checked = _check_deputy_fields(values, creating=True)
+                checked = checked_deputy(values, creating=True)
                 ids.append(_insert_deputy(uow, council, checked))
             except InvalidInput as error:
                 who = (

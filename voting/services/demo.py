@@ -17,18 +17,26 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
+from voting.domain.actors import SYSTEM, Actor, Role
 from voting.domain.errors import InvalidInput, NotFound
 
 from . import auth, council, queries, sittings
-from .runtime import Runtime
-from .uow import SYSTEM, Actor
+from .commands import (
+    AddDeputy,
+    AddItem,
+    CreateConvocation,
+    CreateSession,
+    CreateSitting,
+    CreateToken,
+)
+from .uow import Units
 
 DEMO_COUNCIL_NAME = "Демонстраційна міська рада"
 DEMO_PASSWORD = "demo-password"  # printed by `voting demo`; a demo database is never a real one
 DEMO_LOGINS = ("secretary", "chair")
 
 # The use cases that prepare a roster and an agenda are the secretary's; the demo acts as one.
-DEMO_SECRETARY = Actor("secretary", "secretary:demo")
+DEMO_SECRETARY = Actor(Role.SECRETARY, "secretary:demo")
 
 # (faction, number of seats); the seats are given out in this order, one faction after another.
 FACTIONS = (
@@ -213,7 +221,7 @@ def demo_pin(seat: int | None) -> str:
     return f"{seat or 0:04d}"
 
 
-def build_demo(runtime: Runtime, today: date) -> DemoInfo:
+def build_demo(runtime: Units, today: date) -> DemoInfo:
     """Create the demo council in an empty database, with an open plenary sitting on `today`."""
     council.create_council(
         runtime.uow(),
@@ -232,31 +240,41 @@ def build_demo(runtime: Runtime, today: date) -> DemoInfo:
         council.add_deputy(
             runtime.uow(),
             DEMO_SECRETARY,
-            {
-                "full_name": full_name,
-                "faction": faction,
-                "seat_number": seat,
-                "voting_identifier": f"dep-{seat}",
-                "card_uid": card_uid(seat),
-            },
+            AddDeputy.parse(
+                {
+                    "full_name": full_name,
+                    "faction": faction,
+                    "seat_number": seat,
+                    "voting_identifier": f"dep-{seat}",
+                    "card_uid": card_uid(seat),
+                }
+            ),
         )
     council.add_deputy(
         runtime.uow(),
         DEMO_SECRETARY,
-        {
-            "full_name": MAYOR_NAME,
-            "is_head": True,
-            "voting_identifier": "mayor",
-            "card_uid": card_uid(0),
-        },
+        AddDeputy.parse(
+            {
+                "full_name": MAYOR_NAME,
+                "is_head": True,
+                "voting_identifier": "mayor",
+                "card_uid": card_uid(0),
+            }
+        ),
     )
     number, label, date_from = CONVOCATION
     convocation = sittings.create_convocation(
-        runtime.uow(), DEMO_SECRETARY, number, label, date_from
+        runtime.uow(),
+        DEMO_SECRETARY,
+        CreateConvocation(number=number, label=label, date_from=date.fromisoformat(date_from)),
     )
-    session = sittings.create_session(runtime.uow(), DEMO_SECRETARY, convocation, SESSION_NUMBER)
+    session = sittings.create_session(
+        runtime.uow(),
+        DEMO_SECRETARY,
+        CreateSession(convocation_id=convocation, number=SESSION_NUMBER),
+    )
     sitting = sittings.create_sitting(
-        runtime.uow(), DEMO_SECRETARY, date=today.isoformat(), session_id=session
+        runtime.uow(), DEMO_SECRETARY, CreateSitting(date=today, session_id=session)
     )
     years = {
         "year": today.year,
@@ -268,15 +286,19 @@ def build_demo(runtime: Runtime, today: date) -> DemoInfo:
         sittings.add_item(
             runtime.uow(),
             DEMO_SECRETARY,
-            sitting,
-            {"title": title.format(**years), "draft_number": draft, "rapporteur": rapporteur},
+            AddItem(
+                sitting_id=sitting,
+                title=title.format(**years),
+                draft_number=draft,
+                rapporteur=rapporteur,
+            ),
         )
     sittings.open_sitting(runtime.uow(), DEMO_SECRETARY, sitting)
     ensure_demo_pins(runtime)
     return load_demo(runtime)
 
 
-def load_demo(runtime: Runtime) -> DemoInfo:
+def load_demo(runtime: Units) -> DemoInfo:
     """Find the demo in a database built earlier; NotFound if the database holds something else."""
     name = str(queries.council_info(runtime.uow())["name"])
     if name != DEMO_COUNCIL_NAME:
@@ -329,20 +351,23 @@ def _demo_deputy(row: Mapping[str, Any]) -> DemoDeputy:
     )
 
 
-def issue_demo_tokens(runtime: Runtime, info: DemoInfo) -> DemoTokens:
+def issue_demo_tokens(runtime: Units, info: DemoInfo) -> DemoTokens:
     """New tokens for the secretary, the chair, every deputy and the mayor (old ones stay valid)."""
-    secretary = auth.create_token(runtime.uow(), SYSTEM, "secretary", label="demo secretary")
-    chair = auth.create_token(runtime.uow(), SYSTEM, "chair", label="demo chair")
+
+    def token(role: Role, deputy_id: int | None, label: str) -> str:
+        command = CreateToken(role=role, deputy_id=deputy_id, label=label)
+        return auth.create_token(runtime.uow(), SYSTEM, command)
+
+    secretary = token(Role.SECRETARY, None, "demo secretary")
+    chair = token(Role.CHAIR, None, "demo chair")
     deputies = {
-        person.id: auth.create_token(
-            runtime.uow(), SYSTEM, "deputy", person.id, label=f"demo: {person.full_name}"
-        )
+        person.id: token(Role.DEPUTY, person.id, f"demo: {person.full_name}")
         for person in (*info.deputies, info.head)
     }
     return DemoTokens(secretary, chair, deputies)
 
 
-def ensure_demo_pins(runtime: Runtime) -> list[int]:
+def ensure_demo_pins(runtime: Units) -> list[int]:
     """Give every demo deputy without a PIN their demo PIN; returns the ids given one now."""
     have = auth.deputies_with_pin(runtime.uow())
     given = []
@@ -358,7 +383,7 @@ def ensure_demo_pins(runtime: Runtime) -> list[int]:
     return given
 
 
-def ensure_demo_logins(runtime: Runtime, password: str = DEMO_PASSWORD) -> list[str]:
+def ensure_demo_logins(runtime: Units, password: str = DEMO_PASSWORD) -> list[str]:
     """Logins `secretary` and `chair` with the demo password, and every deputy's demo PIN (for a
     demo built before deputies had PINs); returns the logins created now."""
     ensure_demo_pins(runtime)

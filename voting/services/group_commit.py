@@ -16,9 +16,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from .uow import UnitOfWork
+if TYPE_CHECKING:  # the unit of work holds its runtime's committer: no import at run time
+    from .uow import UnitOfWork
 
 R = TypeVar("R", bound="Request")
 

@@ -12,12 +12,15 @@ from voting.adapters import orm
 from voting.domain.agenda import ITEM_STATUS_UK, ItemStatus
 from voting.domain.errors import NotFound
 from voting.domain.names import uk_sort_key
+from voting.domain.presence import Presence
+from voting.domain.sittings import SittingState
 from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind, VoteState
 
-from .council import SETTINGS, the_council
-from .registration import Presence, latest_round, presence, registered_ids
+from .commands import SETTINGS
+from .council import the_council
+from .registration import latest_round, presence_of, registered_ids
 from .uow import UnitOfWork
-from .votes import _vote_public
+from .votes import vote_public
 
 
 def journal_head(uow: UnitOfWork) -> int:
@@ -163,7 +166,7 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
         round_ = latest_round(uow, row.id)
         return {
             **_sitting_dict(row),
-            **presence(uow, row).to_dict(),
+            **presence_of(uow, row).to_dict(),
             "registration": None
             if round_ is None
             else {
@@ -189,7 +192,7 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
 
 
 def _vote_summary(vote: orm.Vote) -> dict[str, object]:
-    out = _vote_public(vote)
+    out = vote_public(vote)
     out["closed_at"] = vote.closed_at.isoformat() if vote.closed_at else None
     out["announced_at"] = vote.announced_at.isoformat() if vote.announced_at else None
     if vote.state == VoteState.ANNULLED:
@@ -260,7 +263,7 @@ def _vote_detail(uow: UnitOfWork, row: orm.Vote, staff: bool) -> dict[str, objec
             )
             sitting_row = uow.session.get(orm.Sitting, row.sitting_id)
             assert sitting_row is not None
-            state = presence(uow, sitting_row)
+            state = presence_of(uow, sitting_row)
             out["not_yet_voted"] = sorted(state.registered - voted)
     elif not secret and (row.kind == VoteKind.ROLL_CALL or staff):
         out["roll_call"] = _roll_call(uow, row)
@@ -303,7 +306,7 @@ def current_state(uow: UnitOfWork) -> dict[str, object]:
         council = the_council(uow)
         row = uow.session.scalars(
             select(orm.Sitting)
-            .where(orm.Sitting.state == "open")
+            .where(orm.Sitting.state == SittingState.OPEN)
             .order_by(orm.Sitting.opened_at.desc())
         ).first()
         base: dict[str, object] = {
@@ -330,7 +333,7 @@ def current_state(uow: UnitOfWork) -> dict[str, object]:
             **base,
             "sitting": {
                 **_sitting_dict(row),
-                **presence(uow, row).to_dict(),
+                **presence_of(uow, row).to_dict(),
                 "registration_open": bool(round_ and round_.closed_at is None),
             },
             "current_item": item,
@@ -346,7 +349,9 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
             assert isinstance(one, orm.Deputy)
         closed_sittings = (
             uow.session.scalar(
-                select(func.count()).select_from(orm.Sitting).where(orm.Sitting.state != "planned")
+                select(func.count())
+                .select_from(orm.Sitting)
+                .where(orm.Sitting.state != SittingState.PLANNED)
             )
             or 0
         )
@@ -438,7 +443,7 @@ def live_states(
         row = live_sitting(uow)
         if row is None:
             return head, out
-        state = presence(uow, row)
+        state = presence_of(uow, row)
         round_ = latest_round(uow, row.id)
         sitting = {
             **_sitting_dict(row),
@@ -488,14 +493,14 @@ def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:
     voting = uow.session.scalars(
         select(orm.Sitting)
         .join(orm.Vote, orm.Vote.sitting_id == orm.Sitting.id)
-        .where(orm.Sitting.state == "open", orm.Vote.state == VoteState.OPEN)
+        .where(orm.Sitting.state == SittingState.OPEN, orm.Vote.state == VoteState.OPEN)
         .order_by(orm.Sitting.opened_at.desc())
     ).first()
     if voting is not None:
         return voting
     return uow.session.scalars(
         select(orm.Sitting)
-        .where(orm.Sitting.state == "open")
+        .where(orm.Sitting.state == SittingState.OPEN)
         .order_by(orm.Sitting.opened_at.desc())
     ).first()
 

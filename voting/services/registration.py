@@ -1,54 +1,24 @@
-"""Use cases for registration rounds, and who is present for the quorum and the votes."""
+"""Use cases for registration rounds, and who is present for the quorum and the votes.
+
+Who takes part, who is registered and the total composition are decided by the domain
+(`voting.domain.presence`); this module loads what it needs: the body's roster and the newest
+round's registrations.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from voting.adapters import orm
-from voting.domain.errors import (
-    AlreadyRegistered,
-    InvalidInput,
-    InvalidTransition,
-    NoOpenRegistration,
-    NotRegistered,
-    PermissionDenied,
-    RegistrationAlreadyOpen,
-)
-from voting.domain.rules import total_composition
+from voting.domain import sittings as rules
+from voting.domain.actors import PROCEDURE, Actor, Role
+from voting.domain.errors import InvalidInput, PermissionDenied
+from voting.domain.presence import BodyKind, Member, Presence, Roster, presence
 
-from . import validate
-from .council import PROCEDURE, quorum_rule, the_council
-from .sittings import open_sitting_row
-from .uow import Actor, UnitOfWork
-
-
-@dataclass(frozen=True)
-class Presence:
-    """Who may take part in a sitting's votes and who is registered now."""
-
-    total: int  # the total composition
-    head_id: int | None  # the head when they vote in this body
-    head_takes_part: bool
-    participants: frozenset[int]  # active deputies (and the head) of the body
-    registered: frozenset[int]  # of them, registered in the latest round
-    quorum_required: int
-    quorum_present: int
-
-    @property
-    def quorum(self) -> bool:
-        return self.quorum_present >= self.quorum_required
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "total_composition": self.total,
-            "registered": len(self.registered),
-            "quorum_required": self.quorum_required,
-            "quorum_present": self.quorum_present,
-            "quorum": self.quorum,
-            "head_takes_part": self.head_takes_part,
-        }
+from .commands import Leave, OpenRegistration, Register
+from .council import quorum_rule, the_council
+from .sittings import open_sitting_row, open_vote_id
+from .uow import UnitOfWork
 
 
 def latest_round(
@@ -67,6 +37,7 @@ def latest_round(
 
 
 def registered_ids(uow: UnitOfWork, sitting_id: int) -> set[int]:
+    """Who is registered in the sitting's newest round (and has not left)."""
     round_ = latest_round(uow, sitting_id)
     if round_ is None:
         return set()
@@ -79,65 +50,51 @@ def registered_ids(uow: UnitOfWork, sitting_id: int) -> set[int]:
     )
 
 
-def presence(uow: UnitOfWork, sitting: orm.Sitting) -> Presence:
-    """Compute the total composition, the registered participants and the quorum of a sitting.
-
-    Plenary: the statutory number plus the head when registered (art. 59); vacancies do not reduce
-    it. Committee: its members.
-    """
-    council = the_council(uow)
-    body = uow.session.get(orm.Body, sitting.body_id)
-    assert body is not None
-    registered = registered_ids(uow, sitting.id)
-    if body.kind == "plenary":
+def roster_of(uow: UnitOfWork, body: orm.Body, council: orm.Council) -> Roster:
+    """The body's active people: the council's deputies and head (plenary), or its members."""
+    kind = BodyKind(body.kind)
+    if kind is BodyKind.PLENARY:
         rows = uow.session.execute(
-            select(orm.Deputy.id, orm.Deputy.is_head).where(
-                orm.Deputy.council_id == council.id, orm.Deputy.active.is_(True)
-            )
+            select(orm.Deputy.id, orm.Deputy.is_head)
+            .where(orm.Deputy.council_id == council.id, orm.Deputy.active.is_(True))
+            .order_by(orm.Deputy.id)
         ).all()
-        head_id = next((r.id for r in rows if r.is_head), None) if council.head_votes else None
-        participants = frozenset(r.id for r in rows if not r.is_head or r.id == head_id)
-        head_takes_part = head_id is not None and head_id in registered
-        total = total_composition(council.statutory_deputies, head_takes_part)
+        members = tuple(Member(row.id, row.is_head) for row in rows)
     else:
-        members = uow.session.scalars(
+        ids = uow.session.scalars(
             select(orm.CommitteeMember.deputy_id)
             .join(orm.Deputy)
             .where(orm.CommitteeMember.body_id == body.id, orm.Deputy.active.is_(True))
+            .order_by(orm.CommitteeMember.deputy_id)
         )
-        participants, head_id, head_takes_part = frozenset(members), None, False
-        total = max(1, len(participants))
-    present = frozenset(registered & participants)
-    rule = quorum_rule(council)
-    head_present = head_id is not None and head_id in present
-    deputies_present = len(present) - (1 if head_present else 0)
-    return Presence(
-        total=total,
-        head_id=head_id,
-        head_takes_part=head_takes_part,
-        participants=participants,
-        registered=present,
-        quorum_required=rule.required(total),
-        quorum_present=rule.present(deputies_present, head_present),
+        members = tuple(Member(deputy_id) for deputy_id in ids)
+    return Roster(kind, members, council.statutory_deputies, council.head_votes)
+
+
+def presence_of(uow: UnitOfWork, sitting: orm.Sitting) -> Presence:
+    """The total composition, the registered participants and the quorum of a sitting now."""
+    council = the_council(uow)
+    body = uow.session.get(orm.Body, sitting.body_id)
+    assert body is not None
+    return presence(
+        roster_of(uow, body, council), registered_ids(uow, sitting.id), quorum_rule(council)
     )
 
 
-def open_registration(
-    uow: UnitOfWork, actor: Actor, sitting_id: object, carry_over: object = False
-) -> int:
+def open_registration(uow: UnitOfWork, actor: Actor, command: OpenRegistration) -> int:
     """Open a new round; with carry_over those registered in the last round stay registered."""
-    actor.require(*PROCEDURE)
-    keep = validate.boolean(carry_over, "carry_over", default=False)
+    command.authorize(actor)
+    keep = command.carry_over
     with uow:
-        sitting = open_sitting_row(uow, sitting_id)
-        _ensure_no_open_vote(uow, sitting.id)
+        sitting = open_sitting_row(uow, command.sitting_id)
         last = latest_round(uow, sitting.id)
-        if last is not None and last.closed_at is None:
-            raise RegistrationAlreadyOpen(f"registration round {last.number} is already open")
-        kept = registered_ids(uow, sitting.id) if (keep and last) else set()
-        round_ = orm.RegistrationRound(
-            sitting_id=sitting.id, number=(last.number + 1 if last else 1), opened_at=uow.now()
+        number = rules.open_round(
+            None if last is None else last.number,
+            last is not None and last.closed_at is None,
+            open_vote_id(uow, sitting.id) is not None,
         )
+        kept = registered_ids(uow, sitting.id) if (keep and last) else set()
+        round_ = orm.RegistrationRound(sitting_id=sitting.id, number=number, opened_at=uow.now())
         uow.session.add(round_)
         uow.session.flush()
         for deputy_id in sorted(kept):
@@ -145,7 +102,7 @@ def open_registration(
                 orm.Registration(round_id=round_.id, deputy_id=deputy_id, registered_at=uow.now())
             )
         uow.session.flush()
-        state = presence(uow, sitting)
+        state = presence_of(uow, sitting)
         uow.journal(
             actor,
             "registration_opened",
@@ -161,15 +118,19 @@ def open_registration(
 
 
 def close_registration(uow: UnitOfWork, actor: Actor, sitting_id: object) -> dict[str, object]:
+    """Close the open round: who registered in it stays registered until the next round."""
     actor.require(*PROCEDURE)
     with uow:
         sitting = open_sitting_row(uow, sitting_id)
-        _ensure_no_open_vote(uow, sitting.id)
         round_ = latest_round(uow, sitting.id)
-        if round_ is None or round_.closed_at is not None:
-            raise NoOpenRegistration("no registration round is open")
+        rules.close_round(
+            None if round_ is None else round_.number,
+            round_ is not None and round_.closed_at is None,
+            open_vote_id(uow, sitting.id) is not None,
+        )
+        assert round_ is not None
         round_.closed_at = uow.now()
-        state = presence(uow, sitting)
+        state = presence_of(uow, sitting)
         uow.journal(
             actor,
             "registration_closed",
@@ -179,45 +140,33 @@ def close_registration(uow: UnitOfWork, actor: Actor, sitting_id: object) -> dic
         return state.to_dict()
 
 
-def _ensure_no_open_vote(uow: UnitOfWork, sitting_id: int) -> None:
-    """A new round would change who counts as registered under a vote already running."""
-    if (
-        uow.session.scalars(
-            select(orm.Vote.id).where(orm.Vote.sitting_id == sitting_id, orm.Vote.state == "open")
-        ).first()
-        is not None
-    ):
-        raise InvalidTransition("a vote is open; close it before opening or closing registration")
-
-
-def _acting_for(actor: Actor, deputy_id: object) -> int:
+def _acting_for(actor: Actor, command: Register) -> int:
     """Deputies register only themselves; the secretary or chair may mark any deputy present."""
-    if actor.role == "deputy":
-        if deputy_id is not None and deputy_id != actor.deputy_id:
+    command.authorize(actor)
+    if actor.role is Role.DEPUTY:
+        if command.deputy_id is not None and command.deputy_id != actor.deputy_id:
             raise PermissionDenied("a deputy can register only themselves")
         assert actor.deputy_id is not None
         return actor.deputy_id
-    actor.require(*PROCEDURE)
-    return validate.integer(deputy_id, "deputy_id", minimum=1)  # type: ignore[return-value]
+    if command.deputy_id is None:
+        raise InvalidInput("deputy_id is required", field="deputy_id")
+    return command.deputy_id
 
 
-def register(
-    uow: UnitOfWork, actor: Actor, sitting_id: object, deputy_id: object = None
-) -> dict[str, object]:
+def register(uow: UnitOfWork, actor: Actor, command: Register) -> dict[str, object]:
     """Register a deputy in the open round; returns the new count and quorum."""
-    who = _acting_for(actor, deputy_id)
+    who = _acting_for(actor, command)
     with uow:
-        sitting = open_sitting_row(uow, sitting_id)
+        sitting = open_sitting_row(uow, command.sitting_id)
         round_ = latest_round(uow, sitting.id, lock=True)
-        if round_ is None or round_.closed_at is not None:
-            raise NoOpenRegistration("registration is not open")
-        before = presence(uow, sitting)
-        if who not in before.participants:
-            raise InvalidInput(
-                f"deputy {who} does not take part in this sitting's body", field="deputy_id"
-            )
-        if who in before.registered:
-            raise AlreadyRegistered("already registered in this round")
+        before = presence_of(uow, sitting)
+        rules.register(
+            who,
+            round_ is not None and round_.closed_at is None,
+            before.participants,
+            before.registered,
+        )
+        assert round_ is not None
         row = uow.session.get(orm.Registration, (round_.id, who))
         if row is None:
             uow.session.add(
@@ -226,7 +175,7 @@ def register(
         else:  # back in the hall after leaving
             row.left_at = None
         uow.session.flush()
-        state = presence(uow, sitting)
+        state = presence_of(uow, sitting)
         uow.journal(
             actor,
             "deputy_registered",
@@ -236,20 +185,18 @@ def register(
         return {"deputy_id": who, "registered": True, "presence": state.to_dict()}
 
 
-def unregister(
-    uow: UnitOfWork, actor: Actor, sitting_id: object, deputy_id: object = None
-) -> dict[str, object]:
+def unregister(uow: UnitOfWork, actor: Actor, command: Leave) -> dict[str, object]:
     """A deputy leaves the hall (or is marked as having left); the count and quorum drop."""
-    who = _acting_for(actor, deputy_id)
+    who = _acting_for(actor, command)
     with uow:
-        sitting = open_sitting_row(uow, sitting_id)
+        sitting = open_sitting_row(uow, command.sitting_id)
         round_ = latest_round(uow, sitting.id, lock=True)
         row = None if round_ is None else uow.session.get(orm.Registration, (round_.id, who))
-        if row is None or round_ is None or row.left_at is not None:
-            raise NotRegistered(f"deputy {who} is not registered")
+        rules.leave(who, row is not None and row.left_at is None)
+        assert row is not None and round_ is not None
         row.left_at = uow.now()
         uow.session.flush()
-        state = presence(uow, sitting)
+        state = presence_of(uow, sitting)
         uow.journal(
             actor,
             "deputy_left",

@@ -2,68 +2,73 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlalchemy import select
 
 from voting.adapters import orm
-from voting.domain.agenda import ItemStatus, reordered
-from voting.domain.errors import InvalidInput, InvalidTransition, NotFound, SittingNotOpen
-from voting.domain.votes import VoteState, parse_enum
+from voting.domain import sittings as rules
+from voting.domain.actors import PROCEDURE, Actor
+from voting.domain.agenda import ItemStatus, reordered, set_by_hand
+from voting.domain.errors import InvalidInput, NotFound
+from voting.domain.presence import BodyKind
+from voting.domain.sittings import SittingState
+from voting.domain.votes import VoteState
 
 from . import validate
-from .council import PROCEDURE, plenary, the_council
-from .uow import Actor, UnitOfWork
+from .commands import (
+    AddItem,
+    ChangeItem,
+    CreateConvocation,
+    CreateSession,
+    CreateSitting,
+    ReorderAgenda,
+    SetItemStatus,
+)
+from .council import plenary, the_council
+from .uow import UnitOfWork
 
 
-def create_convocation(
-    uow: UnitOfWork,
-    actor: Actor,
-    number: object,
-    label: object,
-    date_from: object,
-    date_until: object = None,
-) -> int:
-    actor.require("secretary")
+def create_convocation(uow: UnitOfWork, actor: Actor, command: CreateConvocation) -> int:
+    """Record a convocation (скликання) of the council."""
+    command.authorize(actor)
     with uow:
         council = the_council(uow)
-        num = validate.integer(number, "number", minimum=1, maximum=100)
         if uow.session.scalars(
             select(orm.Convocation).where(
-                orm.Convocation.council_id == council.id, orm.Convocation.number == num
+                orm.Convocation.council_id == council.id,
+                orm.Convocation.number == command.number,
             )
         ).first():
-            raise InvalidInput(f"convocation {num} already exists", field="number")
+            raise InvalidInput(f"convocation {command.number} already exists", field="number")
         row = orm.Convocation(
             council_id=council.id,
-            number=num,
-            label=validate.text(label, "label", limit=100),
-            date_from=validate.iso_date(date_from, "date_from"),
-            date_until=None if date_until is None else validate.iso_date(date_until, "date_until"),
+            number=command.number,
+            label=command.label,
+            date_from=command.date_from,
+            date_until=command.date_until,
         )
         uow.session.add(row)
         uow.session.flush()
-        uow.journal(actor, "convocation_created", {"convocation_id": row.id, "number": num})
+        uow.journal(
+            actor, "convocation_created", {"convocation_id": row.id, "number": command.number}
+        )
         uow.commit()
         return row.id
 
 
-def create_session(
-    uow: UnitOfWork, actor: Actor, convocation_id: object, number: object, title: object = None
-) -> int:
+def create_session(uow: UnitOfWork, actor: Actor, command: CreateSession) -> int:
     """Create a session, numbered within its convocation."""
-    actor.require("secretary")
+    command.authorize(actor)
     with uow:
-        convocation = uow.get(orm.Convocation, convocation_id, "convocation")
+        convocation = uow.get(orm.Convocation, command.convocation_id, "convocation")
         assert isinstance(convocation, orm.Convocation)
-        num = validate.integer(number, "number", minimum=1, maximum=10_000)
+        num = command.number
         if uow.session.scalars(
             select(orm.Session).where(
                 orm.Session.convocation_id == convocation.id, orm.Session.number == num
             )
         ).first():
             raise InvalidInput(f"session {num} of this convocation already exists", field="number")
-        label = validate.text(title, "title", required=False) or f"{num} сесія {convocation.label}"
+        label = command.title or f"{num} сесія {convocation.label}"
         row = orm.Session(convocation_id=convocation.id, number=num, title=label)
         uow.session.add(row)
         uow.session.flush()
@@ -72,32 +77,28 @@ def create_session(
         return row.id
 
 
-def create_sitting(
-    uow: UnitOfWork,
-    actor: Actor,
-    *,
-    date: object,
-    title: object = None,
-    session_id: object = None,
-    body_id: object = None,
-) -> int:
+def create_sitting(uow: UnitOfWork, actor: Actor, command: CreateSitting) -> int:
     """Plan a plenary sitting of a session, or a sitting of a standing committee."""
-    actor.require("secretary")
+    command.authorize(actor)
     with uow:
         council = the_council(uow)
-        body = plenary(uow, council) if body_id is None else uow.get(orm.Body, body_id, "body")
+        body = (
+            plenary(uow, council)
+            if command.body_id is None
+            else uow.get(orm.Body, command.body_id, "body")
+        )
         assert isinstance(body, orm.Body)
         session = None
-        if session_id is not None:
-            session = uow.get(orm.Session, session_id, "session")
-        elif body.kind == "plenary":
+        if command.session_id is not None:
+            session = uow.get(orm.Session, command.session_id, "session")
+        elif body.kind == BodyKind.PLENARY:
             raise InvalidInput(
                 "a plenary sitting belongs to a session: give session_id", field="session_id"
             )
-        day = validate.iso_date(date, "date")
-        label = validate.text(title, "title", required=False) or (
+        day = command.date
+        label = command.title or (
             f"Пленарне засідання {day.isoformat()}"
-            if body.kind == "plenary"
+            if body.kind == BodyKind.PLENARY
             else f"Засідання: {body.name}, {day.isoformat()}"
         )
         row = orm.Sitting(
@@ -105,7 +106,7 @@ def create_sitting(
             session_id=None if session is None else session.id,
             title=label,
             date=day,
-            state="planned",
+            state=SittingState.PLANNED,
         )
         uow.session.add(row)
         uow.session.flush()
@@ -127,20 +128,26 @@ def get_sitting(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
 def open_sitting_row(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
     """Load a sitting that must be open."""
     sitting = get_sitting(uow, sitting_id)
-    if sitting.state != "open":
-        raise SittingNotOpen(f"sitting {sitting.id} is {sitting.state}, not open")
+    rules.ensure_sitting_open(sitting.id, SittingState(sitting.state))
     return sitting
 
 
+def open_vote_id(uow: UnitOfWork, sitting_id: int) -> int | None:
+    """The sitting's open vote, if any (there is at most one: a partial unique index)."""
+    return uow.session.scalars(
+        select(orm.Vote.id).where(
+            orm.Vote.sitting_id == sitting_id, orm.Vote.state == VoteState.OPEN
+        )
+    ).first()
+
+
 def open_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
+    """A planned sitting opens: registration and votes may begin."""
     actor.require(*PROCEDURE)
     with uow:
         sitting = get_sitting(uow, sitting_id)
-        if sitting.state != "planned":
-            raise InvalidTransition(
-                f"sitting {sitting.id} is {sitting.state}; only a planned one opens"
-            )
-        sitting.state, sitting.opened_at = "open", uow.now()
+        sitting.state = rules.open_sitting(sitting.id, SittingState(sitting.state))
+        sitting.opened_at = uow.now()
         uow.journal(actor, "sitting_opened", {"sitting_id": sitting.id})
         uow.commit()
 
@@ -149,13 +156,10 @@ def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
     """Close a sitting: no vote may be open; an open registration round is closed with it."""
     actor.require(*PROCEDURE)
     with uow:
-        sitting = open_sitting_row(uow, sitting_id)
-        if uow.session.scalars(
-            select(orm.Vote).where(
-                orm.Vote.sitting_id == sitting.id, orm.Vote.state == VoteState.OPEN
-            )
-        ).first():
-            raise InvalidTransition("close the open vote before closing the sitting")
+        sitting = get_sitting(uow, sitting_id)
+        closed = rules.close_sitting(
+            sitting.id, SittingState(sitting.state), open_vote_id(uow, sitting.id) is not None
+        )
         for round_ in uow.session.scalars(
             select(orm.RegistrationRound).where(
                 orm.RegistrationRound.sitting_id == sitting.id,
@@ -166,28 +170,9 @@ def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
             uow.journal(
                 actor, "registration_closed", {"sitting_id": sitting.id, "round": round_.number}
             )
-        sitting.state, sitting.closed_at = "closed", uow.now()
+        sitting.state, sitting.closed_at = closed, uow.now()
         uow.journal(actor, "sitting_closed", {"sitting_id": sitting.id})
         uow.commit()
-
-
-ITEM_FIELDS = {"title", "draft_number", "rapporteur"}
-
-
-def _item_values(data: Mapping[str, object], creating: bool) -> dict[str, object]:
-    data = validate.only_fields(
-        dict(data), ITEM_FIELDS | ({"position"} if creating else set()), "an agenda item"
-    )
-    out: dict[str, object] = {}
-    if "title" in data or creating:
-        out["title"] = validate.text(data.get("title"), "title", limit=validate.LONG)
-    if "draft_number" in data:
-        out["draft_number"] = validate.text(
-            data["draft_number"], "draft_number", limit=40, required=False
-        )
-    if "rapporteur" in data:
-        out["rapporteur"] = validate.text(data["rapporteur"], "rapporteur", required=False)
-    return out
 
 
 def _items(uow: UnitOfWork, sitting_id: int) -> list[orm.AgendaItem]:
@@ -200,18 +185,16 @@ def _items(uow: UnitOfWork, sitting_id: int) -> list[orm.AgendaItem]:
     )
 
 
-def add_item(uow: UnitOfWork, actor: Actor, sitting_id: object, data: Mapping[str, object]) -> int:
+def add_item(uow: UnitOfWork, actor: Actor, command: AddItem) -> int:
     """Add a question to the agenda, at the end or at `position` (1-based)."""
-    actor.require("secretary")
+    command.authorize(actor)
     with uow:
-        sitting = get_sitting(uow, sitting_id)
-        if sitting.state == "closed":
-            raise InvalidTransition("the sitting is closed; its agenda cannot change")
-        values = _item_values(data, creating=True)
+        sitting = get_sitting(uow, command.sitting_id)
+        rules.ensure_agenda_can_change(SittingState(sitting.state))
         items = _items(uow, sitting.id)
         position = (
             validate.integer(
-                dict(data).get("position"),
+                command.position,
                 "position",
                 minimum=1,
                 maximum=len(items) + 1,
@@ -220,7 +203,12 @@ def add_item(uow: UnitOfWork, actor: Actor, sitting_id: object, data: Mapping[st
             or len(items) + 1
         )
         item = orm.AgendaItem(
-            sitting_id=sitting.id, position=0, status=ItemStatus.PENDING, **values
+            sitting_id=sitting.id,
+            position=0,
+            status=ItemStatus.PENDING,
+            title=command.title,
+            draft_number=command.draft_number,
+            rapporteur=command.rapporteur,
         )
         uow.session.add(item)
         uow.session.flush()
@@ -234,7 +222,7 @@ def add_item(uow: UnitOfWork, actor: Actor, sitting_id: object, data: Mapping[st
                 "item_id": item.id,
                 "sitting_id": sitting.id,
                 "position": position,
-                "title": values["title"],
+                "title": command.title,
             },
         )
         uow.commit()
@@ -247,12 +235,13 @@ def get_item(uow: UnitOfWork, item_id: object) -> orm.AgendaItem:
     return item
 
 
-def update_item(uow: UnitOfWork, actor: Actor, item_id: object, data: Mapping[str, object]) -> None:
-    actor.require("secretary")
+def update_item(uow: UnitOfWork, actor: Actor, command: ChangeItem) -> None:
+    """Change an item's title, draft number or rapporteur, before or during the sitting."""
+    command.authorize(actor)
     with uow:
-        item = get_item(uow, item_id)
+        item = get_item(uow, command.item_id)
         _ensure_sitting_not_closed(uow, item)
-        values = _item_values(data, creating=False)
+        values = command.changes
         before = {key: getattr(item, key) for key in values}
         for key, value in values.items():
             setattr(item, key, value)
@@ -260,57 +249,35 @@ def update_item(uow: UnitOfWork, actor: Actor, item_id: object, data: Mapping[st
         uow.commit()
 
 
-def reorder_agenda(uow: UnitOfWork, actor: Actor, sitting_id: object, order: object) -> None:
+def reorder_agenda(uow: UnitOfWork, actor: Actor, command: ReorderAgenda) -> None:
     """Put the agenda in a new order, before or during the sitting."""
-    actor.require(*PROCEDURE)
+    command.authorize(actor)
     with uow:
-        sitting = get_sitting(uow, sitting_id)
-        if sitting.state == "closed":
-            raise InvalidTransition("the sitting is closed; its agenda cannot change")
-        if not isinstance(order, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in order
-        ):
-            raise InvalidInput("order must be a list of agenda item ids", field="order")
+        sitting = get_sitting(uow, command.sitting_id)
+        rules.ensure_agenda_can_change(SittingState(sitting.state))
         items = {item.id: item for item in _items(uow, sitting.id)}
-        wanted = reordered(list(items), order)
+        wanted = reordered(list(items), list(command.order))
         for index, item_id in enumerate(wanted, start=1):
             items[item_id].position = index
         uow.journal(actor, "agenda_reordered", {"sitting_id": sitting.id, "order": wanted})
         uow.commit()
 
 
-MANUAL_STATUSES = (
-    ItemStatus.PENDING,
-    ItemStatus.UNDER_CONSIDERATION,
-    ItemStatus.WITHDRAWN,
-    ItemStatus.POSTPONED,
-)
-
-
-def set_item_status(uow: UnitOfWork, actor: Actor, item_id: object, status: object) -> None:
+def set_item_status(uow: UnitOfWork, actor: Actor, command: SetItemStatus) -> None:
     """Set an item's status by hand: withdrawn, postponed, or back to consideration.
 
     Adopted and not adopted come only from a vote "в цілому" (or a manual result of one).
     """
-    actor.require(*PROCEDURE)
+    command.authorize(actor)
     with uow:
-        item = get_item(uow, item_id)
+        item = get_item(uow, command.item_id)
         _ensure_sitting_not_closed(uow, item)
-        new = ItemStatus(parse_enum(ItemStatus, status, "status"))
-        if new not in MANUAL_STATUSES:
-            raise InvalidInput(
-                f"status {new.value} comes from a vote; by hand use one of: "
-                + ", ".join(s.value for s in MANUAL_STATUSES),
-                field="status",
-            )
-        change_item_status(uow, actor, item, new)
+        change_item_status(uow, actor, item, set_by_hand(command.status))
         uow.commit()
 
 
 def _ensure_sitting_not_closed(uow: UnitOfWork, item: orm.AgendaItem) -> None:
-    sitting = get_sitting(uow, item.sitting_id)
-    if sitting.state == "closed":
-        raise InvalidTransition("the sitting is closed; its agenda cannot change")
+    rules.ensure_agenda_can_change(SittingState(get_sitting(uow, item.sitting_id).state))
 
 
 def change_item_status(

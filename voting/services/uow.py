@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Integer, Text, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -16,9 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from voting.adapters import orm
 from voting.adapters.db import READ_ONLY
 from voting.adapters.secret_purge import SecretHistoryPurger
-from voting.domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from voting.domain.actors import Actor
+from voting.domain.errors import DomainError, InvalidInput, NotFound
 from voting.domain.events import DomainEvent
 from voting.domain.journal import GENESIS_HASH, canonical, entry_hash
+
+from .bus import EventBus
+from .group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -28,24 +31,6 @@ Clock = Callable[[], datetime]
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a role, the deputy they are (for deputies), and a label for the journal."""
-
-    role: str  # secretary | chair | deputy | system
-    label: str
-    deputy_id: int | None = None
-
-    def require(self, *roles: str) -> None:
-        """Guard: refuse the action unless the actor has one of `roles`."""
-        if self.role not in roles:
-            raise PermissionDenied(
-                f"this action needs the role {' or '.join(roles)}; you act as {self.role}"
-            )
-
-
-SYSTEM = Actor("system", "system")
 
 #: The largest id a row can have (ids are 32-bit INTEGER columns).
 MAX_ID = 2**31 - 1
@@ -98,25 +83,12 @@ def _shown_id(ident: int) -> str:
     return str(ident) if abs(ident) < 10**30 else "with an id of more than 30 digits"
 
 
-class EventBus:
-    """In-process subscribers (the web push, the console gateway) to events after commit."""
+class Units(Protocol):
+    """Whatever gives out units of work (a runtime): the dependency use cases are given."""
 
-    def __init__(self) -> None:
-        self._subscribers: list[Callable[[DomainEvent], None]] = []
-        #: Held from a commit to the end of its publication, so that the transactions of this
-        #: process publish their events in the order they committed: in journal order.
-        self.commit_lock = threading.RLock()  # re-entrant: a subscriber may commit in turn
+    def uow(self) -> UnitOfWork: ...
 
-    def subscribe(self, handler: Callable[[DomainEvent], None]) -> None:
-        self._subscribers.append(handler)
-
-    def publish(self, events: list[DomainEvent]) -> None:
-        for event in events:
-            for handler in list(self._subscribers):
-                try:
-                    handler(event)
-                except Exception:  # a broken screen must never undo a committed vote
-                    log.exception("event handler failed for %s #%s", event.kind, event.seq)
+    def reader(self) -> UnitOfWork: ...
 
 
 class UnitOfWork:
@@ -131,9 +103,13 @@ class UnitOfWork:
         clock: Clock = utcnow,
         read_only: bool = False,
         purger: SecretHistoryPurger | None = None,
+        casts: GroupCommitter[Any] | None = None,
     ) -> None:
         self.read_only = read_only
         self.purger = purger
+        #: The process's group committer of casts: casts arriving together share a transaction
+        #: (services/casting.py). Owned by the runtime, shared by every unit of work it makes.
+        self.casts = casts
         self.engine = engine
         self.session_factory = session_factory
         self.bus = bus

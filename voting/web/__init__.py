@@ -1,4 +1,4 @@
-"""The web door: the Flask application factory, the JSON API and (later) the live screens."""
+"""The web door: the Flask application factory, the JSON API and the live screens."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Flask, render_template
 
-from voting.config import Config, ConfigError, load_config, shown_queue_url
+from voting.bootstrap import Runtime, build_runtime
+from voting.config import Config, load_config
 from voting.services import queries
-from voting.services.runtime import Runtime, build_runtime
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -19,8 +19,13 @@ def create_app(
     runtime: Runtime | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Flask:
-    """Build the application; tests pass a config or overrides and may share a runtime."""
-    config = config or load_config(overrides=overrides)
+    """Build the application over a runtime (built from the configuration unless given; tests
+    share theirs). The server that runs the application starts the runtime."""
+    if config is None:
+        if runtime is not None and overrides is None:
+            config = runtime.config
+        else:
+            config = load_config(overrides=overrides)
     app = Flask(
         __name__,
         instance_path=None,
@@ -28,21 +33,19 @@ def create_app(
         static_folder="../../static",
     )
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default JSON provider has it
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # (not the provider's base class)
     app.extensions["voting.config"] = config
-    app.extensions["voting.runtime"] = runtime or build_runtime(config.database_url_resolved())
+    app.extensions["voting.runtime"] = runtime or build_runtime(config)
 
     from . import api, errors, pages
     from .i18n import init_i18n
+    from .live import create_socketio
 
     init_i18n(app, config)
     errors.register(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
-    from .live import create_socketio
-
-    check_message_queue(config)
     app.extensions["voting.socketio"] = create_socketio(app, runtime_of(app))
 
     @app.get("/")
@@ -54,25 +57,6 @@ def create_app(
     return app
 
 
-def check_message_queue(config: Config) -> None:
-    """With a message queue configured, make sure its Redis server answers before serving, or
-    refuse to start naming the URL (Flask-SocketIO would only log its failures, later)."""
-    url = config.server.message_queue
-    if not url:
-        return
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        raise ConfigError(
-            f"server.message_queue: the Redis server at {shown_queue_url(url)} "
-            f"does not answer: {error}"
-        ) from None
-    finally:
-        client.close()
-
-
 def runtime_of(app: Flask) -> Runtime:
-    return app.extensions["voting.runtime"]
+    runtime: Runtime = app.extensions["voting.runtime"]
+    return runtime

@@ -7,14 +7,23 @@ from typing import Any
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import BadRequest
 
+from voting.bootstrap import Runtime
+from voting.domain.actors import Actor
 from voting.domain.errors import InvalidInput, PermissionDenied
 from voting.services import auth as auth_service
-from voting.services import council, queries, registration, sittings, validate, votes
+from voting.services import (
+    casting,
+    commands,
+    council,
+    queries,
+    registration,
+    sittings,
+    validate,
+    votes,
+)
 from voting.services import journal as journal_service
-from voting.services.runtime import Runtime
-from voting.services.uow import Actor
 
-from .auth import current_actor, is_staff, presented_token, require_actor
+from .auth import current_actor, is_staff, presented_token, require_actor, requires
 from .errors import error_body
 from .openapi import openapi_document
 
@@ -140,16 +149,15 @@ def vote(vote_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/login")
 def login():  # type: ignore[no-untyped-def]
     """A user account signs in with a username and password; the token expires."""
-    data = _fields(body(), {"username", "password"}, "a login")
-    return auth_service.login(uow(), data.get("username"), data.get("password")).as_dict()
+    return auth_service.login(uow(), commands.SignIn.parse(body())).as_dict()
 
 
 @bp.post("/login/card")
 def login_card():  # type: ignore[no-untyped-def]
     """A deputy signs in at a terminal with their card's UID and their PIN."""
-    data = _fields(body(), {"card_uid", "pin"}, "a card login")
+    command = commands.SignInWithCard.parse(body())
     try:
-        return auth_service.login_with_card(uow(), data.get("card_uid"), data.get("pin")).as_dict()
+        return auth_service.login_with_card(uow(), command).as_dict()
     except auth_service.CardLocked as locked:
         return (
             error_body(locked.code, locked.message, locked.details),
@@ -166,6 +174,8 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 # --- signed in --------------------------------------------------------------------------------
+# Each route that changes something names its command: the caller's role is checked before the
+# body is read, then the body is parsed into the command, and one service acts on it.
 
 
 @bp.get("/me")
@@ -176,86 +186,58 @@ def me():  # type: ignore[no-untyped-def]
 
 
 @bp.patch("/council")
-@require_actor
+@requires(commands.ChangeSettings)
 def update_council():  # type: ignore[no-untyped-def]
-    return council.update_settings(uow(), actor(), body())
+    return council.update_settings(uow(), actor(), commands.ChangeSettings.parse(body()))
 
 
 @bp.post("/deputies")
-@require_actor
+@requires(commands.AddDeputy)
 def add_deputy():  # type: ignore[no-untyped-def]
-    deputy_id = council.add_deputy(uow(), actor(), body())
+    deputy_id = council.add_deputy(uow(), actor(), commands.AddDeputy.parse(body()))
     return created(queries.deputy(reader(), deputy_id))
 
 
 @bp.patch("/deputies/<int:deputy_id>")
-@require_actor
+@requires(commands.ChangeDeputy)
 def update_deputy(deputy_id: int):  # type: ignore[no-untyped-def]
-    """ "pin" (write-only: never returned) sets the deputy's PIN; it is checked before anything
-    else changes, and the other fields are changed first, so a refused change sets no PIN."""
-    data = dict(body())
-    has_pin = "pin" in data
-    pin = data.pop("pin", None)
-    if has_pin:
-        auth_service.pin_value(pin)
-    if data or not has_pin:
-        council.update_deputy(uow(), actor(), deputy_id, data)
-    if has_pin:
-        auth_service.set_deputy_pin(uow(), actor(), deputy_id, pin)
+    """ "pin" (write-only: never returned) sets the deputy's PIN; it is checked with everything
+    else before anything changes, and the other fields are changed first, so a refused change
+    sets no PIN."""
+    command = commands.ChangeDeputy.parse(body(), deputy_id=deputy_id)
+    if command.changes or command.pin is None:
+        council.update_deputy(uow(), actor(), command)
+    if command.pin is not None:
+        auth_service.set_deputy_pin(uow(), actor(), deputy_id, command.pin)
     return queries.deputy(reader(), deputy_id)
 
 
 @bp.post("/committees")
-@require_actor
+@requires(commands.AddCommittee)
 def add_committee():  # type: ignore[no-untyped-def]
-    data = body()
-    unknown = set(data) - {"name", "members"}
-    if unknown:
-        raise InvalidInput(f"unknown field(s) for a committee: {', '.join(sorted(unknown))}")
-    body_id = council.add_committee(uow(), actor(), data.get("name"), data.get("members", []))
+    body_id = council.add_committee(uow(), actor(), commands.AddCommittee.parse(body()))
     return created({"id": body_id})
 
 
 @bp.post("/convocations")
-@require_actor
+@requires(commands.CreateConvocation)
 def add_convocation():  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"number", "label", "date_from", "date_until"}, "a convocation")
-    convocation_id = sittings.create_convocation(
-        uow(),
-        actor(),
-        data.get("number"),
-        data.get("label"),
-        data.get("date_from"),
-        data.get("date_until"),
-    )
-    return created({"id": convocation_id})
+    command = commands.CreateConvocation.parse(body())
+    return created({"id": sittings.create_convocation(uow(), actor(), command)})
 
 
 @bp.post("/sessions")
-@require_actor
+@requires(commands.CreateSession)
 def add_session():  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"convocation_id", "number", "title"}, "a session")
-    session_id = sittings.create_session(
-        uow(), actor(), data.get("convocation_id"), data.get("number"), data.get("title")
-    )
-    return created({"id": session_id})
+    command = commands.CreateSession.parse(body())
+    return created({"id": sittings.create_session(uow(), actor(), command)})
 
 
 @bp.post("/sittings")
-@require_actor
+@requires(commands.CreateSitting)
 def add_sitting():  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"date", "title", "session_id", "body_id"}, "a sitting")
-    sitting_id = sittings.create_sitting(uow(), actor(), **data)
+    sitting_id = sittings.create_sitting(uow(), actor(), commands.CreateSitting.parse(body()))
     return created(queries.sitting(reader(), sitting_id))
-
-
-def _fields(data: dict[str, Any], allowed: set[str], what: str) -> dict[str, Any]:
-    unknown = set(data) - allowed
-    if unknown:
-        raise InvalidInput(
-            f"unknown field(s) for {what}: {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
-        )
-    return data
 
 
 @bp.post("/sittings/<int:sitting_id>/open")
@@ -273,40 +255,41 @@ def close_sitting(sitting_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/sittings/<int:sitting_id>/agenda")
-@require_actor
+@requires(commands.AddItem)
 def add_item(sitting_id: int):  # type: ignore[no-untyped-def]
-    item_id = sittings.add_item(uow(), actor(), sitting_id, body())
+    command = commands.AddItem.parse(body(), sitting_id=sitting_id)
+    item_id = sittings.add_item(uow(), actor(), command)
     return created({"id": item_id, "agenda": queries.agenda(reader(), sitting_id)})
 
 
 @bp.put("/sittings/<int:sitting_id>/agenda/order")
-@require_actor
+@requires(commands.ReorderAgenda)
 def reorder(sitting_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"order"}, "an agenda order")
-    sittings.reorder_agenda(uow(), actor(), sitting_id, data.get("order"))
+    command = commands.ReorderAgenda.parse(body(), sitting_id=sitting_id)
+    sittings.reorder_agenda(uow(), actor(), command)
     return {"agenda": queries.agenda(reader(), sitting_id)}
 
 
 @bp.patch("/agenda-items/<int:item_id>")
-@require_actor
+@requires(commands.ChangeItem)
 def update_item(item_id: int):  # type: ignore[no-untyped-def]
-    sittings.update_item(uow(), actor(), item_id, body())
+    sittings.update_item(uow(), actor(), commands.ChangeItem.parse(body(), item_id=item_id))
     return {"id": item_id}
 
 
 @bp.put("/agenda-items/<int:item_id>/status")
-@require_actor
+@requires(commands.SetItemStatus)
 def item_status(item_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"status"}, "an item status")
-    sittings.set_item_status(uow(), actor(), item_id, data.get("status"))
-    return {"id": item_id, "status": data.get("status")}
+    command = commands.SetItemStatus.parse(body(), item_id=item_id)
+    sittings.set_item_status(uow(), actor(), command)
+    return {"id": item_id, "status": command.status.value}
 
 
 @bp.post("/sittings/<int:sitting_id>/registration/open")
-@require_actor
+@requires(commands.OpenRegistration)
 def open_registration(sitting_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(optional=True), {"carry_over"}, "a registration round")
-    number = registration.open_registration(uow(), actor(), sitting_id, data.get("carry_over"))
+    command = commands.OpenRegistration.parse(body(optional=True), sitting_id=sitting_id)
+    number = registration.open_registration(uow(), actor(), command)
     return {"round": number, **queries.sitting(reader(), sitting_id)}
 
 
@@ -317,40 +300,40 @@ def close_registration(sitting_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/sittings/<int:sitting_id>/register")
-@require_actor
+@requires(commands.Register)
 def register(sitting_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(optional=True), {"deputy_id"}, "a registration")
-    return registration.register(uow(), actor(), sitting_id, data.get("deputy_id"))
+    command = commands.Register.parse(body(optional=True), sitting_id=sitting_id)
+    return registration.register(uow(), actor(), command)
 
 
 @bp.post("/sittings/<int:sitting_id>/unregister")
-@require_actor
+@requires(commands.Leave)
 def unregister(sitting_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(optional=True), {"deputy_id"}, "a registration")
-    return registration.unregister(uow(), actor(), sitting_id, data.get("deputy_id"))
+    command = commands.Leave.parse(body(optional=True), sitting_id=sitting_id)
+    return registration.unregister(uow(), actor(), command)
 
 
 @bp.post("/sittings/<int:sitting_id>/votes")
-@require_actor
+@requires(commands.OpenVote)
 def open_vote(sitting_id: int):  # type: ignore[no-untyped-def]
-    vote_id = votes.open_vote(uow(), actor(), sitting_id, body(optional=True))
+    command = commands.OpenVote.parse(body(optional=True), sitting_id=sitting_id)
+    vote_id = votes.open_vote(uow(), actor(), command)
     return created(queries.vote(reader(), vote_id, staff=True))
 
 
 @bp.post("/sittings/<int:sitting_id>/manual-results")
-@require_actor
+@requires(commands.ManualResult)
 def manual_result(sitting_id: int):  # type: ignore[no-untyped-def]
-    result = votes.enter_manual_result(uow(), actor(), sitting_id, body())
+    command = commands.ManualResult.parse(body(), sitting_id=sitting_id)
+    result = votes.enter_manual_result(uow(), actor(), command)
     return created(queries.vote(reader(), result["vote_id"], staff=True))
 
 
 @bp.post("/votes/<int:vote_id>/choices")
-@require_actor
+@requires(commands.CastChoice)
 def cast(vote_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"choice", "deputy_id"}, "a choice")
-    if "choice" not in data:
-        raise InvalidInput("choice is required: for, against or abstain", field="choice")
-    return votes.cast_choice(uow(), actor(), vote_id, data["choice"], data.get("deputy_id"))
+    command = commands.CastChoice.parse(body(), vote_id=vote_id)
+    return casting.cast_choice(uow(), actor(), command)
 
 
 @bp.post("/votes/<int:vote_id>/close")
@@ -361,25 +344,25 @@ def close_vote(vote_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/votes/<int:vote_id>/revote")
-@require_actor
+@requires(commands.Revote)
 def revote(vote_id: int):  # type: ignore[no-untyped-def]
-    new_id = votes.revote(uow(), actor(), vote_id, body(optional=True))
+    command = commands.Revote.parse(body(optional=True), vote_id=vote_id)
+    new_id = votes.revote(uow(), actor(), command)
     return created(queries.vote(reader(), new_id, staff=True))
 
 
 @bp.post("/votes/<int:vote_id>/annul")
-@require_actor
+@requires(commands.AnnulVote)
 def annul(vote_id: int):  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"reason"}, "an annulment")
-    votes.annul_vote(uow(), actor(), vote_id, data.get("reason"))
+    votes.annul_vote(uow(), actor(), commands.AnnulVote.parse(body(), vote_id=vote_id))
     return queries.vote(reader(), vote_id, staff=True)
 
 
 @bp.post("/votes/<int:vote_id>/announce")
-@require_actor
+@requires(commands.AnnounceResult)
 def announce(vote_id: int):  # type: ignore[no-untyped-def]
-    _fields(body(optional=True), set(), "an announcement")
-    votes.announce_result(uow(), actor(), vote_id)
+    command = commands.AnnounceResult.parse(body(optional=True), vote_id=vote_id)
+    votes.announce_result(uow(), actor(), command)
     return queries.vote(reader(), vote_id, staff=True)
 
 
@@ -411,13 +394,11 @@ def journal_verify():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/tokens")
-@require_actor
+@requires(commands.CreateToken)
 def create_token():  # type: ignore[no-untyped-def]
-    data = _fields(body(), {"role", "deputy_id", "label"}, "a token")
-    token = auth_service.create_token(
-        uow(), actor(), data.get("role"), data.get("deputy_id"), data.get("label")
-    )
-    return created({"token": token, "role": data.get("role"), "deputy_id": data.get("deputy_id")})
+    command = commands.CreateToken.parse(body())
+    token = auth_service.create_token(uow(), actor(), command)
+    return created({"token": token, "role": command.role.value, "deputy_id": command.deputy_id})
 
 
 @bp.get("/tokens")

@@ -8,9 +8,10 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from voting.domain.actors import Actor
 from voting.domain.errors import PermissionDenied
 from voting.services import auth as auth_service
-from voting.services.uow import Actor
+from voting.services.commands import Command
 
 
 class Unauthenticated(PermissionDenied):
@@ -57,5 +58,22 @@ def require_actor(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def requires(command: type[Command]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The view sends `command`: its actor is authenticated and their role checked before the
+    view reads the body (the service checks the role again)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor(required=True)
+            assert actor is not None
+            command.authorize(actor)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
 def is_staff(actor: Actor | None) -> bool:
-    return actor is not None and actor.role in ("secretary", "chair")
+    return actor is not None and actor.is_staff

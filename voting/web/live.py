@@ -14,9 +14,13 @@ Rooms (each connection is in exactly one audience): "public" (displays and the p
 own line when the registration round changes) and "staff" (secretary and chair); a
 deputy also joins "deputy:<id>".
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
-Mutating events (`register`, `cast`) act through the same services as the HTTP API and answer
-with an acknowledgement {ok: true, ...} or {ok: false, error: {code, message}}; nothing changes
-on an error.
+Mutating events (`register`, `cast`) are parsed into the same commands as the HTTP API's
+requests and act through the same services, answering {ok: true, ...} or
+{ok: false, error: {code, message}}; nothing changes on an error.
+
+This layer only translates: it subscribes to the runtime's event bus (which carries the events of
+every server process of the council when they share Redis) and sends each process's own
+connections what they may see.
 """
 
 from __future__ import annotations
@@ -29,32 +33,21 @@ from typing import Any
 from flask import Flask, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
 
+from voting.bootstrap import Runtime
+from voting.domain.actors import Actor, Role
 from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 from voting.domain.events import DomainEvent
+from voting.jobs import Background
 from voting.services import auth as auth_service
-from voting.services import queries, registration, votes
-from voting.services.runtime import Runtime
-from voting.services.uow import Actor
+from voting.services import casting, commands, queries, registration
 
-from .push import TOKEN_SWEEP_SECONDS, Background, EventSequencer, Periodic, SnapshotPusher
+from .push import EventSequencer, SnapshotPusher
 
 log = logging.getLogger(__name__)
 
-
-def async_mode() -> str:
-    """Flask-SocketIO's async mode, given explicitly: "gevent" in a process monkey-patched for it
-    (`voting serve` and `voting demo`: voting/__main__.py), else "threading" (the application
-    inside another program, the tests' servers). Never eventlet (deprecated).
-
-    Measured with bench/live_load.py (docs/benchmarks.md): with 1,450 websockets, threads (four
-    per connection) convoy on the interpreter lock, and a batch of casts that needs 15 ms of CPU
-    took up to 650 ms to commit; on gevent it takes its 15 ms.
-    """
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("threading"):  # type: ignore[attr-defined]
-        return "gevent"
-    return "threading"
-
+#: Every connection's token is checked this often, acting or not, in one read for all of them:
+#: a token revoked through another server process, or expired, loses its connection within this.
+TOKEN_SWEEP_SECONDS = 5.0
 
 #: Pushed at once, not coalesced (push.PUSH_INTERVAL): what a screen must show without delay.
 URGENT_EVENTS = frozenset(
@@ -73,30 +66,79 @@ URGENT_EVENTS = frozenset(
 )
 
 
+def async_mode() -> str:
+    """Flask-SocketIO's async mode, given explicitly: "gevent" in a process monkey-patched for it
+    (`voting serve` and `voting demo`: voting/__main__.py), else "threading" (the application
+    inside another program, the tests' servers). Never eventlet (deprecated).
+
+    Measured with bench/live_load.py (docs/benchmarks.md): with 1,450 websockets, threads (four
+    per connection) convoy on the interpreter lock, and a batch of casts that needs 15 ms of CPU
+    took up to 650 ms to commit; on gevent it takes its 15 ms.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        return "gevent"
+    return "threading"
+
+
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
-    """Bind a Socket.IO server to the app and relay the runtime's events to the rooms."""
+    """Bind a Socket.IO server to the app and relay the runtime's events to its connections."""
     socketio = SocketIO(
         app,
         async_mode=async_mode(),
         cors_allowed_origins=[],
         json=app.json,
-        # several server processes: Redis carries every emit to all their clients
-        message_queue=app.extensions["voting.config"].server.message_queue or None,
-        channel=app.extensions["voting.config"].server.message_channel,
         # no Flask session per socket event: the connection's actor is all
         manage_session=False,
     )
-    # sid of a connection with a token -> the token and who it stands for until when (the
-    # public's connections are not kept). Acting checks the expiry here, with no database read;
-    # a revoked token's connection is dropped (drop_invalid).
-    signed: dict[str, tuple[str, auth_service.TokenHolder]] = {}
+    screens = LiveScreens(socketio, runtime)
+    app.extensions["voting.pusher"] = screens.pusher
+    return socketio
 
-    def actor_of(sid: str) -> Actor | None:
-        held = signed.get(sid)
+
+class LiveScreens:
+    """The connections of this process: who each one is, what they may do, and what they see."""
+
+    def __init__(self, socketio: SocketIO, runtime: Runtime) -> None:
+        self.socketio = socketio
+        self.runtime = runtime
+        # sid of a connection with a token -> the token and who it stands for until when (the
+        # public's connections are not kept). Acting checks the expiry here, with no database
+        # read; a revoked token's connection is dropped (drop_invalid).
+        self.signed: dict[str, tuple[str, auth_service.TokenHolder]] = {}
+        self.pusher = SnapshotPusher(
+            socketio,
+            lambda audiences: audience_snapshots(runtime, audiences),
+            give_way_to=lambda: runtime.casts_in_flight,
+        )
+        self.sequencer = EventSequencer(self._send_event, self._journal_head())
+        self.background = Background()
+
+        socketio.on_event("connect", self.connect)
+        socketio.on_event("disconnect", self.disconnect)
+        socketio.on_event("snapshot", self.fresh_snapshot)
+        socketio.on_event("register", self._acting(self.register, commands.Register))
+        socketio.on_event("cast", self._acting(self.cast, commands.CastChoice))
+
+        runtime.bus.subscribe(self.relay)
+        # expired sign-in tokens, and revocations made through another server process
+        runtime.every(TOKEN_SWEEP_SECONDS, self.drop_invalid, "token-sweeper")
+        for stop in (self.pusher.stop, self.sequencer.stop, self.background.stop):
+            runtime.on_stop(stop)
+
+    def _journal_head(self) -> int | None:
+        try:
+            return queries.journal_head(self.runtime.reader())
+        except Exception:  # no schema yet (`voting init` not run): start from the first event
+            return None
+
+    # --- connections --------------------------------------------------------------------------
+
+    def actor_of(self, sid: str) -> Actor | None:
+        held = self.signed.get(sid)
         return None if held is None else held[1].actor
 
-    @socketio.on("connect")
-    def connect(auth: object = None) -> bool:
+    def connect(self, auth: object = None) -> bool:
         token = auth.get("token") if isinstance(auth, dict) else None
         holder = None
         try:
@@ -104,51 +146,57 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                 if not isinstance(token, str) or not token:
                     return False
                 try:
-                    holder = auth_service.token_holder(runtime.reader(), token)
+                    holder = auth_service.token_holder(self.runtime.reader(), token)
                 except PermissionDenied:
                     return False  # refused: the client signs in again
             actor = None if holder is None else holder.actor
-            first = snapshot(runtime, actor)
+            first = snapshot(self.runtime, actor)
         except Exception:  # a busy database: refuse for now; the client tries again
             log.exception("a screen could not be connected")
             raise ConnectionRefusedError("the server is busy; try again") from None
-        sid = request.sid  # type: ignore[attr-defined]
+        sid = _sid()
         if holder is not None:
-            signed[sid] = (token, holder)
+            self.signed[sid] = (str(token), holder)
         join_room(audience_of(actor))
         if actor is not None and actor.deputy_id is not None:
             join_room(f"deputy:{actor.deputy_id}")
-        socketio.emit("snapshot", first, to=sid)
+        self.socketio.emit("snapshot", first, to=sid)
         return True
 
-    @socketio.on("disconnect")
-    def disconnect(*_reason: object) -> None:
-        signed.pop(request.sid, None)  # type: ignore[attr-defined]
+    def disconnect(self, *_reason: object) -> None:
+        self.signed.pop(_sid(), None)
 
-    @socketio.on("snapshot")
-    def fresh_snapshot(*_args: object) -> dict[str, object]:
-        return snapshot(runtime, actor_of(request.sid))  # type: ignore[attr-defined]
+    def fresh_snapshot(self, *_args: object) -> dict[str, object]:
+        return snapshot(self.runtime, self.actor_of(_sid()))
 
-    def acting(
-        handler: Callable[[Actor, dict[str, Any]], dict[str, object]],
+    # --- acting -------------------------------------------------------------------------------
+
+    def _acting(
+        self,
+        handler: Callable[[Actor, Any], dict[str, object]],
+        command: type[commands.Command],
     ) -> Callable[..., dict[str, object]]:
+        """An event that acts: the connection's actor is checked (signed in, token unexpired,
+        a role that may send it) before its data is read, then the data is parsed into the
+        command. Every outcome is answered."""
+
         def wrapped(data: object = None) -> dict[str, object]:
-            sid = request.sid  # type: ignore[attr-defined]
-            held = signed.get(sid)
+            held = self.signed.get(_sid())
             try:
                 if held is None:  # never signed in, or its token was revoked
                     raise PermissionDenied("connect with a token to act")
                 actor = held[1].actor
                 # The token may have expired since the connection opened; a revoked one has
                 # lost its connection (drop_invalid), at once when revoked through this process.
-                held[1].ensure_unexpired(runtime.clock())
+                held[1].ensure_unexpired(self.runtime.clock())
+                command.authorize(actor)
                 if not isinstance(data, dict):
                     raise InvalidInput("the event needs an object")
-                return {"ok": True, **handler(actor, data)}
+                return {"ok": True, **handler(actor, command.parse(data))}
             except DomainError as error:
                 return {"ok": False, "error": {"code": error.code, "message": error.message}}
             except Exception:  # never leave a terminal waiting: say it failed, nothing recorded
-                log.exception("socket event %s failed", handler.__name__)
+                log.exception("socket event %s failed", command.__name__)
                 return {
                     "ok": False,
                     "error": {
@@ -158,107 +206,70 @@ def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
                     },
                 }
 
-        wrapped.__name__ = handler.__name__
         return wrapped
 
-    @acting
-    def register(actor: Actor, data: dict[str, Any]) -> dict[str, object]:
-        _only(data, {"sitting_id", "deputy_id"})
-        return registration.register(
-            runtime.uow(), actor, data.get("sitting_id"), data.get("deputy_id")
-        )
+    def register(self, actor: Actor, command: commands.Register) -> dict[str, object]:
+        return registration.register(self.runtime.uow(), actor, command)
 
-    @acting
-    def cast(actor: Actor, data: dict[str, Any]) -> dict[str, object]:
-        # `pad`: spaces a terminal adds so that every cast is the same size on the wire, whatever
-        # the choice (a secret choice must not show in the length of an encrypted frame).
-        _only(data, {"vote_id", "choice", "pad"})
-        pad = data.get("pad", "")
-        if not isinstance(pad, str) or len(pad) > 16 or pad.strip(" "):
-            raise InvalidInput("pad must be at most 16 spaces", field="pad")
-        if "choice" not in data:
-            raise InvalidInput("choice is required: for, against or abstain", field="choice")
-        return votes.cast_choice(runtime.uow(), actor, data.get("vote_id"), data["choice"])
+    def cast(self, actor: Actor, command: commands.CastChoice) -> dict[str, object]:
+        return casting.cast_choice(self.runtime.uow(), actor, command)
 
-    socketio.on_event("register", register)
-    socketio.on_event("cast", cast)
+    # --- what the bus brings ------------------------------------------------------------------
 
-    pusher = SnapshotPusher(
-        socketio,
-        lambda audiences: audience_snapshots(runtime, audiences),
-        shared=bool(app.extensions["voting.config"].server.message_queue),
-        give_way_to=lambda: votes.casts_in_flight(runtime.engine),
-    )
-
-    def send(event: DomainEvent) -> None:
-        socketio.emit(
+    def _send_event(self, event: DomainEvent) -> None:
+        self.socketio.emit(
             "event", {"seq": event.seq, "kind": event.kind, "payload": event.payload}, to="staff"
         )
 
-    try:
-        head = queries.journal_head(runtime.reader())
-    except Exception:  # no schema yet (`voting init` not run): start from the first event seen
-        head = None
-    sequencer = EventSequencer(send, head)
+    def relay(self, event: DomainEvent) -> None:
+        """Every event committed by any process of the council: staff get it in order, every
+        audience a fresh snapshot, a deputy their own line when their registration changed."""
+        self.sequencer.accept(event)
+        self.pusher.poke(urgent=event.kind in URGENT_EVENTS)
+        if event.kind == "token_revoked" and self.signed:
+            self.background.run(self.drop_invalid)
+        if event.kind in ("deputy_registered", "deputy_left"):
+            deputy_id = event.payload.get("deputy_id")
+            if isinstance(deputy_id, int) and self.pusher.anyone_in(f"deputy:{deputy_id}"):
+                self.background.run(self.push_own_line, deputy_id)
 
-    def drop_invalid() -> None:
+    def drop_invalid(self) -> None:
         """Disconnect every connection whose token no longer holds (revoked, or expired): one
         read for all of them."""
-        held = {sid: token for sid, (token, _) in list(signed.items())}
+        held = {sid: token for sid, (token, _) in list(self.signed.items())}
         if not held:
             return
         try:
-            gone = auth_service.invalid_tokens(runtime.reader(), held.values())
+            gone = auth_service.invalid_tokens(self.runtime.reader(), held.values())
         except Exception:  # a busy database: the next sweep checks again
             log.exception("could not check the connections' tokens")
             return
         for sid, token in held.items():
             if token in gone:
-                signed.pop(sid, None)  # it can no longer act, even before it is disconnected
-                socketio.server.disconnect(sid, namespace="/")
+                self.signed.pop(sid, None)  # it can no longer act, even before it is disconnected
+                self.socketio.server.disconnect(sid, namespace="/")
 
-    def push_own_line(deputy_id: int) -> None:
+    def push_own_line(self, deputy_id: int) -> None:
         """A deputy's own line, to their terminals (registered or left by the secretary)."""
         try:
-            socketio.emit(
+            self.socketio.emit(
                 "snapshot",
-                snapshot(runtime, Actor("deputy", "live push", deputy_id)),
+                snapshot(self.runtime, Actor(Role.DEPUTY, "live push", deputy_id)),
                 to=f"deputy:{deputy_id}",
             )
         except Exception:  # the terminal asks again when the registration round changes
             log.exception("could not push deputy %s their own line", deputy_id)
 
-    def relay(event: DomainEvent) -> None:
-        sequencer.accept(event)
-        pusher.poke(urgent=event.kind in URGENT_EVENTS)
-        if event.kind == "token_revoked" and signed:
-            background.run(drop_invalid)
-        if event.kind in ("deputy_registered", "deputy_left"):
-            deputy_id = event.payload.get("deputy_id")
-            if isinstance(deputy_id, int) and pusher.anyone_in(f"deputy:{deputy_id}"):
-                background.run(push_own_line, deputy_id)
 
-    background = Background()
-    # expired sign-in tokens, and revocations made through another server process
-    sweeper = Periodic(drop_invalid, TOKEN_SWEEP_SECONDS, "token-sweeper")
-
-    runtime.bus.subscribe(relay)
-    runtime.on_dispose.append(pusher.stop)
-    runtime.on_dispose.append(sequencer.stop)
-    runtime.on_dispose.append(sweeper.stop)
-    runtime.on_dispose.append(background.stop)
-    sweeper.start()
-    app.extensions["voting.pusher"] = pusher
-    return socketio
-
-
-def is_staff(actor: Actor | None) -> bool:
-    return actor is not None and actor.role in ("secretary", "chair")
+def _sid() -> str:
+    """The Socket.IO session id of the event being handled."""
+    sid: str = request.sid  # type: ignore[attr-defined]  # Flask-SocketIO sets it on the request
+    return sid
 
 
 def audience_of(actor: Actor | None) -> str:
     """The room a connection is pushed to: staff, a deputy's terminal, or the public."""
-    if is_staff(actor):
+    if actor is not None and actor.is_staff:
         return "staff"
     return "terminal" if actor is not None and actor.deputy_id is not None else "public"
 
@@ -288,9 +299,3 @@ def audience_snapshots(runtime: Runtime, audiences: Iterable[str]) -> dict[str, 
         seq = queries.journal_head(runtime.reader())
         return {audience: {"seq": seq, "state": None} for audience in wanted}
     return {audience: {"seq": seq, "state": states[audience]} for audience in wanted}
-
-
-def _only(data: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])

@@ -172,7 +172,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         previous_vote_id=ID,
         note={"type": "string", "maxLength": 2000},
     ),
-    "Choice": obj(["choice"], choice=CHOICE, deputy_id=ID),
+    "Choice": obj(
+        ["choice"],
+        choice=CHOICE,
+        deputy_id=ID,
+        # spaces a terminal adds so that every cast is the same size, whatever the choice
+        pad={"type": "string", "maxLength": 16, "pattern": "^ *$"},
+    ),
     "Revote": obj(
         time_limit_seconds={"type": "integer", "minimum": 0}, override_quorum={"type": "boolean"}
     ),

@@ -1,17 +1,17 @@
-"""The live push's moving parts: coalesced snapshots, events in journal order, periodic tasks
-(the token sweep) and short background tasks, each stopped before the runtime's database is
-disposed."""
+"""The live push's moving parts: coalesced snapshots to every audience, and the staff's events in
+journal order; each stopped before the runtime's database is freed."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from flask_socketio import SocketIO
 
 from voting.domain.events import DomainEvent
+from voting.jobs import join
 from voting.services import queries
 
 log = logging.getLogger(__name__)
@@ -30,68 +30,6 @@ FANOUT_PAUSE = 0.005
 #: chunk's fifty sends (bench/live_load.py on PostgreSQL, docs/benchmarks.md).
 CASTS_FIRST_STEP = 0.001
 CASTS_FIRST_LIMIT = 0.05
-#: Every connection's token is checked this often, acting or not, in one read for all of them:
-#: a token revoked through another server process, or expired, loses its connection within this.
-TOKEN_SWEEP_SECONDS = 5.0
-
-
-def _join(threads: Iterable[threading.Thread]) -> None:
-    """Wait (up to 10 s each) for threads being stopped, never for the calling one."""
-    for thread in threads:
-        if thread.is_alive() and thread is not threading.current_thread():
-            thread.join(timeout=10)
-
-
-class Background:
-    """Short tasks on their own threads, all finished before the runtime's database goes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
-        self._stopped = False
-
-    def run(self, task: Callable[..., None], *args: object) -> None:
-        def wrapped() -> None:
-            try:
-                task(*args)
-            finally:
-                with self._lock:
-                    self._threads.discard(threading.current_thread())
-
-        with self._lock:
-            if self._stopped:
-                return
-            thread = threading.Thread(target=wrapped, daemon=True)
-            self._threads.add(thread)
-            thread.start()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopped = True
-            running = list(self._threads)
-        _join(running)
-
-
-class Periodic:
-    """Runs `task` every `interval` seconds on a daemon thread of its own until stopped (the
-    token sweep here; the vote timer and the collector pacer in server.py)."""
-
-    def __init__(self, task: Callable[[], object], interval: float, name: str) -> None:
-        self.task = task
-        self.interval = interval
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.interval):
-            self.task()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        _join([self._thread])
 
 
 class EventSequencer:
@@ -166,7 +104,6 @@ class SnapshotPusher:
         socketio: SocketIO,
         read: Callable[[list[str]], dict[str, dict[str, object]]],
         interval: float = PUSH_INTERVAL,
-        shared: bool = False,
         give_way_to: Callable[[], bool] = lambda: False,
     ):
         self.socketio = socketio
@@ -180,7 +117,6 @@ class SnapshotPusher:
         self._timers: list[threading.Timer] = []  # a push may still run when the next is due
         self._pushing = threading.Lock()
         self._shown: dict[str, object] = {}  # audience -> the state it was last pushed
-        self.shared = shared
 
     def poke(self, urgent: bool = False) -> None:
         """Schedule a push; `urgent` (a vote opened, closed, annulled...) pushes at once even
@@ -208,7 +144,7 @@ class SnapshotPusher:
             timers = list(self._timers)
         for timer in timers:
             timer.cancel()
-        _join(timers)
+        join(timers)
 
     def push(self) -> None:
         with self._lock:
@@ -233,11 +169,8 @@ class SnapshotPusher:
             self.poke()  # after the interval: a screen must not stay on a stale state
 
     def _send(self, audience: str, shown: dict[str, object]) -> None:
-        """To every connection of the audience: through the message queue when shared (every
-        process sends to its own), else here, FANOUT_CHUNK connections at a time."""
-        if self.shared:
-            self.socketio.emit("snapshot", shown, to=audience)
-            return
+        """To every connection of the audience in this process, FANOUT_CHUNK at a time (every
+        server process pushes to its own connections)."""
         server = self.socketio.server
         sids = [sid for sid, _ in server.manager.get_participants("/", audience)]
         for start in range(0, len(sids), FANOUT_CHUNK):
@@ -266,9 +199,6 @@ class SnapshotPusher:
         return False
 
     def anyone_in(self, audience: str) -> bool:
-        """Whether the room (an audience, or a deputy's) has a connection. With a message queue,
-        other processes' screens count too and are not known here: then always yes."""
-        if self.shared:
-            return True
+        """Whether the room (an audience, or a deputy's) has a connection in this process."""
         rooms = self.socketio.server.manager.rooms.get("/", {})
         return bool(rooms.get(audience))

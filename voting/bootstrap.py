@@ -1,0 +1,152 @@
+"""The runtime of one process: built once from the configuration, the same way by every kind of
+process (the web server, the CLI, the seat consoles' gateway), with nothing of Flask in it.
+
+A `Runtime` owns what the use cases need and what runs beside them: the database engine and the
+units of work, the event bus (in this process, or shared with the council's other server
+processes through Redis when `[server] message_queue` is set), the group committer of casts, the
+clock, and the periodic jobs (the vote timer; the doors add theirs, such as the live screens'
+token sweep). `start()` sets the background work going; `stop()` ends it and frees the database.
+A one-shot command builds a runtime and never starts it.
+
+Modelled on the cosmicpython `bootstrap.py`: dependencies are passed in (a test gives its own
+clock or bus), not imported by the code that uses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from voting.adapters.db import make_engine, make_session_factory
+from voting.adapters.redis_bus import MessageQueueUnavailable, RedisEventBus
+from voting.adapters.secret_purge import SecretHistoryPurger
+from voting.config import Config, ConfigError, shown_queue_url
+from voting.jobs import CollectorPacer, Periodic, VoteTimer
+from voting.services import casting
+from voting.services.bus import EventBus
+from voting.services.casting import CastRequest
+from voting.services.group_commit import GroupCommitter
+from voting.services.uow import Clock, UnitOfWork, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What one process runs the council's use cases with (see the module's docstring)."""
+
+    config: Config
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    bus: EventBus
+    clock: Clock
+    purger: SecretHistoryPurger
+    casts: GroupCommitter[CastRequest]
+    jobs: list[Periodic] = field(default_factory=list)
+    _on_stop: list[Callable[[], None]] = field(default_factory=list)
+    _started: bool = False
+    _stopped: bool = False
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work (one per use case call)."""
+        return UnitOfWork(
+            self.engine,
+            self.session_factory,
+            self.bus,
+            self.clock,
+            purger=self.purger,
+            casts=self.casts,
+        )
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads (on SQLite it takes no write lock)."""
+        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
+
+    @property
+    def casts_in_flight(self) -> bool:
+        """Whether casts are being written now, or waiting to be: pushes give way to them."""
+        return self.casts.busy
+
+    def add_job(self, job: Periodic) -> Periodic:
+        """A periodic job of this process: it runs from `start()` (at once if started) until
+        `stop()`."""
+        self.jobs.append(job)
+        if self._started and not self._stopped:
+            job.start()
+        return job
+
+    def every(self, seconds: float, task: Callable[[], object], name: str) -> Periodic:
+        """Run `task` every `seconds` as a job of this process."""
+        return self.add_job(Periodic(task, seconds, name))
+
+    def on_stop(self, action: Callable[[], None]) -> None:
+        """Run `action` first when the runtime stops (a door's background work)."""
+        self._on_stop.append(action)
+
+    def start(self) -> None:
+        """Start the shared bus, the jobs, and the purge a last stop (or a crash) cut short."""
+        if self._started:
+            return
+        try:
+            self.bus.start()
+        except MessageQueueUnavailable as error:
+            url = shown_queue_url(self.config.server.message_queue)
+            raise ConfigError(
+                f"server.message_queue: the Redis server at {url} does not answer: {error}"
+            ) from None
+        self._started = True
+        self.purger.request()
+        for job in self.jobs:
+            job.start()
+
+    def stop(self) -> None:
+        """Stop the doors' background work, the jobs and the bus; free the database. Safe to
+        call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for action in self._on_stop:
+            action()
+        if self._started:
+            for job in self.jobs:
+                job.stop()
+        self.bus.stop()
+        self.purger.wait_idle(timeout=10)
+        self.purger.stop()
+        self.engine.dispose()
+
+
+def build_runtime(
+    config: Config,
+    *,
+    clock: Clock = utcnow,
+    bus: EventBus | None = None,
+    collector_pacer: bool = False,
+) -> Runtime:
+    """The runtime of a process, from its configuration.
+
+    `clock` and `bus` replace the wall clock and the configured bus (tests). `collector_pacer`
+    adds the job that keeps the garbage collector's long passes out of the votes: for a process
+    that holds many connections (`voting serve`).
+    """
+    engine = make_engine(config.database_url_resolved())
+    if bus is None:
+        queue = config.server.message_queue
+        bus = RedisEventBus(queue, config.server.message_channel) if queue else EventBus()
+    runtime = Runtime(
+        config=config,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        bus=bus,
+        clock=clock,
+        purger=SecretHistoryPurger(engine),
+        casts=casting.new_committer(),
+    )
+    runtime.add_job(VoteTimer(runtime.uow))
+    if collector_pacer:
+        runtime.add_job(CollectorPacer(bus))
+    return runtime

@@ -1,0 +1,806 @@
+"""Typed commands: every request that changes the record, parsed once, the same way at every door.
+
+A door (the JSON API, the Socket.IO events, the CLI) turns what it received into one command with
+`parse(CommandType, data, **address)`: `data` is the request's JSON object (a body, an event's
+argument), `address` the values the door took from elsewhere (the URL's ids). Parsing refuses,
+with `InvalidInput` naming the field: anything but an object, an unknown field, a missing
+required field, a value of the wrong type, out of range, or not among the allowed values. What it
+returns is typed; the use cases (`voting.services.*`) take it and check only what needs the
+database or the rules (does the sitting exist, is there a quorum).
+
+Each command names who may send it (`ROLES`); a door checks that with `authorize` before it reads
+the body, and the use case checks it again. Before this module the two doors each checked part of
+the input, with different messages and codes for the same mistake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from datetime import date as Day
+from typing import Any, ClassVar, Final, Self, TypeVar
+
+from voting.domain.actors import PERSON_ROLES, PROCEDURE, Actor, Role
+from voting.domain.agenda import ItemStatus
+from voting.domain.errors import InvalidInput, PermissionDenied
+from voting.domain.rules import PRESET_RULES, AdoptionRule, rule_from_spec
+from voting.domain.votes import Choice, Stage, VoteKind, parse_enum
+
+from . import validate
+
+
+class _Missing:
+    """A field the request did not send (unlike one sent as null)."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = _Missing()
+
+#: A field's check: the value sent (or MISSING) and the field's name -> the typed value.
+Check = Callable[[object, str], Any]
+
+
+_REQUIRED: Final = object()
+
+
+def arg(check: Check, default: object = _REQUIRED) -> Any:
+    """A command field with its check. Without a default the field is required when a command
+    is made directly (in code); `parse` always fills every field from the check."""
+    if default is _REQUIRED:
+        return dataclasses.field(metadata={"check": check})
+    return dataclasses.field(default=default, metadata={"check": check})
+
+
+C = TypeVar("C", bound="Command")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Command:
+    """A request to change the record, its values checked and typed."""
+
+    #: How the request is named in messages: "unknown field(s) for a vote: colour".
+    WHAT: ClassVar[str] = "a request"
+    #: Who may send it.
+    ROLES: ClassVar[tuple[Role, ...]] = PROCEDURE
+
+    @classmethod
+    def authorize(cls, actor: Actor) -> None:
+        """Refuse an actor whose role may not send this (before anything reads the body)."""
+        actor.require(*cls.ROLES)
+
+    @classmethod
+    def parse(cls, data: object, **address: object) -> Self:
+        """The command from a request's JSON object and the door's own values (see module)."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"{cls.WHAT} must be a JSON object")
+        fields = dataclasses.fields(cls)
+        allowed = {f.name for f in fields} - set(address)
+        unknown = sorted(str(key) for key in data if key not in allowed)
+        if unknown:
+            raise InvalidInput(
+                f"unknown field(s) for {cls.WHAT}: {', '.join(unknown)}", field=unknown[0]
+            )
+        values = {}
+        for f in fields:
+            raw = address[f.name] if f.name in address else data.get(f.name, MISSING)
+            values[f.name] = f.metadata["check"](raw, f.name)
+        cls.check_together(data, values)
+        return cls(**values)
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        """Checks of one field against another (none by default)."""
+
+
+def parse(command: type[C], data: object, **address: object) -> C:
+    """`command.parse(data, **address)`."""
+    return command.parse(data, **address)
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def record_id(what: str, required: bool = True) -> Check:
+    """The id of a row (`what`: "sitting", "agenda item"): a whole number. Whether such a row
+    exists is for the use case to say (not found)."""
+
+    def check(value: object, name: str) -> int | None:
+        if value is MISSING or value is None:
+            if not required:
+                return None
+            value = None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidInput(f"{what} id must be a whole number, got {value!r}")
+        return value
+
+    return check
+
+
+def whole(
+    minimum: int = validate.INT_MIN,
+    maximum: int = validate.INT_MAX,
+    required: bool = True,
+    absent: int | None = None,
+) -> Check:
+    """A whole number within bounds; `absent` when not sent (a required one must be sent)."""
+
+    def check(value: object, name: str) -> int | None:
+        if value is MISSING:
+            if required:
+                value = None
+            else:
+                return absent
+        return validate.integer(value, name, minimum=minimum, maximum=maximum, required=required)
+
+    return check
+
+
+def optional_whole(minimum: int = 1, maximum: int = validate.INT_MAX) -> Check:
+    """A whole number, or nothing (not sent, or null)."""
+
+    def check(value: object, name: str) -> int | None:
+        if value is MISSING:
+            return None
+        return validate.integer(value, name, minimum=minimum, maximum=maximum, required=False)
+
+    return check
+
+
+def text(limit: int = validate.SHORT, required: bool = True) -> Check:
+    """Trimmed text of at most `limit` characters (an optional one may be empty: None)."""
+
+    def check(value: object, name: str) -> str | None:
+        return validate.text(
+            None if value is MISSING else value, name, limit=limit, required=required
+        )
+
+    return check
+
+
+def flag(absent: bool | None = None) -> Check:
+    """true or false; `absent` when not sent or null."""
+
+    def check(value: object, name: str) -> bool | None:
+        if value is MISSING or value is None:
+            return absent
+        return validate.boolean(value, name)
+
+    return check
+
+
+def one_of(enum: type[Any], absent: object = None) -> Check:
+    """A member of `enum` given by its value; `absent` when not sent (null is refused)."""
+
+    def check(value: object, name: str) -> Any:
+        if value is MISSING:
+            return absent
+        return enum(parse_enum(enum, value, name))
+
+    return check
+
+
+def iso_date(required: bool = True) -> Check:
+    """A date YYYY-MM-DD."""
+
+    def check(value: object, name: str) -> Day | None:
+        if not required and (value is MISSING or value is None):
+            return None
+        return validate.iso_date(None if value is MISSING else value, name)
+
+    return check
+
+
+def adoption_rule(value: object, name: str) -> AdoptionRule | None:
+    """A preset rule's name or a custom rule {base, comparator, numerator, denominator}; None
+    when not sent (the council's default applies)."""
+    return None if value is MISSING else rule_from_spec(value)
+
+
+def id_list(message: str) -> Check:
+    """A list of ids (whole numbers), or `message` as the error; None when not sent."""
+
+    def check(value: object, name: str) -> tuple[int, ...] | None:
+        if value is MISSING:
+            return None
+        if not isinstance(value, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in value
+        ):
+            raise InvalidInput(message, field=name)
+        return tuple(value)
+
+    return check
+
+
+def _unchecked(value: object, name: str) -> Any:
+    """A field its command's own `parse` checks (the details of a patch)."""
+    return value
+
+
+# --- votes -------------------------------------------------------------------------------------
+
+
+def _pad(value: object, name: str) -> str:
+    # Spaces a terminal adds so that every cast is the same size on the wire, whatever the
+    # choice: a secret choice must not show in the length of an encrypted frame.
+    if value is MISSING:
+        return ""
+    if not isinstance(value, str) or len(value) > 16 or value.strip(" "):
+        raise InvalidInput("pad must be at most 16 spaces", field=name)
+    return value
+
+
+def _choice(value: object, name: str) -> Choice:
+    if value is MISSING:
+        raise InvalidInput("choice is required: for, against or abstain", field=name)
+    return Choice(parse_enum(Choice, value, name))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CastChoice(Command):
+    """A deputy's choice in an open vote (always their own)."""
+
+    WHAT = "a choice"
+    ROLES = (Role.DEPUTY,)
+
+    vote_id: int = arg(record_id("vote"))
+    choice: Choice = arg(_choice)
+    deputy_id: int | None = arg(optional_whole(), default=None)
+    pad: str = arg(_pad, default="")
+
+    @classmethod
+    def authorize(cls, actor: Actor) -> None:
+        if actor.role is not Role.DEPUTY or actor.deputy_id is None:
+            raise PermissionDenied("only a deputy votes, and only for themselves")
+
+
+class _Opening(Command):
+    """What opens a vote: its question, stage, kind and rule (the council's defaults where not
+    given)."""
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values.get("kind") is VoteKind.SECRET and values.get("allow_change") is True:
+            raise InvalidInput(
+                "a secret ballot cannot allow changing a choice: nothing links a "
+                "deputy to their choice, so it cannot be replaced",
+                field="allow_change",
+            )
+
+
+def _time_limit(value: object, name: str) -> int | None:
+    if value is MISSING:
+        return None  # the council's default
+    return validate.integer(value, name, minimum=0, maximum=validate.MAX_TIME_LIMIT)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenVote(_Opening):
+    """A vote on an agenda item, or on a procedural question (a title)."""
+
+    WHAT = "a vote"
+
+    sitting_id: int = arg(record_id("sitting"))
+    item_id: int | None = arg(record_id("agenda item", required=False), default=None)
+    title: str | None = arg(text(validate.LONG, required=False), default=None)
+    stage: Stage | None = arg(one_of(Stage), default=None)
+    kind: VoteKind = arg(one_of(VoteKind, absent=VoteKind.ROLL_CALL), default=VoteKind.ROLL_CALL)
+    rule: AdoptionRule | None = arg(adoption_rule, default=None)
+    time_limit_seconds: int | None = arg(_time_limit, default=None)
+    allow_change: bool | None = arg(flag(), default=None)
+    override_quorum: bool = arg(flag(absent=False), default=False)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Revote(Command):
+    """The same question put again, linked to the vote before."""
+
+    WHAT = "a re-vote"
+
+    vote_id: int = arg(record_id("vote"))
+    time_limit_seconds: int | None = arg(_time_limit, default=None)
+    override_quorum: bool = arg(flag(absent=False), default=False)
+
+
+#: The most votes a counting commission may report for one choice.
+MAX_MANUAL_COUNT = 10_000
+
+
+def _manual_choices(value: object, name: str) -> dict[int, Choice] | None:
+    if value is MISSING:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidInput("choices must map deputy ids to for, against or abstain", field=name)
+    out: dict[int, Choice] = {}
+    for key, choice in value.items():
+        try:
+            deputy_id = int(key)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"choices: {key!r} is not a deputy id", field=name) from None
+        out[deputy_id] = Choice(parse_enum(Choice, choice, f"choices.{deputy_id}"))
+    return out
+
+
+def _manual_counts(value: object, name: str) -> dict[str, int] | None:
+    if value is MISSING:
+        return None
+    counts = validate.only_fields(
+        value if value is not None else {}, {c.value for c in Choice}, "counts"
+    )
+    out: dict[str, int] = {}
+    for choice in Choice:
+        count = validate.integer(
+            counts.get(choice.value, 0),
+            f"counts.{choice.value}",
+            minimum=0,
+            maximum=MAX_MANUAL_COUNT,
+        )
+        assert count is not None
+        out[choice.value] = count
+    return out
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ManualResult(_Opening):
+    """A counting commission's result, when the electronic system fails: per deputy (`choices`)
+    for a roll-call or open vote, counts only for a secret ballot."""
+
+    WHAT = "a manual result"
+
+    sitting_id: int = arg(record_id("sitting"))
+    item_id: int | None = arg(record_id("agenda item", required=False), default=None)
+    title: str | None = arg(text(validate.LONG, required=False), default=None)
+    stage: Stage | None = arg(one_of(Stage), default=None)
+    kind: VoteKind = arg(one_of(VoteKind, absent=VoteKind.ROLL_CALL), default=VoteKind.ROLL_CALL)
+    rule: AdoptionRule | None = arg(adoption_rule, default=None)
+    choices: dict[int, Choice] | None = arg(_manual_choices, default=None)
+    counts: dict[str, int] | None = arg(_manual_counts, default=None)
+    previous_vote_id: int | None = arg(record_id("vote", required=False), default=None)
+    note: str | None = arg(text(2000, required=False), default=None)
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values["kind"] is VoteKind.SECRET:
+            if "choices" in data:
+                raise InvalidInput("a secret ballot is entered as counts only", field="choices")
+        elif "counts" in data:
+            raise InvalidInput(
+                "a roll-call or open vote is entered deputy by deputy (choices)", field="counts"
+            )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AnnulVote(Command):
+    """A vote annulled, with the reason: kept, marked, no longer deciding its item."""
+
+    WHAT = "an annulment"
+
+    vote_id: int = arg(record_id("vote"))
+    reason: str = arg(text(2000))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AnnounceResult(Command):
+    """The chair announces a closed vote's result."""
+
+    WHAT = "an announcement"
+
+    vote_id: int = arg(record_id("vote"))
+
+
+# --- registration ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OpenRegistration(Command):
+    """A new registration round; `carry_over` keeps those registered in the last one."""
+
+    WHAT = "a registration round"
+
+    sitting_id: int = arg(record_id("sitting"))
+    carry_over: bool = arg(flag(absent=False), default=False)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Register(Command):
+    """A deputy registers (themselves; the secretary or chair may name any deputy)."""
+
+    WHAT = "a registration"
+    ROLES = (Role.DEPUTY, *PROCEDURE)
+
+    sitting_id: int = arg(record_id("sitting"))
+    deputy_id: int | None = arg(optional_whole(), default=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Leave(Register):
+    """A deputy leaves the hall (or the secretary or chair marks them as having left)."""
+
+
+# --- sittings and the agenda -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CreateConvocation(Command):
+    WHAT = "a convocation"
+    ROLES = (Role.SECRETARY,)
+
+    number: int = arg(whole(minimum=1, maximum=100))
+    label: str = arg(text(100))
+    date_from: Day = arg(iso_date())
+    date_until: Day | None = arg(iso_date(required=False), default=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CreateSession(Command):
+    WHAT = "a session"
+    ROLES = (Role.SECRETARY,)
+
+    convocation_id: int = arg(record_id("convocation"))
+    number: int = arg(whole(minimum=1, maximum=10_000))
+    title: str | None = arg(text(required=False), default=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CreateSitting(Command):
+    """A plenary sitting of a session, or a sitting of a standing committee (`body_id`)."""
+
+    WHAT = "a sitting"
+    ROLES = (Role.SECRETARY,)
+
+    date: Day = arg(iso_date())
+    title: str | None = arg(text(required=False), default=None)
+    session_id: int | None = arg(record_id("session", required=False), default=None)
+    body_id: int | None = arg(record_id("body", required=False), default=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AddItem(Command):
+    """A question added to the agenda, at the end or at `position` (1-based)."""
+
+    WHAT = "an agenda item"
+    ROLES = (Role.SECRETARY,)
+
+    sitting_id: int = arg(record_id("sitting"))
+    title: str = arg(text(validate.LONG))
+    draft_number: str | None = arg(text(40, required=False), default=None)
+    rapporteur: str | None = arg(text(required=False), default=None)
+    position: int | None = arg(optional_whole(), default=None)
+
+
+ITEM_CHANGES = {"title", "draft_number", "rapporteur"}
+
+
+def _item_changes(data: Mapping[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if "title" in data:
+        out["title"] = validate.text(data["title"], "title", limit=validate.LONG)
+    if "draft_number" in data:
+        out["draft_number"] = validate.text(
+            data["draft_number"], "draft_number", limit=40, required=False
+        )
+    if "rapporteur" in data:
+        out["rapporteur"] = validate.text(data["rapporteur"], "rapporteur", required=False)
+    return out
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChangeItem(Command):
+    """An agenda item's title, draft number or rapporteur changed (only those sent)."""
+
+    WHAT = "an agenda item"
+    ROLES = (Role.SECRETARY,)
+
+    item_id: int = arg(record_id("agenda item"))
+    changes: dict[str, object] = arg(_unchecked)
+
+    @classmethod
+    def parse(cls, data: object, **address: object) -> Self:
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"{cls.WHAT} must be a JSON object")
+        checked = validate.only_fields(dict(data), ITEM_CHANGES, cls.WHAT)
+        item_id = record_id("agenda item")(address.get("item_id", MISSING), "item_id")
+        return cls(item_id=item_id, changes=_item_changes(checked))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReorderAgenda(Command):
+    WHAT = "an agenda order"
+
+    sitting_id: int = arg(record_id("sitting"))
+    order: tuple[int, ...] = arg(id_list("order must be a list of agenda item ids"))
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values["order"] is None:
+            raise InvalidInput("order must be a list of agenda item ids", field="order")
+
+
+def _status(value: object, name: str) -> ItemStatus:
+    return ItemStatus(parse_enum(ItemStatus, None if value is MISSING else value, name))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SetItemStatus(Command):
+    """An item withdrawn, postponed, or back to consideration (adopted comes from a vote)."""
+
+    WHAT = "an item status"
+
+    item_id: int = arg(record_id("agenda item"))
+    status: ItemStatus = arg(_status)
+
+
+# --- the council and its roster ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AddCommittee(Command):
+    """A standing committee with some deputies as members."""
+
+    WHAT = "a committee"
+    ROLES = (Role.SECRETARY,)
+
+    name: str = arg(text())
+    members: tuple[int, ...] = arg(id_list("members must be a list of deputy ids"), default=())
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values["members"] is None:
+            if "members" in data:
+                raise InvalidInput("members must be a list of deputy ids", field="members")
+            values["members"] = ()
+
+
+#: Codes of the council: ЄДРПОУ (8 digits) and КАТОТТГ ("UA" and 17 digits).
+CODES = {
+    "edrpou": (re.compile(r"[0-9]{8}"), "8 digits"),
+    "katottg": (re.compile(r"UA[0-9]{17}"), '"UA" followed by 17 digits'),
+}
+
+#: Council settings: kind and bounds of each (the [council] and [rules] sections of config.toml
+#: seed them; PATCH /api/v1/council changes them).
+SETTINGS: dict[str, tuple[str, tuple[int, int] | None]] = {
+    "name": ("text", None),
+    "edrpou": ("text", None),
+    "katottg": ("text", None),
+    "statutory_deputies": ("int", (1, 1000)),
+    "head_votes": ("bool", None),
+    "quorum_numerator": ("int", (1, 100)),
+    "quorum_denominator": ("int", (1, 100)),
+    "quorum_counts_head": ("bool", None),
+    "default_rule": ("rule", None),
+    "revote_limit": ("int", (0, 20)),
+    "default_time_limit_seconds": ("int", (0, validate.MAX_TIME_LIMIT)),
+    "allow_change_choice": ("bool", None),
+    "registration_required_to_vote": ("bool", None),
+    "show_running_split": ("bool", None),
+}
+
+
+def checked_settings(settings: Mapping[str, object], creating: bool = False) -> dict[str, object]:
+    """Council settings, each checked by its kind and bounds (the codes by their shape)."""
+    values = validate.only_fields(dict(settings), set(SETTINGS), "council settings")
+    checked: dict[str, object] = {}
+    for key, value in values.items():
+        kind, bounds = SETTINGS[key]
+        if kind == "text":
+            checked[key] = validate.text(value, key)
+            if key in CODES:
+                pattern, shape = CODES[key]
+                if not pattern.fullmatch(str(checked[key])):
+                    raise InvalidInput(f"{key} must be {shape}, got {checked[key]!r}", field=key)
+        elif kind == "int":
+            assert bounds is not None
+            checked[key] = validate.integer(value, key, minimum=bounds[0], maximum=bounds[1])
+        elif kind == "bool":
+            checked[key] = validate.boolean(value, key)
+        elif kind == "rule":
+            if not isinstance(value, str) or value not in PRESET_RULES:
+                raise InvalidInput(
+                    f"default_rule must be one of {', '.join(PRESET_RULES)}", field=key
+                )
+            checked[key] = value
+    if creating:
+        for key in ("name", "edrpou", "katottg", "statutory_deputies"):
+            if key not in checked:
+                raise InvalidInput(f"{key} is required", field=key)
+    num, den = checked.get("quorum_numerator"), checked.get("quorum_denominator")
+    if isinstance(num, int) and isinstance(den, int):
+        check_quorum_fraction(num, den)
+    return checked
+
+
+def check_quorum_fraction(numerator: int, denominator: int) -> None:
+    """The quorum is "more than numerator/denominator": it must be less than the whole."""
+    if numerator >= denominator:
+        raise InvalidInput(
+            f"the quorum is more than {numerator}/{denominator} of the total composition, which "
+            "can never be reached; quorum_numerator must be smaller than quorum_denominator",
+            field="quorum_numerator",
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChangeSettings(Command):
+    """Council settings changed (only those sent); the journal keeps the old and new values."""
+
+    WHAT = "council settings"
+    ROLES = (Role.SECRETARY,)
+
+    changes: dict[str, object] = arg(_unchecked)
+
+    @classmethod
+    def parse(cls, data: object, **address: object) -> Self:
+        return cls(changes=checked_settings(_object(data, cls.WHAT)))
+
+
+DEPUTY_FIELDS = {
+    "full_name",
+    "short_name",
+    "faction",
+    "voting_identifier",
+    "external_id",
+    "card_uid",
+    "seat_number",
+    "is_head",
+    "active",
+    "committees",
+}
+
+
+def short_name_of(full_name: str) -> str:
+    """ "Прізвище Ім'я По батькові" → "Прізвище І. П."."""
+    parts = full_name.split()
+    return " ".join(parts[:1] + [f"{p[0]}." for p in parts[1:3]]) if parts else full_name
+
+
+def checked_deputy(data: Mapping[str, object], creating: bool) -> dict[str, object]:
+    """A deputy's details (a new deputy's, or only those sent to change one)."""
+    data = validate.only_fields(dict(data), DEPUTY_FIELDS, "a deputy")
+    out: dict[str, object] = {}
+    for key in ("full_name", "short_name"):
+        if key in data or creating:
+            out[key] = validate.text(
+                data.get(key),
+                key,
+                limit=300 if key == "full_name" else 120,
+                required=key == "full_name",
+            )
+    for key in ("faction", "voting_identifier", "external_id", "card_uid"):
+        if key in data:
+            out[key] = validate.text(
+                data[key], key, limit=64 if key != "faction" else 300, required=False
+            )
+    if "seat_number" in data:
+        out["seat_number"] = validate.integer(
+            data["seat_number"], "seat_number", minimum=1, maximum=10_000, required=False
+        )
+    for key in ("is_head", "active"):
+        if key in data:
+            out[key] = validate.boolean(data[key], key)
+    if "committees" in data:
+        committees = data["committees"]
+        if not isinstance(committees, list) or not all(isinstance(c, int) for c in committees):
+            raise InvalidInput("committees must be a list of committee ids", field="committees")
+        out["committees"] = committees
+    if creating and not out.get("short_name"):
+        out["short_name"] = short_name_of(str(out["full_name"]))
+    return out
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AddDeputy(Command):
+    """A deputy (or the head, with is_head) added to the roster."""
+
+    WHAT = "a deputy"
+    ROLES = (Role.SECRETARY,)
+
+    details: dict[str, object] = arg(_unchecked)
+
+    @classmethod
+    def parse(cls, data: object, **address: object) -> Self:
+        return cls(details=checked_deputy(_object(data, cls.WHAT), creating=True))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChangeDeputy(Command):
+    """A deputy's details changed (only those sent); `active: false` leaves the seat vacant.
+    `pin` (write-only: never shown) gives the deputy a new PIN for their card."""
+
+    WHAT = "a deputy"
+    ROLES = (Role.SECRETARY,)
+
+    deputy_id: int = arg(record_id("deputy"))
+    changes: dict[str, object] = arg(_unchecked)
+    pin: str | None = arg(_unchecked, default=None)
+
+    @classmethod
+    def parse(cls, data: object, **address: object) -> Self:
+        details = dict(_object(data, cls.WHAT))
+        pin = pin_value(details.pop("pin")) if "pin" in details else None  # checked first
+        checked = checked_deputy(details, creating=False) if details or pin is None else {}
+        deputy_id = record_id("deputy")(address.get("deputy_id", MISSING), "deputy_id")
+        return cls(deputy_id=deputy_id, changes=checked, pin=pin)
+
+
+def _object(data: object, what: str) -> Mapping[str, object]:
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"{what} must be a JSON object")
+    return data
+
+
+# --- signing in, logins and tokens -------------------------------------------------------------
+
+
+class _Anyone(Command):
+    """A request anyone may send, without a token (signing in)."""
+
+    ROLES = PERSON_ROLES
+
+    @classmethod
+    def authorize(cls, actor: Actor) -> None:
+        """No token is needed to sign in."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SignIn(_Anyone):
+    """A username and password (a login's token follows)."""
+
+    WHAT = "a login"
+
+    username: str = arg(text(80))
+    password: str = arg(text(200))
+
+
+PIN_PATTERN = re.compile(r"[0-9]{4,8}")
+
+
+def pin_value(value: object, field: str = "pin") -> str:
+    """A PIN: text of 4 to 8 digits. The message never repeats what was given."""
+    if value is MISSING or value is None or value == "":
+        raise InvalidInput(f"{field} is required: 4 to 8 digits", field=field)
+    if not isinstance(value, str):
+        raise InvalidInput(
+            f"{field} must be text of 4 to 8 digits, got {type(value).__name__}", field=field
+        )
+    if not PIN_PATTERN.fullmatch(value):
+        raise InvalidInput(f"{field} must be 4 to 8 digits (0-9), nothing else", field=field)
+    return value
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SignInWithCard(_Anyone):
+    """A deputy at a terminal: the card's UID and the PIN."""
+
+    WHAT = "a card login"
+
+    card_uid: str = arg(text(64))
+    pin: str = arg(pin_value)
+
+
+def _role(value: object, name: str) -> Role:
+    if value not in PERSON_ROLES:
+        roles = ", ".join(PERSON_ROLES)
+        raise InvalidInput(f"role must be one of {roles}; got {value!r}", field="role")
+    return Role(value)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CreateToken(Command):
+    """A bearer token for a role (a deputy's acts only as that deputy)."""
+
+    WHAT = "a token"
+    ROLES = (Role.SECRETARY, Role.SYSTEM)
+
+    role: Role = arg(_role)
+    deputy_id: int | None = arg(record_id("deputy", required=False), default=None)
+    label: str | None = arg(text(200, required=False), default=None)
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values["role"] is Role.DEPUTY and values["deputy_id"] is None:
+            raise InvalidInput("deputy id must be a whole number, got None")
+        if values["role"] is not Role.DEPUTY and values["deputy_id"] is not None:
+            raise InvalidInput("only a deputy account is tied to a deputy", field="deputy_id")
