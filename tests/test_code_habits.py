@@ -1,13 +1,16 @@
-"""The code keeps its habits: ruff finds nothing and has nothing to reformat (settings in
-pyproject.toml, [tool.ruff])."""
+"""The code keeps its habits: ruff finds nothing and has nothing to reformat; mypy finds no type
+error (strict on the domain and the use cases); every `type: ignore` names its error code and says
+why (settings in pyproject.toml: [tool.ruff], [tool.mypy])."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CHECKED = ("voting", "hardware", "protocols")
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -28,3 +31,42 @@ def test_ruff_finds_nothing_to_fix() -> None:
 def test_ruff_has_nothing_to_reformat() -> None:
     result = run("ruff", "format", "--no-cache", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_no_type_error() -> None:
+    result = run("mypy", "--cache-dir", "/dev/null")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_domain_and_the_use_cases_pass_mypy_strict() -> None:
+    result = run(
+        "mypy",
+        "--strict",
+        "--follow-imports=silent",
+        "--cache-dir",
+        "/dev/null",
+        "voting/domain",
+        "voting/services",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+#: `# type: ignore[code]  # why` (or the why on the line before).
+IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[a-z0-9-]+(?:,\s*[a-z0-9-]+)*\])?(?P<rest>.*)")
+
+
+def test_every_type_ignore_names_its_error_and_why() -> None:
+    bare = []
+    for package in CHECKED:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            lines = path.read_text(encoding="utf-8").splitlines()
+            for number, line in enumerate(lines, start=1):
+                found = IGNORE.search(line)
+                if found is None:
+                    continue
+                said_why = found["rest"].strip().startswith("#") or (
+                    number > 1 and lines[number - 2].strip().startswith("#")
+                )
+                if not found["codes"] or not said_why:
+                    bare.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
+    assert bare == []

@@ -571,8 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     def command(
         name: str,
         func: Callable[[argparse.Namespace], int],
-        parent: argparse._SubParsersAction = sub,
-    ) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+        parent: argparse._SubParsersAction[argparse.ArgumentParser] = sub,
+    ) -> argparse.ArgumentParser:
         doc = (func.__doc__ or "").strip()
         p = parent.add_parser(name, parents=[common], help=doc, description=doc)
         p.set_defaults(func=func)

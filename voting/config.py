@@ -4,9 +4,9 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -184,7 +184,7 @@ def _build(data: Mapping[str, Any]) -> Config:
         table = data.get(section, {})
         if not isinstance(table, Mapping):
             raise ConfigError(f"{section}: must be a table, got {type(table).__name__}")
-        types = {f.name: f.type for f in fields(cls)}
+        types = get_type_hints(cls)
         for key, value in table.items():
             if key not in types:
                 raise ConfigError(f"{section}.{key}: unknown key (known: {', '.join(types)})")

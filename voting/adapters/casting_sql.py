@@ -37,16 +37,12 @@ from voting.domain.votes import VoteKind
 
 from . import orm
 
-_VOTE, _SITTING, _BODY, _COUNCIL = (
-    orm.Vote.__table__,
-    orm.Sitting.__table__,
-    orm.Body.__table__,
-    orm.Council.__table__,
-)
-_DEPUTY, _MEMBER = orm.Deputy.__table__, orm.CommitteeMember.__table__
-_ROUND, _REGISTRATION = orm.RegistrationRound.__table__, orm.Registration.__table__
-_BALLOT, _PARTICIPATION = orm.Ballot.__table__, orm.SecretParticipation.__table__
-_TALLY = orm.SecretTally.__table__
+_VOTE, _SITTING = orm.table_of(orm.Vote), orm.table_of(orm.Sitting)
+_BODY, _COUNCIL = orm.table_of(orm.Body), orm.table_of(orm.Council)
+_DEPUTY, _MEMBER = orm.table_of(orm.Deputy), orm.table_of(orm.CommitteeMember)
+_ROUND, _REGISTRATION = orm.table_of(orm.RegistrationRound), orm.table_of(orm.Registration)
+_BALLOT, _PARTICIPATION = orm.table_of(orm.Ballot), orm.table_of(orm.SecretParticipation)
+_TALLY = orm.table_of(orm.SecretTally)
 
 
 def _statement() -> Select[Any]:

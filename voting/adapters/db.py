@@ -7,9 +7,12 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,13 @@ def _ping_when_idle(engine: Engine) -> None:
     """
 
     @event.listens_for(engine, "checkin")
-    def on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def on_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info[_LAST_USED] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def on_checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
+    def on_checkout(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: object
+    ) -> None:
         last = record.info.get(_LAST_USED)
         if last is None or time.monotonic() - last < PING_AFTER_IDLE_SECONDS:
             return  # new, or used a moment ago
@@ -78,7 +83,7 @@ def _ping_when_idle(engine: Engine) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -102,7 +107,7 @@ def _configure_sqlite(engine: Engine) -> None:
             writers.release()
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection):  # type: ignore[no-untyped-def]
+    def on_begin(connection: Connection) -> None:
         # Take the write lock at the start: a check-then-write (is the vote open? has this deputy
         # voted?) can then never interleave with another writer. Readers (READ_ONLY) need no lock:
         # in WAL mode they see the last commit while a writer works.
@@ -119,19 +124,21 @@ def _configure_sqlite(engine: Engine) -> None:
             raise
 
     @event.listens_for(engine, "commit")
-    def on_commit(connection):  # type: ignore[no-untyped-def]
+    def on_commit(connection: Connection) -> None:
         release(connection.info)
 
     @event.listens_for(engine, "rollback")
-    def on_rollback(connection):  # type: ignore[no-untyped-def]
+    def on_rollback(connection: Connection) -> None:
         release(connection.info)
 
     @event.listens_for(engine, "checkin")
-    def on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def on_checkin(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         release(record.info)  # however the transaction ended, the turn ends with it
 
     @event.listens_for(engine, "invalidate")
-    def on_invalidate(_dbapi_connection, record, _exception):  # type: ignore[no-untyped-def]
+    def on_invalidate(
+        _dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _exception: object
+    ) -> None:
         release(record.info)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -54,6 +55,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for the statements written without the ORM where speed counts
+    (the cast path, the journal)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Council(Base):

@@ -18,8 +18,12 @@ import logging
 import re
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
+
+if TYPE_CHECKING:  # PostgreSQL's driver, needed only there
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +136,12 @@ class SecretHistoryPurger:
         clean = True
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             driver = connection.connection.driver_connection
+            assert driver is not None  # a live connection from the pool
             notices: list[str] = []
-            handler = lambda diagnostic: notices.append(diagnostic.message_detail or "")  # noqa: E731
+
+            def handler(diagnostic: psycopg.errors.Diagnostic) -> None:
+                notices.append(diagnostic.message_detail or "")
+
             driver.add_notice_handler(handler)
             try:
                 connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))

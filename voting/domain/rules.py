@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from .errors import InvalidInput
+
+E = TypeVar("E", bound=StrEnum)
 
 #: The largest numerator or denominator of a custom rule's fraction.
 MAX_FRACTION_TERM = 1000
@@ -119,6 +122,26 @@ PRESET_RULES: dict[str, AdoptionRule] = {
 }
 
 
+def _member(enum: type[E], value: object) -> E | None:
+    """The member of `enum` whose value is `value`, or None."""
+    for member in enum:
+        if member.value == value:
+            return member
+    return None
+
+
+def _fraction_term(value: object, field: str) -> int:
+    """A numerator or denominator of a custom rule: a whole number of at most
+    MAX_FRACTION_TERM."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"rule.{field} must be a whole number", field=f"rule.{field}")
+    if value > MAX_FRACTION_TERM:
+        raise InvalidInput(
+            f"rule.{field} must be at most {MAX_FRACTION_TERM}", field=f"rule.{field}"
+        )
+    return value
+
+
 def rule_from_spec(spec: object) -> AdoptionRule:
     """Build a rule from a preset name or a mapping {base, comparator, numerator, denominator}."""
     if isinstance(spec, str):
@@ -133,26 +156,16 @@ def rule_from_spec(spec: object) -> AdoptionRule:
         unknown = set(spec) - {"base", "comparator", "numerator", "denominator", "name"}
         if unknown:
             raise InvalidInput(f"unknown rule fields: {', '.join(sorted(unknown))}", field="rule")
-        try:
-            base = Base(spec.get("base"))
-        except ValueError:
-            raise InvalidInput(
-                "rule.base must be total, registered or voting", field="rule.base"
-            ) from None
-        try:
-            comparator = Comparator(spec.get("comparator"))
-        except ValueError:
+        base = _member(Base, spec.get("base"))
+        if base is None:
+            raise InvalidInput("rule.base must be total, registered or voting", field="rule.base")
+        comparator = _member(Comparator, spec.get("comparator"))
+        if comparator is None:
             raise InvalidInput(
                 "rule.comparator must be more_than or at_least", field="rule.comparator"
-            ) from None
-        numerator, denominator = spec.get("numerator"), spec.get("denominator")
-        for field, value in (("numerator", numerator), ("denominator", denominator)):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise InvalidInput(f"rule.{field} must be a whole number", field=f"rule.{field}")
-            if value > MAX_FRACTION_TERM:
-                raise InvalidInput(
-                    f"rule.{field} must be at most {MAX_FRACTION_TERM}", field=f"rule.{field}"
-                )
+            )
+        numerator = _fraction_term(spec.get("numerator"), "numerator")
+        denominator = _fraction_term(spec.get("denominator"), "denominator")
         try:
             return AdoptionRule(base, comparator, numerator, denominator)
         except InvalidInput as error:

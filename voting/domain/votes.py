@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from .errors import (
     AlreadyVoted,
@@ -21,6 +22,8 @@ from .errors import (
 )
 from .presence import Presence
 from .rules import AdoptionRule
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class VoteKind(StrEnum):
@@ -75,15 +78,13 @@ OUTCOME_UK = {
 RESULT_UK = {Result.ADOPTED: "Прийнято", Result.NOT_ADOPTED: "Не прийнято"}
 
 
-def parse_enum(enum: type[StrEnum], value: object, field: str) -> StrEnum:
+def parse_enum(enum: type[E], value: object, field: str) -> E:
     """Turn a request value into an enum member, or name the field and the allowed values."""
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        raise InvalidInput(
-            f"{field} must be one of: {allowed}; got {value!r}", field=field
-        ) from None
+    for member in enum:
+        if member.value == value:
+            return member
+    allowed = ", ".join(member.value for member in enum)
+    raise InvalidInput(f"{field} must be one of: {allowed}; got {value!r}", field=field)
 
 
 @dataclass(frozen=True)

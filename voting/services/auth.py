@@ -97,7 +97,6 @@ def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role")
     if role == Role.DEPUTY:
         deputy = uow.get(orm.Deputy, deputy_id, "deputy")
-        assert isinstance(deputy, orm.Deputy)
         if not deputy.active:
             raise InvalidInput(f"deputy {deputy.id} is not active", field="deputy_id")
         return Role.DEPUTY, deputy.id
@@ -145,7 +144,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
         user = uow.session.scalars(select(orm.User).where(orm.User.username == username)).first()
         if user is None or not check_password(password, user.password_hash):
             raise PermissionDenied("wrong username or password")
-        return Actor(user.role, f"{user.role}:{user.username}", user.deputy_id)
+        return Actor(Role(user.role), f"{user.role}:{user.username}", user.deputy_id)
 
 
 def create_token(uow: UnitOfWork, actor: Actor, command: CreateToken) -> str:
@@ -203,7 +202,7 @@ def token_holder(uow: UnitOfWork, token: str) -> TokenHolder:
         label = (
             f"{row.role}:token{row.id}" if row.deputy_id is None else (f"deputy:{row.deputy_id}")
         )
-        holder = TokenHolder(Actor(row.role, label, row.deputy_id), row.expires_at)
+        holder = TokenHolder(Actor(Role(row.role), label, row.deputy_id), row.expires_at)
         holder.ensure_unexpired(uow.now())
         return holder
 
@@ -269,13 +268,12 @@ def revoke_token(uow: UnitOfWork, actor: Actor, token_id: object) -> dict[str, o
     actor.require(Role.SECRETARY, Role.SYSTEM)
     with uow:
         row = uow.get(orm.ApiToken, token_id, "token")
-        assert isinstance(row, orm.ApiToken)
         if row.revoked_at is not None:
             raise TokenAlreadyRevoked(
                 f"token {row.id} was already revoked at {_when(row.revoked_at)}"
             )
         row.revoked_at = now = uow.now()
-        result = {"id": row.id, "revoked_at": _when(now)}
+        result: dict[str, object] = {"id": row.id, "revoked_at": _when(now)}
         uow.journal(actor, "token_revoked", {"token_id": row.id})
         uow.commit()
         return result
@@ -353,7 +351,7 @@ def login(uow: UnitOfWork, command: SignIn, lifetime: timedelta = LOGIN_TOKEN_LI
             deputy = uow.session.get(orm.Deputy, user.deputy_id)
             if deputy is None or not deputy.active:
                 raise WrongCredentials(WRONG_LOGIN)
-        actor = Actor(user.role, f"{user.role}:{user.username}", user.deputy_id)
+        actor = Actor(Role(user.role), f"{user.role}:{user.username}", user.deputy_id)
         signed_in = _issue_login_token(uow, actor, f"login: {user.username}", "password", lifetime)
         uow.commit()
         return signed_in
@@ -428,7 +426,7 @@ def login_with_card(
             raise WrongCredentials(WRONG_CARD)
         deputy.pin_failures = 0
         deputy.pin_locked_until = None
-        actor = Actor("deputy", f"deputy:{deputy.id}", deputy.id)
+        actor = Actor(Role.DEPUTY, f"deputy:{deputy.id}", deputy.id)
         signed_in = _issue_login_token(uow, actor, f"card: deputy {deputy.id}", "card", lifetime)
         uow.commit()
         return signed_in
@@ -458,7 +456,6 @@ def set_deputy_pin(uow: UnitOfWork, actor: Actor, deputy_id: object, pin: object
     digest = hash_password(code)
     with uow:
         deputy = uow.get(orm.Deputy, deputy_id, "deputy")
-        assert isinstance(deputy, orm.Deputy)
         deputy.pin_hash = digest
         deputy.pin_failures = 0
         deputy.pin_locked_until = None

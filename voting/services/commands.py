@@ -781,10 +781,11 @@ class SignInWithCard(_Anyone):
 
 
 def _role(value: object, name: str) -> Role:
-    if value not in PERSON_ROLES:
-        roles = ", ".join(PERSON_ROLES)
-        raise InvalidInput(f"role must be one of {roles}; got {value!r}", field="role")
-    return Role(value)
+    for role in PERSON_ROLES:
+        if role.value == value:
+            return role
+    roles = ", ".join(PERSON_ROLES)
+    raise InvalidInput(f"role must be one of {roles}; got {value!r}", field="role")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

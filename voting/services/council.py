@@ -114,9 +114,11 @@ def _active_ordinary_deputies(uow: UnitOfWork, council: orm.Council) -> int:
     )
 
 
-def _faction_id(uow: UnitOfWork, council: orm.Council, name: str | None) -> int | None:
+def _faction_id(uow: UnitOfWork, council: orm.Council, name: object) -> int | None:
+    """The faction of that name (made on first use); None for none."""
     if not name:
         return None
+    assert isinstance(name, str)  # checked_deputy made sure
     faction = uow.session.scalars(
         select(orm.Faction).where(orm.Faction.council_id == council.id, orm.Faction.name == name)
     ).first()
@@ -179,7 +181,7 @@ def _insert_deputy(uow: UnitOfWork, council: orm.Council, values: dict[str, obje
         council_id=council.id,
         full_name=values["full_name"],
         short_name=values["short_name"],
-        faction_id=_faction_id(uow, council, values.get("faction")),  # type: ignore[arg-type]
+        faction_id=_faction_id(uow, council, values.get("faction")),
         voting_identifier=values.get("voting_identifier"),
         external_id=values.get("external_id"),
         card_uid=values.get("card_uid"),
@@ -189,10 +191,17 @@ def _insert_deputy(uow: UnitOfWork, council: orm.Council, values: dict[str, obje
     )
     uow.session.add(deputy)
     uow.session.flush()
-    for body_id in values.get("committees", []) or []:  # type: ignore[union-attr]
+    for body_id in _committee_ids(values):
         _committee(uow, council, body_id)
         uow.session.add(orm.CommitteeMember(body_id=body_id, deputy_id=deputy.id))
     return deputy.id
+
+
+def _committee_ids(values: dict[str, object]) -> list[int]:
+    """The committees a deputy's checked details name (none when they name none)."""
+    committees = values.get("committees") or []
+    assert isinstance(committees, list)  # checked_deputy made sure
+    return committees
 
 
 def _head(uow: UnitOfWork, council: orm.Council) -> orm.Deputy | None:
@@ -207,7 +216,6 @@ def _head(uow: UnitOfWork, council: orm.Council) -> orm.Deputy | None:
 
 def _committee(uow: UnitOfWork, council: orm.Council, body_id: object) -> orm.Body:
     body = uow.get(orm.Body, body_id, "committee")
-    assert isinstance(body, orm.Body)
     if body.kind != BodyKind.COMMITTEE or body.council_id != council.id:
         raise NotFound(f"committee {body_id} does not exist")
     return body
@@ -219,7 +227,6 @@ def update_deputy(uow: UnitOfWork, actor: Actor, command: ChangeDeputy) -> None:
     with uow:
         council = the_council(uow)
         deputy = uow.get(orm.Deputy, command.deputy_id, "deputy")
-        assert isinstance(deputy, orm.Deputy)
         values = dict(command.changes)
         if ("full_name" in values and "short_name" not in values) or (
             "short_name" in values and values["short_name"] is None
@@ -240,7 +247,7 @@ def update_deputy(uow: UnitOfWork, actor: Actor, command: ChangeDeputy) -> None:
         for key, value in values.items():
             if key == "faction":
                 before[key] = deputy.faction_id
-                deputy.faction_id = _faction_id(uow, council, value)  # type: ignore[arg-type]
+                deputy.faction_id = _faction_id(uow, council, value)
             elif key == "committees":
                 continue
             else:
@@ -252,7 +259,7 @@ def update_deputy(uow: UnitOfWork, actor: Actor, command: ChangeDeputy) -> None:
             ):
                 uow.session.delete(member)
             uow.session.flush()
-            for body_id in values["committees"]:  # type: ignore[union-attr]
+            for body_id in _committee_ids(values):
                 _committee(uow, council, body_id)
                 uow.session.add(orm.CommitteeMember(body_id=body_id, deputy_id=deputy.id))
         uow.journal(
@@ -278,7 +285,6 @@ def add_committee(uow: UnitOfWork, actor: Actor, command: AddCommittee) -> int:
         uow.session.flush()
         for deputy_id in dict.fromkeys(members):
             deputy = uow.get(orm.Deputy, deputy_id, "deputy")
-            assert isinstance(deputy, orm.Deputy)
             uow.session.add(orm.CommitteeMember(body_id=body.id, deputy_id=deputy.id))
         uow.journal(
             actor,

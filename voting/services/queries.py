@@ -82,7 +82,6 @@ def deputies(uow: UnitOfWork) -> list[dict[str, object]]:
 def deputy(uow: UnitOfWork, deputy_id: object) -> dict[str, object]:
     with uow:
         row = uow.get(orm.Deputy, deputy_id, "deputy")
-        assert isinstance(row, orm.Deputy)
         return _deputy_dict(row, _factions(uow))
 
 
@@ -148,7 +147,6 @@ def _item_dict(item: orm.AgendaItem) -> dict[str, object]:
 def agenda(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
     with uow:
         sitting = uow.get(orm.Sitting, sitting_id, "sitting")
-        assert isinstance(sitting, orm.Sitting)
         return [
             _item_dict(i)
             for i in uow.session.scalars(
@@ -162,7 +160,6 @@ def agenda(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
 def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
     with uow:
         row = uow.get(orm.Sitting, sitting_id, "sitting")
-        assert isinstance(row, orm.Sitting)
         round_ = latest_round(uow, row.id)
         return {
             **_sitting_dict(row),
@@ -215,7 +212,6 @@ def _vote_summary(vote: orm.Vote) -> dict[str, object]:
 def votes(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
     with uow:
         row = uow.get(orm.Sitting, sitting_id, "sitting")
-        assert isinstance(row, orm.Sitting)
         return [
             _vote_summary(v)
             for v in uow.session.scalars(
@@ -229,7 +225,6 @@ def vote(uow: UnitOfWork, vote_id: object, *, staff: bool = False) -> dict[str, 
     for staff (the protocol); secret ballots never. While open: how many have voted."""
     with uow:
         row = uow.get(orm.Vote, vote_id, "vote")
-        assert isinstance(row, orm.Vote)
         return _vote_detail(uow, row, staff)
 
 
@@ -345,8 +340,7 @@ def attendance(uow: UnitOfWork, deputy_id: object = None) -> list[dict[str, obje
     """Per deputy: sittings attended (registered in any round) and their roll-call record."""
     with uow:
         if deputy_id is not None:
-            one = uow.get(orm.Deputy, deputy_id, "deputy")
-            assert isinstance(one, orm.Deputy)
+            uow.get(orm.Deputy, deputy_id, "deputy")  # NotFound for an unknown deputy
         closed_sittings = (
             uow.session.scalar(
                 select(func.count())
@@ -422,8 +416,8 @@ def live_states(
     with uow:
         head = None
         if with_head:
-            row = uow.session.get(orm.JournalHead, 1)
-            head = 0 if row is None else row.seq
+            head_row = uow.session.get(orm.JournalHead, 1)
+            head = 0 if head_row is None else head_row.seq
         council = the_council(uow)
         common: dict[str, object] = {
             "now": uow.now().isoformat(),
@@ -440,13 +434,13 @@ def live_states(
             "vote": None,
         }
         out = {audience: dict(common) for audience in wanted}
-        row = live_sitting(uow)
-        if row is None:
+        followed = live_sitting(uow)
+        if followed is None:
             return head, out
-        state = presence_of(uow, row)
-        round_ = latest_round(uow, row.id)
+        state = presence_of(uow, followed)
+        round_ = latest_round(uow, followed.id)
         sitting = {
-            **_sitting_dict(row),
+            **_sitting_dict(followed),
             **state.to_dict(),
             "registration_open": bool(round_ and round_.closed_at is None),
             "registration_round": round_.number if round_ else None,
@@ -454,13 +448,13 @@ def live_states(
         items = list(
             uow.session.scalars(
                 select(orm.AgendaItem)
-                .where(orm.AgendaItem.sitting_id == row.id)
+                .where(orm.AgendaItem.sitting_id == followed.id)
                 .order_by(orm.AgendaItem.position)
             )
         )
         current = next((i for i in items if i.status == ItemStatus.UNDER_CONSIDERATION), None)
         last_vote = uow.session.scalars(
-            select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id.desc())
+            select(orm.Vote).where(orm.Vote.sitting_id == followed.id).order_by(orm.Vote.id.desc())
         ).first()
         facts = None if last_vote is None else _VoteFacts(uow, last_vote)
         for audience in wanted:

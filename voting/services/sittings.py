@@ -60,7 +60,6 @@ def create_session(uow: UnitOfWork, actor: Actor, command: CreateSession) -> int
     command.authorize(actor)
     with uow:
         convocation = uow.get(orm.Convocation, command.convocation_id, "convocation")
-        assert isinstance(convocation, orm.Convocation)
         num = command.number
         if uow.session.scalars(
             select(orm.Session).where(
@@ -121,7 +120,6 @@ def create_sitting(uow: UnitOfWork, actor: Actor, command: CreateSitting) -> int
 
 def get_sitting(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
     sitting = uow.get(orm.Sitting, sitting_id, "sitting")
-    assert isinstance(sitting, orm.Sitting)
     return sitting
 
 
@@ -231,7 +229,6 @@ def add_item(uow: UnitOfWork, actor: Actor, command: AddItem) -> int:
 
 def get_item(uow: UnitOfWork, item_id: object) -> orm.AgendaItem:
     item = uow.get(orm.AgendaItem, item_id, "agenda item")
-    assert isinstance(item, orm.AgendaItem)
     return item
 
 

@@ -5,25 +5,26 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, Integer, Text, bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from voting.adapters import orm
+from voting.adapters import journal_sql, orm
 from voting.adapters.db import READ_ONLY
 from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.domain.actors import Actor
 from voting.domain.errors import DomainError, InvalidInput, NotFound
 from voting.domain.events import DomainEvent
-from voting.domain.journal import GENESIS_HASH, canonical, entry_hash
+from voting.domain.journal import canonical, entry_hash
 
 from .bus import EventBus
 from .group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Clock = Callable[[], datetime]
 
@@ -34,39 +35,6 @@ def utcnow() -> datetime:
 
 #: The largest id a row can have (ids are 32-bit INTEGER columns).
 MAX_ID = 2**31 - 1
-
-
-_HEAD = orm.JournalHead.__table__
-_ENTRY = orm.JournalEntry.__table__
-_LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-_ENTRY_COLUMNS = ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash")
-_NEW_HEAD = (
-    update(_HEAD)
-    .where(_HEAD.c.id == 1)
-    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
-)
-#: PostgreSQL: a transaction's entries (one array per column) and the new head in one statement,
-#: so one round trip however many entries there are. The text arrays are bound as `text[]`, not
-#: as their columns' `varchar(n)[]`: a cast to varchar(n) would cut a value too long for its
-#: column without a word (and break the chain's hashes); the insert refuses it instead.
-_WRITE_JOURNAL_PG = _NEW_HEAD.add_cte(
-    insert(_ENTRY)
-    .from_select(
-        _ENTRY_COLUMNS,
-        select(
-            *func.unnest(
-                *(
-                    bindparam(f"entry_{name}", type_=ARRAY(Integer if name == "seq" else Text))
-                    for name in _ENTRY_COLUMNS
-                )
-            )
-            .table_valued(*_ENTRY_COLUMNS)
-            .render_derived()
-            .c,
-        ),
-    )
-    .cte("entries")
-)
 
 
 def checked_vote_id(vote_id: object) -> int:
@@ -148,7 +116,7 @@ class UnitOfWork:
     def now(self) -> datetime:
         return self.clock()
 
-    def get(self, model: type, ident: object, what: str) -> object:
+    def get(self, model: type[T], ident: object, what: str) -> T:
         """Load a row by id or raise NotFound naming what was looked for."""
         if not isinstance(ident, int) or isinstance(ident, bool):
             raise InvalidInput(f"{what} id must be a whole number, got {ident!r}")
@@ -187,11 +155,8 @@ class UnitOfWork:
         written at commit, however many entries there are in one statement on PostgreSQL (one
         round trip) and in two on SQLite.
         """
-        if self._journal_head is None:  # lock the head (create it before the first entry)
-            row = self.session.execute(_LOCK_HEAD).first()
-            if row is None:
-                self.session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS_HASH))
-            self._journal_head = (0, GENESIS_HASH) if row is None else (row.seq, row.hash)
+        if self._journal_head is None:
+            self._journal_head = journal_sql.lock_head(self.session)
         last, previous = self._journal_head
         seq = last + 1
         at = self.now().astimezone(UTC).isoformat(timespec="microseconds")
@@ -213,21 +178,8 @@ class UnitOfWork:
         return seq
 
     def _write_journal(self) -> None:
-        if self._entries:
-            seq, digest = self._journal_head  # type: ignore[misc]
-            head = {"head_seq": seq, "head_hash": digest}
-            if self.postgres:
-                self.session.execute(
-                    _WRITE_JOURNAL_PG,
-                    head
-                    | {
-                        f"entry_{name}": [entry[name] for entry in self._entries]
-                        for name in _ENTRY_COLUMNS
-                    },
-                )
-            else:  # SQLite works in this process: statements cost no round trips
-                self.session.execute(insert(_ENTRY), self._entries)
-                self.session.execute(_NEW_HEAD, head)
+        if self._journal_head is not None:
+            journal_sql.write(self.session, self._entries, self._journal_head)
         # A later append (after this commit) locks and reads the head afresh.
         self._entries, self._journal_head = [], None
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, render_template
+from flask.json.provider import DefaultJSONProvider
 
 from voting.bootstrap import Runtime, build_runtime
 from voting.config import Config, load_config
@@ -33,8 +34,9 @@ def create_app(
         static_folder="../../static",
     )
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default JSON provider has it
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # (not the provider's base class)
+    assert isinstance(app.json, DefaultJSONProvider)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config)
 

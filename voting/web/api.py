@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import BadRequest
 
 from voting.bootstrap import Runtime
@@ -22,6 +23,7 @@ from voting.services import (
     votes,
 )
 from voting.services import journal as journal_service
+from voting.services.uow import UnitOfWork
 
 from .auth import current_actor, is_staff, presented_token, require_actor, requires
 from .errors import error_body
@@ -31,19 +33,22 @@ bp = Blueprint("api", __name__)
 
 
 def rt() -> Runtime:
-    return current_app.extensions["voting.runtime"]
+    runtime: Runtime = current_app.extensions["voting.runtime"]
+    return runtime
 
 
-def uow():  # type: ignore[no-untyped-def]
+def uow() -> UnitOfWork:
     return rt().uow()
 
 
-def reader():  # type: ignore[no-untyped-def]
+def reader() -> UnitOfWork:
     return rt().reader()
 
 
 def actor() -> Actor:
-    return g.actor
+    """Who sends this request (after `require_actor` or `requires` has authenticated them)."""
+    who: Actor = g.actor
+    return who
 
 
 def body(*, optional: bool = False) -> dict[str, Any]:
@@ -83,62 +88,62 @@ def created(payload: dict[str, Any]) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
+def openapi() -> ResponseReturnValue:
     return openapi_document()
 
 
 @bp.get("/state")
-def state():  # type: ignore[no-untyped-def]
+def state() -> ResponseReturnValue:
     return queries.current_state(reader())
 
 
 @bp.get("/council")
-def council_info():  # type: ignore[no-untyped-def]
+def council_info() -> ResponseReturnValue:
     return queries.council_info(reader())
 
 
 @bp.get("/deputies")
-def deputies():  # type: ignore[no-untyped-def]
+def deputies() -> ResponseReturnValue:
     return {"deputies": queries.deputies(reader())}
 
 
 @bp.get("/deputies/<int:deputy_id>")
-def deputy(deputy_id: int):  # type: ignore[no-untyped-def]
+def deputy(deputy_id: int) -> ResponseReturnValue:
     return queries.deputy(reader(), deputy_id)
 
 
 @bp.get("/attendance")
-def attendance():  # type: ignore[no-untyped-def]
+def attendance() -> ResponseReturnValue:
     return {"attendance": queries.attendance(reader())}
 
 
 @bp.get("/deputies/<int:deputy_id>/attendance")
-def deputy_attendance(deputy_id: int):  # type: ignore[no-untyped-def]
+def deputy_attendance(deputy_id: int) -> ResponseReturnValue:
     return queries.attendance(reader(), deputy_id)[0]
 
 
 @bp.get("/sessions")
-def sessions():  # type: ignore[no-untyped-def]
+def sessions() -> ResponseReturnValue:
     return {"sessions": queries.sessions(reader())}
 
 
 @bp.get("/sittings/<int:sitting_id>")
-def sitting(sitting_id: int):  # type: ignore[no-untyped-def]
+def sitting(sitting_id: int) -> ResponseReturnValue:
     return queries.sitting(reader(), sitting_id)
 
 
 @bp.get("/sittings/<int:sitting_id>/agenda")
-def agenda(sitting_id: int):  # type: ignore[no-untyped-def]
+def agenda(sitting_id: int) -> ResponseReturnValue:
     return {"agenda": queries.agenda(reader(), sitting_id)}
 
 
 @bp.get("/sittings/<int:sitting_id>/votes")
-def sitting_votes(sitting_id: int):  # type: ignore[no-untyped-def]
+def sitting_votes(sitting_id: int) -> ResponseReturnValue:
     return {"votes": queries.votes(reader(), sitting_id)}
 
 
 @bp.get("/votes/<int:vote_id>")
-def vote(vote_id: int):  # type: ignore[no-untyped-def]
+def vote(vote_id: int) -> ResponseReturnValue:
     """Staff (with a token) also see the open vote's per-deputy list, as in the protocol."""
     return queries.vote(reader(), vote_id, staff=is_staff(current_actor(required=False)))
 
@@ -147,13 +152,13 @@ def vote(vote_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/login")
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     """A user account signs in with a username and password; the token expires."""
     return auth_service.login(uow(), commands.SignIn.parse(body())).as_dict()
 
 
 @bp.post("/login/card")
-def login_card():  # type: ignore[no-untyped-def]
+def login_card() -> ResponseReturnValue:
     """A deputy signs in at a terminal with their card's UID and their PIN."""
     command = commands.SignInWithCard.parse(body())
     try:
@@ -168,7 +173,7 @@ def login_card():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 @require_actor
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Revoke the token this request presents."""
     return auth_service.logout(uow(), actor(), presented_token())
 
@@ -180,27 +185,27 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.get("/me")
 @require_actor
-def me():  # type: ignore[no-untyped-def]
+def me() -> ResponseReturnValue:
     a = actor()
     return {"role": a.role, "label": a.label, "deputy_id": a.deputy_id}
 
 
 @bp.patch("/council")
 @requires(commands.ChangeSettings)
-def update_council():  # type: ignore[no-untyped-def]
+def update_council() -> ResponseReturnValue:
     return council.update_settings(uow(), actor(), commands.ChangeSettings.parse(body()))
 
 
 @bp.post("/deputies")
 @requires(commands.AddDeputy)
-def add_deputy():  # type: ignore[no-untyped-def]
+def add_deputy() -> ResponseReturnValue:
     deputy_id = council.add_deputy(uow(), actor(), commands.AddDeputy.parse(body()))
     return created(queries.deputy(reader(), deputy_id))
 
 
 @bp.patch("/deputies/<int:deputy_id>")
 @requires(commands.ChangeDeputy)
-def update_deputy(deputy_id: int):  # type: ignore[no-untyped-def]
+def update_deputy(deputy_id: int) -> ResponseReturnValue:
     """ "pin" (write-only: never returned) sets the deputy's PIN; it is checked with everything
     else before anything changes, and the other fields are changed first, so a refused change
     sets no PIN."""
@@ -214,49 +219,49 @@ def update_deputy(deputy_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/committees")
 @requires(commands.AddCommittee)
-def add_committee():  # type: ignore[no-untyped-def]
+def add_committee() -> ResponseReturnValue:
     body_id = council.add_committee(uow(), actor(), commands.AddCommittee.parse(body()))
     return created({"id": body_id})
 
 
 @bp.post("/convocations")
 @requires(commands.CreateConvocation)
-def add_convocation():  # type: ignore[no-untyped-def]
+def add_convocation() -> ResponseReturnValue:
     command = commands.CreateConvocation.parse(body())
     return created({"id": sittings.create_convocation(uow(), actor(), command)})
 
 
 @bp.post("/sessions")
 @requires(commands.CreateSession)
-def add_session():  # type: ignore[no-untyped-def]
+def add_session() -> ResponseReturnValue:
     command = commands.CreateSession.parse(body())
     return created({"id": sittings.create_session(uow(), actor(), command)})
 
 
 @bp.post("/sittings")
 @requires(commands.CreateSitting)
-def add_sitting():  # type: ignore[no-untyped-def]
+def add_sitting() -> ResponseReturnValue:
     sitting_id = sittings.create_sitting(uow(), actor(), commands.CreateSitting.parse(body()))
     return created(queries.sitting(reader(), sitting_id))
 
 
 @bp.post("/sittings/<int:sitting_id>/open")
 @require_actor
-def open_sitting(sitting_id: int):  # type: ignore[no-untyped-def]
+def open_sitting(sitting_id: int) -> ResponseReturnValue:
     sittings.open_sitting(uow(), actor(), sitting_id)
     return queries.sitting(reader(), sitting_id)
 
 
 @bp.post("/sittings/<int:sitting_id>/close")
 @require_actor
-def close_sitting(sitting_id: int):  # type: ignore[no-untyped-def]
+def close_sitting(sitting_id: int) -> ResponseReturnValue:
     sittings.close_sitting(uow(), actor(), sitting_id)
     return queries.sitting(reader(), sitting_id)
 
 
 @bp.post("/sittings/<int:sitting_id>/agenda")
 @requires(commands.AddItem)
-def add_item(sitting_id: int):  # type: ignore[no-untyped-def]
+def add_item(sitting_id: int) -> ResponseReturnValue:
     command = commands.AddItem.parse(body(), sitting_id=sitting_id)
     item_id = sittings.add_item(uow(), actor(), command)
     return created({"id": item_id, "agenda": queries.agenda(reader(), sitting_id)})
@@ -264,7 +269,7 @@ def add_item(sitting_id: int):  # type: ignore[no-untyped-def]
 
 @bp.put("/sittings/<int:sitting_id>/agenda/order")
 @requires(commands.ReorderAgenda)
-def reorder(sitting_id: int):  # type: ignore[no-untyped-def]
+def reorder(sitting_id: int) -> ResponseReturnValue:
     command = commands.ReorderAgenda.parse(body(), sitting_id=sitting_id)
     sittings.reorder_agenda(uow(), actor(), command)
     return {"agenda": queries.agenda(reader(), sitting_id)}
@@ -272,14 +277,14 @@ def reorder(sitting_id: int):  # type: ignore[no-untyped-def]
 
 @bp.patch("/agenda-items/<int:item_id>")
 @requires(commands.ChangeItem)
-def update_item(item_id: int):  # type: ignore[no-untyped-def]
+def update_item(item_id: int) -> ResponseReturnValue:
     sittings.update_item(uow(), actor(), commands.ChangeItem.parse(body(), item_id=item_id))
     return {"id": item_id}
 
 
 @bp.put("/agenda-items/<int:item_id>/status")
 @requires(commands.SetItemStatus)
-def item_status(item_id: int):  # type: ignore[no-untyped-def]
+def item_status(item_id: int) -> ResponseReturnValue:
     command = commands.SetItemStatus.parse(body(), item_id=item_id)
     sittings.set_item_status(uow(), actor(), command)
     return {"id": item_id, "status": command.status.value}
@@ -287,7 +292,7 @@ def item_status(item_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/sittings/<int:sitting_id>/registration/open")
 @requires(commands.OpenRegistration)
-def open_registration(sitting_id: int):  # type: ignore[no-untyped-def]
+def open_registration(sitting_id: int) -> ResponseReturnValue:
     command = commands.OpenRegistration.parse(body(optional=True), sitting_id=sitting_id)
     number = registration.open_registration(uow(), actor(), command)
     return {"round": number, **queries.sitting(reader(), sitting_id)}
@@ -295,27 +300,27 @@ def open_registration(sitting_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/sittings/<int:sitting_id>/registration/close")
 @require_actor
-def close_registration(sitting_id: int):  # type: ignore[no-untyped-def]
+def close_registration(sitting_id: int) -> ResponseReturnValue:
     return registration.close_registration(uow(), actor(), sitting_id)
 
 
 @bp.post("/sittings/<int:sitting_id>/register")
 @requires(commands.Register)
-def register(sitting_id: int):  # type: ignore[no-untyped-def]
+def register(sitting_id: int) -> ResponseReturnValue:
     command = commands.Register.parse(body(optional=True), sitting_id=sitting_id)
     return registration.register(uow(), actor(), command)
 
 
 @bp.post("/sittings/<int:sitting_id>/unregister")
 @requires(commands.Leave)
-def unregister(sitting_id: int):  # type: ignore[no-untyped-def]
+def unregister(sitting_id: int) -> ResponseReturnValue:
     command = commands.Leave.parse(body(optional=True), sitting_id=sitting_id)
     return registration.unregister(uow(), actor(), command)
 
 
 @bp.post("/sittings/<int:sitting_id>/votes")
 @requires(commands.OpenVote)
-def open_vote(sitting_id: int):  # type: ignore[no-untyped-def]
+def open_vote(sitting_id: int) -> ResponseReturnValue:
     command = commands.OpenVote.parse(body(optional=True), sitting_id=sitting_id)
     vote_id = votes.open_vote(uow(), actor(), command)
     return created(queries.vote(reader(), vote_id, staff=True))
@@ -323,7 +328,7 @@ def open_vote(sitting_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/sittings/<int:sitting_id>/manual-results")
 @requires(commands.ManualResult)
-def manual_result(sitting_id: int):  # type: ignore[no-untyped-def]
+def manual_result(sitting_id: int) -> ResponseReturnValue:
     command = commands.ManualResult.parse(body(), sitting_id=sitting_id)
     result = votes.enter_manual_result(uow(), actor(), command)
     return created(queries.vote(reader(), result["vote_id"], staff=True))
@@ -331,21 +336,21 @@ def manual_result(sitting_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/votes/<int:vote_id>/choices")
 @requires(commands.CastChoice)
-def cast(vote_id: int):  # type: ignore[no-untyped-def]
+def cast(vote_id: int) -> ResponseReturnValue:
     command = commands.CastChoice.parse(body(), vote_id=vote_id)
     return casting.cast_choice(uow(), actor(), command)
 
 
 @bp.post("/votes/<int:vote_id>/close")
 @require_actor
-def close_vote(vote_id: int):  # type: ignore[no-untyped-def]
+def close_vote(vote_id: int) -> ResponseReturnValue:
     votes.close_vote(uow(), actor(), vote_id)
     return queries.vote(reader(), vote_id, staff=True)
 
 
 @bp.post("/votes/<int:vote_id>/revote")
 @requires(commands.Revote)
-def revote(vote_id: int):  # type: ignore[no-untyped-def]
+def revote(vote_id: int) -> ResponseReturnValue:
     command = commands.Revote.parse(body(optional=True), vote_id=vote_id)
     new_id = votes.revote(uow(), actor(), command)
     return created(queries.vote(reader(), new_id, staff=True))
@@ -353,14 +358,14 @@ def revote(vote_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/votes/<int:vote_id>/annul")
 @requires(commands.AnnulVote)
-def annul(vote_id: int):  # type: ignore[no-untyped-def]
+def annul(vote_id: int) -> ResponseReturnValue:
     votes.annul_vote(uow(), actor(), commands.AnnulVote.parse(body(), vote_id=vote_id))
     return queries.vote(reader(), vote_id, staff=True)
 
 
 @bp.post("/votes/<int:vote_id>/announce")
 @requires(commands.AnnounceResult)
-def announce(vote_id: int):  # type: ignore[no-untyped-def]
+def announce(vote_id: int) -> ResponseReturnValue:
     command = commands.AnnounceResult.parse(body(optional=True), vote_id=vote_id)
     votes.announce_result(uow(), actor(), command)
     return queries.vote(reader(), vote_id, staff=True)
@@ -368,7 +373,7 @@ def announce(vote_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/journal")
 @require_actor
-def journal():  # type: ignore[no-untyped-def]
+def journal() -> ResponseReturnValue:
     if not is_staff(actor()):
         raise PermissionDenied("the journal is for the secretary and the chair")
     after = request.args.get("after", "0")
@@ -381,7 +386,7 @@ def journal():  # type: ignore[no-untyped-def]
 
 @bp.get("/journal/verify")
 @require_actor
-def journal_verify():  # type: ignore[no-untyped-def]
+def journal_verify() -> ResponseReturnValue:
     if not is_staff(actor()):
         raise PermissionDenied("the journal is for the secretary and the chair")
     report = journal_service.verify_journal(reader())
@@ -395,7 +400,7 @@ def journal_verify():  # type: ignore[no-untyped-def]
 
 @bp.post("/tokens")
 @requires(commands.CreateToken)
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     command = commands.CreateToken.parse(body())
     token = auth_service.create_token(uow(), actor(), command)
     return created({"token": token, "role": command.role.value, "deputy_id": command.deputy_id})
@@ -403,12 +408,12 @@ def create_token():  # type: ignore[no-untyped-def]
 
 @bp.get("/tokens")
 @require_actor
-def tokens():  # type: ignore[no-untyped-def]
+def tokens() -> ResponseReturnValue:
     """Every token issued: who it is for and whether it is revoked (never the token itself)."""
     return {"tokens": auth_service.list_tokens(reader(), actor())}
 
 
 @bp.delete("/tokens/<int:token_id>")
 @require_actor
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int) -> ResponseReturnValue:
     return auth_service.revoke_token(uow(), actor(), token_id)

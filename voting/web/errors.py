@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from voting.domain.errors import DomainError
@@ -12,7 +13,9 @@ from voting.domain.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict:
+def error_body(
+    code: str, message: str, details: dict[str, object] | None = None
+) -> dict[str, object]:
     body: dict[str, object] = {"code": code, "message": message}
     if details:
         body["details"] = details
@@ -21,17 +24,17 @@ def error_body(code: str, message: str, details: dict[str, object] | None = None
 
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+    def domain_error(error: DomainError) -> ResponseReturnValue:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
         return error_body(error.code, error.message, error.details), error.status, headers
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         code = (error.name or "error").lower().replace(" ", "_")
         return error_body(code, error.description or error.name), error.code or 500
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(error: Exception) -> ResponseReturnValue:
         log.exception("unexpected error")
         return error_body(
             "internal_error", "an unexpected error occurred; nothing was changed"

@@ -28,10 +28,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask, request
-from flask_socketio import ConnectionRefusedError, SocketIO, join_room
+from flask_socketio import SocketIO, join_room
+from socketio.exceptions import ConnectionRefusedError
 
 from voting.bootstrap import Runtime
 from voting.domain.actors import Actor, Role
@@ -41,7 +42,7 @@ from voting.jobs import Background
 from voting.services import auth as auth_service
 from voting.services import casting, commands, queries, registration
 
-from .push import EventSequencer, SnapshotPusher
+from .push import EventSequencer, SnapshotPusher, server_of
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ URGENT_EVENTS = frozenset(
 )
 
 
-def async_mode() -> str:
+def async_mode() -> Literal["gevent", "threading"]:
     """Flask-SocketIO's async mode, given explicitly: "gevent" in a process monkey-patched for it
     (`voting serve` and `voting demo`: voting/__main__.py), else "threading" (the application
     inside another program, the tests' servers). Never eventlet (deprecated).
@@ -247,7 +248,7 @@ class LiveScreens:
         for sid, token in held.items():
             if token in gone:
                 self.signed.pop(sid, None)  # it can no longer act, even before it is disconnected
-                self.socketio.server.disconnect(sid, namespace="/")
+                server_of(self.socketio).disconnect(sid, namespace="/")
 
     def push_own_line(self, deputy_id: int) -> None:
         """A deputy's own line, to their terminals (registered or left by the secretary)."""

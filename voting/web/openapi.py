@@ -163,11 +163,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         rule=RULE,
         choices={"type": "object", "additionalProperties": CHOICE},
         counts=obj(
+            None,
             **{
                 "for": {"type": "integer", "minimum": 0},
                 "against": {"type": "integer", "minimum": 0},
                 "abstain": {"type": "integer", "minimum": 0},
-            }
+            },
         ),
         previous_vote_id=ID,
         note={"type": "string", "maxLength": 2000},

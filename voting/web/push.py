@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask_socketio import SocketIO
 
@@ -30,6 +31,11 @@ FANOUT_PAUSE = 0.005
 #: chunk's fifty sends (bench/live_load.py on PostgreSQL, docs/benchmarks.md).
 CASTS_FIRST_STEP = 0.001
 CASTS_FIRST_LIMIT = 0.05
+
+
+def server_of(socketio: SocketIO) -> Any:
+    """The python-socketio server under Flask-SocketIO (its rooms, its emit to many sids)."""
+    return socketio.server  # type: ignore[attr-defined]  # set by init_app; the stubs leave it out
 
 
 class EventSequencer:
@@ -171,7 +177,7 @@ class SnapshotPusher:
     def _send(self, audience: str, shown: dict[str, object]) -> None:
         """To every connection of the audience in this process, FANOUT_CHUNK at a time (every
         server process pushes to its own connections)."""
-        server = self.socketio.server
+        server = server_of(self.socketio)
         sids = [sid for sid, _ in server.manager.get_participants("/", audience)]
         for start in range(0, len(sids), FANOUT_CHUNK):
             if start:
@@ -200,5 +206,5 @@ class SnapshotPusher:
 
     def anyone_in(self, audience: str) -> bool:
         """Whether the room (an audience, or a deputy's) has a connection in this process."""
-        rooms = self.socketio.server.manager.rooms.get("/", {})
+        rooms = server_of(self.socketio).manager.rooms.get("/", {})
         return bool(rooms.get(audience))

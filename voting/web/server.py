@@ -133,7 +133,7 @@ def _bind_gevent(app: Flask, host: str, port: int) -> GeventHandle:
     class Handler(pywsgi.WSGIHandler):
         def handle_one_response(self) -> None:
             super().handle_one_response()
-            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            if (self.environ or {}).get("HTTP_UPGRADE", "").lower() == "websocket":
                 # The connection was the websocket's: once it ends, no HTTP request follows
                 # (else its last frames would be read as one, and logged as garbage).
                 self.close_connection = True
@@ -144,6 +144,7 @@ def _bind_gevent(app: Flask, host: str, port: int) -> GeventHandle:
     except OSError as error:
         raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     _start_runtime(runtime_of(app), server.close)
+    assert server.server_port is not None  # the socket is bound
     return GeventHandle(server, runtime_of(app), display_url(host, server.server_port))
 
 
@@ -164,7 +165,11 @@ def _stop_on_sigterm() -> Callable[[], None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(SIGTERM, interrupt)
-    return lambda: signal.signal(SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(SIGTERM, previous)
+
+    return restore
 
 
 def serve(app: Flask, host: str, port: int, on_ready: Callable[[str], None] | None = None) -> None:
