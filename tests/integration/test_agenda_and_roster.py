@@ -21,7 +21,7 @@ from voting.services.commands import (
 from voting.services.roster_import import DeputyRecord
 
 if TYPE_CHECKING:
-    from conftest import Hall
+    from halls import Hall
 
     from voting.bootstrap import Runtime
 

@@ -12,7 +12,7 @@ from voting.services import journal, queries, votes
 from voting.services.commands import AnnounceResult, AnnulVote
 
 if TYPE_CHECKING:
-    from conftest import Hall
+    from halls import Hall
 
 CHAIR = Actor("chair", "chair:test")
 SECRETARY = Actor("secretary", "secretary:test")

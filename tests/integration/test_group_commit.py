@@ -34,7 +34,7 @@ from voting.services.commands import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Hall
+    from halls import Hall
 
 CHOICES = ("for", "against", "abstain")
 

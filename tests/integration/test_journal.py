@@ -32,7 +32,7 @@ from voting.services.commands import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Hall
+    from halls import Hall
 
     from voting.bootstrap import Runtime
 

@@ -10,7 +10,7 @@ import pytest
 from voting.services import queries
 
 if TYPE_CHECKING:
-    from conftest import Hall
+    from halls import Hall
 
 
 def without_clock(state: dict[str, Any]) -> dict[str, Any]:

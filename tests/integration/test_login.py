@@ -21,7 +21,7 @@ from voting.services.commands import ChangeDeputy, CreateToken, SignIn, SignInWi
 from voting.services.journal import read_journal
 
 if TYPE_CHECKING:
-    from conftest import Clock, Hall
+    from halls import Clock, Hall
 
 SECRETARY = Actor("secretary", "secretary:test")
 CHAIR = Actor("chair", "chair:test")

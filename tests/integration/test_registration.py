@@ -29,7 +29,7 @@ from voting.services.commands import (
 )
 
 if TYPE_CHECKING:
-    from conftest import Hall
+    from halls import Hall
 
 SECRETARY = Actor("secretary", "secretary:test")
 CHAIR = Actor("chair", "chair:test")
