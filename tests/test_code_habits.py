@@ -4,6 +4,7 @@ why (settings in pyproject.toml: [tool.ruff], [tool.mypy])."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -70,3 +71,50 @@ def test_every_type_ignore_names_its_error_and_why() -> None:
                 if not found["codes"] or not said_why:
                     bare.append(f"{path.relative_to(REPO_ROOT)}:{number}: {line.strip()}")
     assert bare == []
+
+
+def _project_modules_bound(tree: ast.Module) -> set[str]:
+    """Names a module binds to modules of the project (`from voting.services import votes`,
+    `from . import push`, `import voting.config as config`)."""
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (
+            node.level or (node.module or "").startswith(CHECKED)
+        ):
+            bound.update(alias.asname or alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            bound.update(
+                alias.asname or alias.name.split(".")[0]
+                for alias in node.names
+                if alias.name.startswith(CHECKED)
+            )
+    return bound
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    """`from voting.services.votes import _x` or `votes._x` elsewhere: the name is the module's
+    own; make it public (and name it so) or keep the use inside."""
+    found = []
+    for package in CHECKED:
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            modules = _project_modules_bound(tree)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (
+                    node.level or (node.module or "").startswith(CHECKED)
+                ):
+                    found += [
+                        f"{path.name}: imports {a.name}" for a in node.names if _private(a.name)
+                    ]
+                elif (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in modules
+                    and _private(node.attr)
+                ):
+                    found.append(f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}")
+    assert found == []

@@ -1,7 +1,7 @@
 """Typed commands: every request that changes the record, parsed once, the same way at every door.
 
 A door (the JSON API, the Socket.IO events, the CLI) turns what it received into one command with
-`parse(CommandType, data, **address)`: `data` is the request's JSON object (a body, an event's
+`CommandType.parse(data, **address)`: `data` is the request's JSON object (a body, an event's
 argument), `address` the values the door took from elsewhere (the URL's ids). Parsing refuses,
 with `InvalidInput` naming the field: anything but an object, an unknown field, a missing
 required field, a value of the wrong type, out of range, or not among the allowed values. What it
@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import date as Day
-from typing import Any, ClassVar, Final, Self, TypeVar
+from typing import Any, ClassVar, Final, Self
 
 from voting.domain.actors import PERSON_ROLES, PROCEDURE, Actor, Role
 from voting.domain.agenda import ItemStatus
@@ -52,9 +52,6 @@ def arg(check: Check, default: object = _REQUIRED) -> Any:
     if default is _REQUIRED:
         return dataclasses.field(metadata={"check": check})
     return dataclasses.field(default=default, metadata={"check": check})
-
-
-C = TypeVar("C", bound="Command")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -93,11 +90,6 @@ class Command:
     @classmethod
     def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
         """Checks of one field against another (none by default)."""
-
-
-def parse(command: type[C], data: object, **address: object) -> C:
-    """`command.parse(data, **address)`."""
-    return command.parse(data, **address)
 
 
 # --- checks ------------------------------------------------------------------------------------
