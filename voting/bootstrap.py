@@ -22,12 +22,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters.db import make_engine, make_session_factory
-from voting.adapters.redis_bus import MessageQueueUnavailable, RedisEventBus
 from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.config import Config, ConfigError, shown_queue_url
 from voting.jobs import CollectorPacer, Periodic, VoteTimer
 from voting.services import casting
-from voting.services.bus import EventBus
+from voting.services.bus import BusUnavailable, EventBus
 from voting.services.casting import CastRequest
 from voting.services.group_commit import GroupCommitter
 from voting.services.uow import Clock, UnitOfWork, utcnow
@@ -93,7 +92,7 @@ class Runtime:
             return
         try:
             self.bus.start()
-        except MessageQueueUnavailable as error:
+        except BusUnavailable as error:
             url = shown_queue_url(self.config.server.message_queue)
             raise ConfigError(
                 f"server.message_queue: the Redis server at {url} does not answer: {error}"
@@ -104,20 +103,22 @@ class Runtime:
             job.start()
 
     def stop(self) -> None:
-        """Stop the doors' background work, the jobs and the bus; free the database. Safe to
-        call twice."""
+        """Stop the jobs, the bus and the doors' background work; free the database. Each step
+        runs even if one before it fails (logged). Safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
-        for action in self._on_stop:
-            action()
+        steps: list[Callable[[], object]] = []
         if self._started:
-            for job in self.jobs:
-                job.stop()
-        self.bus.stop()
-        self.purger.wait_idle(timeout=10)
-        self.purger.stop()
-        self.engine.dispose()
+            steps += [job.stop for job in self.jobs]  # no timer closes a vote any more
+        steps.append(self.bus.stop)  # no event arrives from another process any more
+        steps += self._on_stop  # then the doors' pushes go quiet
+        steps += [lambda: self.purger.wait_idle(timeout=10), self.purger.stop, self.engine.dispose]
+        for step in steps:
+            try:
+                step()
+            except Exception:
+                log.exception("stopping the runtime: a step failed; going on with the others")
 
 
 def build_runtime(
@@ -135,8 +136,11 @@ def build_runtime(
     """
     engine = make_engine(config.database_url_resolved())
     if bus is None:
-        queue = config.server.message_queue
-        bus = RedisEventBus(queue, config.server.message_channel) if queue else EventBus()
+        bus = EventBus()
+        if config.server.message_queue:  # redis is imported only for a shared bus
+            from voting.adapters.redis_bus import RedisEventBus
+
+            bus = RedisEventBus(config.server.message_queue, config.server.message_channel)
     runtime = Runtime(
         config=config,
         engine=engine,

@@ -318,10 +318,14 @@ def test_a_changed_roll_call_choice_counts_once_and_a_secret_one_cannot_change(h
     with pytest.raises(InvalidInput, match="secret ballot cannot allow") as caught:
         hall.open_vote(title="Таємне", kind="secret", allow_change=True)
     assert caught.value.details["field"] == "allow_change"
-    # A council that lets choices change still cannot let a secret one change.
+    # A council that lets choices change still cannot let a secret one change: asked for by
+    # name (even as null, which means the council's default), it is refused; not named, the
+    # ballot opens without it.
     council.update_settings(
         hall.rt.uow(), SECRETARY, ChangeSettings.parse({"allow_change_choice": True})
     )
+    with pytest.raises(InvalidInput, match="secret ballot cannot allow"):
+        hall.open_vote(title="Таємне", kind="secret", allow_change=None)
     secret = hall.open_vote(title="Таємне", kind="secret")
     hall.cast(secret, d[0], "for")
     with pytest.raises(AlreadyVoted):

@@ -36,3 +36,13 @@ def test_an_entry_never_published_here_stalls_the_stream_only_briefly() -> None:
     sequencer.accept(event(13))
     assert sent == [12, 13, 14]
     sequencer.stop()
+
+
+def test_a_stopped_sequencer_sends_nothing_more() -> None:
+    """A server that is stopping sends its screens no more events (a late timer's close)."""
+    sent: list[int] = []
+    sequencer = EventSequencer(lambda e: sent.append(e.seq), head=20)
+    sequencer.accept(event(21))
+    sequencer.stop()
+    sequencer.accept(event(22))
+    assert sent == [21]

@@ -8,6 +8,8 @@ votes. While Redis is away, events do not reach the other processes (logged); th
 gap in the journal's numbers and fetch a fresh snapshot when Redis is back.
 
 Publishing never holds up a commit: the events go into an outbox that one thread sends in order.
+A notice that could not be sent within `STALE_SECONDS` (Redis stalled or away) is dropped rather
+than sent late: by then the other processes' screens have seen the gap and fetched a snapshot.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 import redis
 
 from voting.domain.events import DomainEvent
-from voting.services.bus import EventBus
+from voting.services.bus import BusUnavailable, EventBus
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,9 @@ log = logging.getLogger(__name__)
 #: trying again after one.
 TIMEOUT_SECONDS = 5.0
 MAX_RETRY_SECONDS = 5.0
-
-
-class MessageQueueUnavailable(Exception):
-    """The Redis server does not answer."""
+#: Events not sent within this long are dropped (the other processes' screens catch up by a
+#: snapshot); also bounds the outbox while Redis is away.
+STALE_SECONDS = 2.0
 
 
 class RedisEventBus(EventBus):
@@ -48,18 +49,18 @@ class RedisEventBus(EventBus):
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
         )
-        self._outbox: deque[bytes] = deque()
+        self._outbox: deque[tuple[float, bytes]] = deque()  # (when it was queued, message)
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.received = 0  # events delivered from other processes (statistics, tests)
 
     def check(self) -> None:
-        """MessageQueueUnavailable unless the Redis server answers now."""
+        """BusUnavailable unless the Redis server answers now."""
         try:
             self._client.ping()
         except redis.RedisError as error:
-            raise MessageQueueUnavailable(str(error)) from None
+            raise BusUnavailable(str(error)) from None
 
     def start(self) -> None:
         """Check the server, then listen to the channel and send what this process commits."""
@@ -98,17 +99,34 @@ class RedisEventBus(EventBus):
             default=str,
         ).encode()
         with self._wake:
-            self._outbox.append(message)
+            self._outbox.append((time.monotonic(), message))
             self._wake.notify()
 
-    def _send(self) -> None:
-        while True:
-            with self._wake:
+    def _next_message(self) -> bytes | None:
+        """The oldest message still worth sending (stale ones are dropped); None when stopping
+        with nothing left to send."""
+        with self._wake:
+            while True:
                 while not self._outbox and not self._stopping.is_set():
                     self._wake.wait()
                 if not self._outbox:
-                    return  # stopping, and everything is sent
-                message = self._outbox[0]
+                    return None
+                queued, message = self._outbox.popleft()
+                now = time.monotonic()
+                if now - queued <= STALE_SECONDS:
+                    return message
+                stale = 1  # the oldest come first: drop them up to the first fresh one
+                while self._outbox and now - self._outbox[0][0] > STALE_SECONDS:
+                    self._outbox.popleft()
+                    stale += 1
+                log.warning(
+                    "dropped %d batches of events that could not reach the other server "
+                    "processes in time; their screens fetch a fresh snapshot",
+                    stale,
+                )
+
+    def _send(self) -> None:
+        while (message := self._next_message()) is not None:
             try:
                 self._client.publish(self.channel, message)
             except redis.RedisError as error:
@@ -119,8 +137,8 @@ class RedisEventBus(EventBus):
                     "their screens will fetch a fresh snapshot",
                     error.__class__.__name__,
                 )
-            with self._wake:
-                self._outbox.popleft()
+            except Exception:  # never let the sender die: later events must still go out
+                log.exception("could not publish events to the other server processes")
 
     def _listen(self, listening: threading.Event) -> None:
         pause = 0.1
@@ -134,13 +152,14 @@ class RedisEventBus(EventBus):
                     message = pubsub.get_message(timeout=0.5)
                     if message is not None:
                         self._arrived(message["data"])
-            except redis.RedisError as error:
+            except Exception as error:  # a lost connection (or worse): listen again, never die
                 if self._stopping.is_set():
                     break
                 log.warning(
                     "lost the message queue (%s); listening again in %.1f s",
                     error.__class__.__name__,
                     pause,
+                    exc_info=not isinstance(error, redis.RedisError),
                 )
                 time.sleep(pause)
                 pause = min(pause * 2, MAX_RETRY_SECONDS)

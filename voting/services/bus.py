@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[DomainEvent], None]
 
 
+class BusUnavailable(Exception):
+    """A bus shared with other processes cannot be reached (its server does not answer)."""
+
+
 class EventBus:
     """In-process subscribers to events after commit."""
 
@@ -45,7 +49,8 @@ class EventBus:
                     log.exception("event handler failed for %s #%s", event.kind, event.seq)
 
     def start(self) -> None:
-        """Nothing to start in one process."""
+        """Nothing to start in one process (a shared bus connects here, or raises
+        BusUnavailable)."""
 
     def stop(self) -> None:
         """Nothing to stop in one process."""

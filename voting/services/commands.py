@@ -46,12 +46,14 @@ Check = Callable[[object, str], Any]
 _REQUIRED: Final = object()
 
 
-def arg(check: Check, default: object = _REQUIRED) -> Any:
+def arg(check: Check, default: object = _REQUIRED, derived: bool = False) -> Any:
     """A command field with its check. Without a default the field is required when a command
-    is made directly (in code); `parse` always fills every field from the check."""
+    is made directly (in code); `parse` always fills every field from the check. A `derived`
+    field is not a field of the request: `check_together` sets it from what was sent."""
+    metadata = {"check": check, "derived": derived}
     if default is _REQUIRED:
-        return dataclasses.field(metadata={"check": check})
-    return dataclasses.field(default=default, metadata={"check": check})
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -73,7 +75,7 @@ class Command:
         """The command from a request's JSON object and the door's own values (see module)."""
         if not isinstance(data, Mapping):
             raise InvalidInput(f"{cls.WHAT} must be a JSON object")
-        fields = dataclasses.fields(cls)
+        fields = [f for f in dataclasses.fields(cls) if not f.metadata["derived"]]
         allowed = {f.name for f in fields} - set(address)
         unknown = sorted(str(key) for key in data if key not in allowed)
         if unknown:
@@ -252,15 +254,6 @@ class _Opening(Command):
     """What opens a vote: its question, stage, kind and rule (the council's defaults where not
     given)."""
 
-    @classmethod
-    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
-        if values.get("kind") is VoteKind.SECRET and values.get("allow_change") is True:
-            raise InvalidInput(
-                "a secret ballot cannot allow changing a choice: nothing links a "
-                "deputy to their choice, so it cannot be replaced",
-                field="allow_change",
-            )
-
 
 def _time_limit(value: object, name: str) -> int | None:
     if value is MISSING:
@@ -282,7 +275,13 @@ class OpenVote(_Opening):
     rule: AdoptionRule | None = arg(adoption_rule, default=None)
     time_limit_seconds: int | None = arg(_time_limit, default=None)
     allow_change: bool | None = arg(flag(), default=None)
+    #: Whether the request named allow_change at all (even as null: the council's default).
+    allow_change_sent: bool = arg(_unchecked, default=False, derived=True)
     override_quorum: bool = arg(flag(absent=False), default=False)
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        values["allow_change_sent"] = "allow_change" in data
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

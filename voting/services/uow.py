@@ -131,8 +131,8 @@ class UnitOfWork:
         """Load a vote and lock it exclusively (to close, annul, announce, re-vote or fill it in).
 
         On PostgreSQL this waits for casts in flight, which hold the vote share-locked
-        (`votes.lock_for_casting`), and a later cast sees the change; on SQLite every write
-        transaction begins IMMEDIATE, which serializes them all.
+        (`adapters.casting_sql.lock_for_casting`), and a later cast sees the change; on SQLite
+        every write transaction begins IMMEDIATE, which serializes them all.
         """
         checked = checked_vote_id(vote_id)
         stmt = select(orm.Vote).where(orm.Vote.id == checked).with_for_update()

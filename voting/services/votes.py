@@ -102,6 +102,7 @@ class _Opening:
     time_limit_seconds: int | None
     allow_change: bool | None
     override_quorum: bool
+    allow_change_sent: bool = False  # the request named allow_change (even as null)
 
     @classmethod
     def of(cls, command: OpenVote) -> _Opening:
@@ -114,6 +115,7 @@ class _Opening:
             command.time_limit_seconds,
             command.allow_change,
             command.override_quorum,
+            command.allow_change_sent,
         )
 
 
@@ -144,8 +146,14 @@ def _new_vote(
     allow_change = (
         council.allow_change_choice if opening.allow_change is None else opening.allow_change
     )
-    if opening.kind is VoteKind.SECRET:
-        allow_change = False  # nothing links a deputy to a secret choice: it cannot be replaced
+    if opening.kind is VoteKind.SECRET and allow_change:
+        if opening.allow_change_sent:
+            raise InvalidInput(
+                "a secret ballot cannot allow changing a choice: nothing links a "
+                "deputy to their choice, so it cannot be replaced",
+                field="allow_change",
+            )
+        allow_change = False  # the council's default does not apply to a secret ballot
     rules.ensure_none_open(open_vote_id(uow, sitting.id) is not None)
     state = presence_of(uow, sitting)
     rules.ensure_quorum(state, opening.override_quorum)

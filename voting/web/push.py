@@ -60,6 +60,8 @@ class EventSequencer:
 
     def accept(self, event: DomainEvent) -> None:
         with self._lock:
+            if self._stopped:
+                return  # the server is stopping: nothing more goes out
             if self._next is None or event.seq < self._next:
                 self._next = event.seq if self._next is None else self._next
                 if event.seq < self._next:  # late beyond patience: send it, the client copes

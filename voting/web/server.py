@@ -109,25 +109,21 @@ class CannotListen(OSError):
     """The address is taken or not ours; werkzeug has already printed why."""
 
 
-def _start_runtime(runtime: Runtime, close: Callable[[], None]) -> None:
-    """Start the runtime of a server whose port is open; close the port if it cannot start."""
-    try:
-        runtime.start()
-    except BaseException:
-        close()
-        raise
-
-
 def _bind(app: Flask, host: str, port: int) -> ServerHandle:
+    """The runtime is started first (a shared bus that does not answer stops everything before
+    the port opens), and stopped again if the port cannot be had."""
+    runtime = runtime_of(app)
+    runtime.start()
     try:
         server = make_server(host, port, app, threaded=True)
     except SystemExit:  # werkzeug prints the reason (e.g. the port is in use) and exits
+        runtime.stop()
         raise CannotListen(f"cannot listen on {host}:{port}") from None
-    _start_runtime(runtime_of(app), server.server_close)
-    return ServerHandle(server, runtime_of(app))
+    return ServerHandle(server, runtime)
 
 
 def _bind_gevent(app: Flask, host: str, port: int) -> GeventHandle:
+    """As `_bind`, on gevent's WSGI server."""
     from gevent import pywsgi
 
     class Handler(pywsgi.WSGIHandler):
@@ -138,14 +134,16 @@ def _bind_gevent(app: Flask, host: str, port: int) -> GeventHandle:
                 # (else its last frames would be read as one, and logged as garbage).
                 self.close_connection = True
 
+    runtime = runtime_of(app)
+    runtime.start()
     server = pywsgi.WSGIServer((host, port), app, log=None, handler_class=Handler)
     try:
         server.init_socket()
     except OSError as error:
+        runtime.stop()
         raise CannotListen(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    _start_runtime(runtime_of(app), server.close)
     assert server.server_port is not None  # the socket is bound
-    return GeventHandle(server, runtime_of(app), display_url(host, server.server_port))
+    return GeventHandle(server, runtime, display_url(host, server.server_port))
 
 
 def start_server(app: Flask, host: str = "127.0.0.1", port: int = 0) -> ServerHandle:
