@@ -16,97 +16,27 @@ from __future__ import annotations
 import argparse
 import logging
 import statistics
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
 
-from voting.adapters.schema import upgrade
 from voting.bootstrap import build_runtime
 from voting.config import database_config
-from voting.domain.actors import SYSTEM, Actor
-from voting.services import auth, council, registration, sittings
-from voting.services.commands import (
-    AddDeputy,
-    CreateConvocation,
-    CreateSession,
-    CreateSitting,
-    CreateToken,
-    OpenRegistration,
-    Register,
-)
 from voting.web import create_app
 from voting.web.server import start_server
 
-SECRETARY = Actor("secretary", "secretary:bench")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from live_load import build_council, fresh_postgres  # noqa: E402 - the same council as there
 
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def fresh_postgres(url: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
-def build(url: str, deputies: int) -> tuple[object, int, list[str], str]:
-    rt = build_runtime(database_config(url))
-    upgrade(rt.engine)
-    council.create_council(
-        rt.uow(),
-        SYSTEM,
-        {
-            "name": "Бенчмарк",
-            "edrpou": "12345678",
-            "katottg": "UA12345678901234567",
-            "statutory_deputies": deputies,
-        },
-    )
-    ids = [
-        council.add_deputy(
-            rt.uow(), SECRETARY, AddDeputy.parse({"full_name": f"Депутат{n} Тест Тестович"})
-        )
-        for n in range(deputies)
-    ]
-    convocation = sittings.create_convocation(
-        rt.uow(),
-        SECRETARY,
-        CreateConvocation.parse({"number": 8, "label": "VIII", "date_from": "2020-12-01"}),
-    )
-    session = sittings.create_session(
-        rt.uow(), SECRETARY, CreateSession.parse({"convocation_id": convocation, "number": 1})
-    )
-    sitting = sittings.create_sitting(
-        rt.uow(), SECRETARY, CreateSitting.parse({"date": "2026-11-25", "session_id": session})
-    )
-    sittings.open_sitting(rt.uow(), SECRETARY, sitting)
-    registration.open_registration(
-        rt.uow(), SECRETARY, OpenRegistration.parse({}, sitting_id=sitting)
-    )
-    tokens = []
-    for deputy_id in ids:
-        registration.register(
-            rt.uow(), SECRETARY, Register.parse({"deputy_id": deputy_id}, sitting_id=sitting)
-        )
-        tokens.append(
-            auth.create_token(
-                rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": deputy_id})
-            )
-        )
-    return (
-        rt,
-        sitting,
-        tokens,
-        auth.create_token(rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"})),
-    )
 
 
 def main() -> None:
@@ -122,7 +52,9 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
     if url.startswith("postgresql"):
         fresh_postgres(url)
-    rt, sitting, tokens, secretary = build(url, args.deputies)
+    hall = build_council(url, args.deputies)
+    sitting, tokens, secretary = hall.sitting, list(hall.deputies.values()), hall.secretary
+    rt = build_runtime(database_config(url))
     app = create_app(runtime=rt, overrides={"database": {"url": url}})
     server = start_server(app, "127.0.0.1", 0)
     api = f"{server.url}/api/v1"
@@ -173,9 +105,7 @@ def main() -> None:
         boss.post(f"{api}/votes/{vote}/close").raise_for_status()
         closes.append(time.perf_counter() - started)
 
-    server.stop()
-    rt.purger.wait_idle(30)
-    rt.stop()
+    server.stop()  # and the runtime it started (which waits for a secret ballot's purge)
     ms = lambda seconds: f"{seconds * 1000:7.1f} ms"  # noqa: E731
     print(
         f"database: {url.split('://')[0]}, deputies: {args.deputies}, rounds: {args.rounds}, "

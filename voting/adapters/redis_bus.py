@@ -49,7 +49,8 @@ class RedisEventBus(EventBus):
         self._client = redis.Redis.from_url(
             url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
         )
-        self._outbox: deque[tuple[float, bytes]] = deque()  # (when it was queued, message)
+        # (when they were queued, the events of one commit): encoded by the sender, not here
+        self._outbox: deque[tuple[float, list[DomainEvent]]] = deque()
         self._wake = threading.Condition()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -90,20 +91,22 @@ class RedisEventBus(EventBus):
         self._client.close()
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
+        """Events this process committed: to its own subscribers now, to the others through the
+        outbox (the commit does not wait for Redis, nor for the encoding)."""
         self.deliver(events)
         if not self._threads or not events:
             return  # not started (a one-shot command of the CLI): the screens catch up later
-        message = json.dumps(
-            {"origin": self.origin, "events": [[e.seq, e.kind, e.payload] for e in events]},
-            ensure_ascii=False,
-            default=str,
-        ).encode()
         with self._wake:
-            self._outbox.append((time.monotonic(), message))
+            self._outbox.append((time.monotonic(), list(events)))
             self._wake.notify()
 
-    def _next_message(self) -> bytes | None:
-        """The oldest message still worth sending (stale ones are dropped); None when stopping
+    def _encoded(self, events: list[DomainEvent]) -> bytes:
+        batch = [[event.seq, event.kind, event.payload] for event in events]
+        message = {"origin": self.origin, "events": batch}
+        return json.dumps(message, ensure_ascii=False, default=str).encode()
+
+    def _next_batch(self) -> list[DomainEvent] | None:
+        """The oldest batch still worth sending (stale ones are dropped); None when stopping
         with nothing left to send."""
         with self._wake:
             while True:
@@ -111,10 +114,10 @@ class RedisEventBus(EventBus):
                     self._wake.wait()
                 if not self._outbox:
                     return None
-                queued, message = self._outbox.popleft()
+                queued, events = self._outbox.popleft()
                 now = time.monotonic()
                 if now - queued <= STALE_SECONDS:
-                    return message
+                    return events
                 stale = 1  # the oldest come first: drop them up to the first fresh one
                 while self._outbox and now - self._outbox[0][0] > STALE_SECONDS:
                     self._outbox.popleft()
@@ -126,9 +129,9 @@ class RedisEventBus(EventBus):
                 )
 
     def _send(self) -> None:
-        while (message := self._next_message()) is not None:
+        while (events := self._next_batch()) is not None:
             try:
-                self._client.publish(self.channel, message)
+                self._client.publish(self.channel, self._encoded(events))
             except redis.RedisError as error:
                 if self._stopping.is_set():
                     return

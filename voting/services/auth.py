@@ -29,7 +29,7 @@ from voting.domain.actors import PERSON_ROLES, Actor, Role
 from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 
 from . import validate
-from .commands import CreateToken, SignIn, SignInWithCard, pin_value
+from .commands import CreateToken, SignIn, SignInWithCard, person_role, pin_value
 from .uow import UnitOfWork
 
 ROLES = tuple(role.value for role in PERSON_ROLES)
@@ -93,16 +93,15 @@ def _decoy_hash() -> str:
 
 
 def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[Role, int | None]:
-    if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}; got {role!r}", field="role")
-    if role == Role.DEPUTY:
+    person = person_role(role)
+    if person is Role.DEPUTY:
         deputy = uow.get(orm.Deputy, deputy_id, "deputy")
         if not deputy.active:
             raise InvalidInput(f"deputy {deputy.id} is not active", field="deputy_id")
         return Role.DEPUTY, deputy.id
     if deputy_id is not None:
         raise InvalidInput("only a deputy account is tied to a deputy", field="deputy_id")
-    return Role(role), None
+    return person, None
 
 
 def add_user(

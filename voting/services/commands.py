@@ -113,21 +113,13 @@ def record_id(what: str, required: bool = True) -> Check:
     return check
 
 
-def whole(
-    minimum: int = validate.INT_MIN,
-    maximum: int = validate.INT_MAX,
-    required: bool = True,
-    absent: int | None = None,
-) -> Check:
-    """A whole number within bounds; `absent` when not sent (a required one must be sent)."""
+def whole(minimum: int = validate.INT_MIN, maximum: int = validate.INT_MAX) -> Check:
+    """A whole number within bounds, which must be sent."""
 
     def check(value: object, name: str) -> int | None:
-        if value is MISSING:
-            if required:
-                value = None
-            else:
-                return absent
-        return validate.integer(value, name, minimum=minimum, maximum=maximum, required=required)
+        return validate.integer(
+            None if value is MISSING else value, name, minimum=minimum, maximum=maximum
+        )
 
     return check
 
@@ -171,7 +163,7 @@ def one_of(enum: type[Any], absent: object = None) -> Check:
     def check(value: object, name: str) -> Any:
         if value is MISSING:
             return absent
-        return enum(parse_enum(enum, value, name))
+        return parse_enum(enum, value, name)
 
     return check
 
@@ -193,12 +185,13 @@ def adoption_rule(value: object, name: str) -> AdoptionRule | None:
     return None if value is MISSING else rule_from_spec(value)
 
 
-def id_list(message: str) -> Check:
-    """A list of ids (whole numbers), or `message` as the error; None when not sent."""
+def id_list(message: str, absent: tuple[int, ...] | None = None) -> Check:
+    """A list of ids (whole numbers), or `message` as the error; `absent` when not sent (None:
+    it must be sent)."""
 
-    def check(value: object, name: str) -> tuple[int, ...] | None:
-        if value is MISSING:
-            return None
+    def check(value: object, name: str) -> tuple[int, ...]:
+        if value is MISSING and absent is not None:
+            return absent
         if not isinstance(value, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in value
         ):
@@ -229,7 +222,7 @@ def _pad(value: object, name: str) -> str:
 def _choice(value: object, name: str) -> Choice:
     if value is MISSING:
         raise InvalidInput("choice is required: for, against or abstain", field=name)
-    return Choice(parse_enum(Choice, value, name))
+    return parse_enum(Choice, value, name)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -250,11 +243,6 @@ class CastChoice(Command):
             raise PermissionDenied("only a deputy votes, and only for themselves")
 
 
-class _Opening(Command):
-    """What opens a vote: its question, stage, kind and rule (the council's defaults where not
-    given)."""
-
-
 def _time_limit(value: object, name: str) -> int | None:
     if value is MISSING:
         return None  # the council's default
@@ -262,7 +250,7 @@ def _time_limit(value: object, name: str) -> int | None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class OpenVote(_Opening):
+class OpenVote(Command):
     """A vote on an agenda item, or on a procedural question (a title)."""
 
     WHAT = "a vote"
@@ -310,7 +298,7 @@ def _manual_choices(value: object, name: str) -> dict[int, Choice] | None:
             deputy_id = int(key)
         except (TypeError, ValueError):
             raise InvalidInput(f"choices: {key!r} is not a deputy id", field=name) from None
-        out[deputy_id] = Choice(parse_enum(Choice, choice, f"choices.{deputy_id}"))
+        out[deputy_id] = parse_enum(Choice, choice, f"choices.{deputy_id}")
     return out
 
 
@@ -334,7 +322,7 @@ def _manual_counts(value: object, name: str) -> dict[str, int] | None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ManualResult(_Opening):
+class ManualResult(Command):
     """A counting commission's result, when the electronic system fails: per deputy (`choices`)
     for a roll-call or open vote, counts only for a secret ballot."""
 
@@ -477,8 +465,28 @@ def _item_changes(data: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
+class _Patch(Command):
+    """A command whose body is checked as a whole by `from_body` (a patch of details: only what
+    is sent changes); its other fields come from the door's address."""
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
+        """The command's values read from the body."""
+        raise NotImplementedError
+
+    @classmethod
+    def parse(cls, data: object, **address: object) -> Self:
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"{cls.WHAT} must be a JSON object")
+        values = cls.from_body(data)
+        for f in dataclasses.fields(cls):
+            if f.name not in values:
+                values[f.name] = f.metadata["check"](address.get(f.name, MISSING), f.name)
+        return cls(**values)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ChangeItem(Command):
+class ChangeItem(_Patch):
     """An agenda item's title, draft number or rapporteur changed (only those sent)."""
 
     WHAT = "an agenda item"
@@ -488,12 +496,9 @@ class ChangeItem(Command):
     changes: dict[str, object] = arg(_unchecked)
 
     @classmethod
-    def parse(cls, data: object, **address: object) -> Self:
-        if not isinstance(data, Mapping):
-            raise InvalidInput(f"{cls.WHAT} must be a JSON object")
-        checked = validate.only_fields(dict(data), ITEM_CHANGES, cls.WHAT)
-        item_id = record_id("agenda item")(address.get("item_id", MISSING), "item_id")
-        return cls(item_id=item_id, changes=_item_changes(checked))
+    def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
+        checked = validate.only_fields(dict(body), ITEM_CHANGES, cls.WHAT)
+        return {"changes": _item_changes(checked)}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -503,14 +508,9 @@ class ReorderAgenda(Command):
     sitting_id: int = arg(record_id("sitting"))
     order: tuple[int, ...] = arg(id_list("order must be a list of agenda item ids"))
 
-    @classmethod
-    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
-        if values["order"] is None:
-            raise InvalidInput("order must be a list of agenda item ids", field="order")
-
 
 def _status(value: object, name: str) -> ItemStatus:
-    return ItemStatus(parse_enum(ItemStatus, None if value is MISSING else value, name))
+    return parse_enum(ItemStatus, None if value is MISSING else value, name)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -534,14 +534,9 @@ class AddCommittee(Command):
     ROLES = (Role.SECRETARY,)
 
     name: str = arg(text())
-    members: tuple[int, ...] = arg(id_list("members must be a list of deputy ids"), default=())
-
-    @classmethod
-    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
-        if values["members"] is None:
-            if "members" in data:
-                raise InvalidInput("members must be a list of deputy ids", field="members")
-            values["members"] = ()
+    members: tuple[int, ...] = arg(
+        id_list("members must be a list of deputy ids", absent=()), default=()
+    )
 
 
 #: Codes of the council: ЄДРПОУ (8 digits) and КАТОТТГ ("UA" and 17 digits).
@@ -614,7 +609,7 @@ def check_quorum_fraction(numerator: int, denominator: int) -> None:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ChangeSettings(Command):
+class ChangeSettings(_Patch):
     """Council settings changed (only those sent); the journal keeps the old and new values."""
 
     WHAT = "council settings"
@@ -623,8 +618,8 @@ class ChangeSettings(Command):
     changes: dict[str, object] = arg(_unchecked)
 
     @classmethod
-    def parse(cls, data: object, **address: object) -> Self:
-        return cls(changes=checked_settings(_object(data, cls.WHAT)))
+    def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
+        return {"changes": checked_settings(body)}
 
 
 DEPUTY_FIELDS = {
@@ -682,7 +677,7 @@ def checked_deputy(data: Mapping[str, object], creating: bool) -> dict[str, obje
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class AddDeputy(Command):
+class AddDeputy(_Patch):
     """A deputy (or the head, with is_head) added to the roster."""
 
     WHAT = "a deputy"
@@ -691,12 +686,12 @@ class AddDeputy(Command):
     details: dict[str, object] = arg(_unchecked)
 
     @classmethod
-    def parse(cls, data: object, **address: object) -> Self:
-        return cls(details=checked_deputy(_object(data, cls.WHAT), creating=True))
+    def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
+        return {"details": checked_deputy(body, creating=True)}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class ChangeDeputy(Command):
+class ChangeDeputy(_Patch):
     """A deputy's details changed (only those sent); `active: false` leaves the seat vacant.
     `pin` (write-only: never shown) gives the deputy a new PIN for their card."""
 
@@ -708,18 +703,11 @@ class ChangeDeputy(Command):
     pin: str | None = arg(_unchecked, default=None)
 
     @classmethod
-    def parse(cls, data: object, **address: object) -> Self:
-        details = dict(_object(data, cls.WHAT))
+    def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
+        details = dict(body)
         pin = pin_value(details.pop("pin")) if "pin" in details else None  # checked first
         checked = checked_deputy(details, creating=False) if details or pin is None else {}
-        deputy_id = record_id("deputy")(address.get("deputy_id", MISSING), "deputy_id")
-        return cls(deputy_id=deputy_id, changes=checked, pin=pin)
-
-
-def _object(data: object, what: str) -> Mapping[str, object]:
-    if not isinstance(data, Mapping):
-        raise InvalidInput(f"{what} must be a JSON object")
-    return data
+        return {"changes": checked, "pin": pin}
 
 
 # --- signing in, logins and tokens -------------------------------------------------------------
@@ -771,7 +759,8 @@ class SignInWithCard(_Anyone):
     pin: str = arg(pin_value)
 
 
-def _role(value: object, name: str) -> Role:
+def person_role(value: object, name: str = "role") -> Role:
+    """A role a person signs in with (a token's, a login's); the system's is not one."""
     for role in PERSON_ROLES:
         if role.value == value:
             return role
@@ -786,13 +775,6 @@ class CreateToken(Command):
     WHAT = "a token"
     ROLES = (Role.SECRETARY, Role.SYSTEM)
 
-    role: Role = arg(_role)
+    role: Role = arg(person_role)
     deputy_id: int | None = arg(record_id("deputy", required=False), default=None)
     label: str | None = arg(text(200, required=False), default=None)
-
-    @classmethod
-    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
-        if values["role"] is Role.DEPUTY and values["deputy_id"] is None:
-            raise InvalidInput("deputy id must be a whole number, got None")
-        if values["role"] is not Role.DEPUTY and values["deputy_id"] is not None:
-            raise InvalidInput("only a deputy account is tied to a deputy", field="deputy_id")

@@ -109,10 +109,6 @@ class UnitOfWork:
         finally:
             self._active = False
 
-    @property
-    def postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
     def now(self) -> datetime:
         return self.clock()
 

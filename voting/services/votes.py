@@ -9,7 +9,6 @@ in flight land first or are refused.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -85,45 +84,16 @@ def open_vote(uow: UnitOfWork, actor: Actor, command: OpenVote) -> int:
     command.authorize(actor)
     with uow:
         sitting = open_sitting_row(uow, command.sitting_id)
-        vote = _new_vote(uow, actor, sitting, _Opening.of(command), attempt=1, previous=None)
+        vote = _new_vote(uow, actor, sitting, command, attempt=1, previous=None)
         uow.commit()
         return vote.id
-
-
-@dataclass(frozen=True)
-class _Opening:
-    """What a new vote is opened with; None takes the council's default."""
-
-    item_id: int | None
-    title: str | None
-    stage: Stage | None
-    kind: VoteKind
-    rule: AdoptionRule | None
-    time_limit_seconds: int | None
-    allow_change: bool | None
-    override_quorum: bool
-    allow_change_sent: bool = False  # the request named allow_change (even as null)
-
-    @classmethod
-    def of(cls, command: OpenVote) -> _Opening:
-        return cls(
-            command.item_id,
-            command.title,
-            command.stage,
-            command.kind,
-            command.rule,
-            command.time_limit_seconds,
-            command.allow_change,
-            command.override_quorum,
-            command.allow_change_sent,
-        )
 
 
 def _new_vote(
     uow: UnitOfWork,
     actor: Actor,
     sitting: orm.Sitting,
-    opening: _Opening,
+    opening: OpenVote,
     attempt: int,
     previous: orm.Vote | None,
     manual: bool = False,
@@ -353,7 +323,8 @@ def revote(uow: UnitOfWork, actor: Actor, command: Revote) -> int:
             _followed_by(uow, previous),
         )
         sitting = open_sitting_row(uow, previous.sitting_id)
-        repeat = _Opening(
+        repeat = OpenVote(
+            sitting_id=sitting.id,
             item_id=previous.item_id,
             title=previous.title,
             stage=Stage(previous.stage),
@@ -456,14 +427,13 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, command: ManualResult) ->
                     "follows a vote on the same item of this sitting",
                     field="previous_vote_id",
                 )
-        opening = _Opening(
+        opening = OpenVote(
+            sitting_id=sitting.id,
             item_id=command.item_id,
             title=command.title,
             stage=command.stage,
             kind=command.kind,
             rule=command.rule,
-            time_limit_seconds=None,
-            allow_change=None,
             override_quorum=True,  # the commission's count stands on its own
         )
         vote = _new_vote(
