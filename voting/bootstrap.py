@@ -17,18 +17,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters.db import make_engine, make_session_factory
+from voting.adapters.microphones import SimulatedMicrophones
+from voting.adapters.recorder import SpeechRecorder
 from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.config import Config, ConfigError, shown_queue_url
-from voting.jobs import CollectorPacer, Periodic, VoteTimer
+from voting.domain.floor import FloorRules
+from voting.jobs import CollectorPacer, Periodic, SpeechTimer, VoteTimer
 from voting.services import casting
 from voting.services.bus import BusUnavailable, EventBus
 from voting.services.casting import CastRequest
 from voting.services.group_commit import GroupCommitter
+from voting.services.microphones import MicrophoneDriver, MicrophonePort
 from voting.services.uow import Clock, UnitOfWork, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,10 @@ class Runtime:
     clock: Clock
     purger: SecretHistoryPurger
     casts: GroupCommitter[CastRequest]
+    #: The floor's rules (config.toml [floor] and [speech_types]).
+    floor_rules: FloorRules = field(default_factory=FloorRules)
+    #: The microphones the floor switches (simulated unless a door gives the hall's).
+    microphones: MicrophonePort = field(default_factory=SimulatedMicrophones)
     jobs: list[Periodic] = field(default_factory=list)
     _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
@@ -127,12 +136,14 @@ def build_runtime(
     clock: Clock = utcnow,
     bus: EventBus | None = None,
     collector_pacer: bool = False,
+    microphones: MicrophonePort | None = None,
 ) -> Runtime:
     """The runtime of a process, from its configuration.
 
     `clock` and `bus` replace the wall clock and the configured bus (tests). `collector_pacer`
     adds the job that keeps the garbage collector's long passes out of the votes: for a process
-    that holds many connections (`voting serve`).
+    that holds many connections (`voting serve`). `microphones` is the port the floor's
+    switches reach (simulated microphones when not given).
     """
     engine = make_engine(config.database_url_resolved())
     if bus is None:
@@ -149,8 +160,19 @@ def build_runtime(
         clock=clock,
         purger=SecretHistoryPurger(engine),
         casts=casting.new_committer(),
+        floor_rules=config.floor_rules(),
+        microphones=SimulatedMicrophones() if microphones is None else microphones,
     )
     runtime.add_job(VoteTimer(runtime.uow))
+    runtime.add_job(SpeechTimer(runtime, runtime.floor_rules))
+    bus.subscribe(MicrophoneDriver(runtime.microphones))
+    if config.floor.recording_command.strip():
+        folder = Path(config.server.instance_path).expanduser().absolute()
+        recorder = SpeechRecorder(
+            config.floor.recording_command, folder / config.floor.recording_folder, runtime.uow
+        )
+        bus.subscribe(recorder.follow)
+        runtime.on_stop(recorder.stop)
     if collector_pacer:
         runtime.add_job(CollectorPacer(bus))
     return runtime

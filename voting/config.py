@@ -1,7 +1,9 @@
 """Configuration: config.toml read into validated, frozen dataclasses (standard library only)."""
 
+import dataclasses
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,6 +11,17 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from voting.domain.floor import (
+    DEFAULT_SPEECH_TYPES,
+    MAX_OPEN_MICROPHONES,
+    MAX_SPEECH_SECONDS,
+    AtZero,
+    FloorRules,
+    MicrophoneMode,
+    SpeechType,
+    SpeechTypeRule,
+)
 
 ENV_CONFIG = "VOTING_CONFIG"
 ENV_DATABASE_URL = "VOTING_DATABASE_URL"
@@ -76,6 +89,43 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class FloorConfig:
+    """The floor: who may ask for it, the order of speakers, the speaking clock, the
+    microphones and the recording of speeches (the speech types are [speech_types.<type>])."""
+
+    registration_required: bool = True
+    late_points_of_order: bool = True
+    first_timers_first: bool = False
+    alternate_factions: bool = False
+    warning_seconds: int = 30
+    at_zero: str = "mute"
+    grace_seconds: int = 10
+    microphone_mode: str = "automatic"
+    max_open_microphones: int = 1
+    faction_seconds_per_item: int = 0
+    recording_command: str = ""
+    recording_folder: str = "recordings"
+
+
+@dataclass(frozen=True)
+class SpeechTypeConfig:
+    """One speech type: its time, priority class (0 first), whether it may interrupt the current
+    speech, and how many times one deputy may use it per agenda item (0: no limit)."""
+
+    seconds: int
+    priority: int
+    interrupts: bool
+    per_item_limit: int
+
+
+def _default_speech_types() -> dict[str, SpeechTypeConfig]:
+    return {
+        kind.value: SpeechTypeConfig(r.seconds, r.priority, r.interrupts, r.per_item_limit)
+        for kind, r in DEFAULT_SPEECH_TYPES.items()
+    }
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, one attribute per config.toml section."""
 
@@ -83,10 +133,34 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     council: CouncilConfig = field(default_factory=CouncilConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    floor: FloorConfig = field(default_factory=FloorConfig)
+    speech_types: dict[str, SpeechTypeConfig] = field(default_factory=_default_speech_types)
 
     def database_url_resolved(self) -> str:
         """The database URL to connect to; see resolve_database_url."""
         return resolve_database_url(self)
+
+    def floor_rules(self) -> FloorRules:
+        """The floor's settings as the domain's rules."""
+        floor = self.floor
+        return FloorRules(
+            types={
+                SpeechType(name): SpeechTypeRule(
+                    t.seconds, t.priority, t.interrupts, t.per_item_limit
+                )
+                for name, t in self.speech_types.items()
+            },
+            registration_required=floor.registration_required,
+            late_points_of_order=floor.late_points_of_order,
+            first_timers_first=floor.first_timers_first,
+            alternate_factions=floor.alternate_factions,
+            warning_seconds=floor.warning_seconds,
+            at_zero=AtZero(floor.at_zero),
+            grace_seconds=floor.grace_seconds,
+            microphone_mode=MicrophoneMode(floor.microphone_mode),
+            max_open_microphones=floor.max_open_microphones,
+            faction_seconds_per_item=floor.faction_seconds_per_item,
+        )
 
 
 SECTIONS: dict[str, type] = {
@@ -94,7 +168,9 @@ SECTIONS: dict[str, type] = {
     "server": ServerConfig,
     "council": CouncilConfig,
     "rules": RulesConfig,
+    "floor": FloorConfig,
 }
+SPEECH_TYPES = "speech_types"
 _TYPE_NAMES = {bool: "a boolean (true/false)", int: "an integer", str: "a string"}
 
 
@@ -176,10 +252,11 @@ def _merge(base: Mapping[str, Any], extra: Mapping[str, Any], prefix: str) -> di
 
 def _build(data: Mapping[str, Any]) -> Config:
     """Turn merged raw data into a Config, checking names and types, then values."""
-    sections = {}
+    sections: dict[str, Any] = {}
     for section in data:
-        if section not in SECTIONS:
-            raise ConfigError(f"{section}: unknown section (known: {', '.join(SECTIONS)})")
+        if section not in SECTIONS and section != SPEECH_TYPES:
+            known = ", ".join([*SECTIONS, SPEECH_TYPES])
+            raise ConfigError(f"{section}: unknown section (known: {known})")
     for section, cls in SECTIONS.items():
         table = data.get(section, {})
         if not isinstance(table, Mapping):
@@ -190,9 +267,49 @@ def _build(data: Mapping[str, Any]) -> Config:
                 raise ConfigError(f"{section}.{key}: unknown key (known: {', '.join(types)})")
             _check_type(f"{section}.{key}", value, types[key])
         sections[section] = cls(**table)
+    sections[SPEECH_TYPES] = _speech_types(data.get(SPEECH_TYPES, {}))
     config = Config(**sections)
     _validate(config)
     return config
+
+
+def _speech_types(data: object) -> dict[str, SpeechTypeConfig]:
+    """[speech_types.<type>] tables over the defaults: each key given replaces that default."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{SPEECH_TYPES}: must be a table, got {type(data).__name__}")
+    types = _default_speech_types()
+    known_types = ", ".join(types)
+    fields = get_type_hints(SpeechTypeConfig)
+    for kind, table in data.items():
+        where = f"{SPEECH_TYPES}.{kind}"
+        if kind not in types:
+            raise ConfigError(f"{where}: unknown speech type (known: {known_types})")
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: must be a table, got {type(table).__name__}")
+        for key, value in table.items():
+            if key not in fields:
+                raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(fields)})")
+            _check_type(f"{where}.{key}", value, fields[key])
+        types[kind] = dataclasses.replace(types[kind], **table)
+        checked = types[kind]
+        for ok, key, problem, value in (
+            (
+                1 <= checked.seconds <= MAX_SPEECH_SECONDS,
+                "seconds",
+                f"must be 1-{MAX_SPEECH_SECONDS}",
+                checked.seconds,
+            ),
+            (0 <= checked.priority <= 9, "priority", "must be 0-9", checked.priority),
+            (
+                0 <= checked.per_item_limit <= 100,
+                "per_item_limit",
+                "must be 0 (no limit) to 100",
+                checked.per_item_limit,
+            ),
+        ):
+            if not ok:
+                raise ConfigError(f"{where}.{key}: {problem}, got {value!r}")
+    return types
 
 
 def _check_type(name: str, value: Any, expected: type) -> None:
@@ -204,7 +321,7 @@ def _check_type(name: str, value: Any, expected: type) -> None:
 
 def _validate(config: Config) -> None:
     """Check value ranges and enumerations; the first failing check names its key."""
-    server, council, rules = config.server, config.council, config.rules
+    server, council, rules, floor = config.server, config.council, config.rules, config.floor
     fraction = f"{rules.quorum_numerator}/{rules.quorum_denominator}"
     checks = [
         (server.instance_path.strip() != "", "server.instance_path", "must not be empty", ""),
@@ -269,6 +386,54 @@ def _validate(config: Config) -> None:
             "must be 0 (no limit) to 3600 seconds",
             rules.default_time_limit_seconds,
         ),
+        (
+            0 <= floor.warning_seconds <= 600,
+            "floor.warning_seconds",
+            "must be 0-600",
+            floor.warning_seconds,
+        ),
+        (
+            floor.at_zero in tuple(AtZero),
+            "floor.at_zero",
+            f"must be one of {tuple(m.value for m in AtZero)}",
+            floor.at_zero,
+        ),
+        (
+            0 <= floor.grace_seconds <= 600,
+            "floor.grace_seconds",
+            "must be 0-600",
+            floor.grace_seconds,
+        ),
+        (
+            floor.microphone_mode in tuple(MicrophoneMode),
+            "floor.microphone_mode",
+            f"must be one of {tuple(m.value for m in MicrophoneMode)}",
+            floor.microphone_mode,
+        ),
+        (
+            1 <= floor.max_open_microphones <= MAX_OPEN_MICROPHONES,
+            "floor.max_open_microphones",
+            f"must be 1-{MAX_OPEN_MICROPHONES} (the chair's is not counted)",
+            floor.max_open_microphones,
+        ),
+        (
+            0 <= floor.faction_seconds_per_item <= 24 * 3600,
+            "floor.faction_seconds_per_item",
+            "must be 0 (no budget) to 86400 seconds",
+            floor.faction_seconds_per_item,
+        ),
+        (
+            _is_command(floor.recording_command),
+            "floor.recording_command",
+            "must be empty or a command line (quotes closed)",
+            floor.recording_command,
+        ),
+        (
+            floor.recording_folder.strip() != "",
+            "floor.recording_folder",
+            "must not be empty",
+            floor.recording_folder,
+        ),
     ]
     for ok, name, problem, value in checks:
         if not ok:
@@ -292,6 +457,14 @@ def _is_redis_url(url: str) -> bool:
         and re.fullmatch(r"(/[0-9]{0,5})?", parts.path) is not None
         and not parts.fragment
     )
+
+
+def _is_command(line: str) -> bool:
+    """Whether `line` is empty or splits into a command and its arguments (shell quoting)."""
+    try:
+        return line.strip() == "" or bool(shlex.split(line))
+    except ValueError:
+        return False
 
 
 def _is_timezone(name: str) -> bool:

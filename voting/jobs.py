@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable, Iterable
 
 from voting.domain.events import DomainEvent
+from voting.domain.floor import FloorRules
 from voting.services.bus import EventBus
-from voting.services.uow import UnitOfWork
+from voting.services.floor import check_speech_clocks
+from voting.services.uow import UnitOfWork, Units
 from voting.services.votes import close_expired_votes
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,30 @@ class VoteTimer(Periodic):
         for vote_id in closed:
             log.info("vote %s closed: its time limit ran out", vote_id)
         return closed
+
+
+#: How often the speech timer looks at the running speeches' clocks.
+SPEECH_TIMER_SECONDS = 0.25
+
+
+class SpeechTimer(Periodic):
+    """Journals a speech's time running out and, when the council mutes at zero, ends it and
+    switches its microphone off after the grace time. Screens count down by themselves (to the
+    deadline the server gave): this only records and acts."""
+
+    def __init__(
+        self, units: Units, rules: FloorRules, interval: float = SPEECH_TIMER_SECONDS
+    ) -> None:
+        self.units = units
+        self.rules = rules
+        super().__init__(self.tick, interval, "speech-timer")
+
+    def tick(self) -> list[int]:
+        try:
+            return check_speech_clocks(self.units, self.rules)
+        except Exception:  # a busy database must not stop the timer for good
+            log.exception("the speech timer could not check the speeches; it will try again")
+            return []
 
 
 class CollectorPacer(Periodic):

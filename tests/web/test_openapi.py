@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from halls import SECRETARY
 
+from voting.services import floor
+from voting.services.commands import GrantFloor, RequestFloor
 from voting.web import create_app, runtime_of
 
 PREFIX = "/api/v1"
@@ -124,11 +127,29 @@ def request_schemas(hall, document):  # type: ignore[no-untyped-def]
     """(method, path, url with real ids, request schema) for each operation with a body."""
     closed = hall.open_vote(title="Процедурне", override_quorum=True)
     hall.close(closed)
+    speech = floor.grant_floor(
+        hall.rt.uow(),
+        SECRETARY,
+        GrantFloor.parse(
+            {
+                "request_id": floor.request_floor(
+                    hall.rt.uow(),
+                    SECRETARY,
+                    RequestFloor.parse({"invited_name": "Гість"}, sitting_id=hall.sitting),
+                    hall.rt.floor_rules,
+                )["request_id"]
+            },
+            sitting_id=hall.sitting,
+        ),
+        hall.rt.floor_rules,
+    )
     ids = {
         "sitting_id": hall.sitting,
         "item_id": hall.items[0],
         "deputy_id": hall.deputies[0],
         "vote_id": closed,
+        "speech_id": speech,
+        "name": "tribune",
     }
     schemas = document["components"]["schemas"]
     out = []

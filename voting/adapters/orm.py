@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -175,6 +176,8 @@ class Sitting(Base):
     state: Mapped[str] = mapped_column(String(20), default="planned")
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the broadcast (the recording) of the sitting started: speeches give their offset in it.
+    broadcast_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AgendaItem(Base):
@@ -295,6 +298,96 @@ class SecretTally(Base):
     vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
     choice: Mapped[str] = mapped_column(String(10), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SpeakerList(Base):
+    """The speaker list of an agenda item (or of the sitting between items: `item_id` null)."""
+
+    __tablename__ = "speaker_list"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Seconds the chair added to every faction's budget on this item (the overrun made good).
+    faction_extra_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SpeechRequest(Base):
+    """A request for the floor: by a deputy (`deputy_id`) or, added by the chair or secretary,
+    an invited speaker (`invited_name`, `invited_position`). `hand_position` is the place the
+    chair gave it when ordering the list by hand."""
+
+    __tablename__ = "speech_request"
+    __table_args__ = (
+        CheckConstraint("state IN ('waiting', 'granted', 'withdrawn', 'removed')", name="state"),
+        CheckConstraint("(deputy_id IS NULL) <> (invited_name IS NULL)", name="deputy_or_invited"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("speaker_list.id"), index=True)
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
+    invited_name: Mapped[str | None] = mapped_column(String(300))
+    invited_position: Mapped[str | None] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hand_position: Mapped[int | None] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Speech(Base):
+    """A speech given (the archive): who spoke, as what, on which item, when and for how long.
+
+    While it runs, `running_since` and `used_seconds` keep the clock (domain.floor.SpeechClock);
+    `pauses` is a JSON list of [start, end] times. Names and the faction are kept as they were
+    when the speech was given.
+    """
+
+    __tablename__ = "speech"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'paused', 'ended')", name="state"),
+        # One speech at a time per sitting.
+        Index(
+            "uq_speech_one_live_per_sitting",
+            "sitting_id",
+            unique=True,
+            sqlite_where=text("state <> 'ended'"),
+            postgresql_where=text("state <> 'ended'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), index=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_item.id"), index=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("speaker_list.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("speech_request.id"))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"), index=True)
+    speaker_name: Mapped[str] = mapped_column(String(300))
+    speaker_position: Mapped[str | None] = mapped_column(String(300))
+    faction: Mapped[str | None] = mapped_column(String(300))
+    type: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20))
+    microphone: Mapped[str] = mapped_column(String(40))
+    allotted_seconds: Mapped[float] = mapped_column(Float)
+    used_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    running_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pauses: Mapped[str] = mapped_column(Text, default="[]")
+    time_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(20))
+    recording_file: Mapped[str | None] = mapped_column(String(500))
+    recording_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Microphone(Base):
+    """A microphone the system has switched on, and why; a row is kept when it goes off."""
+
+    __tablename__ = "microphone"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    is_on: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    cause: Mapped[str] = mapped_column(String(20))
+    #: Switched off by the chair's priority key while held: they come back on when it is let go.
+    held_by_chair: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class JournalEntry(Base):

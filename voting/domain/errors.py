@@ -90,3 +90,27 @@ class SecretCountersLost(DomainError):
 
 class SittingNotOpen(DomainError):
     code = "sitting_not_open"
+
+
+class SpeakerListClosed(DomainError):
+    code = "speaker_list_closed"
+
+
+class DuplicateRequest(DomainError):
+    code = "duplicate_request"
+
+
+class SpeechLimitReached(DomainError):
+    code = "speech_limit_reached"
+
+
+class NoOneWaiting(DomainError):
+    code = "no_one_waiting"
+
+
+class RequestNotWaiting(DomainError):
+    code = "request_not_waiting"
+
+
+class SpeechNotLive(DomainError):
+    code = "speech_not_live"

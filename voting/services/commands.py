@@ -19,11 +19,14 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import date as Day
+from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar, Final, Self
 
 from voting.domain.actors import PERSON_ROLES, PROCEDURE, Actor, Role
 from voting.domain.agenda import ItemStatus
 from voting.domain.errors import InvalidInput, PermissionDenied
+from voting.domain.floor import SpeechType, checked_added_seconds, checked_microphone
 from voting.domain.rules import PRESET_RULES, AdoptionRule, rule_from_spec
 from voting.domain.votes import Choice, Stage, VoteKind, parse_enum
 
@@ -521,6 +524,188 @@ class SetItemStatus(Command):
 
     item_id: int = arg(record_id("agenda item"))
     status: ItemStatus = arg(_status)
+
+
+# --- the floor ---------------------------------------------------------------------------------
+
+
+def _speech_type(value: object, name: str) -> SpeechType:
+    if value is MISSING or value is None:
+        return SpeechType.SPEECH  # the console's speak key asks for a debate speech
+    return parse_enum(SpeechType, value, name)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RequestFloor(Command):
+    """A request for the floor: a deputy's own, or one the chair or secretary adds for any
+    deputy (`deputy_id`) or for an invited speaker (`invited_name` and `invited_position`)."""
+
+    WHAT = "a request for the floor"
+    ROLES = (Role.DEPUTY, *PROCEDURE)
+
+    sitting_id: int = arg(record_id("sitting"))
+    type: SpeechType = arg(_speech_type, default=SpeechType.SPEECH)
+    deputy_id: int | None = arg(optional_whole(), default=None)
+    invited_name: str | None = arg(text(required=False), default=None)
+    invited_position: str | None = arg(text(required=False), default=None)
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values["invited_name"] is not None and values["deputy_id"] is not None:
+            raise InvalidInput(
+                "a request is for a deputy (deputy_id) or an invited speaker (invited_name), "
+                "not both",
+                field="invited_name",
+            )
+        if values["invited_position"] is not None and values["invited_name"] is None:
+            raise InvalidInput("invited_position goes with invited_name", field="invited_position")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WithdrawRequest(Command):
+    """A waiting request withdrawn by its deputy, or removed by the chair or secretary."""
+
+    WHAT = "a withdrawal"
+    ROLES = (Role.DEPUTY, *PROCEDURE)
+
+    request_id: int = arg(record_id("request"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class OrderSpeakers(Command):
+    """The chair's own order of the waiting requests (every one of them, first to last)."""
+
+    WHAT = "an order of speakers"
+
+    sitting_id: int = arg(record_id("sitting"))
+    order: tuple[int, ...] = arg(id_list("order must be a list of request ids"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CloseSpeakerList(Command):
+    """The speaker list closed to new requests (`closed` false opens it again)."""
+
+    WHAT = "a speaker list"
+
+    sitting_id: int = arg(record_id("sitting"))
+    closed: bool = arg(flag(absent=True), default=True)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReaddLastSpeaker(Command):
+    """The last speaker back at the head of the list."""
+
+    WHAT = "a speaker re-added"
+
+    sitting_id: int = arg(record_id("sitting"))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GrantFloor(Command):
+    """The floor to the next in the list, or to the waiting request `request_id`."""
+
+    WHAT = "a grant of the floor"
+
+    sitting_id: int = arg(record_id("sitting"))
+    request_id: int | None = arg(record_id("request", required=False), default=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SpeechAction(Command):
+    """Pause, resume or end a speech."""
+
+    WHAT = "a speech"
+
+    speech_id: int = arg(record_id("speech"))
+
+
+def _added_seconds(value: object, name: str) -> int:
+    if value is MISSING:
+        return 60  # the +1 min key
+    seconds = validate.integer(value, name, minimum=validate.INT_MIN, maximum=validate.INT_MAX)
+    assert seconds is not None
+    return checked_added_seconds(seconds)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AddSpeakingTime(Command):
+    """More time for a speech (a minute unless `seconds` says otherwise)."""
+
+    WHAT = "added speaking time"
+
+    speech_id: int = arg(record_id("speech"))
+    seconds: int = arg(_added_seconds, default=60)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ExtendFactionBudgets(Command):
+    """Every faction's time on the item raised by the largest overrun so far."""
+
+    WHAT = "faction time"
+
+    sitting_id: int = arg(record_id("sitting"))
+
+
+def _microphone(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput('microphone must be "chair", "tribune" or "deputy:<id>"', field=name)
+    return checked_microphone(value)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SwitchMicrophone(Command):
+    """A microphone switched on or off by hand."""
+
+    WHAT = "a microphone switch"
+
+    microphone: str = arg(_microphone)
+    on: bool = arg(flag())
+
+    @classmethod
+    def check_together(cls, data: Mapping[str, object], values: dict[str, Any]) -> None:
+        if values["on"] is None:
+            raise InvalidInput("on is required: true or false", field="on")
+
+
+class ChairPriorityMode(StrEnum):
+    HOLD = "hold"  # the others off while the key is held
+    RELEASE = "release"  # the key let go: those it silenced come back on
+    MUTE_ALL = "mute_all"  # the others off for good
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChairPriority(Command):
+    """The chair's priority key."""
+
+    WHAT = "the chair's priority"
+
+    mode: ChairPriorityMode = arg(
+        one_of(ChairPriorityMode, absent=ChairPriorityMode.HOLD), default=ChairPriorityMode.HOLD
+    )
+
+
+def _moment(value: object, name: str) -> datetime | None:
+    if value is MISSING or value is None:
+        return None  # now
+    if not isinstance(value, str) or len(value) > 40:
+        raise InvalidInput(f"{name} must be a date and time (ISO 8601)", field=name)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date and time (ISO 8601), got {value!r}") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} must name its time zone (e.g. +02:00 or Z)", field=name)
+    return moment
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MarkBroadcastStart(Command):
+    """When the sitting's broadcast started (now unless `started_at` is given)."""
+
+    WHAT = "a broadcast start"
+
+    sitting_id: int = arg(record_id("sitting"))
+    started_at: datetime | None = arg(_moment, default=None)
 
 
 # --- the council and its roster ----------------------------------------------------------------

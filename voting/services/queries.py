@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from voting.adapters import orm
 from voting.domain.agenda import ITEM_STATUS_UK, ItemStatus
 from voting.domain.errors import NotFound
+from voting.domain.floor import FloorRules
 from voting.domain.names import uk_sort_key
 from voting.domain.presence import Presence
 from voting.domain.sittings import SittingState
@@ -18,6 +19,7 @@ from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind
 
 from .commands import SETTINGS
 from .council import the_council
+from .floor import floor_view
 from .registration import latest_round, presence_of, registered_ids
 from .uow import UnitOfWork
 from .votes import vote_public
@@ -405,10 +407,15 @@ def live_state(uow: UnitOfWork, audience: str = "public") -> dict[str, object]:
 
 
 def live_states(
-    uow: UnitOfWork, audiences: Iterable[str] = AUDIENCES, with_head: bool = False
+    uow: UnitOfWork,
+    audiences: Iterable[str] = AUDIENCES,
+    with_head: bool = False,
+    floor_rules: FloorRules | None = None,
 ) -> tuple[int | None, dict[str, dict[str, object]]]:
     """`live_state` of each audience, read in one transaction (a push reads them all at once),
-    and with `with_head` the journal's head (else None), read first: no state is older."""
+    and with `with_head` the journal's head (else None), read first: no state is older.
+    `floor_rules` order the speaker list (the council's configured rules; defaults if None)."""
+    rules = FloorRules() if floor_rules is None else floor_rules
     wanted = list(audiences)
     for audience in wanted:
         if audience not in AUDIENCES:
@@ -432,6 +439,7 @@ def live_states(
             "sitting": None,
             "current_item": None,
             "vote": None,
+            "floor": None,
         }
         out = {audience: dict(common) for audience in wanted}
         followed = live_sitting(uow)
@@ -457,6 +465,10 @@ def live_states(
             select(orm.Vote).where(orm.Vote.sitting_id == followed.id).order_by(orm.Vote.id.desc())
         ).first()
         facts = None if last_vote is None else _VoteFacts(uow, last_vote)
+        floors = {
+            staff: floor_view(uow, followed, rules, staff=staff)
+            for staff in {audience == "staff" for audience in wanted}
+        }
         for audience in wanted:
             shown = out[audience]
             staff, light = audience == "staff", audience == "terminal"
@@ -470,6 +482,7 @@ def live_states(
                 }
             )
             shown["current_item"] = None if current is None else _item_dict(current)
+            shown["floor"] = floors[staff]
             if staff:
                 shown["agenda"] = [_item_dict(i) for i in items]
             if facts is not None:

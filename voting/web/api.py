@@ -11,11 +11,13 @@ from werkzeug.exceptions import BadRequest
 from voting.bootstrap import Runtime
 from voting.domain.actors import Actor
 from voting.domain.errors import InvalidInput, PermissionDenied
+from voting.domain.floor import FloorRules
 from voting.services import auth as auth_service
 from voting.services import (
     casting,
     commands,
     council,
+    floor,
     queries,
     registration,
     sittings,
@@ -369,6 +371,196 @@ def announce(vote_id: int) -> ResponseReturnValue:
     command = commands.AnnounceResult.parse(body(optional=True), vote_id=vote_id)
     votes.announce_result(uow(), actor(), command)
     return queries.vote(reader(), vote_id, staff=True)
+
+
+# --- the floor --------------------------------------------------------------------------------
+
+
+def floor_rules() -> FloorRules:
+    return rt().floor_rules
+
+
+@bp.get("/sittings/<int:sitting_id>/floor")
+def sitting_floor(sitting_id: int) -> ResponseReturnValue:
+    """The speech now, the speaker list in order with each one's estimated wait (staff also
+    see the microphones and the factions' time)."""
+    return floor_of(sitting_id)
+
+
+def floor_of(sitting_id: int) -> dict[str, object]:
+    staff = is_staff(current_actor(required=False))
+    with reader() as uow:
+        sitting = sittings.get_sitting(uow, sitting_id)
+        return floor.floor_view(uow, sitting, floor_rules(), staff=staff)
+
+
+@bp.post("/sittings/<int:sitting_id>/floor/requests")
+@requires(commands.RequestFloor)
+def request_floor(sitting_id: int) -> ResponseReturnValue:
+    command = commands.RequestFloor.parse(body(optional=True), sitting_id=sitting_id)
+    return created(floor.request_floor(uow(), actor(), command, floor_rules()))
+
+
+@bp.delete("/floor/requests/<int:request_id>")
+@requires(commands.WithdrawRequest)
+def withdraw_request(request_id: int) -> ResponseReturnValue:
+    floor.withdraw_request(
+        uow(), actor(), commands.WithdrawRequest.parse({}, request_id=request_id)
+    )
+    return {"request_id": request_id}
+
+
+@bp.put("/sittings/<int:sitting_id>/floor/order")
+@requires(commands.OrderSpeakers)
+def order_speakers(sitting_id: int) -> ResponseReturnValue:
+    command = commands.OrderSpeakers.parse(body(), sitting_id=sitting_id)
+    floor.order_speakers(uow(), actor(), command, floor_rules())
+    return floor_of(sitting_id)
+
+
+@bp.post("/sittings/<int:sitting_id>/floor/close")
+@requires(commands.CloseSpeakerList)
+def close_speaker_list(sitting_id: int) -> ResponseReturnValue:
+    command = commands.CloseSpeakerList.parse(body(optional=True), sitting_id=sitting_id)
+    floor.close_speaker_list(uow(), actor(), command)
+    return floor_of(sitting_id)
+
+
+@bp.post("/sittings/<int:sitting_id>/floor/readd-last")
+@requires(commands.ReaddLastSpeaker)
+def readd_last(sitting_id: int) -> ResponseReturnValue:
+    command = commands.ReaddLastSpeaker.parse({}, sitting_id=sitting_id)
+    return created({"request_id": floor.readd_last_speaker(uow(), actor(), command)})
+
+
+@bp.post("/sittings/<int:sitting_id>/floor/grant")
+@requires(commands.GrantFloor)
+def grant_floor(sitting_id: int) -> ResponseReturnValue:
+    command = commands.GrantFloor.parse(body(optional=True), sitting_id=sitting_id)
+    speech_id = floor.grant_floor(uow(), actor(), command, floor_rules())
+    return created({"speech_id": speech_id, **floor_of(sitting_id)})
+
+
+@bp.post("/sittings/<int:sitting_id>/floor/faction-time")
+@requires(commands.ExtendFactionBudgets)
+def extend_faction_time(sitting_id: int) -> ResponseReturnValue:
+    command = commands.ExtendFactionBudgets.parse({}, sitting_id=sitting_id)
+    return {"added_seconds": floor.extend_faction_budgets(uow(), actor(), command, floor_rules())}
+
+
+@bp.post("/sittings/<int:sitting_id>/broadcast")
+@requires(commands.MarkBroadcastStart)
+def broadcast_start(sitting_id: int) -> ResponseReturnValue:
+    command = commands.MarkBroadcastStart.parse(body(optional=True), sitting_id=sitting_id)
+    return {"broadcast_started_at": floor.mark_broadcast_start(uow(), actor(), command)}
+
+
+def _speech_action(speech_id: int, action: str) -> ResponseReturnValue:
+    command = commands.SpeechAction.parse({}, speech_id=speech_id)
+    command.authorize(actor())
+    if action == "pause":
+        floor.pause_speech(uow(), actor(), command)
+    elif action == "resume":
+        floor.resume_speech(uow(), actor(), command)
+    else:
+        floor.end_speech(uow(), actor(), command, floor_rules())
+    return floor.speeches_one(reader(), speech_id)
+
+
+@bp.post("/speeches/<int:speech_id>/pause")
+@requires(commands.SpeechAction)
+def pause_speech(speech_id: int) -> ResponseReturnValue:
+    return _speech_action(speech_id, "pause")
+
+
+@bp.post("/speeches/<int:speech_id>/resume")
+@requires(commands.SpeechAction)
+def resume_speech(speech_id: int) -> ResponseReturnValue:
+    return _speech_action(speech_id, "resume")
+
+
+@bp.post("/speeches/<int:speech_id>/end")
+@requires(commands.SpeechAction)
+def end_speech(speech_id: int) -> ResponseReturnValue:
+    return _speech_action(speech_id, "end")
+
+
+@bp.post("/speeches/<int:speech_id>/time")
+@requires(commands.AddSpeakingTime)
+def add_time(speech_id: int) -> ResponseReturnValue:
+    command = commands.AddSpeakingTime.parse(body(optional=True), speech_id=speech_id)
+    floor.add_speaking_time(uow(), actor(), command)
+    return floor.speeches_one(reader(), speech_id)
+
+
+@bp.get("/microphones")
+@require_actor
+def list_microphones() -> ResponseReturnValue:
+    """The microphones as recorded, and which the port reports on."""
+    if not is_staff(actor()):
+        raise PermissionDenied("the microphones are for the secretary and the chair")
+    return {
+        "microphones": floor.microphones(reader()),
+        "on": sorted(rt().microphones.which_on()),
+    }
+
+
+@bp.put("/microphones/<name>")
+@requires(commands.SwitchMicrophone)
+def switch_microphone(name: str) -> ResponseReturnValue:
+    command = commands.SwitchMicrophone.parse(body(), microphone=name)
+    floor.switch_microphone(uow(), actor(), command, floor_rules())
+    return list_microphones()
+
+
+@bp.post("/microphones/chair-priority")
+@requires(commands.ChairPriority)
+def chair_priority() -> ResponseReturnValue:
+    command = commands.ChairPriority.parse(body(optional=True))
+    floor.chair_priority(uow(), actor(), command, floor_rules())
+    return list_microphones()
+
+
+def _archive(records: list[dict[str, object]], name: str, fmt: str) -> ResponseReturnValue:
+    if fmt == "csv":
+        return (
+            floor.speeches_csv(records),
+            200,
+            {
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="{name}.csv"',
+            },
+        )
+    return {"speeches": records}
+
+
+def _format() -> str:
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InvalidInput("format must be json or csv", field="format")
+    return fmt
+
+
+@bp.get("/sittings/<int:sitting_id>/speeches")
+def sitting_speeches(sitting_id: int) -> ResponseReturnValue:
+    fmt = _format()
+    records = floor.speeches(reader(), sitting_id=sitting_id)
+    return _archive(records, f"sitting-{sitting_id}-speeches", fmt)
+
+
+@bp.get("/agenda-items/<int:item_id>/speeches")
+def item_speeches(item_id: int) -> ResponseReturnValue:
+    fmt = _format()
+    return _archive(floor.speeches(reader(), item_id=item_id), f"item-{item_id}-speeches", fmt)
+
+
+@bp.get("/deputies/<int:deputy_id>/speeches")
+def deputy_speeches(deputy_id: int) -> ResponseReturnValue:
+    fmt = _format()
+    records = floor.speeches(reader(), deputy_id=deputy_id)
+    if fmt == "csv":
+        return _archive(records, f"deputy-{deputy_id}-speeches", fmt)
+    return {"speeches": records, "speaking_time": floor.speaking_time(reader(), deputy_id)}
 
 
 @bp.get("/journal")

@@ -14,9 +14,9 @@ Rooms (each connection is in exactly one audience): "public" (displays and the p
 own line when the registration round changes) and "staff" (secretary and chair); a
 deputy also joins "deputy:<id>".
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
-Mutating events (`register`, `cast`) are parsed into the same commands as the HTTP API's
-requests and act through the same services, answering {ok: true, ...} or
-{ok: false, error: {code, message}}; nothing changes on an error.
+Mutating events (`register`, `cast`, `request_floor`, `withdraw_request`) are parsed into the
+same commands as the HTTP API's requests and act through the same services, answering
+{ok: true, ...} or {ok: false, error: {code, message}}; nothing changes on an error.
 
 This layer only translates: it subscribes to the runtime's event bus (which carries the events of
 every server process of the council when they share Redis) and sends each process's own
@@ -40,7 +40,7 @@ from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 from voting.domain.events import DomainEvent
 from voting.jobs import Background
 from voting.services import auth as auth_service
-from voting.services import casting, commands, queries, registration
+from voting.services import casting, commands, floor, queries, registration
 
 from .push import EventSequencer, SnapshotPusher, server_of
 
@@ -63,6 +63,12 @@ URGENT_EVENTS = frozenset(
         "registration_closed",
         "sitting_opened",
         "sitting_closed",
+        "speech_started",
+        "speech_ended",
+        "speech_paused",
+        "speech_resumed",
+        "speech_time_added",
+        "microphone_switched",
     }
 )
 
@@ -120,6 +126,8 @@ class LiveScreens:
         socketio.on_event("snapshot", self.fresh_snapshot)
         socketio.on_event("register", self._acting(self.register, commands.Register))
         socketio.on_event("cast", self._acting(self.cast, commands.CastChoice))
+        socketio.on_event("request_floor", self._acting(self.request_floor, commands.RequestFloor))
+        socketio.on_event("withdraw_request", self._acting(self.withdraw, commands.WithdrawRequest))
 
         runtime.bus.subscribe(self.relay)
         # expired sign-in tokens, and revocations made through another server process
@@ -215,6 +223,13 @@ class LiveScreens:
     def cast(self, actor: Actor, command: commands.CastChoice) -> dict[str, object]:
         return casting.cast_choice(self.runtime.uow(), actor, command)
 
+    def request_floor(self, actor: Actor, command: commands.RequestFloor) -> dict[str, object]:
+        return floor.request_floor(self.runtime.uow(), actor, command, self.runtime.floor_rules)
+
+    def withdraw(self, actor: Actor, command: commands.WithdrawRequest) -> dict[str, object]:
+        floor.withdraw_request(self.runtime.uow(), actor, command)
+        return {"request_id": command.request_id}
+
     # --- what the bus brings ------------------------------------------------------------------
 
     def _send_event(self, event: DomainEvent) -> None:
@@ -295,7 +310,9 @@ def audience_snapshots(runtime: Runtime, audiences: Iterable[str]) -> dict[str, 
     the states (read after it, so never older)."""
     wanted = list(audiences)
     try:
-        seq, states = queries.live_states(runtime.reader(), wanted, with_head=True)
+        seq, states = queries.live_states(
+            runtime.reader(), wanted, with_head=True, floor_rules=runtime.floor_rules
+        )
     except DomainError:  # no council yet
         seq = queries.journal_head(runtime.reader())
         return {audience: {"seq": seq, "state": None} for audience in wanted}

@@ -197,6 +197,180 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         label=TEXT,
     ),
 }
+SPEECH_TYPES = [
+    "report",
+    "co_report",
+    "closing_word",
+    "speech",
+    "question",
+    "answer",
+    "reply",
+    "point_of_order",
+    "explanation_of_vote",
+    "faction_statement",
+    "invited",
+]
+SCHEMAS.update(
+    {
+        "FloorRequest": obj(
+            type={"type": "string", "enum": SPEECH_TYPES, "default": "speech"},
+            deputy_id=ID,
+            invited_name=TEXT,
+            invited_position=TEXT,
+        ),
+        "SpeakerOrder": obj(["order"], order={"type": "array", "items": ID}),
+        "SpeakerListState": obj(closed={"type": "boolean", "default": True}),
+        "Grant": obj(request_id=ID),
+        "AddedTime": obj(seconds={"type": "integer", "minimum": 1, "maximum": 3600, "default": 60}),
+        "MicrophoneSwitch": obj(["on"], on={"type": "boolean"}),
+        "ChairPriority": obj(
+            mode={"type": "string", "enum": ["hold", "release", "mute_all"], "default": "hold"}
+        ),
+        "BroadcastStart": obj(started_at={"type": "string", "format": "date-time"}),
+    }
+)
+
+FLOOR_OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
+    (
+        "get",
+        "/sittings/{sitting_id}/floor",
+        "The speech now and the speaker list in order (staff also see the microphones)",
+        "floor",
+        None,
+        False,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/floor/requests",
+        "Ask for the floor (a deputy: themselves; staff: any deputy or an invited speaker)",
+        "floor",
+        "FloorRequest",
+        True,
+        201,
+    ),
+    (
+        "delete",
+        "/floor/requests/{request_id}",
+        "Withdraw a waiting request (staff: remove it)",
+        "floor",
+        None,
+        True,
+        200,
+    ),
+    (
+        "put",
+        "/sittings/{sitting_id}/floor/order",
+        "Order the speaker list by hand",
+        "floor",
+        "SpeakerOrder",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/floor/close",
+        "Close (or reopen) the speaker list",
+        "floor",
+        "SpeakerListState",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/floor/readd-last",
+        "Put the last speaker back at the head of the list",
+        "floor",
+        None,
+        True,
+        201,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/floor/grant",
+        "Give the floor to the next (or the request named); a running speech ends first",
+        "floor",
+        "Grant",
+        True,
+        201,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/floor/faction-time",
+        "Raise every faction's time on the item by the largest overrun",
+        "floor",
+        None,
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/sittings/{sitting_id}/broadcast",
+        "Record when the sitting's broadcast started",
+        "floor",
+        "BroadcastStart",
+        True,
+        200,
+    ),
+    ("post", "/speeches/{speech_id}/pause", "Pause a speech", "floor", None, True, 200),
+    ("post", "/speeches/{speech_id}/resume", "Resume a speech", "floor", None, True, 200),
+    ("post", "/speeches/{speech_id}/end", "End a speech", "floor", None, True, 200),
+    (
+        "post",
+        "/speeches/{speech_id}/time",
+        "Add speaking time (a minute unless seconds is given)",
+        "floor",
+        "AddedTime",
+        True,
+        200,
+    ),
+    ("get", "/microphones", "The microphones and which are on", "floor", None, True, 200),
+    (
+        "put",
+        "/microphones/{name}",
+        'Switch a microphone ("chair", "tribune" or "deputy:<id>")',
+        "floor",
+        "MicrophoneSwitch",
+        True,
+        200,
+    ),
+    (
+        "post",
+        "/microphones/chair-priority",
+        "The chair's priority key: hold, release or mute_all",
+        "floor",
+        "ChairPriority",
+        True,
+        200,
+    ),
+    (
+        "get",
+        "/sittings/{sitting_id}/speeches",
+        "The archive of a sitting's speeches (?format=csv for CSV)",
+        "floor",
+        None,
+        False,
+        200,
+    ),
+    (
+        "get",
+        "/agenda-items/{item_id}/speeches",
+        "The speeches on an agenda item (?format=csv for CSV)",
+        "floor",
+        None,
+        False,
+        200,
+    ),
+    (
+        "get",
+        "/deputies/{deputy_id}/speeches",
+        "A deputy's speeches and speaking time (?format=csv for CSV)",
+        "floor",
+        None,
+        False,
+        200,
+    ),
+]
 
 # (method, path, summary, tag, request schema or None, needs a token, success status)
 OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
@@ -406,6 +580,7 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("post", "/tokens", "Issue a bearer token", "auth", "TokenRequest", True, 201),
     ("get", "/tokens", "The tokens issued (never the tokens themselves)", "auth", None, True, 200),
     ("delete", "/tokens/{token_id}", "Revoke a token (it then gets 401)", "auth", None, True, 200),
+    *FLOOR_OPERATIONS,
 ]
 
 ERRORS = {
@@ -435,12 +610,25 @@ def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, tag, schema, token, status in OPERATIONS:
         params = [
-            {"name": part[1:-1], "in": "path", "required": True, "schema": ID}
+            {
+                "name": part[1:-1],
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "maxLength": 40} if part == "{name}" else ID,
+            }
             for part in path.split("/")
             if part.startswith("{")
         ]
         if path == "/journal":
             params.append({"name": "after", "in": "query", "schema": {"type": "integer"}})
+        if path.endswith("/speeches"):
+            params.append(
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["json", "csv"]},
+                }
+            )
         op: dict[str, Any] = {
             "summary": summary,
             "tags": [tag],
@@ -466,7 +654,18 @@ def openapi_document() -> dict[str, Any]:
         if schema:
             op["requestBody"] = {
                 "required": schema
-                not in {"RegistrationRound", "RegistrationTarget", "Revote", "VoteSpec"},
+                not in {
+                    "RegistrationRound",
+                    "RegistrationTarget",
+                    "Revote",
+                    "VoteSpec",
+                    "FloorRequest",
+                    "SpeakerListState",
+                    "Grant",
+                    "AddedTime",
+                    "ChairPriority",
+                    "BroadcastStart",
+                },
                 "content": {
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
                 },
@@ -482,7 +681,8 @@ def openapi_document() -> dict[str, Any]:
             "title": "Council voting API",
             "version": "1",
             "description": "Run a council sitting: roster, agenda, registration and quorum, "
-            "roll-call, open and secret votes. Public reads need no token.",
+            "roll-call, open and secret votes, the floor (speaker list, speaking time, "
+            "microphones, the archive of speeches). Public reads need no token.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
