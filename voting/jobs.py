@@ -3,7 +3,7 @@ database goes.
 
 They run on threads; under `voting serve` (gevent, voting/__main__.py) every thread is a greenlet
 of the one OS thread. The runtime (voting/bootstrap.py) owns the jobs: the vote timer, the token
-sweep of the live screens, the collector pacer of a serving process, and the speech timer to come.
+sweep of the live screens, the collector pacer of a serving process, and the speech timer.
 """
 
 from __future__ import annotations

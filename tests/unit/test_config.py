@@ -15,6 +15,7 @@ from voting.config import (
     load_config,
     resolve_database_url,
 )
+from voting.domain.floor import AtZero, SpeechType, SpeechTypeRule
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,6 +69,21 @@ def test_shipped_config_toml_sets_every_key():
     data = tomllib.loads((REPO_ROOT / "config.toml").read_text(encoding="utf-8"))
     for name, section in dataclasses.asdict(Config()).items():
         assert set(data[name]) == set(section), name
+
+
+def test_a_councils_speech_types_and_floor_rules(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            '[floor]\nalternate_factions = true\nat_zero = "warn"\n'
+            "[speech_types.speech]\nseconds = 420\nper_item_limit = 2\n",
+        )
+    )
+    rules = config.floor_rules()
+    assert rules.alternate_factions and rules.at_zero is AtZero.WARN
+    assert rules.rule(SpeechType.SPEECH) == SpeechTypeRule(420, 2, False, 2)
+    assert rules.rule(SpeechType.REPORT).seconds == 15 * 60  # the others keep their defaults
+    assert rules.rule(SpeechType.POINT_OF_ORDER).interrupts
 
 
 def test_config_is_frozen():
@@ -186,6 +202,22 @@ def test_empty_environment_variable_is_ignored(monkeypatch):
         ("[rules]\nrevote_limit = -1", "rules.revote_limit"),
         ("[rules]\ndefault_time_limit_seconds = -5", "rules.default_time_limit_seconds"),
         ("[rules]\nshow_running_split = 0", "rules.show_running_split"),
+        ('[floor]\nat_zero = "explode"', "floor.at_zero"),
+        ('[floor]\nmicrophone_mode = "magic"', "floor.microphone_mode"),
+        ("[floor]\nmax_open_microphones = 0", "floor.max_open_microphones"),
+        ("[floor]\nmax_open_microphones = 26", "floor.max_open_microphones"),
+        ("[floor]\nwarning_seconds = -1", "floor.warning_seconds"),
+        ("[floor]\ngrace_seconds = 601", "floor.grace_seconds"),
+        ("[floor]\nfaction_seconds_per_item = -60", "floor.faction_seconds_per_item"),
+        ("[floor]\nrecording_command = 'rec \"unclosed'", "floor.recording_command"),
+        ("[floor]\nalternate_factions = 1", "floor.alternate_factions"),
+        ("[speech_types.song]\nseconds = 60", "speech_types.song"),
+        ("[speech_types.report]\nseconds = 0", "speech_types.report.seconds"),
+        ("[speech_types.report]\nseconds = 900.5", "speech_types.report.seconds"),
+        ("[speech_types.reply]\nper_item_limit = -1", "speech_types.reply.per_item_limit"),
+        ("[speech_types.reply]\npriority = 10", "speech_types.reply.priority"),
+        ("[speech_types.reply]\ncolour = 1", "speech_types.reply.colour"),
+        ("speech_types = 5", "speech_types"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_key(tmp_path, toml, key):

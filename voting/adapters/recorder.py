@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from voting.domain.events import DomainEvent
 from voting.jobs import Background
@@ -42,7 +44,7 @@ class SpeechRecorder:
         self.stop_seconds = stop_seconds
         self.background = Background()
         self._lock = threading.Lock()
-        self._running: dict[int, tuple[subprocess.Popen[bytes], Path]] = {}
+        self._running: dict[int, tuple[subprocess.Popen[bytes], Path, IO[bytes]]] = {}
 
     def follow(self, event: DomainEvent) -> None:
         speech_id = event.payload.get("speech_id")
@@ -60,48 +62,72 @@ class SpeechRecorder:
     def _start(self, speech_id: int, sitting_id: object) -> None:
         stem = self.path_of(sitting_id, speech_id)
         args = [part.replace("{path}", str(stem)) for part in self.command]
+        # What the command says on stderr goes to a temporary file, never a pipe that could
+        # fill up and stall it; it is quoted when the command fails.
+        errors = tempfile.TemporaryFile()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors
             )
         except OSError as error:
+            errors.close()
             self._failed(speech_id, f"the recording command could not start: {error}")
             return
         with self._lock:
-            self._running[speech_id] = (process, stem)
+            self._running[speech_id] = (process, stem, errors)
+        self._watch(speech_id, process)
+
+    def _watch(self, speech_id: int, process: subprocess.Popen[bytes]) -> None:
+        """A command that fails while the speech goes on is reported at once (the control
+        screen shows it during the speech)."""
+        status = process.wait()
+        if status == 0:
+            return  # done by itself (a fixed length?): its file is looked for at the end
+        with self._lock:
+            mine = self._running.get(speech_id)
+            if mine is None or mine[0] is not process:
+                return  # stopped by us: _stop reports
+            del self._running[speech_id]
+        with mine[2] as errors:
+            errors.seek(0)
+            detail = errors.read(2000).decode(errors="replace").strip()
+        self._failed(
+            speech_id,
+            f"the recording command exited with status {status} during the speech"
+            + (f": {detail[:300]}" if detail else ""),
+        )
 
     def _stop(self, speech_id: int) -> None:
         with self._lock:
             running = self._running.pop(speech_id, None)
         if running is None:
             return  # it never started (noted then), or another process records
-        process, stem = running
-        early = process.poll()
-        if early is None:
-            process.terminate()
-            try:
-                process.wait(timeout=self.stop_seconds)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        process, stem, errors = running
+        with errors:
+            early = process.poll()
+            if early is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=self.stop_seconds)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                    self._failed(
+                        speech_id,
+                        f"the recording command did not stop within {self.stop_seconds:g} s "
+                        "of SIGTERM and was killed",
+                    )
+                    return
+            elif early != 0:
+                errors.seek(0)
+                detail = errors.read(2000).decode(errors="replace").strip()
                 self._failed(
                     speech_id,
-                    f"the recording command did not stop within {self.stop_seconds:g} s "
-                    "of SIGTERM and was killed",
+                    f"the recording command exited with status {early} during the speech"
+                    + (f": {detail[:300]}" if detail else ""),
                 )
                 return
-        elif early != 0:
-            detail = (process.stderr.read() if process.stderr else b"").decode(errors="replace")
-            self._failed(
-                speech_id,
-                f"the recording command exited with status {early} during the speech"
-                + (f": {detail.strip()[:300]}" if detail.strip() else ""),
-            )
-            return
         written = sorted(stem.parent.glob(stem.name + "*"))
         if not written:
             self._failed(speech_id, f"the recording command wrote no file {stem}*")

@@ -950,6 +950,7 @@ def floor_view(
                 "id": request.id,
                 "place": place,
                 "type": request.type,
+                "interrupts": rules.rule(SpeechType(request.type)).interrupts,
                 "wait_seconds": wait,
                 **_speaker_dict(facts, request),
             }
@@ -967,21 +968,29 @@ def floor_view(
         "speech_types": {kind.value: rules.rule(kind).seconds for kind in SpeechType},
         "broadcast_started_at": _iso(sitting.broadcast_started_at),
     }
-    if staff:
-        out["microphone_mode"] = rules.microphone_mode.value
-        out["microphones"] = [
-            _microphone_dict(m)
-            for m in uow.session.scalars(
-                select(orm.Microphone)
-                .where(orm.Microphone.is_on.is_(True))
-                .order_by(orm.Microphone.name)
-            )
-        ]
-        out["faction_time"] = [] if facts is None else _faction_time(uow, facts, rules, now)
-        out["last_speaker"] = (
-            None if facts is None or not facts.speeches else facts.speeches[-1].speaker_name
+    out["microphone_mode"] = rules.microphone_mode.value
+    out["microphones"] = [
+        _microphone_dict(m)
+        for m in uow.session.scalars(
+            select(orm.Microphone)
+            .where(orm.Microphone.is_on.is_(True))
+            .order_by(orm.Microphone.name)
         )
-    return out
+    ]
+    out["faction_time"] = [] if facts is None else _faction_time(uow, facts, rules, now)
+    out["last_speaker"] = (
+        None if facts is None or not facts.speeches else facts.speeches[-1].speaker_name
+    )
+    return out if staff else public_floor(out)
+
+
+#: What only the secretary and the chair see of the floor.
+STAFF_FLOOR = ("microphone_mode", "microphones", "faction_time", "last_speaker")
+
+
+def public_floor(view: dict[str, object]) -> dict[str, object]:
+    """The floor as everyone may see it, from the staff's view."""
+    return {key: value for key, value in view.items() if key not in STAFF_FLOOR}
 
 
 # --- the archive ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind
 
 from .commands import SETTINGS
 from .council import the_council
-from .floor import floor_view
+from .floor import floor_view, public_floor
 from .registration import latest_round, presence_of, registered_ids
 from .uow import UnitOfWork
 from .votes import vote_public
@@ -465,10 +465,8 @@ def live_states(
             select(orm.Vote).where(orm.Vote.sitting_id == followed.id).order_by(orm.Vote.id.desc())
         ).first()
         facts = None if last_vote is None else _VoteFacts(uow, last_vote)
-        floors = {
-            staff: floor_view(uow, followed, rules, staff=staff)
-            for staff in {audience == "staff" for audience in wanted}
-        }
+        floor_staff = floor_view(uow, followed, rules, staff=True)  # read once for all
+        floors = {True: floor_staff, False: public_floor(floor_staff)}
         for audience in wanted:
             shown = out[audience]
             staff, light = audience == "staff", audience == "terminal"
