@@ -30,6 +30,7 @@ from voting.services.commands import (
     AddSpeakingTime,
     ChairPriority,
     CloseSpeakerList,
+    ExtendFactionBudgets,
     GrantFloor,
     MarkBroadcastStart,
     OrderSpeakers,
@@ -366,3 +367,35 @@ def test_the_live_state_carries_the_floor(fl: Floor) -> None:
     assert (public["spoke"], public["waiting"]) == (0, 1)
     assert "microphones" not in public
     assert staff["microphones"][0]["microphone"] == f"deputy:{d[0]}"
+
+
+def test_faction_time_goes_negative_and_the_overrun_is_given_to_every_faction(
+    fl: Floor,
+) -> None:
+    fl.rules = replace(RULES, faction_seconds_per_item=300)
+    d = fl.hall.deputies
+    fl.ask(d[0])
+    speech = fl.grant()
+    fl.hall.clock.advance(360)  # a minute over the faction's five
+    fl.end(speech)
+    times = {f["faction"]: f for f in fl.view()["faction_time"]}
+    spoken = fl.view()["faction_time"]
+    faction = next(f for f in spoken if f["spoken_seconds"])
+    assert (faction["spoken_seconds"], faction["remaining_seconds"]) == (360, -60)
+    assert all(f["remaining_seconds"] == 300 for f in spoken if f is not faction)
+    added = floor.extend_faction_budgets(
+        fl.rt.uow(), CHAIR, ExtendFactionBudgets.parse({}, sitting_id=fl.hall.sitting), fl.rules
+    )
+    assert added == 60
+    after = {f["faction"]: f["remaining_seconds"] for f in fl.view()["faction_time"]}
+    assert after[faction["faction"]] == 0
+    assert all(after[name] == 360 for name in times if name != faction["faction"])
+    with pytest.raises(InvalidInput, match="no faction has overrun"):
+        floor.extend_faction_budgets(
+            fl.rt.uow(),
+            CHAIR,
+            ExtendFactionBudgets.parse({}, sitting_id=fl.hall.sitting),
+            fl.rules,
+        )
+    assert "faction_time_extended" in fl.journal_kinds()
+    assert fl.view(staff=False).get("faction_time") is None  # the control screen's
