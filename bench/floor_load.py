@@ -11,12 +11,13 @@ each). The displays (public screens, no token) live in worker processes; the dep
 2. when the last request is acknowledged, the bench waits until every display shows a list of
    all the requests, and checks that every display shows the same list, in the same order, as
    the server's API (GET /sittings/<id>/floor);
-3. the secretary gives the floor (HTTP); when every display shows the speech, each of the first
-   100 displays says which second it would show at one common instant. A screen counts down to
-   the deadline the server gave, on the server's clock, which it estimates from the `now` of the
-   snapshots it received: from the last one (what the screens did before), or from the one that
-   arrived fastest of the last ten (what they do now: a late push can only make the server seem
-   behind). Reported: the spread of those estimates (ms) and whether all showed the same second;
+3. the secretary gives the floor (HTTP); when every display shows the speech, the first 100
+   displays are compared: each counts down to the deadline the server gave, on the server's
+   clock, which it knows by asking the server its time (`clock`, three times on connecting,
+   keeping the fastest answer: its error is at most half its round trip), as the screens do.
+   Reported: the spread of the moments at which the displays reach zero (ms), and the share of
+   each second during which they all show the same second. For comparison, the same with the
+   clock estimated from the snapshots' `now` (the last one, or the fastest of the last ten);
 4. the secretary ends the speech; the requests left are removed, for the next round.
 
     .venv/bin/python bench/floor_load.py                                   # SQLite, 3 rounds
@@ -68,6 +69,7 @@ class Screen:
         self.deadline: float | None = None
         self.speech_id: int | None = None
         self.offsets: list[float] = []
+        self.synced: tuple[float, float] | None = None  # (round trip, offset) of the best ask
 
     def take(self, data: dict[str, Any]) -> None:
         if data["seq"] < self.seq:
@@ -100,6 +102,18 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
     gate = asyncio.Semaphore(50)
     failures = 0
 
+    async def sync(client: Any, screen: Screen) -> None:
+        """As static/js/common.js does: ask the server's time, keep the answer that came back
+        fastest (its offset is the least wrong: at most half its round trip)."""
+        for _ in range(3):
+            sent = time.time()
+            answer = await client.call("clock", timeout=30)
+            back = time.time()
+            trip = back - sent
+            offset = datetime.fromisoformat(answer["now"]).timestamp() - (sent + back) / 2
+            if screen.synced is None or trip < screen.synced[0]:
+                screen.synced = (trip, offset)
+
     async def connect(screen: Screen) -> None:
         nonlocal failures
         client = socketio.AsyncClient(
@@ -115,6 +129,15 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
 
     started = now()
     await asyncio.gather(*(connect(s) for s in screens))
+    # Then each sets its clock (a screen does on connecting, and again now and then): a few at
+    # a time, as screens that were not all switched on in the same second.
+    sync_gate = asyncio.Semaphore(5)
+
+    async def synced(client: Any, screen: Screen) -> None:
+        async with sync_gate:
+            await sync(client, screen)
+
+    await asyncio.gather(*(synced(c, s) for c, s in zip(clients, screens, strict=False)))
     conn.send({"connected": len(clients), "failed": failures, "seconds": now() - started})
     while True:
         message = await loop.run_in_executor(None, conn.recv)
@@ -134,6 +157,7 @@ async def _display_main(base: str, count: int, conn: Connection) -> None:
                             s.deadline,
                             s.offsets[-1] if s.offsets else None,
                             max(s.offsets) if s.offsets else None,
+                            s.synced[1] if s.synced else None,
                         )
                         for s in screens[: message["sample"]]
                     ],
@@ -183,11 +207,15 @@ class Displays:
                 process.kill()
 
 
-def spread_of(clocks: list[tuple[float | None, float | None, float | None]], which: int) -> dict:
+def spread_of(clocks: list[tuple[float | None, ...]], which: int) -> dict:
     """Where each display puts the end of the speech on its own clock (deadline - offset), and
     the share of each second during which they all show the same whole second: they differ only
     while one has passed a second's boundary and another not yet, `spread` of every second."""
-    ends = [c[0] - c[which] for c in clocks if c[0] is not None and c[which] is not None]
+    ends = [
+        end - offset
+        for end, offset in ((c[0], c[which]) for c in clocks)
+        if end is not None and offset is not None
+    ]
     if not ends:
         return {"spread_ms": math.nan, "agree": 0.0}
     spread = max(ends) - min(ends)
@@ -276,7 +304,7 @@ async def run(args: argparse.Namespace, base: str, hall: Any, displays: Displays
                 60,
             )
             clocks = [c for a in answers for c in a["clocks"]][: args.sample]
-            last, fastest = spread_of(clocks, 1), spread_of(clocks, 2)
+            last, fastest, synced = spread_of(clocks, 1), spread_of(clocks, 2), spread_of(clocks, 3)
             await call("POST", f"/speeches/{granted['speech_id']}/end")
             for entry in (await call("GET", f"/sittings/{hall.sitting}/floor"))["queue"]:
                 await call("DELETE", f"/floor/requests/{entry['id']}")
@@ -291,15 +319,19 @@ async def run(args: argparse.Namespace, base: str, hall: Any, displays: Displays
                 "agree_last": last["agree"],
                 "spread_fastest_ms": fastest["spread_ms"],
                 "agree_fastest": fastest["agree"],
+                "spread_synced_ms": synced["spread_ms"],
+                "agree_synced": synced["agree"],
             }
             rounds.append(result)
             print(
                 f"round {number}: {len(acks)} requests acknowledged, {len(refused)} refused; "
                 f"ack {summary(acks)}; {len(queues) - different} of {len(queues)} displays show "
                 f"the server's list of {len(truth)}; countdown on {len(clocks)} displays: "
-                f"spread {last['spread_ms']:.1f} ms, same second {last['agree']:.0%} of the "
-                f"time (clock from the last snapshot) / {fastest['spread_ms']:.1f} ms, "
-                f"{fastest['agree']:.0%} (from the fastest of the last {CLOCK_SAMPLES})",
+                f"spread {synced['spread_ms']:.1f} ms, same second {synced['agree']:.1%} of the "
+                f"time (clock set by asking the server); with the clock from the snapshots: "
+                f"{last['spread_ms']:.1f} ms, {last['agree']:.0%} (the last) / "
+                f"{fastest['spread_ms']:.1f} ms, {fastest['agree']:.0%} (the fastest of the "
+                f"last {CLOCK_SAMPLES})",
                 flush=True,
             )
             await asyncio.sleep(args.pause)

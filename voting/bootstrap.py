@@ -32,6 +32,7 @@ from voting.jobs import CollectorPacer, Periodic, SpeechTimer, VoteTimer
 from voting.services import casting
 from voting.services.bus import BusUnavailable, EventBus
 from voting.services.casting import CastRequest
+from voting.services.floor import FloorRequest, new_request_committer
 from voting.services.group_commit import GroupCommitter
 from voting.services.microphones import MicrophoneDriver, MicrophonePort
 from voting.services.uow import Clock, UnitOfWork, utcnow
@@ -54,6 +55,8 @@ class Runtime:
     floor_rules: FloorRules = field(default_factory=FloorRules)
     #: The microphones the floor switches (simulated unless a door gives the hall's).
     microphones: MicrophonePort = field(default_factory=SimulatedMicrophones)
+    #: The group committer of requests for the floor.
+    floor_requests: GroupCommitter[FloorRequest] = field(default_factory=new_request_committer)
     jobs: list[Periodic] = field(default_factory=list)
     _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
@@ -68,6 +71,7 @@ class Runtime:
             self.clock,
             purger=self.purger,
             casts=self.casts,
+            floor_requests=self.floor_requests,
         )
 
     def reader(self) -> UnitOfWork:
@@ -76,8 +80,9 @@ class Runtime:
 
     @property
     def casts_in_flight(self) -> bool:
-        """Whether casts are being written now, or waiting to be: pushes give way to them."""
-        return self.casts.busy
+        """Whether casts (or requests for the floor) are being written now, or waiting to be:
+        pushes give way to them."""
+        return self.casts.busy or self.floor_requests.busy
 
     def add_job(self, job: Periodic) -> Periodic:
         """A periodic job of this process: it runs from `start()` (at once if started) until

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -399,3 +400,25 @@ def test_faction_time_goes_negative_and_the_overrun_is_given_to_every_faction(
         )
     assert "faction_time_extended" in fl.journal_kinds()
     assert fl.view(staff=False).get("faction_time") is None  # the control screen's
+
+
+def test_requests_arriving_together_share_transactions_and_each_gets_its_place(
+    fl: Floor,
+) -> None:
+    d = fl.hall.deputies[:30]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda deputy_id: fl.ask(deputy_id, "question"), d))
+        twice = list(pool.map(lambda _: _try(lambda: fl.ask(d[0], "question")), range(3)))
+    assert sorted(a["place"] for a in answers) == list(range(1, 31))
+    assert all(isinstance(t, DuplicateRequest) for t in twice)
+    shown = fl.view()["queue"]
+    assert [e["id"] for e in shown] == sorted(a["request_id"] for a in answers)
+    assert {a["request_id"]: a["place"] for a in answers} == {e["id"]: e["place"] for e in shown}
+    assert fl.journal_kinds().count("floor_requested") == 30
+
+
+def _try(action: Any) -> object:
+    try:
+        return action()
+    except DomainError as error:
+        return error

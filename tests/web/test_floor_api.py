@@ -144,3 +144,10 @@ def test_terminals_ask_over_the_socket_and_every_screen_gets_the_same_list(
     )
     assert withdrawn["ok"] is False and withdrawn["error"]["code"] == "request_not_waiting"
     assert received(display, "event") == []
+
+
+def test_a_screen_sets_its_clock_by_the_servers(hall: Any, app: Any) -> None:
+    display = socket(app)
+    assert display.emit("clock", callback=True) == {"now": hall.clock.now.isoformat()}
+    hall.clock.advance(90)
+    assert display.emit("clock", callback=True) == {"now": hall.clock.now.isoformat()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -26,9 +27,11 @@ from voting.adapters import orm
 from voting.domain.actors import SYSTEM, Actor
 from voting.domain.agenda import ItemStatus
 from voting.domain.errors import (
+    DomainError,
     DuplicateRequest,
     InvalidInput,
     NoOneWaiting,
+    NotFound,
     NotRegistered,
     PermissionDenied,
     RequestNotWaiting,
@@ -68,6 +71,7 @@ from .commands import (
     SwitchMicrophone,
     WithdrawRequest,
 )
+from .group_commit import GroupCommitter, Request
 from .registration import registered_ids
 from .sittings import get_sitting, open_sitting_row
 from .uow import UnitOfWork, Units
@@ -171,7 +175,10 @@ class _ListFacts:
         self.requests = list(
             uow.session.scalars(
                 select(orm.SpeechRequest)
-                .where(orm.SpeechRequest.list_id == speakers.id)
+                .where(
+                    orm.SpeechRequest.list_id == speakers.id,
+                    orm.SpeechRequest.state.in_(("waiting", "granted")),
+                )
                 .order_by(orm.SpeechRequest.id)
             )
         )
@@ -256,10 +263,34 @@ def _speaker_dict(facts: _ListFacts, request: orm.SpeechRequest) -> dict[str, ob
 # --- requests ---------------------------------------------------------------------------------
 
 
+class FloorRequest(Request):
+    """One request for the floor on its way to the database (services.group_commit)."""
+
+    def __init__(
+        self, actor: Actor, command: RequestFloor, deputy_id: int | None, rules: FloorRules
+    ) -> None:
+        super().__init__(key=(command.sitting_id, deputy_id, command.invited_name))
+        self.actor = actor
+        self.command = command
+        self.deputy_id = deputy_id
+        self.rules = rules
+
+
+#: The most requests one transaction writes.
+MAX_REQUEST_BATCH = 64
+
+
+def new_request_committer() -> GroupCommitter[FloorRequest]:
+    """The group committer of requests for the floor: one per runtime. When a hall asks for
+    the floor at once (120 deputies within a second), the requests that arrive while one
+    transaction is written share the next one, as casts do."""
+    return GroupCommitter(write_requests, MAX_REQUEST_BATCH)
+
+
 def request_floor(
     uow: UnitOfWork, actor: Actor, command: RequestFloor, rules: FloorRules
 ) -> dict[str, object]:
-    """A request joins the list; answers its place and estimated wait.
+    """A request joins the list; answers its place and estimated wait, after the commit.
 
     A deputy asks for themselves (registered in the current round when the council requires it);
     the chair or secretary may add any deputy or an invited speaker, also to a closed list.
@@ -277,80 +308,169 @@ def request_floor(
             "name the speaker: deputy_id, or invited_name for an invited speaker",
             field="deputy_id",
         )
-    kind = command.type
+    request = FloorRequest(actor, command, deputy_id, rules)
+    if uow.floor_requests is None:
+        write_requests(uow, [request])
+        answer = request.outcome()
+    else:
+        answer = uow.floor_requests.submit(uow, request)
+    assert isinstance(answer, dict)
+    return answer
+
+
+def write_requests(uow: UnitOfWork, batch: list[FloorRequest]) -> None:
+    """Write a batch in one transaction and settle every request; if the transaction fails as a
+    whole, each request is written again alone, so a failure refuses only its own."""
+    try:
+        _write_requests(uow, batch)
+    except Exception as error:  # settled below, or split and retried one by one
+        if len(batch) == 1:
+            batch[0].settle(error=error)
+            return
+        for request in batch:
+            if not request.settled:
+                write_requests(uow, [request])
+
+
+def _write_requests(uow: UnitOfWork, batch: list[FloorRequest]) -> None:
+    by_sitting: dict[int, list[FloorRequest]] = {}
+    for request in batch:
+        by_sitting.setdefault(request.command.sitting_id, []).append(request)
+    answers: list[tuple[FloorRequest, dict[str, object]]] = []
     with uow:
-        sitting = _lock_open_sitting(uow, command.sitting_id)
-        if deputy_id is not None:
-            _deputy(uow, deputy_id)
-            if (
-                not staff
-                and rules.registration_required
-                and deputy_id not in registered_ids(uow, sitting.id)
-            ):
-                raise NotRegistered(
-                    "only deputies registered in the current round may ask for the floor; "
-                    "register first"
-                )
-        speakers = current_list(uow, sitting.id, create=True)
-        assert speakers is not None
-        if (
-            not staff
-            and speakers.closed_at is not None
-            and not (kind is SpeechType.POINT_OF_ORDER and rules.late_points_of_order)
-        ):
-            raise SpeakerListClosed(
-                "the speaker list is closed: no more requests"
-                + (", except on a point of order" if rules.late_points_of_order else "")
-            )
-        facts = _ListFacts(uow, speakers)
-        if deputy_id is not None:
-            mine = [r for r in facts.requests if r.deputy_id == deputy_id and r.type == kind]
-            if any(r.state == "waiting" for r in mine):
-                raise DuplicateRequest(
-                    f"deputy {deputy_id} is already waiting to speak ({kind.value})"
-                )
-            limit = rules.rule(kind).per_item_limit
-            used = sum(1 for r in mine if r.state == "granted")
-            if limit and used >= limit and not staff:
-                raise SpeechLimitReached(
-                    f"{kind.value}: at most {limit} per deputy on this item, already used"
-                )
-        request = orm.SpeechRequest(
+        for sitting_id, requests in by_sitting.items():
+            try:
+                sitting = _lock_open_sitting(uow, sitting_id)
+            except DomainError as error:
+                for request in requests:
+                    request.settle(error=error)
+                continue
+            answers += _add_requests(uow, sitting, requests)
+        uow.commit()
+    for request, answer in answers:
+        request.settle(answer)
+
+
+def _add_requests(
+    uow: UnitOfWork, sitting: orm.Sitting, requests: list[FloorRequest]
+) -> list[tuple[FloorRequest, dict[str, object]]]:
+    """One sitting's share of a batch: each request checked against the list as it stands with
+    the batch's earlier requests in it; the refused ones settled with their reason."""
+    rules = requests[0].rules
+    registered = registered_ids(uow, sitting.id) if rules.registration_required else set()
+    speakers = current_list(uow, sitting.id)  # created with the first request accepted
+    facts = None if speakers is None else _ListFacts(uow, speakers)
+    known = [] if facts is None else facts.requests
+    waiting: set[tuple[int | None, str]] = {
+        (r.deputy_id, r.type) for r in known if r.deputy_id is not None and r.state == "waiting"
+    }
+    granted = Counter((r.deputy_id, r.type) for r in known if r.state == "granted")
+    closed = speakers is not None and speakers.closed_at is not None
+    wanted = {r.deputy_id for r in requests if r.deputy_id is not None}
+    deputies = (
+        {d.id: d for d in uow.session.scalars(select(orm.Deputy).where(orm.Deputy.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    added: list[tuple[FloorRequest, orm.SpeechRequest]] = []
+    for request in requests:
+        try:
+            _check_request(request, closed, registered, waiting, granted, deputies)
+        except DomainError as error:
+            request.settle(error=error)
+            continue
+        if speakers is None:
+            speakers = current_list(uow, sitting.id, create=True)
+            assert speakers is not None
+        kind = request.command.type
+        row = orm.SpeechRequest(
             list_id=speakers.id,
-            deputy_id=deputy_id,
-            invited_name=command.invited_name if deputy_id is None else None,
-            invited_position=command.invited_position if deputy_id is None else None,
+            deputy_id=request.deputy_id,
+            invited_name=request.command.invited_name if request.deputy_id is None else None,
+            invited_position=(
+                request.command.invited_position if request.deputy_id is None else None
+            ),
             type=kind.value,
             state="waiting",
             requested_at=uow.now(),
         )
-        uow.session.add(request)
-        uow.session.flush()
-        facts = _ListFacts(uow, speakers)
-        speaker = _speaker_dict(facts, request)
+        uow.session.add(row)
+        if request.deputy_id is not None:
+            waiting.add((request.deputy_id, kind.value))
+        added.append((request, row))
+    if not added or speakers is None:
+        return []
+    uow.session.flush()
+    facts = _ListFacts(uow, speakers)
+    order = facts.ordered(rules)
+    waits = _waits(uow, facts, order, rules)
+    places = {
+        r.id: (place, wait)
+        for place, (r, wait) in enumerate(zip(order, waits, strict=True), start=1)
+    }
+    out = []
+    for request, row in added:
         uow.journal(
-            actor,
+            request.actor,
             "floor_requested",
             {
                 "sitting_id": sitting.id,
                 "item_id": speakers.item_id,
-                "request_id": request.id,
-                "type": kind.value,
-                **speaker,
+                "request_id": row.id,
+                "type": row.type,
+                **_speaker_dict(facts, row),
             },
         )
-        place, wait = _place_of(uow, facts, request.id, rules)
-        uow.commit()
-        return {"request_id": request.id, "type": kind.value, "place": place, "wait_seconds": wait}
+        place, wait = places[row.id]
+        out.append(
+            (
+                request,
+                {"request_id": row.id, "type": row.type, "place": place, "wait_seconds": wait},
+            )
+        )
+    return out
 
 
-def _place_of(
-    uow: UnitOfWork, facts: _ListFacts, request_id: int, rules: FloorRules
-) -> tuple[int, int]:
-    order = facts.ordered(rules)
-    waits = _waits(uow, facts, order, rules)
-    index = next(i for i, r in enumerate(order) if r.id == request_id)
-    return index + 1, waits[index]
+def _check_request(
+    request: FloorRequest,
+    closed: bool,
+    registered: set[int],
+    waiting: set[tuple[int | None, str]],
+    granted: Counter[tuple[int | None, str]],
+    deputies: dict[int, orm.Deputy],
+) -> None:
+    """Refuse a request (nothing written) with the reason a person can act on."""
+    rules, staff, kind = request.rules, request.actor.is_staff, request.command.type
+    deputy_id = request.deputy_id
+    if deputy_id is not None:
+        deputy = deputies.get(deputy_id)
+        if deputy is None:
+            raise NotFound(f"deputy {deputy_id} does not exist")
+        if not deputy.active:
+            raise InvalidInput(f"deputy {deputy_id} has no mandate now (inactive)")
+        if not staff and rules.registration_required and deputy_id not in registered:
+            raise NotRegistered(
+                "only deputies registered in the current round may ask for the floor; "
+                "register first"
+            )
+    if (
+        not staff
+        and closed
+        and not (kind is SpeechType.POINT_OF_ORDER and rules.late_points_of_order)
+    ):
+        raise SpeakerListClosed(
+            "the speaker list is closed: no more requests"
+            + (", except on a point of order" if rules.late_points_of_order else "")
+        )
+    if deputy_id is None:
+        return
+    if (deputy_id, kind.value) in waiting:
+        raise DuplicateRequest(f"deputy {deputy_id} is already waiting to speak ({kind.value})")
+    limit = rules.rule(kind).per_item_limit
+    if limit and granted[(deputy_id, kind.value)] >= limit and not staff:
+        raise SpeechLimitReached(
+            f"{kind.value}: at most {limit} per deputy on this item, already used"
+        )
 
 
 def _waits(

@@ -72,12 +72,15 @@ class UnitOfWork:
         read_only: bool = False,
         purger: SecretHistoryPurger | None = None,
         casts: GroupCommitter[Any] | None = None,
+        floor_requests: GroupCommitter[Any] | None = None,
     ) -> None:
         self.read_only = read_only
         self.purger = purger
         #: The process's group committer of casts: casts arriving together share a transaction
         #: (services/casting.py). Owned by the runtime, shared by every unit of work it makes.
         self.casts = casts
+        #: The same for requests for the floor (services/floor.py).
+        self.floor_requests = floor_requests
         self.engine = engine
         self.session_factory = session_factory
         self.bus = bus

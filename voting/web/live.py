@@ -9,6 +9,10 @@ Staff connections also receive `event` {seq, kind, payload} for every journal en
 a client that sees a gap in `seq`, or reconnects, asks for `snapshot` again. A client drops a
 snapshot older (lower `seq`) than the one it shows, so no screen is left showing a stale result.
 
+A screen may ask `clock` at any time: the answer is the server's time ({now}), from which the
+screen corrects its own clock by the round trip; countdowns (a vote's, a speech's) run to
+deadlines on the server's clock.
+
 Rooms (each connection is in exactly one audience): "public" (displays and the public web page),
 "terminal" (deputies' terminals: a lighter state without per-deputy lists; each asks for its
 own line when the registration round changes) and "staff" (secretary and chair); a
@@ -124,6 +128,7 @@ class LiveScreens:
         socketio.on_event("connect", self.connect)
         socketio.on_event("disconnect", self.disconnect)
         socketio.on_event("snapshot", self.fresh_snapshot)
+        socketio.on_event("clock", self.server_clock)
         socketio.on_event("register", self._acting(self.register, commands.Register))
         socketio.on_event("cast", self._acting(self.cast, commands.CastChoice))
         socketio.on_event("request_floor", self._acting(self.request_floor, commands.RequestFloor))
@@ -174,6 +179,11 @@ class LiveScreens:
 
     def disconnect(self, *_reason: object) -> None:
         self.signed.pop(_sid(), None)
+
+    def server_clock(self, *_args: object) -> dict[str, object]:
+        """The server's time now: a screen sets its clock by it from the round trip (as NTP
+        does), so that every screen counts down to a deadline on the same clock."""
+        return {"now": self.runtime.clock().isoformat()}
 
     def fresh_snapshot(self, *_args: object) -> dict[str, object]:
         return snapshot(self.runtime, self.actor_of(_sid()))
