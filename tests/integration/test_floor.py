@@ -422,3 +422,19 @@ def _try(action: Any) -> object:
         return action()
     except DomainError as error:
         return error
+
+
+def test_closing_the_sitting_ends_the_speech_and_its_microphone(fl: Floor) -> None:
+    fl.ask(fl.hall.deputies[0])
+    speech = fl.grant()
+    fl.hall.clock.advance(42)
+    sittings.close_sitting(fl.rt.uow(), SECRETARY, fl.hall.sitting)
+    record = floor.speeches_one(fl.rt.reader(), speech)
+    assert (record["state"], record["ended_by"], record["duration_seconds"]) == (
+        "ended",
+        "sitting_closed",
+        42,
+    )
+    assert fl.rt.microphones.which_on() == set()
+    with pytest.raises(DomainError, match="not open"):
+        fl.ask(fl.hall.deputies[1])

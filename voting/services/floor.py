@@ -810,16 +810,25 @@ def _end(uow: UnitOfWork, actor: Actor, speech: orm.Speech, cause: str, rules: F
             "ended_by": cause,
         },
     )
-    # Whose microphone closes: the timer's cut-off in every mode; the end of a speech unless
+    # Whose microphone closes: the timer's cut-off and the sitting's close in every mode; the
+    # end of a speech unless
     # the operator switches by hand; granting the next closes the previous one only in the
     # automatic mode (in the request mode several stay open up to the maximum).
     mode = rules.microphone_mode
-    if cause == "timer":
-        _switch(uow, actor, speech.microphone, False, "timer", rules)
+    if cause in ("timer", "sitting_closed"):
+        _switch(uow, actor, speech.microphone, False, "timer" if cause == "timer" else "end", rules)
     elif mode is MicrophoneMode.AUTOMATIC:
         _switch(uow, actor, speech.microphone, False, "grant" if cause == "next" else "end", rules)
     elif mode is MicrophoneMode.REQUEST and cause != "next":
         _switch(uow, actor, speech.microphone, False, "end", rules)
+
+
+def end_speech_at_close(uow: UnitOfWork, actor: Actor, sitting_id: int) -> None:
+    """The sitting closes: a speech still going on ends, and its microphone goes off (in every
+    microphone mode: nobody speaks after the close)."""
+    speech = live_speech(uow, sitting_id, lock=True)
+    if speech is not None:
+        _end(uow, actor, speech, "sitting_closed", FloorRules())
 
 
 def check_speech_clocks(units: Units, rules: FloorRules) -> list[int]:

@@ -151,7 +151,10 @@ def open_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
 
 
 def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
-    """Close a sitting: no vote may be open; an open registration round is closed with it."""
+    """Close a sitting: no vote may be open; an open registration round is closed with it, and
+    a speech still going on ends (its microphone goes off)."""
+    from .floor import end_speech_at_close  # the floor's module imports this one
+
     actor.require(*PROCEDURE)
     with uow:
         sitting = get_sitting(uow, sitting_id)
@@ -168,6 +171,7 @@ def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
             uow.journal(
                 actor, "registration_closed", {"sitting_id": sitting.id, "round": round_.number}
             )
+        end_speech_at_close(uow, actor, sitting.id)
         sitting.state, sitting.closed_at = closed, uow.now()
         uow.journal(actor, "sitting_closed", {"sitting_id": sitting.id})
         uow.commit()
