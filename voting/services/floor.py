@@ -55,6 +55,7 @@ from voting.domain.floor import (
     speaker_order,
     time_signal,
 )
+from voting.domain.sittings import SittingState, ensure_sitting_open
 
 from .commands import (
     AddSpeakingTime,
@@ -73,8 +74,8 @@ from .commands import (
 )
 from .group_commit import GroupCommitter, Request
 from .registration import registered_ids
-from .sittings import get_sitting, open_sitting_row
-from .uow import UnitOfWork, Units
+from .sittings import get_sitting
+from .uow import MAX_ID, UnitOfWork, Units
 
 LIVE = ("running", "paused")
 
@@ -83,11 +84,21 @@ LIVE = ("running", "paused")
 
 
 def _lock_open_sitting(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
-    """An open sitting, locked: the floor's changes in one sitting happen one at a time."""
-    sitting = open_sitting_row(uow, sitting_id)
-    uow.session.execute(
-        select(orm.Sitting.id).where(orm.Sitting.id == sitting.id).with_for_update()
-    )
+    """An open sitting, locked (one statement): the floor's changes in one sitting happen one at
+    a time."""
+    if not isinstance(sitting_id, int) or isinstance(sitting_id, bool):
+        raise InvalidInput(f"sitting id must be a whole number, got {sitting_id!r}")
+    sitting = None
+    if 1 <= sitting_id <= MAX_ID:
+        sitting = uow.session.scalars(
+            select(orm.Sitting)
+            .where(orm.Sitting.id == sitting_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+    if sitting is None:
+        raise NotFound(f"sitting {sitting_id} does not exist")
+    ensure_sitting_open(sitting.id, SittingState(sitting.state))
     return sitting
 
 
@@ -199,6 +210,12 @@ class _ListFacts:
             else {}
         )
         self.faction_names = _factions(uow)
+
+    def add(self, request: orm.SpeechRequest, deputy: orm.Deputy | None) -> None:
+        """A request just written (flushed), with its deputy: no need to read the list again."""
+        self.requests.append(request)
+        if deputy is not None:
+            self.deputies[deputy.id] = deputy
 
     @property
     def waiting(self) -> list[orm.SpeechRequest]:
@@ -401,7 +418,11 @@ def _add_requests(
     if not added or speakers is None:
         return []
     uow.session.flush()
-    facts = _ListFacts(uow, speakers)
+    if facts is None or facts.list is not speakers:
+        facts = _ListFacts(uow, speakers)  # the list was created by this batch
+    else:
+        for request, row in added:
+            facts.add(row, deputies.get(request.deputy_id or 0))
     order = facts.ordered(rules)
     waits = _waits(uow, facts, order, rules)
     places = {
