@@ -53,10 +53,30 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// The server's clock: time left is counted against it, not against this device's clock.
+// The server's clock: time left is counted against it, not against this device's clock. The
+// screen asks the server its time (`clock`) and keeps the answer that came back fastest of the
+// last few: its error is at most half its round trip, so every screen counts down to a deadline
+// on the same clock and shows the same second (bench/floor_load.py). Until the first answer,
+// the clock is estimated from the pushed snapshots' `now`.
 let offsetMs = 0;
+let samples = []; // {trip, offset, at} of the last answers to `clock`
+const CLOCK_SAMPLES = 6;
+const CLOCK_EVERY_MS = 60_000;
 export function serverNow() {
   return Date.now() + offsetMs;
+}
+
+function askClock(socket, times = 3) {
+  if (times <= 0 || !socket.connected) return;
+  const sent = Date.now();
+  socket.timeout(5000).emit("clock", (error, answer) => {
+    if (error || !answer || !answer.now) return;
+    const back = Date.now();
+    samples = [...samples.slice(-(CLOCK_SAMPLES - 1)),
+      { trip: back - sent, offset: Date.parse(answer.now) - (sent + back) / 2 }];
+    offsetMs = samples.reduce((best, s) => (s.trip < best.trip ? s : best)).offset;
+    askClock(socket, times - 1);
+  });
 }
 
 const clockFormat = new Intl.DateTimeFormat(lang === "uk" ? "uk-UA" : "en-GB", {
@@ -96,7 +116,7 @@ export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus
   const accept = (snapshot) => {
     if (!snapshot || snapshot.seq < seq) return;
     seq = snapshot.seq;
-    if (snapshot.state && snapshot.state.now) {
+    if (snapshot.state && snapshot.state.now && !samples.length) {
       offsetMs = Date.parse(snapshot.state.now) - Date.now();
     }
     onSnapshot(snapshot);
@@ -110,7 +130,11 @@ export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus
     seq = Math.max(seq, event.seq);
     if (onEvent) onEvent(event);
   });
-  socket.on("connect", () => onStatus && onStatus("connected"));
+  socket.on("connect", () => {
+    askClock(socket);
+    if (onStatus) onStatus("connected");
+  });
+  setInterval(() => askClock(socket, 1), CLOCK_EVERY_MS);
   socket.on("disconnect", () => {
     seq = -1; // whatever comes after the reconnection is fresh (even a journal started anew)
     if (onStatus) onStatus("reconnecting");

@@ -6,6 +6,9 @@ import {
   plural, secondsLeft,
   startClock, t,
 } from "./common.js";
+import {
+  countsText, formatCountdown, formatWait, speakerAffiliation, typeLabel, updateClocks,
+} from "./floor.js";
 import { renderBars, renderPlan, voteKindLabel } from "./hall.js";
 
 const root = document.getElementById("control");
@@ -165,6 +168,179 @@ function renderManualList() {
       ["for", "against", "abstain"].map((c) => el("option", { value: c, text: t(c) }))))));
 }
 
+// --- the floor --------------------------------------------------------------------------------
+
+function micName(microphone) {
+  if (microphone === "chair") return t("mic_chair");
+  if (microphone === "tribune") return t("mic_tribune");
+  const deputy = /^deputy:(\d+)$/.exec(microphone);
+  return deputy ? name(Number(deputy[1])) : microphone;
+}
+
+function queueOrder() {
+  return (state?.floor?.queue ?? []).map((entry) => entry.id);
+}
+
+/** The chair's order: every waiting request, first to last (the whole list, as the API wants). */
+function putOrder(order) {
+  return act(`/sittings/${state.sitting.id}/floor/order`, { order }, "PUT");
+}
+
+function moveSpeaker(id, step) {
+  const order = queueOrder();
+  const at = order.indexOf(id);
+  const to = at + step;
+  if (at < 0 || to < 0 || to >= order.length) return;
+  [order[at], order[to]] = [order[to], order[at]];
+  putOrder(order);
+}
+
+let dragged = null; // the request being dragged in the list
+
+function dropOn(targetId, after) {
+  const order = queueOrder().filter((id) => id !== dragged);
+  const at = order.indexOf(targetId);
+  if (dragged === null || at < 0) return;
+  order.splice(after ? at + 1 : at, 0, dragged);
+  if (order.join(",") !== queueOrder().join(",")) putOrder(order);
+}
+
+function staffQueueEntry(entry, index, all) {
+  const who = entry.name;
+  const about = [speakerAffiliation(entry), typeLabel(entry.type), formatWait(entry.wait_seconds)]
+    .filter(Boolean).join(" \u00b7 ");
+  const where = (e) => {
+    const box = e.currentTarget.getBoundingClientRect();
+    return e.clientY > box.top + box.height / 2;
+  };
+  return el("li", {
+    class: `queue-entry type-${entry.type}`, "data-request": entry.id, draggable: "true",
+    ondragstart: (e) => { dragged = entry.id; e.dataTransfer.effectAllowed = "move"; e.dataTransfer.setData("text/plain", String(entry.id)); },
+    ondragend: () => { dragged = null; },
+    ondragover: (e) => { if (dragged !== null) { e.preventDefault(); e.dataTransfer.dropEffect = "move"; } },
+    ondrop: (e) => { e.preventDefault(); dropOn(entry.id, where(e)); dragged = null; },
+  },
+  el("span", { class: "queue-place", text: String(entry.place) }),
+  el("span", { class: "queue-name", text: who }),
+  el("span", { class: "queue-about", text: about }),
+  el("button", { type: "button", class: "primary queue-grant", text: t("give_floor"), "aria-label": `${t("give_floor")}: ${who}`,
+    onclick: () => act(`/sittings/${state.sitting.id}/floor/grant`, { request_id: entry.id }) }),
+  el("span", { class: "queue-actions" },
+    el("button", { type: "button", text: "\u2191", "aria-label": `${t("move_up")}: ${who}`, disabled: index === 0,
+      onclick: () => moveSpeaker(entry.id, -1) }),
+    el("button", { type: "button", text: "\u2193", "aria-label": `${t("move_down")}: ${who}`, disabled: index === all.length - 1,
+      onclick: () => moveSpeaker(entry.id, 1) }),
+    el("button", { type: "button", class: "danger", text: "\u2715", "aria-label": `${t("remove_request")}: ${who}`,
+      onclick: () => { if (confirm(`${t("remove_request")}: ${who}?`)) act(`/floor/requests/${entry.id}`, undefined, "DELETE"); } })));
+}
+
+function renderSpeech(floor) {
+  const speech = floor.speech;
+  $('[data-bind="speech-now"]').hidden = !speech;
+  if (!speech) return;
+  bind(root, "speech-name", speech.name);
+  bind(root, "speech-about", [speakerAffiliation(speech), typeLabel(speech.type),
+    `${t("allotted")} ${formatCountdown(speech.allotted_seconds)}`,
+    speech.state === "paused" ? t("paused") : null].filter(Boolean).join(" \u00b7 "));
+  bind(root, "recording-error", speech.recording_error ? `${t("recording_failed")}: ${speech.recording_error}` : "");
+  $("#speech-pause").textContent = speech.state === "paused" ? t("resume") : t("pause");
+  updateClocks($('[data-bind="speech-now"]'), floor);
+}
+
+function renderMicrophones(floor) {
+  bind(root, "mic-mode", floor.microphone_mode ? `(${t(`mic_mode_${floor.microphone_mode}`)})` : "");
+  // While the chair's priority holds the others silent, the key shows pressed and can be let go.
+  $("#chair-hold").setAttribute("aria-pressed", floor.chair_priority_held ? "true" : "false");
+  $("#chair-release").disabled = !floor.chair_priority_held;
+  const on = floor.microphones ?? [];
+  const list = $('[data-bind="mic-list"]');
+  if (!on.length) {
+    list.replaceChildren(el("li", { class: "muted", text: t("all_mics_off") }));
+    return;
+  }
+  list.replaceChildren(...on.map((m) => el("li", { "data-microphone": m.microphone },
+    el("span", { class: "mic-on", text: "\u25cf" }),
+    el("span", { class: "mic-name", text: micName(m.microphone) }),
+    el("span", { class: "mic-since", text: formatClock(Date.parse(m.since)) }),
+    el("button", { type: "button", text: t("switch_off"), "aria-label": `${t("switch_off")}: ${micName(m.microphone)}`,
+      onclick: () => act(`/microphones/${encodeURIComponent(m.microphone)}`, { on: false }, "PUT") }))));
+}
+
+function renderFactionTime(floor) {
+  const rows = floor.faction_time ?? [];
+  $('[data-bind="faction-time"]').hidden = !rows.length;
+  $('[data-bind="faction-rows"]').replaceChildren(...rows.map((f) => el("tr", { class: f.remaining_seconds < 0 ? "overrun" : "" },
+    el("td", { text: f.faction }),
+    el("td", { text: `${formatCountdown(f.spoken_seconds)} / ${formatCountdown(f.budget_seconds)}` }),
+    el("td", { text: formatCountdown(f.remaining_seconds) }))));
+}
+
+function renderSpeakerChoices() {
+  const select = $("#speaker-form").deputy_id;
+  const deputies = [...roster.values()].filter((d) => d.active)
+    .sort((a, b) => a.full_name.localeCompare(b.full_name, "uk"));
+  const key = deputies.map((d) => `${d.id}:${d.full_name}`).join("|");
+  if (select.dataset.for === key) return; // keep the chosen one
+  select.dataset.for = key;
+  const chosen = select.value;
+  select.replaceChildren(...deputies.map((d) => el("option", { value: d.id,
+    text: `${d.full_name}${d.faction ? ` (${d.faction})` : ""}` })));
+  if (chosen) select.value = chosen;
+}
+
+function renderFloor() {
+  const floor = state.floor;
+  const panel = $(".floor-panel");
+  panel.hidden = !floor;
+  if (!floor) return;
+  const list = $('[data-bind="list-state"]');
+  list.textContent = floor.closed ? t("list_closed") : t("list_open");
+  list.classList.toggle("list-closed", floor.closed);
+  renderSpeech(floor);
+  $("#grant-next").disabled = !floor.queue.length;
+  const toggle = $("#list-toggle");
+  toggle.textContent = floor.closed ? t("reopen_list") : t("close_list");
+  $("#readd-last").textContent = floor.last_speaker ? `${t("readd_last")}: ${floor.last_speaker}` : t("readd_last");
+  $("#readd-last").disabled = !floor.last_speaker;
+  bind(root, "floor-counts", countsText(floor));
+  const queue = $('[data-bind="floor-queue"]');
+  const key = JSON.stringify(floor.queue);
+  if (queue.dataset.for !== key || queue.childElementCount !== floor.queue.length) {
+    queue.dataset.for = key; // unchanged: left alone (a drag in progress is not broken)
+    queue.replaceChildren(...floor.queue.map(staffQueueEntry));
+  }
+  renderMicrophones(floor);
+  renderFactionTime(floor);
+  renderSpeakerChoices();
+}
+
+async function grantNext() {
+  if (!state?.sitting || !state.floor) return;
+  if (!state.floor.queue.length) { fail({ code: "no_one_waiting" }); return; }
+  await act(`/sittings/${state.sitting.id}/floor/grant`);
+}
+
+async function pauseOrResume() {
+  const speech = state?.floor?.speech;
+  if (speech) await act(`/speeches/${speech.id}/${speech.state === "paused" ? "resume" : "pause"}`);
+}
+
+async function endSpeech() {
+  const speech = state?.floor?.speech;
+  if (speech) await act(`/speeches/${speech.id}/end`);
+}
+
+async function addMinute() {
+  const speech = state?.floor?.speech;
+  if (speech) await act(`/speeches/${speech.id}/time`, { seconds: 60 });
+}
+
+async function toggleList() {
+  if (state?.sitting && state.floor) {
+    await act(`/sittings/${state.sitting.id}/floor/close`, { closed: !state.floor.closed });
+  }
+}
+
 function render() {
   if (!state) return;
   bind(root, "council", state.council.name);
@@ -177,14 +353,17 @@ function render() {
   renderAgenda();
   renderVote();
   renderManualList();
+  renderFloor();
   renderPlan($('[data-bind="plan"]'), roster, state, true);
   renderRoster();
   root.dataset.seq = String(state.seq);
 }
 
 function renderEvents() {
+  // Who an event is about, where it says (a request, a speech): "надано слово: <name>".
+  const about = (e) => (typeof e.payload?.name === "string" ? `: ${e.payload.name}` : "");
   $('[data-bind="events"]').replaceChildren(...events.slice(-15).reverse().map((e) =>
-    el("li", { value: e.seq, text: `${formatClock(e.at)} · ${eventText(e.kind)}` })));
+    el("li", { value: e.seq, text: `${formatClock(e.at)} · ${eventText(e.kind)}${about(e)}` })));
 }
 
 function defaults() {
@@ -197,7 +376,7 @@ function defaults() {
 
 async function startVote() {
   if (!state?.sitting || state.vote?.state === "open") return;
-  if (!state.current_item) { fail(t("no_item")); return; }  // N puts the next item up first
+  if (!state.current_item) { fail(t("no_item")); return; }  // I puts the next item up first
   const form = $("#vote-form");
   await act(`/sittings/${state.sitting.id}/votes`, {
     item_id: state.current_item.id, stage: form.stage.value, kind: form.kind.value,
@@ -305,11 +484,55 @@ function wire() {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
     if (e.target.closest("input, select, textarea, summary")) return;
     // By the key's place, not its letter: the same keys work in the Ukrainian layout.
+    // N gives the floor to the next speaker; I puts the next item under consideration.
     const action = { KeyV: startVote, KeyC: closeVote, KeyA: announce, KeyG: toggleRegistration,
-      KeyN: nextItem }[e.code];
+      KeyI: nextItem, KeyN: grantNext, KeyP: pauseOrResume, KeyE: endSpeech, KeyL: toggleList,
+      Equal: addMinute, NumpadAdd: addMinute }[e.code];
     if (action && !$("#desk").hidden) { e.preventDefault(); action(); }
   });
   $("#sign-out").addEventListener("click", signOut);
+  wireFloor();
+}
+
+function wireFloor() {
+  $("#grant-next").addEventListener("click", grantNext);
+  $("#speech-pause").addEventListener("click", pauseOrResume);
+  $("#speech-end").addEventListener("click", endSpeech);
+  $("#speech-time").addEventListener("click", addMinute);
+  $("#list-toggle").addEventListener("click", toggleList);
+  $("#readd-last").addEventListener("click", () => {
+    if (state?.sitting) act(`/sittings/${state.sitting.id}/floor/readd-last`);
+  });
+  const form = $("#speaker-form");
+  const who = () => form.querySelector('input[name="who"]:checked').value;
+  for (const radio of form.querySelectorAll('input[name="who"]')) {
+    radio.addEventListener("change", () => {
+      for (const field of form.querySelectorAll("[data-who]")) field.hidden = field.dataset.who !== who();
+      form.invited_name.required = who() === "invited";
+      form.type.value = who() === "invited" ? "invited" : "speech";
+    });
+  }
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!state?.sitting) return;
+    const body = { type: form.type.value };
+    if (who() === "invited") {
+      body.invited_name = form.invited_name.value.trim();
+      if (form.invited_position.value.trim()) body.invited_position = form.invited_position.value.trim();
+    } else {
+      body.deputy_id = Number(form.deputy_id.value);
+    }
+    if (await act(`/sittings/${state.sitting.id}/floor/requests`, body)) {
+      form.invited_name.value = "";
+      form.invited_position.value = "";
+    }
+  });
+  $("#chair-hold").addEventListener("click", () => act("/microphones/chair-priority", { mode: "hold" }));
+  $("#chair-release").addEventListener("click", () => act("/microphones/chair-priority", { mode: "release" }));
+  $("#chair-mute").addEventListener("click", () => act("/microphones/chair-priority", { mode: "mute_all" }));
+  $("#extend-faction-time").addEventListener("click", () => {
+    if (state?.sitting) act(`/sittings/${state.sitting.id}/floor/faction-time`);
+  });
 }
 
 function signOut() {
@@ -360,7 +583,10 @@ async function start() {
       if (isRefusedToken(error)) signOut(); // expired or revoked: sign in again
     },
   });
-  setInterval(() => { if (state?.vote?.state === "open") renderVote(); }, 250);
+  setInterval(() => {
+    if (state?.vote?.state === "open") renderVote();
+    if (state?.floor?.speech) updateClocks($('[data-bind="speech-now"]'), state.floor); // the server's second
+  }, 250);
 }
 
 $("#login-form").addEventListener("submit", async (e) => {

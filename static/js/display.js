@@ -2,16 +2,32 @@
 import {
   bind, connectLive, el, formatDate, loadRoster, mode, plural, secondsLeft, startClock, t,
 } from "./common.js";
+import {
+  countsText, formatWait, speakerAffiliation, typeLabel, updateClocks,
+} from "./floor.js";
 import { renderPlan, renderBars, voteKindLabel } from "./hall.js";
 
 const root = document.getElementById("display");
 let roster = new Map();
 let state = null;
 
+/**
+ * What the main area shows: "vote" (an open vote always; else the latest vote's result) or
+ * "speaker" (someone speaks, or waits to, and no vote is open). The overlay shows the speaker
+ * only while someone speaks. With a vote open, a speech still live shows small beside it.
+ */
+function layoutOf(state) {
+  const floor = state.floor;
+  if (state.vote?.state === "open") return "vote";
+  if (floor?.speech) return "speaker";
+  if (mode !== "overlay" && floor?.queue?.length) return "speaker";
+  return "vote";
+}
+
 function renderRollCall(vote) {
   const box = root.querySelector('[data-bind="roll-call"]');
   const outcomes = vote && vote.state === "closed" ? vote.outcomes : null;
-  box.hidden = !outcomes || mode === "overlay";
+  box.hidden = !outcomes || mode === "overlay" || (mode === "hall" && root.dataset.layout === "speaker");
   box.replaceChildren();
   if (box.hidden) return;
   // The roll-call in the roster's order (the head first, then alphabetical), as in the protocol.
@@ -25,7 +41,8 @@ function renderRollCall(vote) {
 function renderVote() {
   const vote = state?.vote;
   const section = root.querySelector('[data-bind="vote"]');
-  section.hidden = !vote;
+  // On the hall display and the overlay the speaker takes the vote's place (web: both shown).
+  section.hidden = !vote || (mode !== "web" && root.dataset.layout === "speaker");
   if (!vote) return;
   section.dataset.state = vote.state;
   section.classList.toggle("secret", vote.kind === "secret");
@@ -64,8 +81,49 @@ function renderVote() {
   }
 }
 
+function queueEntry(entry) {
+  const about = [speakerAffiliation(entry), typeLabel(entry.type)].filter(Boolean).join(" \u00b7 ");
+  return el("li", { class: `queue-entry type-${entry.type}`, "data-request": entry.id },
+    el("span", { class: "queue-place", text: String(entry.place) }),
+    el("span", { class: "queue-name", text: mode === "web" ? entry.name : (entry.short_name ?? entry.name) }),
+    el("span", { class: "queue-about", text: about }),
+    mode === "web" ? el("span", { class: "queue-wait", text: formatWait(entry.wait_seconds) }) : null);
+}
+
+/** The current speaker with the clock, the next three (the web page: everyone waiting), the
+ * counts for the item. */
+function renderSpeaker() {
+  const floor = state.floor;
+  const section = root.querySelector('[data-bind="speaker"]');
+  const layout = root.dataset.layout;
+  const speech = floor?.speech ?? null;
+  const queue = floor?.queue ?? [];
+  // Beside an open vote only a live speech shows (small); the overlay shows only a live speech.
+  const shown = Boolean(floor) && (layout === "speaker"
+    || (mode === "hall" && Boolean(speech)) || (mode === "web" && (Boolean(speech) || queue.length > 0)));
+  section.hidden = !shown;
+  section.dataset.place = layout === "speaker" ? "main" : "side";
+  if (!shown) return;
+  const now = root.querySelector('[data-bind="speaker-now"]');
+  now.hidden = !speech;
+  section.dataset.state = speech ? speech.state : "none";
+  if (speech) {
+    bind(root, "speech-type", typeLabel(speech.type));
+    bind(root, "speaker-name", speech.name);
+    bind(root, "speaker-faction", speakerAffiliation(speech));
+    root.querySelector('[data-bind="speech-paused"]').hidden = speech.state !== "paused";
+    updateClocks(section, floor);
+  }
+  const next = mode === "web" ? queue : queue.slice(0, 3);
+  bind(root, "queue-title", next.length ? (speech ? t("next_speakers") : t("speaker_list")) : t("queue_empty"));
+  root.querySelector('[data-bind="queue"]').replaceChildren(...next.map(queueEntry));
+  bind(root, "floor-counts", countsText(floor));
+  root.querySelector('[data-bind="list-closed"]').hidden = !floor.closed;
+}
+
 function render() {
   if (!state) return;
+  root.dataset.layout = layoutOf(state);
   bind(root, "council", state.council.name);
   const sitting = state.sitting;
   bind(root, "sitting", sitting ? `${sitting.title} · ${formatDate(sitting.date)}` : t("no_sitting"));
@@ -80,6 +138,7 @@ function render() {
   quorum.className = `quorum ${sitting?.quorum ? "yes" : "no"}`;
   if (sitting) quorum.title = `${t("threshold")}: ${sitting.quorum_required}`;
   renderVote();
+  renderSpeaker();
   if (mode !== "overlay") {
     renderPlan(root.querySelector('[data-bind="plan"]'), roster, state, false);
     renderRollCall(state.vote);
@@ -88,7 +147,10 @@ function render() {
 }
 
 startClock(root);
-setInterval(() => { if (state?.vote?.state === "open") renderVote(); }, 250);
+setInterval(() => {
+  if (state?.vote?.state === "open") renderVote();
+  if (state?.floor?.speech) updateClocks(root, state.floor); // every screen shows the same second
+}, 250);
 roster = await loadRoster().catch(() => new Map());
 connectLive({
   onSnapshot(snapshot) {

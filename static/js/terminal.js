@@ -1,9 +1,11 @@
-// The deputy terminal (tablet 1280×800 or phone): sign in, register, vote.
+// The deputy terminal (tablet 1280×800 or phone): sign in, register, vote, ask for the floor.
 // The choice shown is the one the server acknowledged after committing it, never the button
-// pressed; for a secret ballot the terminal shows only that the ballot is recorded.
+// pressed; for a secret ballot the terminal shows only that the ballot is recorded. The place
+// in the speaker list is the server's too: the list as pushed, or the answer to the request.
 import {
-  api, bind, connectLive, errorText, isRefusedToken, plural, secondsLeft, startClock, t,
+  api, bind, connectLive, el, errorText, isRefusedToken, plural, secondsLeft, startClock, t,
 } from "./common.js";
+import { formatWait, typeLabel, updateClocks } from "./floor.js";
 
 const root = document.getElementById("terminal");
 const KEY = "voting.terminal.token";
@@ -14,6 +16,10 @@ let socket = null;
 let state = null;
 let me = null;
 let busy = false;
+let floorBusy = false; // a request for the floor (or its withdrawal) waits for the server
+// The answer to this terminal's last request, shown until the pushed list has it.
+let pending = null;
+const PENDING_MS = 3000;
 
 function fromHash() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -65,6 +71,61 @@ function render() {
   else if (voted) recorded = me.choice ? `${t("your_choice")} ${t(me.choice)}` : t("ballot_recorded");
   bind(root, "recorded", recorded);
   root.dataset.voteState = vote ? vote.state : "none";
+  renderFloor();
+}
+
+/** This deputy's waiting requests: from the pushed list, else the server's last answer. */
+function myRequests(floor) {
+  const mine = (floor?.queue ?? []).filter((entry) => entry.deputy_id === me.deputy_id);
+  if (pending && !mine.some((entry) => entry.id === pending.request_id)) {
+    if (Date.now() - pending.at < PENDING_MS) {
+      mine.push({ id: pending.request_id, type: pending.type, place: pending.place, wait_seconds: pending.wait_seconds });
+    } else {
+      pending = null;
+    }
+  } else {
+    pending = null;
+  }
+  return mine;
+}
+
+/** "You have the floor" with this deputy's own countdown; the request buttons; the place in
+ * the list and the estimated wait of each waiting request, each with its withdraw button. */
+function renderFloor() {
+  const floor = state.floor;
+  const box = root.querySelector('[data-bind="floor-box"]');
+  box.hidden = !floor;
+  const speech = floor?.speech;
+  const speaking = Boolean(speech && speech.deputy_id === me.deputy_id);
+  const banner = root.querySelector('[data-bind="floor-me"]');
+  banner.hidden = !speaking;
+  root.dataset.floor = speaking ? "speaking" : "none";
+  if (speaking) {
+    root.querySelector('[data-bind="floor-me-paused"]').hidden = speech.state !== "paused";
+    updateClocks(banner, floor);
+  }
+  if (!floor) return;
+  root.querySelector('[data-bind="floor-closed"]').hidden = !floor.closed;
+  const mine = myRequests(floor);
+  const waitingTypes = new Set(mine.map((entry) => entry.type));
+  for (const button of root.querySelectorAll("button.request")) {
+    const type = button.dataset.type;
+    // A closed list still takes a point of order where the council allows it.
+    const late = type === "point_of_order" && floor.late_points_of_order;
+    button.disabled = floorBusy || waitingTypes.has(type) || (floor.closed && !late);
+    button.setAttribute("aria-pressed", waitingTypes.has(type) ? "true" : "false");
+  }
+  const list = root.querySelector('[data-bind="my-requests"]');
+  const key = JSON.stringify([floorBusy, mine]);
+  if (list.dataset.for === key) return; // unchanged: its buttons stay as they are
+  list.dataset.for = key;
+  list.replaceChildren(...mine.map((entry) => el("li", { "data-request": entry.id, "data-place": entry.place },
+    el("span", { class: "request-type", text: typeLabel(entry.type) }),
+    el("span", { class: "request-place", text: `${t("your_place")}: ${entry.place}` }),
+    el("span", { class: "request-wait", text: `${t("estimated_wait")}: ${formatWait(entry.wait_seconds)}` }),
+    el("button", { type: "button", class: "danger", disabled: floorBusy, text: t("withdraw_request"),
+      "aria-label": `${t("withdraw_request")}: ${typeLabel(entry.type)}`,
+      onclick: () => withdraw(entry.id) }))));
 }
 
 function personal(snapshot) {
@@ -74,12 +135,49 @@ function personal(snapshot) {
 }
 
 /** The server's answer, or after ANSWER_MS a "no answer" error (the connection dropped). */
-function answered(handle) {
+function answered(handle, done = () => { busy = false; }) {
   return (error, answer) => {
-    busy = false;
+    done();
     handle(error ? { ok: false, error: { code: "no_answer", message: t("no_answer") } } : answer);
     if (error) socket.ask(); // show what the server actually recorded
   };
+}
+
+const floorDone = () => { floorBusy = false; };
+
+function requestFloor(type) {
+  if (!state?.sitting || !state.floor || floorBusy) return;
+  if (!socket.connected) { showError("floor-error", t("reconnecting")); return; } // never queued
+  floorBusy = true;
+  showError("floor-error", null);
+  render();
+  socket.timeout(ANSWER_MS).emit("request_floor", { sitting_id: state.sitting.id, type }, answered((answer) => {
+    if (answer.ok) {
+      pending = { ...answer, at: Date.now() };
+    } else {
+      showError("floor-error", answer.error);
+    }
+    render();
+  }, floorDone));
+}
+
+function withdraw(requestId) {
+  if (floorBusy) return;
+  if (!socket.connected) { showError("floor-error", t("reconnecting")); return; }
+  floorBusy = true;
+  showError("floor-error", null);
+  render();
+  socket.timeout(ANSWER_MS).emit("withdraw_request", { request_id: requestId }, answered((answer) => {
+    if (answer.ok) {
+      if (pending?.request_id === requestId) pending = null;
+      if (state.floor) {  // gone from here at once; the next push says the same
+        state = { ...state, floor: { ...state.floor, queue: state.floor.queue.filter((e) => e.id !== requestId) } };
+      }
+    } else {
+      showError("floor-error", answer.error);
+    }
+    render();
+  }, floorDone));
 }
 
 function start() {
@@ -107,11 +205,14 @@ function start() {
     },
     onStatus(status, error) {
       bind(root, "connection", t(status));
-      if (status === "reconnecting" && busy) { busy = false; render(); }
+      if (status === "reconnecting" && (busy || floorBusy)) { busy = false; floorBusy = false; render(); }
       if (isRefusedToken(error)) forget(); // revoked or expired: sign in again
     },
   });
-  setInterval(() => { if (state?.vote?.state === "open") render(); }, 250);
+  setInterval(() => {
+    if (state?.vote?.state === "open") render();
+    else if (state?.floor?.speech) updateClocks(root, state.floor); // the same second everywhere
+  }, 250);
 }
 
 function forget() {
@@ -181,6 +282,10 @@ for (const button of root.querySelectorAll("button.choice")) {
       render();
     }));
   });
+}
+
+for (const button of root.querySelectorAll("button.request")) {
+  button.addEventListener("click", () => requestFloor(button.dataset.type));
 }
 
 root.querySelector("#sign-out").addEventListener("click", signOut);

@@ -18,6 +18,7 @@ from voting.domain.errors import (
     DuplicateRequest,
     InvalidInput,
     NoOneWaiting,
+    NoSpeakerYet,
     NotRegistered,
     PermissionDenied,
     RequestNotWaiting,
@@ -188,11 +189,15 @@ def test_the_chair_adds_anyone_orders_by_hand_and_readds_the_last(fl: Floor) -> 
             OrderSpeakers.parse({"order": [a]}, sitting_id=fl.hall.sitting),
             fl.rules,
         )
+    readd = ReaddLastSpeaker.parse({}, sitting_id=fl.hall.sitting)
+    with pytest.raises(NoSpeakerYet, match="no one has finished speaking"):
+        floor.readd_last_speaker(fl.rt.uow(), CHAIR, readd)
     speech = fl.grant()
+    with pytest.raises(NoSpeakerYet):  # the one speaking now is not "the last speaker"
+        floor.readd_last_speaker(fl.rt.uow(), CHAIR, readd)
     fl.end(speech)
-    floor.readd_last_speaker(
-        fl.rt.uow(), CHAIR, ReaddLastSpeaker.parse({}, sitting_id=fl.hall.sitting)
-    )
+    assert fl.view()["last_speaker"] is not None
+    floor.readd_last_speaker(fl.rt.uow(), CHAIR, readd)
     assert fl.queue_names()[0] == (d[3], "point_of_order")
     with pytest.raises(RequestNotWaiting, match="stays in the archive"):
         floor.withdraw_request(fl.rt.uow(), CHAIR, WithdrawRequest.parse({}, request_id=point))
@@ -299,10 +304,13 @@ def test_microphones_by_mode_maximum_and_chair_priority(fl: Floor) -> None:
     fl.hall.clock.advance(1)
     fl.grant()  # at the maximum the longest open closes first
     assert mics.which_on() == {f"deputy:{d[1]}", f"deputy:{d[2]}"}
+    assert fl.view()["chair_priority_held"] is False
     floor.chair_priority(fl.rt.uow(), CHAIR, ChairPriority.parse({"mode": "hold"}), fl.rules)
     assert mics.which_on() == {"chair"}
+    assert fl.view()["chair_priority_held"] is True
     floor.chair_priority(fl.rt.uow(), CHAIR, ChairPriority.parse({"mode": "release"}), fl.rules)
     assert mics.which_on() == {"chair", f"deputy:{d[1]}", f"deputy:{d[2]}"}
+    assert fl.view()["chair_priority_held"] is False
     floor.chair_priority(fl.rt.uow(), CHAIR, ChairPriority.parse({"mode": "mute_all"}), fl.rules)
     floor.chair_priority(fl.rt.uow(), CHAIR, ChairPriority.parse({"mode": "release"}), fl.rules)
     assert mics.which_on() == {"chair"}

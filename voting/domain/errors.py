@@ -114,3 +114,7 @@ class RequestNotWaiting(DomainError):
 
 class SpeechNotLive(DomainError):
     code = "speech_not_live"
+
+
+class NoSpeakerYet(DomainError):
+    code = "no_speaker_yet"

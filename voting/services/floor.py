@@ -31,6 +31,7 @@ from voting.domain.errors import (
     DuplicateRequest,
     InvalidInput,
     NoOneWaiting,
+    NoSpeakerYet,
     NotFound,
     NotRegistered,
     PermissionDenied,
@@ -595,9 +596,10 @@ def readd_last_speaker(uow: UnitOfWork, actor: Actor, command: ReaddLastSpeaker)
         sitting = _lock_open_sitting(uow, command.sitting_id)
         speakers = current_list(uow, sitting.id)
         facts = None if speakers is None else _ListFacts(uow, speakers)
-        if facts is None or not facts.speeches:
-            raise NoOneWaiting("no one has spoken on this item yet")
-        last = facts.speeches[-1]
+        ended = [] if facts is None else [s for s in facts.speeches if s.state == "ended"]
+        if facts is None or not ended:
+            raise NoSpeakerYet("no one has finished speaking on this item yet")
+        last = ended[-1]
         if last.deputy_id is not None and any(
             r.deputy_id == last.deputy_id and r.type == last.type for r in facts.waiting
         ):
@@ -1113,6 +1115,7 @@ def floor_view(
         "spoke": 0 if facts is None else sum(1 for s in facts.speeches if s.state == "ended"),
         "waiting": len(queue),
         "warning_seconds": rules.warning_seconds,
+        "late_points_of_order": rules.late_points_of_order,
         "at_zero": rules.at_zero.value,
         "grace_seconds": rules.grace_seconds,
         "speech_types": {kind.value: rules.rule(kind).seconds for kind in SpeechType},
@@ -1128,14 +1131,25 @@ def floor_view(
         )
     ]
     out["faction_time"] = [] if facts is None else _faction_time(uow, facts, rules, now)
-    out["last_speaker"] = (
-        None if facts is None or not facts.speeches else facts.speeches[-1].speaker_name
+    ended = [] if facts is None else [s for s in facts.speeches if s.state == "ended"]
+    out["last_speaker"] = ended[-1].speaker_name if ended else None
+    out["chair_priority_held"] = (
+        uow.session.scalars(
+            select(orm.Microphone.name).where(orm.Microphone.held_by_chair.is_(True)).limit(1)
+        ).first()
+        is not None
     )
     return out if staff else public_floor(out)
 
 
 #: What only the secretary and the chair see of the floor.
-STAFF_FLOOR = ("microphone_mode", "microphones", "faction_time", "last_speaker")
+STAFF_FLOOR = (
+    "microphone_mode",
+    "microphones",
+    "faction_time",
+    "last_speaker",
+    "chair_priority_held",
+)
 
 
 def public_floor(view: dict[str, object]) -> dict[str, object]:
