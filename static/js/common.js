@@ -56,24 +56,27 @@ export function el(tag, attrs = {}, ...children) {
 // The server's clock: time left is counted against it, not against this device's clock. The
 // screen asks the server its time (`clock`) and keeps the answer that came back fastest of the
 // last few: its error is at most half its round trip, so every screen counts down to a deadline
-// on the same clock and shows the same second (bench/floor_load.py). Until the first answer,
-// the clock is estimated from the pushed snapshots' `now`.
+// on the same clock and shows the same second (bench/floor_load.py). The offset is kept against
+// the page's monotonic clock (performance.now), so a device whose clock is set or jumps meanwhile
+// still counts right. Until the first answer, the pushed snapshots' `now` stands in.
 let offsetMs = 0;
-let samples = []; // {trip, offset, at} of the last answers to `clock`
+let samples = []; // {trip, offset, at} of recent answers to `clock`
 const CLOCK_SAMPLES = 6;
 const CLOCK_EVERY_MS = 60_000;
+const CLOCK_KEEP_MS = 5 * 60_000;
+const monotonic = () => performance.timeOrigin + performance.now();
 export function serverNow() {
-  return Date.now() + offsetMs;
+  return monotonic() + offsetMs;
 }
 
 function askClock(socket, times = 3) {
   if (times <= 0 || !socket.connected) return;
-  const sent = Date.now();
+  const sent = monotonic();
   socket.timeout(5000).emit("clock", (error, answer) => {
     if (error || !answer || !answer.now) return;
-    const back = Date.now();
-    samples = [...samples.slice(-(CLOCK_SAMPLES - 1)),
-      { trip: back - sent, offset: Date.parse(answer.now) - (sent + back) / 2 }];
+    const back = monotonic();
+    samples = [...samples.filter((s) => back - s.at < CLOCK_KEEP_MS).slice(-(CLOCK_SAMPLES - 1)),
+      { trip: back - sent, offset: Date.parse(answer.now) - (sent + back) / 2, at: back }];
     offsetMs = samples.reduce((best, s) => (s.trip < best.trip ? s : best)).offset;
     askClock(socket, times - 1);
   });
@@ -117,7 +120,7 @@ export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus
     if (!snapshot || snapshot.seq < seq) return;
     seq = snapshot.seq;
     if (snapshot.state && snapshot.state.now && !samples.length) {
-      offsetMs = Date.parse(snapshot.state.now) - Date.now();
+      offsetMs = Date.parse(snapshot.state.now) - monotonic();
     }
     onSnapshot(snapshot);
   };
@@ -131,6 +134,7 @@ export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus
     if (onEvent) onEvent(event);
   });
   socket.on("connect", () => {
+    samples = []; // perhaps another server process: its answers, not the last one's
     askClock(socket);
     if (onStatus) onStatus("connected");
   });

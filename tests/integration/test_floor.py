@@ -31,6 +31,7 @@ from voting.services import floor, journal, queries, sittings
 from voting.services.commands import (
     AddSpeakingTime,
     ChairPriority,
+    ChangeItem,
     CloseSpeakerList,
     ExtendFactionBudgets,
     GrantFloor,
@@ -209,7 +210,7 @@ def test_points_of_order_rapporteurs_and_time_order(fl: Floor) -> None:
     fl.ask(d[1], "question")
     fl.add(invited_name="Доповідач", type="report")  # the item's rapporteur (tests/halls.py)
     fl.ask(d[2], "point_of_order")
-    fl.ask(d[3], "closing_word")
+    fl.add(deputy_id=d[3], type="closing_word")  # the chair gives the closing word
     assert [t for _, t in fl.queue_names()] == [
         "point_of_order",
         "report",
@@ -446,3 +447,26 @@ def test_closing_the_sitting_ends_the_speech_and_its_microphone(fl: Floor) -> No
     assert fl.rt.microphones.which_on() == set()
     with pytest.raises(DomainError, match="not open"):
         fl.ask(fl.hall.deputies[1])
+
+
+def test_only_the_items_rapporteur_asks_for_a_report_and_an_invited_speaker_waits_once(
+    fl: Floor,
+) -> None:
+    d = fl.hall.deputies
+    with pytest.raises(PermissionDenied, match="rapporteur"):
+        fl.ask(d[0], "report")  # not the rapporteur: no jumping the queue
+    for kind in ("invited", "closing_word"):
+        with pytest.raises(PermissionDenied):
+            fl.ask(d[0], kind)
+    sittings.update_item(
+        fl.rt.uow(),
+        SECRETARY,
+        ChangeItem.parse({"rapporteur": "Депутатенко02 Іван Петрович"}, item_id=fl.hall.items[0]),
+    )
+    fl.ask(d[0], "question")
+    fl.ask(d[1], "report")  # the rapporteur named by the item
+    assert [e["deputy_id"] for e in fl.view()["queue"]] == [d[1], d[0]]
+    fl.add(invited_name="Петренко Олена", type="invited")
+    with pytest.raises(DuplicateRequest, match="already waiting"):
+        fl.add(invited_name="  петренко   олена ", type="invited")
+    fl.add(invited_name="Петренко Олена", type="answer")  # another kind of speech is another

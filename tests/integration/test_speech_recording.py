@@ -113,6 +113,11 @@ def test_a_speech_is_recorded_and_its_file_kept(recording_hall: Hall, tmp_path: 
     end(hall, speech)
     wait_for(lambda: record(hall.rt, speech)["recording_file"])
     assert record(hall.rt, speech)["recording_file"] == f"{stem}.txt"
+    # where it lies on the server is for staff: the public archive leaves it out
+    public = floor.speeches(hall.rt.reader(), sitting_id=hall.sitting)[0]
+    assert "recording_file" not in public and "recording_error" not in public
+    staff = floor.speeches(hall.rt.reader(), sitting_id=hall.sitting, staff=True)[0]
+    assert staff["recording_file"] == f"{stem}.txt"
     assert record(hall.rt, speech)["recording_error"] is None
     assert recorded_kinds(hall.rt.reader()) == ["speech_recorded"]
 
@@ -150,6 +155,7 @@ def test_a_hook_that_fails_is_reported_on_the_live_speech(recording_hall: Hall) 
         )
     assert view["speech"]["state"] == "running"
     assert view["speech"]["recording_error"] == error
+    assert "recording_error" not in floor.public_floor(view)["speech"]
     if "nonexistent" in hall.rt.config.floor.recording_command:
         assert "could not start" in str(error)
     else:

@@ -20,6 +20,7 @@ from voting.domain.floor import (
     SpeechType,
     TimeSignal,
     Waiting,
+    checked_microphone,
     estimated_waits,
     microphones_to_close,
     speaker_order,
@@ -173,3 +174,11 @@ def test_the_longest_open_microphone_makes_room_and_the_chairs_is_never_counted(
     assert microphones_to_close(open_since, "deputy:3", 1) == ["deputy:1", "deputy:2"]
     assert microphones_to_close(open_since, "deputy:2", 2) == []
     assert microphones_to_close(open_since, CHAIR_MICROPHONE, 1) == []
+
+
+def test_a_microphone_has_one_name() -> None:
+    assert checked_microphone("deputy:07") == "deputy:7"
+    assert checked_microphone("chair") == "chair"
+    for wrong in ("deputy:0", "deputy:99999999999", "deputy:-1", "seat 5", "Chair", "deputy:٣"):
+        with pytest.raises(InvalidInput):
+            checked_microphone(wrong)

@@ -82,6 +82,31 @@ def test_roles_and_bad_input_are_refused_and_change_nothing(
         (secretary, "put", "/microphones/tribune", {}, 422, "invalid_input"),
         (secretary, "put", f"{base}/order", {"order": [1, 1]}, 422, "invalid_input"),
         (secretary, "post", "/speeches/999/end", None, 404, "not_found"),
+        (
+            secretary,
+            "post",
+            f"/sittings/{hall.sitting}/broadcast",
+            {"started_at": "0001-01-01T00:00:00+01:00"},
+            422,
+            "invalid_input",
+        ),
+        (
+            secretary,
+            "post",
+            f"/sittings/{hall.sitting}/broadcast",
+            {"started_at": "9999-12-31T23:59:59-05:00"},
+            422,
+            "invalid_input",
+        ),
+        (
+            secretary,
+            "post",
+            f"/sittings/{hall.sitting}/broadcast",
+            {"started_at": "2026-11-25 10:00"},
+            422,
+            "invalid_input",
+        ),
+        (deputy(d[0]), "post", f"{base}/requests", {"type": "report"}, 403, "forbidden"),
         (public, "post", f"{base}/requests", {}, 401, "unauthenticated"),
     ]
     for person, method, path, body, status, code in refusals:

@@ -45,6 +45,9 @@ class SpeechRecorder:
         self.background = Background()
         self._lock = threading.Lock()
         self._running: dict[int, tuple[subprocess.Popen[bytes], Path, IO[bytes]]] = {}
+        # Speeches that ended before their recording had started (the two run on different
+        # threads): the recording is stopped as soon as it starts, or not started at all.
+        self._ended: set[int] = set()
 
     def follow(self, event: DomainEvent) -> None:
         speech_id = event.payload.get("speech_id")
@@ -60,6 +63,10 @@ class SpeechRecorder:
         return self.folder / f"sitting-{sitting_id}-speech-{speech_id}"
 
     def _start(self, speech_id: int, sitting_id: object) -> None:
+        with self._lock:
+            if speech_id in self._ended:
+                self._ended.discard(speech_id)
+                return  # the speech is over already
         stem = self.path_of(sitting_id, speech_id)
         args = [part.replace("{path}", str(stem)) for part in self.command]
         # What the command says on stderr goes to a temporary file, never a pipe that could
@@ -76,6 +83,11 @@ class SpeechRecorder:
             return
         with self._lock:
             self._running[speech_id] = (process, stem, errors)
+            ended = speech_id in self._ended
+            self._ended.discard(speech_id)
+        if ended:
+            self._stop(speech_id)  # the speech ended while the command was starting
+            return
         self._watch(speech_id, process)
 
     def _watch(self, speech_id: int, process: subprocess.Popen[bytes]) -> None:
@@ -101,8 +113,10 @@ class SpeechRecorder:
     def _stop(self, speech_id: int) -> None:
         with self._lock:
             running = self._running.pop(speech_id, None)
+            if running is None:
+                self._ended.add(speech_id)  # not started yet (or never: noted then)
         if running is None:
-            return  # it never started (noted then), or another process records
+            return
         process, stem, errors = running
         with errors:
             early = process.poll()

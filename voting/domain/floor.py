@@ -323,12 +323,14 @@ def deputy_microphone(deputy_id: int) -> str:
 
 
 def checked_microphone(name: str) -> str:
-    """A microphone's name: "chair", "tribune" or "deputy:<id>"."""
+    """A microphone's name: "chair", "tribune" or "deputy:<id>" (written "deputy:7", never
+    "deputy:07": one microphone has one name)."""
     if name in (CHAIR_MICROPHONE, TRIBUNE_MICROPHONE):
         return name
     prefix, _, number = name.partition(":")
     if prefix == "deputy" and number.isascii() and number.isdigit() and len(number) <= 10:
-        return name
+        if 1 <= int(number) <= 2**31 - 1:
+            return deputy_microphone(int(number))
     raise InvalidInput(
         f'a microphone is "chair", "tribune" or "deputy:<id>", got {name[:40]!r}',
         field="microphone",

@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from datetime import date as Day
-from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Final, Self
 
@@ -695,7 +695,9 @@ def _moment(value: object, name: str) -> datetime | None:
         raise InvalidInput(f"{name} must be a date and time (ISO 8601), got {value!r}") from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{name} must name its time zone (e.g. +02:00 or Z)", field=name)
-    return moment
+    if not 2000 <= moment.year <= 2200 or not 2000 <= moment.astimezone(UTC).year <= 2200:
+        raise InvalidInput(f"{name} must be in the years 2000-2200, got {value!r}", field=name)
+    return moment.astimezone(UTC)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

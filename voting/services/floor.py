@@ -170,6 +170,22 @@ def _store(speech: orm.Speech, clock: SpeechClock) -> None:
     speech.state = clock.state.value
 
 
+#: Speech types a deputy asks for only as the item's rapporteur; "invited" is never a deputy's.
+RAPPORTEUR_TYPES = frozenset(
+    {
+        SpeechType.REPORT,
+        SpeechType.CO_REPORT,
+        SpeechType.ANSWER,
+        SpeechType.CLOSING_WORD,
+        SpeechType.INVITED,
+    }
+)
+
+
+def _name_key(name: str | None) -> str:
+    return " ".join(str(name or "").split()).casefold()
+
+
 def _same_name(a: str | None, b: str | None) -> bool:
     return (
         bool(a and b) and " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
@@ -380,10 +396,15 @@ def _add_requests(
     facts = None if speakers is None else _ListFacts(uow, speakers)
     known = [] if facts is None else facts.requests
     waiting: set[tuple[int | None, str]] = {
-        (r.deputy_id, r.type) for r in known if r.deputy_id is not None and r.state == "waiting"
+        (r.deputy_id, r.type)
+        if r.deputy_id is not None
+        else (None, f"{r.type}:{_name_key(r.invited_name)}")
+        for r in known
+        if r.state == "waiting"
     }
     granted = Counter((r.deputy_id, r.type) for r in known if r.state == "granted")
     closed = speakers is not None and speakers.closed_at is not None
+    item = current_item(uow, sitting.id) if facts is None else facts.item
     wanted = {r.deputy_id for r in requests if r.deputy_id is not None}
     deputies = (
         {d.id: d for d in uow.session.scalars(select(orm.Deputy).where(orm.Deputy.id.in_(wanted)))}
@@ -392,8 +413,14 @@ def _add_requests(
     )
     added: list[tuple[FloorRequest, orm.SpeechRequest]] = []
     for request in requests:
+        deputy = deputies.get(request.deputy_id or 0)
+        rapporteur = (
+            item is not None
+            and deputy is not None
+            and any(_same_name(n, item.rapporteur) for n in (deputy.full_name, deputy.short_name))
+        )
         try:
-            _check_request(request, closed, registered, waiting, granted, deputies)
+            _check_request(request, closed, registered, waiting, granted, deputies, rapporteur)
         except DomainError as error:
             request.settle(error=error)
             continue
@@ -415,6 +442,8 @@ def _add_requests(
         uow.session.add(row)
         if request.deputy_id is not None:
             waiting.add((request.deputy_id, kind.value))
+        else:
+            waiting.add((None, f"{kind.value}:{_name_key(request.command.invited_name)}"))
         added.append((request, row))
     if not added or speakers is None:
         return []
@@ -460,8 +489,11 @@ def _check_request(
     waiting: set[tuple[int | None, str]],
     granted: Counter[tuple[int | None, str]],
     deputies: dict[int, orm.Deputy],
+    rapporteur: bool = False,
 ) -> None:
-    """Refuse a request (nothing written) with the reason a person can act on."""
+    """Refuse a request (nothing written) with the reason a person can act on. A deputy asks
+    for a report, a co-report, an answer or a closing word only as the item's rapporteur, and
+    never as an invited speaker."""
     rules, staff, kind = request.rules, request.actor.is_staff, request.command.type
     deputy_id = request.deputy_id
     if deputy_id is not None:
@@ -484,7 +516,15 @@ def _check_request(
             "the speaker list is closed: no more requests"
             + (", except on a point of order" if rules.late_points_of_order else "")
         )
+    if not staff and kind in RAPPORTEUR_TYPES and not rapporteur:
+        raise PermissionDenied(
+            f"{kind.value} is the item's rapporteur's; the chair or the secretary adds it"
+        )
     if deputy_id is None:
+        if (None, f"{kind.value}:{_name_key(request.command.invited_name)}") in waiting:
+            raise DuplicateRequest(
+                f"{request.command.invited_name} is already waiting to speak ({kind.value})"
+            )
         return
     if (deputy_id, kind.value) in waiting:
         raise DuplicateRequest(f"deputy {deputy_id} is already waiting to speak ({kind.value})")
@@ -522,6 +562,7 @@ def withdraw_request(uow: UnitOfWork, actor: Actor, command: WithdrawRequest) ->
         speakers = uow.session.get(orm.SpeakerList, request.list_id)
         assert speakers is not None
         _lock_open_sitting(uow, speakers.sitting_id)
+        uow.session.refresh(request)  # as it is now that the sitting is locked
         if not actor.is_staff and request.deputy_id != actor.deputy_id:
             raise PermissionDenied("a deputy withdraws only their own request")
         request = _waiting_request(uow, command.request_id)
@@ -912,7 +953,11 @@ def _due(speech: orm.Speech, now: datetime, rules: FloorRules) -> bool:
 def _open_microphones(uow: UnitOfWork) -> dict[str, orm.Microphone]:
     return {
         m.name: m
-        for m in uow.session.scalars(select(orm.Microphone).where(orm.Microphone.is_on.is_(True)))
+        for m in uow.session.scalars(
+            select(orm.Microphone)
+            .where(orm.Microphone.is_on.is_(True))
+            .execution_options(populate_existing=True)
+        )
     }
 
 
@@ -921,7 +966,8 @@ def _switch(
 ) -> None:
     """Record a microphone's switch (and, opening one, the closing of the longest open ones
     beyond the maximum), each journaled with its cause."""
-    row = uow.session.get(orm.Microphone, name)
+    uow.lock_journal()  # one change of the microphones at a time, whichever sitting
+    row = uow.session.get(orm.Microphone, name, populate_existing=True)
     if on:
         open_now = _open_microphones(uow)
         for closing in microphones_to_close(
@@ -947,7 +993,8 @@ def switch_microphone(
     """The operator switches a microphone by hand (in every mode)."""
     command.authorize(actor)
     with uow:
-        if command.microphone.startswith("deputy:"):
+        uow.lock_journal()
+        if command.on and command.microphone.startswith("deputy:"):
             _deputy(uow, int(command.microphone.partition(":")[2]))
         _switch(uow, actor, command.microphone, command.on, "operator", rules)
         uow.commit()
@@ -960,6 +1007,7 @@ def chair_priority(
     or off for good."""
     command.authorize(actor)
     with uow:
+        uow.lock_journal()
         if command.mode is ChairPriorityMode.RELEASE:
             held = uow.session.scalars(
                 select(orm.Microphone).where(orm.Microphone.held_by_chair.is_(True))
@@ -1153,8 +1201,13 @@ STAFF_FLOOR = (
 
 
 def public_floor(view: dict[str, object]) -> dict[str, object]:
-    """The floor as everyone may see it, from the staff's view."""
-    return {key: value for key, value in view.items() if key not in STAFF_FLOOR}
+    """The floor as everyone may see it, from the staff's view (a recording's failure is the
+    control screen's: it may name the server's paths)."""
+    out = {key: value for key, value in view.items() if key not in STAFF_FLOOR}
+    speech = out.get("speech")
+    if isinstance(speech, dict):
+        out["speech"] = {k: v for k, v in speech.items() if k != "recording_error"}
+    return out
 
 
 # --- the archive ------------------------------------------------------------------------------
@@ -1196,8 +1249,10 @@ def speeches(
     sitting_id: object = None,
     item_id: object = None,
     deputy_id: object = None,
+    staff: bool = False,
 ) -> list[dict[str, object]]:
-    """The archive: speeches of a sitting, an agenda item or a deputy, oldest first."""
+    """The archive: speeches of a sitting, an agenda item or a deputy, oldest first. Where a
+    recording is kept on the server, and why one failed, only staff see."""
     with uow:
         query = select(orm.Speech).order_by(orm.Speech.id)
         if sitting_id is not None:
@@ -1223,9 +1278,13 @@ def speeches(
             )
         }
         now = uow.now()
-        return [
+        records = [
             _speech_record(r, items.get(r.item_id or 0), sittings[r.sitting_id], now) for r in rows
         ]
+        if not staff:
+            for record in records:
+                del record["recording_file"], record["recording_error"]
+        return records
 
 
 CSV_COLUMNS = ("speaker", "faction", "type", "start", "duration_seconds", "item")

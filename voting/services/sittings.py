@@ -158,6 +158,12 @@ def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
     actor.require(*PROCEDURE)
     with uow:
         sitting = get_sitting(uow, sitting_id)
+        # Locked first (before the journal), as the floor locks it: no speech is given while
+        # the sitting closes.
+        uow.session.execute(
+            select(orm.Sitting.id).where(orm.Sitting.id == sitting.id).with_for_update()
+        )
+        uow.session.refresh(sitting)
         closed = rules.close_sitting(
             sitting.id, SittingState(sitting.state), open_vote_id(uow, sitting.id) is not None
         )

@@ -140,6 +140,12 @@ class UnitOfWork:
             raise NotFound(f"vote {checked} does not exist")
         return vote
 
+    def lock_journal(self) -> None:
+        """Take the journal's head lock now (it is taken at the first entry anyway): a use case
+        whose reads must not interleave with another's (the microphones) starts with it."""
+        if self._journal_head is None:
+            self._journal_head = journal_sql.lock_head(self.session)
+
     def journal(
         self,
         actor: Actor,
@@ -154,8 +160,8 @@ class UnitOfWork:
         written at commit, however many entries there are in one statement on PostgreSQL (one
         round trip) and in two on SQLite.
         """
-        if self._journal_head is None:
-            self._journal_head = journal_sql.lock_head(self.session)
+        self.lock_journal()
+        assert self._journal_head is not None
         last, previous = self._journal_head
         seq = last + 1
         at = self.now().astimezone(UTC).isoformat(timespec="microseconds")

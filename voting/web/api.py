@@ -534,6 +534,11 @@ def _archive(records: list[dict[str, object]], name: str, fmt: str) -> ResponseR
     return {"speeches": records}
 
 
+def _staff() -> bool:
+    """Whether the caller (who may have no token) is the secretary or the chair."""
+    return is_staff(current_actor(required=False))
+
+
 def _format() -> str:
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
@@ -544,20 +549,21 @@ def _format() -> str:
 @bp.get("/sittings/<int:sitting_id>/speeches")
 def sitting_speeches(sitting_id: int) -> ResponseReturnValue:
     fmt = _format()
-    records = floor.speeches(reader(), sitting_id=sitting_id)
+    records = floor.speeches(reader(), sitting_id=sitting_id, staff=_staff())
     return _archive(records, f"sitting-{sitting_id}-speeches", fmt)
 
 
 @bp.get("/agenda-items/<int:item_id>/speeches")
 def item_speeches(item_id: int) -> ResponseReturnValue:
     fmt = _format()
-    return _archive(floor.speeches(reader(), item_id=item_id), f"item-{item_id}-speeches", fmt)
+    records = floor.speeches(reader(), item_id=item_id, staff=_staff())
+    return _archive(records, f"item-{item_id}-speeches", fmt)
 
 
 @bp.get("/deputies/<int:deputy_id>/speeches")
 def deputy_speeches(deputy_id: int) -> ResponseReturnValue:
     fmt = _format()
-    records = floor.speeches(reader(), deputy_id=deputy_id)
+    records = floor.speeches(reader(), deputy_id=deputy_id, staff=_staff())
     if fmt == "csv":
         return _archive(records, f"deputy-{deputy_id}-speeches", fmt)
     return {"speeches": records, "speaking_time": floor.speaking_time(reader(), deputy_id)}
