@@ -49,7 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_load import (  # noqa: E402 - the sibling script, found through the line above
     STDLIB_JSON,
     Server,
+    api_caller,
     build_council,
+    connect_terminals,
     fresh_postgres,
     now,
     summary,
@@ -224,35 +226,10 @@ def spread_of(clocks: list[tuple[float | None, ...]], which: int) -> dict:
 
 async def run(args: argparse.Namespace, base: str, hall: Any, displays: Displays) -> list[dict]:
     import aiohttp
-    import socketio
 
-    api = f"{base}/api/v1"
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        headers = {"Authorization": f"Bearer {hall.secretary}"}
-
-        async def call(method: str, path: str, body: Any = None) -> Any:
-            async with http.request(
-                method, api + path, json=body, headers=headers, timeout=aiohttp.ClientTimeout(60)
-            ) as response:
-                data = await response.json()
-                if response.status >= 400:
-                    raise SystemExit(f"{method} {path}: {response.status} {data}")
-                return data
-
-        terminals: dict[int, Any] = {}
-        gate = asyncio.Semaphore(50)
-
-        async def connect(deputy_id: int, token: str) -> None:
-            client = socketio.AsyncClient(
-                reconnection=False, handle_sigint=False, http_session=http, json=STDLIB_JSON
-            )
-            async with gate:
-                await client.connect(
-                    base, auth={"token": token}, transports=["websocket"], wait_timeout=30
-                )
-            terminals[deputy_id] = client
-
-        await asyncio.gather(*(connect(d, t) for d, t in hall.deputies.items()))
+        call = api_caller(http, base, hall.secretary)
+        terminals = await connect_terminals(http, base, hall.deputies)
         print(f"terminals connected: {len(terminals)}", flush=True)
         rounds = []
         for number in range(1, args.rounds + 1):

@@ -474,41 +474,12 @@ async def run(
     args: argparse.Namespace, base: str, hall: Council, server: Server, displays: Displays
 ) -> list[Round]:
     import aiohttp
-    import socketio
 
-    api = f"{base}/api/v1"
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
-        headers = {"Authorization": f"Bearer {hall.secretary}"}
-
-        async def secretary(method: str, path: str, body: Any = None) -> Any:
-            async with http.request(
-                method,
-                api + path,
-                json=body,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=60),
-            ) as response:
-                data = await response.json()
-                if response.status >= 400:
-                    raise SystemExit(f"{method} {path}: {response.status} {data}")
-                return data
-
-        deputies: dict[int, socketio.AsyncClient] = {}
-        gate = asyncio.Semaphore(50)
-
-        async def connect(deputy_id: int, token: str) -> None:
-            client = socketio.AsyncClient(
-                reconnection=False, handle_sigint=False, http_session=http, json=STDLIB_JSON
-            )
-            async with gate:
-                await client.connect(
-                    base, auth={"token": token}, transports=["websocket"], wait_timeout=30
-                )
-            deputies[deputy_id] = client
-
+        secretary = api_caller(http, base, hall.secretary)
         started = now()
-        await asyncio.gather(*(connect(d, t) for d, t in hall.deputies.items()))
+        deputies = await connect_terminals(http, base, hall.deputies)
         print(
             f"deputies connected: {len(deputies)} in {now() - started:.1f} s; server threads: "
             f"{server.threads()}",
@@ -532,6 +503,49 @@ async def run(
 
         await asyncio.gather(*(c.disconnect() for c in deputies.values()), return_exceptions=True)
         return rounds
+
+
+def api_caller(http: Any, base: str, token: str) -> Any:
+    """`await call(method, path, body)`: the JSON API with `token`; an error stops the bench."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(method: str, path: str, body: Any = None) -> Any:
+        async with http.request(
+            method,
+            f"{base}/api/v1{path}",
+            json=body,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=60),
+        ) as response:
+            data = await response.json()
+            if response.status >= 400:
+                raise SystemExit(f"{method} {path}: {response.status} {data}")
+            return data
+
+    return call
+
+
+async def connect_terminals(http: Any, base: str, tokens: dict[int, str]) -> dict[int, Any]:
+    """A websocket client per deputy, signed in with their token (50 connecting at a time)."""
+    import socketio
+
+    terminals: dict[int, Any] = {}
+    gate = asyncio.Semaphore(50)
+
+    async def connect(deputy_id: int, token: str) -> None:
+        client = socketio.AsyncClient(
+            reconnection=False, handle_sigint=False, http_session=http, json=STDLIB_JSON
+        )
+        async with gate:
+            await client.connect(
+                base, auth={"token": token}, transports=["websocket"], wait_timeout=30
+            )
+        terminals[deputy_id] = client
+
+    await asyncio.gather(*(connect(d, t) for d, t in tokens.items()))
+    return terminals
 
 
 async def one_round(

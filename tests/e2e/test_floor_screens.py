@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 import test_screens
 from playwright.sync_api import Page, expect
 from test_screens import Sitting, shot, sign_in_control
+from waiting import until
 
 from voting.adapters.schema import upgrade
 from voting.bootstrap import build_runtime
@@ -55,16 +56,6 @@ def live_server(db_url: str, tmp_path: Any) -> Iterator[Any]:
         yield SimpleNamespace(url=f"{handle.url}/api/v1", runtime=runtime)
     finally:
         handle.stop()
-
-
-def poll(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not within the timeout")
 
 
 def seconds_shown(page: Page, where: str = "") -> int:
@@ -140,14 +131,14 @@ def test_a_deputy_asks_for_the_floor_speaks_and_the_timer_cuts_the_microphone(
         polling=50,
         timeout=5_000,
     )  # it counts down
-    assert microphone in poll(lambda: microphone_listed(sitting, microphone))
+    assert microphone in until(lambda: microphone_listed(sitting, microphone))
 
     # Amber at the warning, red at zero; the grace time over, the server's timer mutes.
     wait_for_signal(display, "warning")
     wait_for_signal(display, "over")
     assert seconds_shown(display) <= 0
     assert microphone in microphones_on(sitting)  # still on during the grace time
-    poll(lambda: microphone not in microphones_on(sitting))
+    until(lambda: microphone not in microphones_on(sitting))
     expect(display.locator('[data-bind="speaker-now"]')).to_be_hidden()
     expect(phone.locator('[data-bind="floor-me"]')).to_be_hidden()
     expect(control.locator('[data-bind="floor-counts"]')).to_have_text("Виступили: 1 · У черзі: 0")

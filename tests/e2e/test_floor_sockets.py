@@ -5,7 +5,6 @@ follow, the secretary gives the floor over HTTP, and the server's own speech tim
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ import socketio
 from planning import plan_sitting
 from serving import ServerProcess, write_config
 from test_live_sockets import Screen
+from waiting import until
 
 pytestmark = pytest.mark.e2e
 
@@ -24,16 +24,6 @@ grace_seconds = 1
 [speech_types.reply]
 seconds = 2
 """
-
-
-def poll(check: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not within the timeout")
 
 
 def test_requests_over_sockets_the_countdown_and_the_timer_cut_off(
@@ -96,7 +86,7 @@ def test_requests_over_sockets_the_countdown_and_the_timer_cut_off(
         mine = f"deputy:{speakers[0]}"
         assert mine in secretary.ok("get", "/microphones")["on"]
         # two seconds, then one of grace: the server's timer ends it and the microphone goes off
-        poll(lambda: mine not in secretary.ok("get", "/microphones")["on"])
+        until(lambda: mine not in secretary.ok("get", "/microphones")["on"])
         record = secretary.ok("get", f"/sittings/{sitting}/speeches")["speeches"][0]
         assert (record["deputy_id"], record["ended_by"], record["type"]) == (
             speakers[0],

@@ -196,7 +196,7 @@ def test_a_failure_in_the_middle_of_a_batch_refuses_exactly_the_cast_it_could_no
     hall.rt.bus.subscribe(events.append)
     before = head(hall)
     batch = [request(d, vote_id, CHOICES[i % 3]) for i, d in enumerate(hall.deputies[:5])]
-    with caplog.at_level(logging.WARNING, logger="voting.services.casting"):
+    with caplog.at_level(logging.WARNING, logger="voting.services.group_commit"):
         casting.write_casts(hall.rt.uow(), batch)
 
     assert isinstance(batch[2].error, OSError)

@@ -8,11 +8,12 @@ import dataclasses
 import shlex
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from halls import CHAIR, Clock, Hall, build_hall, deputy_actor
+from waiting import until
 
 from voting.adapters import recorder as recorder_module
 from voting.adapters.schema import upgrade
@@ -36,16 +37,6 @@ RECORDS = script("import sys, time; open(sys.argv[1] + '.txt', 'w').write('audio
 HANGS = script("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)")
 FAILS = script("import sys; sys.stderr.write('no sound card'); sys.exit(3)")
 MISSING = "/nonexistent/recorder {path}"
-
-
-def wait_for(check: Callable[[], object], timeout: float = 10.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("not within the timeout")
 
 
 @pytest.fixture
@@ -109,9 +100,9 @@ def test_a_speech_is_recorded_and_its_file_kept(recording_hall: Hall, tmp_path: 
     hall = recording_hall
     speech = speak(hall)
     stem = tmp_path / "recordings" / f"sitting-{hall.sitting}-speech-{speech}"
-    wait_for(lambda: Path(f"{stem}.txt").exists())
+    until(lambda: Path(f"{stem}.txt").exists())
     end(hall, speech)
-    wait_for(lambda: record(hall.rt, speech)["recording_file"])
+    until(lambda: record(hall.rt, speech)["recording_file"])
     assert record(hall.rt, speech)["recording_file"] == f"{stem}.txt"
     # where it lies on the server is for staff: the public archive leaves it out
     public = floor.speeches(hall.rt.reader(), sitting_id=hall.sitting)[0]
@@ -133,7 +124,7 @@ def test_a_hanging_hook_is_killed_and_reported_without_holding_up_the_floor(
     # the floor has moved on at once: the speech has ended, the hook is still being stopped
     assert record(hall.rt, speech)["state"] == "ended"
     assert record(hall.rt, speech)["recording_error"] is None
-    error = wait_for(lambda: record(hall.rt, speech)["recording_error"])
+    error = until(lambda: record(hall.rt, speech)["recording_error"])
     assert "did not stop" in str(error) and "killed" in str(error)
     assert recorded_kinds(hall.rt.reader()) == ["recording_failed"]
     with hall.rt.reader() as uow:
@@ -148,7 +139,7 @@ def test_a_hook_that_fails_is_reported_on_the_live_speech(recording_hall: Hall) 
     hall = recording_hall
     speech = speak(hall)
     # reported while the speech goes on: the control screen shows it on the live speech
-    error = wait_for(lambda: record(hall.rt, speech)["recording_error"])
+    error = until(lambda: record(hall.rt, speech)["recording_error"])
     with hall.rt.reader() as uow:
         view = floor.floor_view(
             uow, sittings.get_sitting(uow, hall.sitting), hall.rt.floor_rules, staff=True

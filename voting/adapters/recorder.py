@@ -102,13 +102,7 @@ class SpeechRecorder:
                 return  # stopped by us: _stop reports
             del self._running[speech_id]
         with mine[2] as errors:
-            errors.seek(0)
-            detail = errors.read(2000).decode(errors="replace").strip()
-        self._failed(
-            speech_id,
-            f"the recording command exited with status {status} during the speech"
-            + (f": {detail[:300]}" if detail else ""),
-        )
+            self._failed(speech_id, exited(status, errors))
 
     def _stop(self, speech_id: int) -> None:
         with self._lock:
@@ -134,13 +128,7 @@ class SpeechRecorder:
                     )
                     return
             elif early != 0:
-                errors.seek(0)
-                detail = errors.read(2000).decode(errors="replace").strip()
-                self._failed(
-                    speech_id,
-                    f"the recording command exited with status {early} during the speech"
-                    + (f": {detail[:300]}" if detail else ""),
-                )
+                self._failed(speech_id, exited(early, errors))
                 return
         written = sorted(stem.parent.glob(stem.name + "*"))
         if not written:
@@ -165,3 +153,12 @@ class SpeechRecorder:
         for speech_id in running:
             self.background.run(self._stop, speech_id)
         self.background.stop()
+
+
+def exited(status: int, errors: IO[bytes]) -> str:
+    """Why a recording failed: the command's exit status and the start of what it said."""
+    errors.seek(0)
+    detail = errors.read(2000).decode(errors="replace").strip()
+    return f"the recording command exited with status {status} during the speech" + (
+        f": {detail[:300]}" if detail else ""
+    )

@@ -13,7 +13,6 @@ vote impossible; the vote's lock makes a choice after its close impossible.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Hashable
 from datetime import datetime
@@ -35,10 +34,8 @@ from voting.domain.presence import Standing
 from voting.domain.votes import Choice, VoteKind, VoteState, ensure_can_cast
 
 from .commands import CastChoice
-from .group_commit import GroupCommitter, Request
+from .group_commit import GroupCommitter, Request, one_by_one_on_failure
 from .uow import UnitOfWork, checked_vote_id
-
-log = logging.getLogger(__name__)
 
 #: The most casts written in one transaction. A batch of 64 takes a few tens of milliseconds; more
 #: would only make its first caster wait longer.
@@ -76,25 +73,6 @@ def cast_choice(uow: UnitOfWork, actor: Actor, command: CastChoice) -> dict[str,
     answer = uow.casts.submit(uow, CastRequest(actor, command.vote_id, command.choice))
     assert isinstance(answer, dict)
     return answer
-
-
-def write_casts(uow: UnitOfWork, batch: list[CastRequest]) -> None:
-    """Write a batch in one transaction and settle every request. If the transaction fails as a
-    whole (a constraint, a busy database, lost counters), each cast is written again alone, so
-    that a failure refuses exactly the casts it could not write."""
-    try:
-        _write_batch(uow, batch)
-    except Exception as error:  # settled below, or split and retried one by one
-        if len(batch) == 1:
-            batch[0].settle(error=error)
-            return
-        log.warning(
-            "a batch of %d casts failed (%s); writing them one by one",
-            len(batch),
-            error.__class__.__name__,
-        )
-        for request in batch:
-            write_casts(uow, [request])
 
 
 def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
@@ -222,3 +200,8 @@ def journal_cast(
         public=public,
     )
     return {"vote_id": vote.id, "deputy_id": who, "choice": picked, "recorded": True}
+
+
+#: A batch of casts in one transaction, every request settled; if the transaction fails as a
+#: whole, each cast is written again alone.
+write_casts = one_by_one_on_failure(_write_batch, "casts")

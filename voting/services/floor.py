@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from voting.adapters import orm
 from voting.domain.actors import SYSTEM, Actor
-from voting.domain.agenda import ItemStatus
 from voting.domain.errors import (
     DomainError,
     DuplicateRequest,
@@ -73,10 +72,10 @@ from .commands import (
     SwitchMicrophone,
     WithdrawRequest,
 )
-from .group_commit import GroupCommitter, Request
+from .group_commit import GroupCommitter, Request, one_by_one_on_failure
 from .registration import registered_ids
-from .sittings import get_sitting
-from .uow import MAX_ID, UnitOfWork, Units
+from .sittings import current_item, get_sitting
+from .uow import UnitOfWork, Units
 
 LIVE = ("running", "paused")
 
@@ -85,33 +84,10 @@ LIVE = ("running", "paused")
 
 
 def _lock_open_sitting(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
-    """An open sitting, locked (one statement): the floor's changes in one sitting happen one at
-    a time."""
-    if not isinstance(sitting_id, int) or isinstance(sitting_id, bool):
-        raise InvalidInput(f"sitting id must be a whole number, got {sitting_id!r}")
-    sitting = None
-    if 1 <= sitting_id <= MAX_ID:
-        sitting = uow.session.scalars(
-            select(orm.Sitting)
-            .where(orm.Sitting.id == sitting_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).first()
-    if sitting is None:
-        raise NotFound(f"sitting {sitting_id} does not exist")
+    """An open sitting, locked: the floor's changes in one sitting happen one at a time."""
+    sitting = uow.lock(orm.Sitting, sitting_id, "sitting")
     ensure_sitting_open(sitting.id, SittingState(sitting.state))
     return sitting
-
-
-def current_item(uow: UnitOfWork, sitting_id: int) -> orm.AgendaItem | None:
-    return uow.session.scalars(
-        select(orm.AgendaItem)
-        .where(
-            orm.AgendaItem.sitting_id == sitting_id,
-            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
-        )
-        .order_by(orm.AgendaItem.position)
-    ).first()
 
 
 def current_list(uow: UnitOfWork, sitting_id: int, create: bool = False) -> orm.SpeakerList | None:
@@ -350,20 +326,6 @@ def request_floor(
         answer = uow.floor_requests.submit(uow, request)
     assert isinstance(answer, dict)
     return answer
-
-
-def write_requests(uow: UnitOfWork, batch: list[FloorRequest]) -> None:
-    """Write a batch in one transaction and settle every request; if the transaction fails as a
-    whole, each request is written again alone, so a failure refuses only its own."""
-    try:
-        _write_requests(uow, batch)
-    except Exception as error:  # settled below, or split and retried one by one
-        if len(batch) == 1:
-            batch[0].settle(error=error)
-            return
-        for request in batch:
-            if not request.settled:
-                write_requests(uow, [request])
 
 
 def _write_requests(uow: UnitOfWork, batch: list[FloorRequest]) -> None:
@@ -933,9 +895,7 @@ def live_speech_by_id(uow: UnitOfWork, speech_id: int) -> orm.Speech | None:
     speech = uow.session.get(orm.Speech, speech_id)
     if speech is None:
         return None
-    uow.session.execute(
-        select(orm.Sitting.id).where(orm.Sitting.id == speech.sitting_id).with_for_update()
-    )
+    uow.lock(orm.Sitting, speech.sitting_id, "sitting")
     uow.session.refresh(speech)
     return speech if speech.state == "running" else None
 
@@ -1369,3 +1329,8 @@ def speeches_one(uow: UnitOfWork, speech_id: int) -> dict[str, object]:
         item = None if speech.item_id is None else uow.session.get(orm.AgendaItem, speech.item_id)
         sitting = get_sitting(uow, speech.sitting_id)
         return _speech_record(speech, item, sitting, uow.now())
+
+
+#: A batch of requests in one transaction, every one settled; if the transaction fails as a
+#: whole, each request is written again alone, so a failure refuses only its own.
+write_requests = one_by_one_on_failure(_write_requests, "requests for the floor")

@@ -12,6 +12,7 @@ Nothing here knows what is written: `write` does that, and must settle every req
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -22,6 +23,8 @@ if TYPE_CHECKING:  # the unit of work holds its runtime's committer: no import a
     from .uow import UnitOfWork
 
 R = TypeVar("R", bound="Request")
+
+log = logging.getLogger(__name__)
 
 
 class Request:
@@ -121,3 +124,30 @@ class GroupCommitter(Generic[R]):
                     self._writing = False
             for request in batch:
                 request._wake.set()
+
+
+def one_by_one_on_failure(
+    write_batch: Callable[[UnitOfWork, list[R]], None], what: str
+) -> Callable[[UnitOfWork, list[R]], None]:
+    """A batch writer that, when the batch's transaction fails as a whole (a constraint, a busy
+    database), writes each request not yet settled again alone: a failure then refuses exactly
+    the requests it could not write. `what` names them in the log ("casts")."""
+
+    def write(uow: UnitOfWork, batch: list[R]) -> None:
+        try:
+            write_batch(uow, batch)
+        except Exception as error:  # settled below, or split and retried one by one
+            if len(batch) == 1:
+                batch[0].settle(error=error)
+                return
+            log.warning(
+                "a batch of %d %s failed (%s); writing them one by one",
+                len(batch),
+                what,
+                error.__class__.__name__,
+            )
+            for request in batch:
+                if not request.settled:
+                    write(uow, [request])
+
+    return write

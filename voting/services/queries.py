@@ -21,6 +21,7 @@ from .commands import SETTINGS
 from .council import the_council
 from .floor import floor_view, public_floor
 from .registration import latest_round, presence_of, registered_ids
+from .sittings import current_item
 from .uow import UnitOfWork
 from .votes import vote_public
 
@@ -314,17 +315,8 @@ def current_state(uow: UnitOfWork) -> dict[str, object]:
         last_vote = uow.session.scalars(
             select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id.desc())
         ).first()
-        item = None
-        current_item = uow.session.scalars(
-            select(orm.AgendaItem)
-            .where(
-                orm.AgendaItem.sitting_id == row.id,
-                orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
-            )
-            .order_by(orm.AgendaItem.position)
-        ).first()
-        if current_item is not None:
-            item = _item_dict(current_item)
+        current = current_item(uow, row.id)
+        item = None if current is None else _item_dict(current)
         round_ = latest_round(uow, row.id)
         return {
             **base,

@@ -130,6 +130,18 @@ def open_sitting_row(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
     return sitting
 
 
+def current_item(uow: UnitOfWork, sitting_id: int) -> orm.AgendaItem | None:
+    """The sitting's item under consideration, if any."""
+    return uow.session.scalars(
+        select(orm.AgendaItem)
+        .where(
+            orm.AgendaItem.sitting_id == sitting_id,
+            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+        )
+        .order_by(orm.AgendaItem.position)
+    ).first()
+
+
 def open_vote_id(uow: UnitOfWork, sitting_id: int) -> int | None:
     """The sitting's open vote, if any (there is at most one: a partial unique index)."""
     return uow.session.scalars(
@@ -157,13 +169,9 @@ def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
 
     actor.require(*PROCEDURE)
     with uow:
-        sitting = get_sitting(uow, sitting_id)
         # Locked first (before the journal), as the floor locks it: no speech is given while
         # the sitting closes.
-        uow.session.execute(
-            select(orm.Sitting.id).where(orm.Sitting.id == sitting.id).with_for_update()
-        )
-        uow.session.refresh(sitting)
+        sitting = uow.lock(orm.Sitting, sitting_id, "sitting")
         closed = rules.close_sitting(
             sitting.id, SittingState(sitting.state), open_vote_id(uow, sitting.id) is not None
         )

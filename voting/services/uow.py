@@ -25,6 +25,7 @@ from .group_commit import GroupCommitter
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+M = TypeVar("M", bound=orm.Base)
 
 Clock = Callable[[], datetime]
 
@@ -37,13 +38,19 @@ def utcnow() -> datetime:
 MAX_ID = 2**31 - 1
 
 
+def checked_id(ident: object, what: str) -> int:
+    """An id from outside (`what`: "vote", "sitting"), or InvalidInput / NotFound naming what
+    is wrong with it."""
+    if not isinstance(ident, int) or isinstance(ident, bool):
+        raise InvalidInput(f"{what} id must be a whole number, got {ident!r}")
+    if not 1 <= ident <= MAX_ID:  # no row has it, and the database cannot even compare it
+        raise NotFound(f"{what} {_shown_id(ident)} does not exist")
+    return ident
+
+
 def checked_vote_id(vote_id: object) -> int:
     """A vote id from outside, or InvalidInput / NotFound naming what is wrong with it."""
-    if not isinstance(vote_id, int) or isinstance(vote_id, bool):
-        raise InvalidInput(f"vote id must be a whole number, got {vote_id!r}")
-    if not 1 <= vote_id <= MAX_ID:  # no row has it, and the database cannot even compare it
-        raise NotFound(f"vote {_shown_id(vote_id)} does not exist")
-    return vote_id
+    return checked_id(vote_id, "vote")
 
 
 def _shown_id(ident: int) -> str:
@@ -117,13 +124,19 @@ class UnitOfWork:
 
     def get(self, model: type[T], ident: object, what: str) -> T:
         """Load a row by id or raise NotFound naming what was looked for."""
-        if not isinstance(ident, int) or isinstance(ident, bool):
-            raise InvalidInput(f"{what} id must be a whole number, got {ident!r}")
-        if not 1 <= ident <= MAX_ID:  # no row has it, and the database cannot even compare it
-            raise NotFound(f"{what} {_shown_id(ident)} does not exist")
-        row = self.session.get(model, ident)
+        row = self.session.get(model, checked_id(ident, what))
         if row is None:
             raise NotFound(f"{what} {ident} does not exist")
+        return row
+
+    def lock(self, model: type[M], ident: object, what: str) -> M:
+        """Load a row by id, locked for this transaction and read afresh (one statement), or
+        raise NotFound. On SQLite every write transaction is serialized anyway."""
+        checked = checked_id(ident, what)
+        stmt = select(model).where(orm.table_of(model).c.id == checked).with_for_update()
+        row = self.session.scalars(stmt.execution_options(populate_existing=True)).first()
+        if row is None:
+            raise NotFound(f"{what} {checked} does not exist")
         return row
 
     def lock_vote(self, vote_id: object) -> orm.Vote:
@@ -133,12 +146,7 @@ class UnitOfWork:
         (`adapters.casting_sql.lock_for_casting`), and a later cast sees the change; on SQLite
         every write transaction begins IMMEDIATE, which serializes them all.
         """
-        checked = checked_vote_id(vote_id)
-        stmt = select(orm.Vote).where(orm.Vote.id == checked).with_for_update()
-        vote = self.session.scalars(stmt.execution_options(populate_existing=True)).first()
-        if vote is None:
-            raise NotFound(f"vote {checked} does not exist")
-        return vote
+        return self.lock(orm.Vote, vote_id, "vote")
 
     def lock_journal(self) -> None:
         """Take the journal's head lock now (it is taken at the first entry anyway): a use case
