@@ -1,7 +1,7 @@
 """The seat consoles' wire protocol, version 1: a pure codec (no I/O, no clock, no state).
 
 docs/console-protocol.md is the specification; this module is its reference implementation and
-tests/hardware/vectors.json its test vectors. A frame on the wire is
+docs/console-protocol-vectors.json its test vectors. A frame on the wire is
 
     COBS( header | body | CRC-16 ) 0x00
 
@@ -33,7 +33,7 @@ KEY_LEN = 16  # AES-128
 SERIAL_LEN = 8
 MAX_TEXT = 24  # bytes of UTF-8 on a console's text line
 MAX_EVENT_DATA = 10  # the longest card UID (ISO/IEC 14443 triple size)
-# COBS adds one byte per 254 and the delimiter one more: the longest packet between delimiters.
+# COBS adds one byte per 254 (one here): the longest packet between two delimiters.
 MAX_PACKET = MAX_COVERED + CRC_LEN + 1
 
 CRC16 = Calculator(
@@ -261,9 +261,9 @@ def _header(kind: FrameType, address: int) -> bytes:
 def _body(frame: Frame) -> tuple[FrameType, bytes]:
     match frame:
         case Poll(_, ack, lights, beep):
-            return FrameType.POLL, _u8(ack, "ack") + _u8(int(lights), "lights") + bytes(
-                [_u8(beep, "beep")[0] & 0x03]
-            )
+            if not 0 <= beep <= 3:
+                raise ProtocolError("value", f"beep {beep} is outside 0-3 (a 2-bit counter)")
+            return FrameType.POLL, _u8(ack, "ack") + _u8(int(lights), "lights") + bytes([beep])
         case Text(_, text):
             raw = text.encode("utf-8")
             if len(raw) > MAX_TEXT:
@@ -346,6 +346,8 @@ def decode(packet: bytes) -> Frame:
 def _parse(kind: FrameType, address: int, body: bytes) -> Frame:
     expected = _FIXED.get(kind)
     if kind is FrameType.TEXT:
+        if body and body[0] > MAX_TEXT:
+            raise ProtocolError("length", f"TEXT of {body[0]} bytes exceeds {MAX_TEXT}")
         expected = 1 + body[0] if body else 1
     elif kind is FrameType.EVENT:
         expected = 6 + body[5] + MAC_LEN if len(body) >= 6 else 6 + MAC_LEN

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
@@ -23,13 +24,23 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from voting.adapters.schema import current_revision, head_revision, upgrade
 from voting.bootstrap import Runtime, build_runtime
-from voting.config import Config, ConfigError, DatabaseConfig, load_config
+from voting.config import (
+    Config,
+    ConfigError,
+    ConsolePortConfig,
+    DatabaseConfig,
+    load_config,
+    read_secret,
+)
 from voting.domain.actors import SYSTEM, Actor, Role
 from voting.domain.errors import DomainError, NotFound
 from voting.services import auth, council, demo, queries
 from voting.services.commands import CreateToken
 from voting.services.journal import verify_journal
 from voting.services.roster_import import RosterImportError, parse_deputies_csv
+
+if TYPE_CHECKING:
+    from hardware.gateway import Segment
 
 ENV_PASSWORD = "VOTING_PASSWORD"
 DEMO_DATABASE = "demo.sqlite3"
@@ -135,9 +146,27 @@ def cmd_init(args: argparse.Namespace) -> int:
         else:
             _create_council(rt, config)
             print(f"Council created: {config.council.name}")
+        secret, created = ensure_gateway_secret(config)
+        if created:
+            print(f"Console gateway secret written to {secret} (keep it out of the repository)")
     finally:
         rt.stop()
     return 0
+
+
+def ensure_gateway_secret(config: Config) -> tuple[Path, bool]:
+    """The console gateway's shared secret (config.toml [consoles] secret_file): created, random
+    and readable by its owner only, when missing. Returns its path and whether it was created."""
+    import secrets
+
+    path = config.consoles.path(config.consoles.secret_file, config.server.instance_path)
+    if read_secret(path) is not None:
+        return path, False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")
+    return path, True
 
 
 def _create_council(rt: Runtime, config: Config) -> None:
@@ -190,6 +219,162 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the seat consoles ---------------------------------------------------------------------------
+
+
+def _port_settings(
+    config: Config, ports: list[str] | None, count: int, first_seat: int
+) -> list[Segment]:
+    """The bus segments: config.toml's [[console_ports]], or the ports given on the command line
+    (addresses 1..count each, seats numbered on from first_seat)."""
+    from hardware.bus import PortSettings
+    from hardware.gateway import Segment
+
+    timeout = config.consoles.reply_timeout_ms / 1000
+    if ports:
+        given = []
+        for index, url in enumerate(ports):
+            given.append(
+                ConsolePortConfig(url=url, count=count, first_seat=first_seat + index * count)
+            )
+        configured = tuple(given)
+    else:
+        configured = config.console_ports
+    if not configured:
+        raise UserError("no console ports: add [[console_ports]] to config.toml or give --port URL")
+    return [
+        Segment(
+            PortSettings(
+                url=p.url,
+                baudrate=p.baudrate,
+                rs485=p.rs485,
+                low_latency=p.low_latency,
+                reply_timeout=timeout,
+                addresses=tuple(p.seats()),
+            ),
+            p.seats(),
+        )
+        for p in configured
+    ]
+
+
+def _wait_for_signal() -> None:
+    """Block until Ctrl+C or SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+
+
+def cmd_consoles(args: argparse.Namespace) -> int:
+    """Run the console gateway: the bus masters of the seat consoles, reporting to the server."""
+    from hardware.gateway import Gateway
+    from hardware.keys import KeysFileError, load_keys
+
+    config = load_config(args.config)
+    consoles = config.consoles
+    instance = config.server.instance_path
+    segments = _port_settings(config, args.port, args.count, args.first_seat)
+    try:
+        keys = load_keys(consoles.path(args.keys or consoles.keys_file, instance))
+    except KeysFileError as error:
+        raise UserError(str(error)) from None
+    secret_path = consoles.path(consoles.secret_file, instance)
+    secret = read_secret(secret_path)
+    if secret is None:
+        raise UserError(f"{secret_path}: the gateway's secret is missing (`voting init` writes it)")
+    server = args.server_url or consoles.server_url
+    server = server or f"http://{config.server.host}:{config.server.port}"
+    gateway = Gateway(segments, keys, server, secret)
+    seats = sum(len(s.seats) for s in segments)
+    print(f"Console gateway: {seats} seats on {len(segments)} port(s), server {server}", flush=True)
+    gateway.start()
+    try:
+        _wait_for_signal()
+    finally:
+        gateway.stop()
+    return 0
+
+
+def _host_port(value: str, option: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UserError(f"{option} must be HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def _sim_cards(path: str | None) -> dict[int, tuple[str, str]]:
+    """--cards: {"<address>": ["<name>", "<card UID hex>"]}, checked."""
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserError(f"{path}: cannot read the cards: {error}") from None
+    expected = f'{path}: expected {{"<address>": ["<name>", "<card UID>"]}}'
+    if not isinstance(data, dict):
+        raise UserError(expected)
+    cards: dict[int, tuple[str, str]] = {}
+    for key, value in data.items():
+        if not (key.isdigit() and isinstance(value, list) and len(value) == 2):
+            raise UserError(expected)
+        name, uid = value
+        if not (isinstance(name, str) and isinstance(uid, str)):
+            raise UserError(expected)
+        cards[int(key)] = (name, uid)
+    return cards
+
+
+def cmd_consoles_sim(args: argparse.Namespace) -> int:
+    """Simulate seat consoles on a pseudo-terminal (or a TCP port) for the gateway to drive."""
+    from hardware.keys import KeysFileError, load_keys
+    from hardware.sim_page import serve_page
+    from hardware.simulator import ConsoleSimulator, SimulatedConsoleSpec, demo_fleet
+
+    if not 1 <= args.count <= 96:
+        raise UserError(f"--count must be 1-96 consoles (one segment), got {args.count}")
+    fleet = demo_fleet(args.count, args.first_address)
+    if args.keys:
+        try:
+            keys = load_keys(args.keys)
+        except KeysFileError as error:
+            raise UserError(str(error)) from None
+        if len(keys) < args.count:
+            raise UserError(f"{args.keys} holds {len(keys)} keys, not {args.count}")
+        fleet = [
+            SimulatedConsoleSpec(args.first_address + i, serial, keys[serial])
+            for i, serial in enumerate(sorted(keys)[: args.count])
+        ]
+    tcp = _host_port(args.tcp, "--tcp") if args.tcp else None
+    page = _host_port(args.http, "--http") if args.http else None
+    cards = _sim_cards(args.cards)
+    with ConsoleSimulator(fleet) as simulator:
+        if tcp is None:
+            print(simulator.open_pty(), flush=True)
+        else:
+            host, port = simulator.serve_tcp(*tcp)
+            print(f"socket://{host}:{port}", flush=True)
+        server = None
+        if page is not None:
+            server, thread = serve_page(simulator, page[0], page[1], cards)
+            bound = server.server_address
+            print(f"http://{bound[0]!s}:{bound[1]}/", flush=True)
+        try:
+            _wait_for_signal()
+        finally:
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+                thread.join(timeout=5)
+    return 0
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -224,9 +409,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         host = args.host or config.server.host
         port = config.server.port if args.port is None else args.port
 
+        hall = None
+        if not args.no_serve and not args.no_consoles:
+            from voting.console_demo import ConsoleDemo
+
+            ensure_gateway_secret(config)
+            seats = {d.seat_number: (d.full_name, d.card_uid) for d in info.deputies}
+            hall = ConsoleDemo(instance, args.config, {s: c for s, c in seats.items() if s})
+            hall.start_simulator()
+
         def present(base_url: str) -> None:
             _write_tokens(tokens_path, info, tokens, base_url, url)
             _print_demo(info, tokens, base_url, tokens_path, url)
+            if hall is not None:
+                hall.start_gateway(base_url)
+                print(
+                    f"Seat consoles: {hall.count} simulated on {hall.bus}, driven by the "
+                    f"console gateway (`voting consoles`)\n  Hall of consoles: {hall.page}",
+                    flush=True,
+                )
 
         if args.no_serve:
             from voting.web.server import display_url
@@ -236,7 +437,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from voting.web import create_app
         from voting.web.server import serve
 
-        serve(create_app(config, rt), host, port, on_ready=present)
+        try:
+            serve(create_app(config, rt), host, port, on_ready=present)
+        finally:
+            if hall is not None:
+                hall.stop()
     finally:
         rt.stop()
     return 0
@@ -591,9 +796,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-serve", action="store_true", help="build and print the tokens, then exit"
     )
     demo_cmd.add_argument(
+        "--no-consoles", action="store_true", help="without the simulated seat consoles"
+    )
+    demo_cmd.add_argument(
         "--database-url",
         metavar="URL",
         help=f"database for the demo (default: <instance>/{DEMO_DATABASE})",
+    )
+
+    consoles = command("consoles", cmd_consoles)
+    consoles.add_argument(
+        "--port",
+        action="append",
+        metavar="URL",
+        help="a bus port instead of config.toml's [[console_ports]] (repeatable)",
+    )
+    consoles.add_argument("--count", type=int, default=42, help="consoles per --port (1-96)")
+    consoles.add_argument("--first-seat", type=int, default=1, help="seat of the first --port's 1")
+    consoles.add_argument("--keys", metavar="FILE", help="keys file (default: consoles.keys_file)")
+    consoles.add_argument("--server-url", metavar="URL", help="default: consoles.server_url")
+    sim = command("consoles-sim", cmd_consoles_sim)
+    sim.add_argument("--count", type=int, default=42, help="how many consoles (1-96)")
+    sim.add_argument("--first-address", type=int, default=1, help="the first console's address")
+    sim.add_argument(
+        "--keys", metavar="FILE", help="their serials and keys (default: the demo's derived keys)"
+    )
+    sim.add_argument("--tcp", metavar="HOST:PORT", help="serve on TCP instead of a pseudo-terminal")
+    sim.add_argument(
+        "--http", metavar="HOST:PORT", help="also serve the page of the hall of consoles there"
+    )
+    sim.add_argument(
+        "--cards",
+        metavar="FILE.json",
+        help='the deputies\' cards for the page: {"<address>": ["<name>", "<card UID hex>"]}',
     )
 
     command("import-deputies", cmd_import_deputies).add_argument(

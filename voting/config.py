@@ -118,6 +118,58 @@ class SpeechTypeConfig:
     per_item_limit: int
 
 
+@dataclass(frozen=True)
+class ConsolesConfig:
+    """The seat consoles: how the gateway (`voting consoles`) reaches the server and the keys,
+    and what a console may do (the bus ports are [[console_ports]])."""
+
+    server_url: str = ""
+    secret_file: str = "console-gateway.secret"
+    keys_file: str = "console-keys.toml"
+    reply_timeout_ms: int = 5
+    register_on_card: bool = True
+    deregister_on_card_removal: bool = False
+    hold_to_vote_ms: int = 0
+
+    def path(self, name: str, instance_path: str) -> Path:
+        """A file of this section: absolute as given, else inside the instance folder."""
+        given = Path(name).expanduser()
+        return given if given.is_absolute() else Path(instance_path).expanduser() / given
+
+
+@dataclass(frozen=True)
+class ConsolePortConfig:
+    """One RS-485 segment: its serial port (a pyserial URL) and which console address is which
+    seat: addresses first_address .. first_address+count-1 are seats first_seat, first_seat+1..."""
+
+    url: str
+    baudrate: int = 115200
+    rs485: bool = False
+    low_latency: bool = True
+    first_address: int = 1
+    first_seat: int = 1
+    count: int = 0
+
+    def seats(self) -> dict[int, int]:
+        """Console address -> seat number."""
+        return {self.first_address + i: self.first_seat + i for i in range(self.count)}
+
+
+def read_secret(path: Path) -> str | None:
+    """The console gateway's shared secret, or None when its file is missing or empty (no
+    gateway may connect then)."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return secret or None
+
+
+#: Consoles on one RS-485 segment at most (1/8 unit-load transceivers: docs/console-protocol.md).
+MAX_CONSOLES_PER_PORT = 96
+BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+
+
 def _default_speech_types() -> dict[str, SpeechTypeConfig]:
     return {
         kind.value: SpeechTypeConfig(r.seconds, r.priority, r.interrupts, r.per_item_limit)
@@ -135,6 +187,8 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     floor: FloorConfig = field(default_factory=FloorConfig)
     speech_types: dict[str, SpeechTypeConfig] = field(default_factory=_default_speech_types)
+    consoles: ConsolesConfig = field(default_factory=ConsolesConfig)
+    console_ports: tuple[ConsolePortConfig, ...] = ()
 
     def database_url_resolved(self) -> str:
         """The database URL to connect to; see resolve_database_url."""
@@ -169,8 +223,10 @@ SECTIONS: dict[str, type] = {
     "council": CouncilConfig,
     "rules": RulesConfig,
     "floor": FloorConfig,
+    "consoles": ConsolesConfig,
 }
 SPEECH_TYPES = "speech_types"
+CONSOLE_PORTS = "console_ports"
 _TYPE_NAMES = {bool: "a boolean (true/false)", int: "an integer", str: "a string"}
 
 
@@ -254,8 +310,8 @@ def _build(data: Mapping[str, Any]) -> Config:
     """Turn merged raw data into a Config, checking names and types, then values."""
     sections: dict[str, Any] = {}
     for section in data:
-        if section not in SECTIONS and section != SPEECH_TYPES:
-            known = ", ".join([*SECTIONS, SPEECH_TYPES])
+        if section not in SECTIONS and section not in (SPEECH_TYPES, CONSOLE_PORTS):
+            known = ", ".join([*SECTIONS, SPEECH_TYPES, CONSOLE_PORTS])
             raise ConfigError(f"{section}: unknown section (known: {known})")
     for section, cls in SECTIONS.items():
         table = data.get(section, {})
@@ -268,6 +324,7 @@ def _build(data: Mapping[str, Any]) -> Config:
             _check_type(f"{section}.{key}", value, types[key])
         sections[section] = cls(**table)
     sections[SPEECH_TYPES] = _speech_types(data.get(SPEECH_TYPES, {}))
+    sections[CONSOLE_PORTS] = _console_ports(data.get(CONSOLE_PORTS, []))
     config = Config(**sections)
     _validate(config)
     return config
@@ -310,6 +367,58 @@ def _speech_types(data: object) -> dict[str, SpeechTypeConfig]:
             if not ok:
                 raise ConfigError(f"{where}.{key}: {problem}, got {value!r}")
     return types
+
+
+def _console_ports(data: object) -> tuple[ConsolePortConfig, ...]:
+    """[[console_ports]]: each table one serial port; no seat and no port twice."""
+    if not isinstance(data, list):
+        raise ConfigError(f"{CONSOLE_PORTS}: must be an array of tables ([[{CONSOLE_PORTS}]])")
+    fields = get_type_hints(ConsolePortConfig)
+    ports: list[ConsolePortConfig] = []
+    seats: dict[int, str] = {}
+    for index, table in enumerate(data):
+        where = f"{CONSOLE_PORTS}[{index}]"
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{where}: must be a table, got {type(table).__name__}")
+        for key, value in table.items():
+            if key not in fields:
+                raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(fields)})")
+            _check_type(f"{where}.{key}", value, fields[key])
+        if "url" not in table:
+            raise ConfigError(f"{where}.url: the serial port is missing")
+        port = ConsolePortConfig(**table)
+        last = port.first_address + port.count - 1
+        for ok, key, problem, value in (
+            (port.url.strip() != "", "url", "must not be empty", port.url),
+            (
+                port.baudrate in BAUD_RATES,
+                "baudrate",
+                f"must be one of {BAUD_RATES}",
+                port.baudrate,
+            ),
+            (
+                1 <= port.count <= MAX_CONSOLES_PER_PORT,
+                "count",
+                f"must be 1-{MAX_CONSOLES_PER_PORT} consoles on one segment",
+                port.count,
+            ),
+            (
+                1 <= port.first_address and last <= 0xFFFE,
+                "first_address",
+                "must leave every address within 1-65534",
+                port.first_address,
+            ),
+            (1 <= port.first_seat <= 9999 - port.count + 1, "first_seat", "must be 1-9999", 0),
+            (all(p.url != port.url for p in ports), "url", "names a port twice", port.url),
+        ):
+            if not ok:
+                raise ConfigError(f"{where}.{key}: {problem}, got {value!r}")
+        for seat in port.seats().values():
+            if seat in seats:
+                raise ConfigError(f"{where}: seat {seat} is also on port {seats[seat]}")
+            seats[seat] = port.url
+        ports.append(port)
+    return tuple(ports)
 
 
 def _check_type(name: str, value: Any, expected: type) -> None:
@@ -433,6 +542,29 @@ def _validate(config: Config) -> None:
             "floor.recording_folder",
             "must not be empty",
             floor.recording_folder,
+        ),
+    ]
+    consoles = config.consoles
+    checks += [
+        (
+            consoles.server_url == "" or urlsplit(consoles.server_url).scheme in ("http", "https"),
+            "consoles.server_url",
+            'must be empty or an "http://host:port" URL',
+            consoles.server_url,
+        ),
+        (consoles.secret_file.strip() != "", "consoles.secret_file", "must not be empty", ""),
+        (consoles.keys_file.strip() != "", "consoles.keys_file", "must not be empty", ""),
+        (
+            1 <= consoles.reply_timeout_ms <= 1000,
+            "consoles.reply_timeout_ms",
+            "must be 1-1000",
+            consoles.reply_timeout_ms,
+        ),
+        (
+            0 <= consoles.hold_to_vote_ms <= 5000,
+            "consoles.hold_to_vote_ms",
+            "must be 0 (off) to 5000",
+            consoles.hold_to_vote_ms,
         ),
     ]
     for ok, name, problem, value in checks:

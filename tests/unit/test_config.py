@@ -68,7 +68,33 @@ def test_shipped_config_toml_sets_every_key():
 
     data = tomllib.loads((REPO_ROOT / "config.toml").read_text(encoding="utf-8"))
     for name, section in dataclasses.asdict(Config()).items():
+        if name == "console_ports":  # no port by default: the file shows one in a comment
+            assert name not in data
+            continue
         assert set(data[name]) == set(section), name
+
+
+def test_console_ports_map_addresses_to_seats_and_refuse_overlaps(tmp_path):
+    config = load_config(
+        write(
+            tmp_path,
+            '[[console_ports]]\nurl = "/dev/ttyUSB0"\ncount = 3\nfirst_seat = 10\n'
+            '[[console_ports]]\nurl = "socket://127.0.0.1:7001"\nfirst_address = 5\ncount = 2\n',
+        )
+    )
+    assert [p.seats() for p in config.console_ports] == [{1: 10, 2: 11, 3: 12}, {5: 1, 6: 2}]
+    for bad, message in (
+        (
+            'url = "a"\ncount = 2\nfirst_seat = 2\n[[console_ports]]\nurl = "b"\ncount = 2\n',
+            "seat 2 is also on port a",
+        ),
+        ('url = "a"\ncount = 97\n', "count: must be 1-96"),
+        ('url = "a"\ncount = 1\nbaudrate = 115201\n', "baudrate: must be one of"),
+        ("count = 1\n", "url: the serial port is missing"),
+        ('url = "a"\ncount = 1\nparity = "E"\n', "parity: unknown key"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, "[[console_ports]]\n" + bad))
 
 
 def test_a_councils_speech_types_and_floor_rules(tmp_path):

@@ -390,6 +390,25 @@ class Microphone(Base):
     held_by_chair: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ConsoleSeat(Base):
+    """A seat with a console on the bus: which card sits in it, the anti-proxy-voting state and
+    the console's health, as the console gateway last reported them (hardware/gateway.py)."""
+
+    __tablename__ = "console_seat"
+    seat_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    port: Mapped[str] = mapped_column(String(300), default="")
+    address: Mapped[int] = mapped_column(Integer, default=0)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    faults: Mapped[int] = mapped_column(Integer, default=0)
+    card_uid: Mapped[str | None] = mapped_column(String(64))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
+    card_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: One card (one deputy) in two seats: neither may vote until the secretary resolves it.
+    alarm: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The card left the seat during this vote: the seat may not vote in it any more.
+    blocked_vote_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class JournalEntry(Base):
     __tablename__ = "journal_entry"
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

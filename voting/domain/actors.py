@@ -14,6 +14,9 @@ class Role(StrEnum):
     CHAIR = "chair"  # головуючий
     DEPUTY = "deputy"  # депутат (the head too, when they vote)
     SYSTEM = "system"  # the server itself: the vote timer, the CLI's own steps
+    # The seat consoles' gateway (`voting consoles`): acts only for the deputy whose card sits
+    # in a seat of its map (services/consoles.py).
+    CONSOLE_GATEWAY = "console_gateway"
 
 
 #: Who runs a sitting's procedure: registration, votes, the agenda's course.

@@ -965,3 +965,74 @@ class CreateToken(Command):
     role: Role = arg(person_role)
     deputy_id: int | None = arg(record_id("deputy", required=False), default=None)
     label: str | None = arg(text(200, required=False), default=None)
+
+
+# --- the seat consoles (sent by the console gateway) -------------------------------------------
+
+#: A card's UID as the gateway sends it: the 4, 7 or 10 bytes in hexadecimal.
+_CARD_UID = re.compile(r"[0-9A-Fa-f]{8}|[0-9A-Fa-f]{14}|[0-9A-Fa-f]{20}")
+
+
+class ConsoleKey(StrEnum):
+    FOR = "for"
+    AGAINST = "against"
+    ABSTAIN = "abstain"
+    SPEAK = "speak"
+
+
+def _card_uid(value: object, name: str) -> str:
+    if not isinstance(value, str) or not _CARD_UID.fullmatch(value):
+        raise InvalidInput(f"{name} must be a card UID of 4, 7 or 10 bytes in hex", field=name)
+    return value.upper()
+
+
+def _console_key(value: object, name: str) -> ConsoleKey:
+    return parse_enum(ConsoleKey, value, name)
+
+
+_SEAT = whole(1, 9999)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsoleCard(Command):
+    """A card put into a seat's console (`uid`), or taken out (`uid` null)."""
+
+    WHAT = "a console's card"
+    ROLES = (Role.CONSOLE_GATEWAY,)
+
+    seat: int = arg(_SEAT)
+    uid: str | None = arg(lambda v, n: None if v in (MISSING, None) else _card_uid(v, n))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsolePress(Command):
+    """A key of a seat's console went down (`held_ms` null) or came up after `held_ms`."""
+
+    WHAT = "a console's key"
+    ROLES = (Role.CONSOLE_GATEWAY,)
+
+    seat: int = arg(_SEAT)
+    key: ConsoleKey = arg(_console_key)
+    held_ms: int | None = arg(optional_whole(0, 65535), default=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConsoleHealth(Command):
+    """Whether a seat's console answers on its bus, and the faults it reports."""
+
+    WHAT = "a console's health"
+    ROLES = (Role.CONSOLE_GATEWAY,)
+
+    seat: int = arg(_SEAT)
+    online: bool = arg(lambda v, n: validate.boolean(None if v is MISSING else v, n))
+    faults: int = arg(lambda v, n: 0 if v is MISSING else whole(0, 255)(v, n), default=0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ResolveSeatAlarm(Command):
+    """The secretary settles an alarm (one card in two seats): `seat` keeps the card, every
+    other seat that holds it is emptied and must have the card put in again."""
+
+    WHAT = "the resolution of a seat alarm"
+
+    seat: int = arg(_SEAT)

@@ -40,15 +40,18 @@ def create_app(
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config)
 
-    from . import api, errors, pages
+    from . import api, consoles, errors, pages
     from .i18n import init_i18n
     from .live import create_socketio
 
     init_i18n(app, config)
     errors.register(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(consoles.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
-    app.extensions["voting.socketio"] = create_socketio(app, runtime_of(app))
+    socketio = create_socketio(app, runtime_of(app))
+    app.extensions["voting.socketio"] = socketio
+    consoles.ConsoleDoor(socketio, runtime_of(app), config)
 
     @app.get("/")
     def index() -> str:
