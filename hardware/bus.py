@@ -104,7 +104,9 @@ class BusListener(Protocol):
 
     def refused(self, port: str, address: int | None, reason: str) -> None:
         """A frame dropped (crc, cobs, length, unexpected, echo, …) or refused (forged, replay,
-        unprovisioned, no-session, unknown-kind); `address` None when it could not be read."""
+        unprovisioned, unknown-kind); `address` None when it could not be read. A STATUS or EVENT
+        from a console the master has no session with is no refusal: it is counted as
+        "identify", and the console's next POLL tells it to say HELLO."""
 
 
 class PortLost(Exception):
@@ -213,7 +215,6 @@ class _Console:
     ack: int = 0
     status: tuple[protocol.Inputs, protocol.Faults] | None = None
     refused_serial: bytes | None = None  # the unprovisioned serial already reported
-    refused_no_session: bool = False
     # outputs, set by the gateway
     lights: protocol.Lights = protocol.Lights(0)
     beep: int = 0
@@ -372,7 +373,15 @@ class BusMaster:
             if console.text_due and console.text is not None and console.online:
                 out += protocol.encode(protocol.Text(console.address, console.text))
                 console.text_due = False
-            poll = protocol.Poll(console.address, console.ack, console.lights, console.beep)
+            poll = protocol.Poll(
+                console.address,
+                console.ack,
+                console.lights,
+                console.beep,
+                # no session with it (the master just started, or its serial has no key): the
+                # console forgets whatever session it holds, ignores the ack and says HELLO
+                identify=console.nonce is None or console.key is None,
+            )
         out += protocol.encode(poll)
         self._drain()
         self._write(bytes(out))
@@ -444,11 +453,10 @@ class BusMaster:
         if isinstance(frame, protocol.Hello):
             return self._hello(console, frame)
         if console.nonce is None or console.key is None:
-            if not console.refused_no_session:  # it kept a session the master does not know
-                console.refused_no_session = True
-                self._refuse(console.address, "no-session")
-            else:
-                self._count("no-session")
+            # It holds a session the master does not know: its POLL had IDENTIFY, yet it did not
+            # say HELLO (firmware that does not honour the bit). Nothing from it is delivered,
+            # and its next POLL has IDENTIFY again.
+            self._count("identify")
             return False
         if isinstance(frame, protocol.Status):
             state = (frame.inputs, frame.faults)
@@ -464,7 +472,6 @@ class BusMaster:
 
     def _hello(self, console: _Console, hello: protocol.Hello) -> bool:
         key = self._keys.get(hello.serial)
-        console.refused_no_session = False
         if key is None:
             console.key = console.nonce = None
             console.session_due = False

@@ -118,14 +118,23 @@ class EventKind(IntEnum):
     CARD_REMOVED = 4  # data: none
 
 
+POLL_BEEP = 0x03  # POLL control bits 1-0: the beep counter
+POLL_IDENTIFY = 0x04  # POLL control bit 2: forget your session and answer HELLO
+
+
 @dataclass(frozen=True, slots=True)
 class Poll:
-    """Master → console: your turn; `ack` is the low byte of the last event counter accepted."""
+    """Master → console: your turn; `ack` is the low byte of the last event counter accepted.
+
+    `identify` (control bit 2) tells the console to drop its session (keeping its queued
+    events) and answer HELLO: the master sets it while it has no session with the console, for
+    example after the master restarted, and the console then ignores `ack`."""
 
     address: int
     ack: int = 0
     lights: Lights = Lights(0)
     beep: int = 0  # a 2-bit counter: the console beeps whenever it changes
+    identify: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,10 +269,11 @@ def _header(kind: FrameType, address: int) -> bytes:
 
 def _body(frame: Frame) -> tuple[FrameType, bytes]:
     match frame:
-        case Poll(_, ack, lights, beep):
-            if not 0 <= beep <= 3:
+        case Poll(_, ack, lights, beep, identify):
+            if not 0 <= beep <= POLL_BEEP:
                 raise ProtocolError("value", f"beep {beep} is outside 0-3 (a 2-bit counter)")
-            return FrameType.POLL, _u8(ack, "ack") + _u8(int(lights), "lights") + bytes([beep])
+            control = beep | (POLL_IDENTIFY if identify else 0)
+            return FrameType.POLL, _u8(ack, "ack") + _u8(int(lights), "lights") + bytes([control])
         case Text(_, text):
             raw = text.encode("utf-8")
             if len(raw) > MAX_TEXT:
@@ -355,9 +365,16 @@ def _parse(kind: FrameType, address: int, body: bytes) -> Frame:
         raise ProtocolError("length", f"{kind.name} body of {len(body)} bytes, not {expected}")
     match kind:
         case FrameType.POLL:
-            if body[2] & ~0x03:
-                raise ProtocolError("value", "POLL control bits 2-7 must be zero")
-            return Poll(address, body[0], Lights(body[1]), body[2])
+            control = body[2]
+            if control & ~(POLL_BEEP | POLL_IDENTIFY):
+                raise ProtocolError("value", "POLL control bits 3-7 must be zero")
+            return Poll(
+                address,
+                body[0],
+                Lights(body[1]),
+                control & POLL_BEEP,
+                bool(control & POLL_IDENTIFY),
+            )
         case FrameType.TEXT:
             try:
                 return Text(address, body[1:].decode("utf-8"))

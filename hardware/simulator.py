@@ -6,7 +6,9 @@ insert a card, press a key, pull a cable, reboot, forge, replay, babble.
 A simulated console answers a POLL at once (a real one within 1 ms): HELLO until it has a
 session, then its oldest unacknowledged EVENT (the same frame until a POLL acknowledges its
 counter), or STATUS. On SESSION it takes the nonce, restarts its counter at 1 and signs its
-unacknowledged events anew.
+unacknowledged events anew. On a POLL with IDENTIFY (the master has no session with it, e.g. it
+restarted) it drops its session, keeps its unacknowledged events for the next one, ignores the
+ack and answers HELLO.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ class _Console:
     time_ms: int | None = None
     answering: bool = True
     ignore_ack: bool = False
+    ignore_identify: bool = False
     forged: deque[tuple[int, bytes]] = field(default_factory=deque)
     replays: deque[bytes] = field(default_factory=deque)
     babble: int = 0
@@ -134,6 +137,11 @@ class _Console:
             junk = bytes((n % 255) + 1 for n in range(self.babble))  # never a delimiter
             self.babble = 0
             return junk
+        identify = poll.identify
+        if identify and self.ignore_identify:
+            self.ignore_identify, identify = False, False
+        if identify:
+            self.lose_session()  # the master knows no session of ours: the ack means nothing
         if self.nonce is None:
             hello = protocol.Hello(
                 self.address, self.spec.serial, self.spec.firmware, self.spec.hardware
@@ -557,6 +565,12 @@ class ConsoleSimulator:
             if len(console.acked_frames) < back:
                 raise ValueError(f"console {address} has fewer than {back} acknowledged events")
             console.replays.append(console.acked_frames[-back])
+
+    def ignore_next_identify(self, address: int) -> None:
+        """The console answers its next POLL with IDENTIFY as if the bit were clear (firmware
+        without it): with STATUS or EVENT under the session it still holds."""
+        with self._lock:
+            self._get(address).ignore_identify = True
 
     def ignore_next_ack(self, address: int) -> None:
         """The next POLL that acknowledges an event is lost: the event is sent again."""

@@ -43,6 +43,8 @@ FRAMES: list[tuple[str, p.Frame]] = [
     ("poll-recorded-against", p.Poll(12, 7, p.Lights.AGAINST | p.Lights.REGISTERED, 1)),
     ("poll-speaking", p.Poll(12, 9, p.Lights.MICROPHONE | p.Lights.REGISTERED, 2)),
     ("poll-speak-queued", p.Poll(12, 9, p.Lights.SPEAK_QUEUED | p.Lights.REGISTERED, 2)),
+    ("poll-identify", p.Poll(5, ack=0, lights=p.Lights(0), beep=0, identify=True)),
+    ("poll-identify-beep-3", p.Poll(0x0060, 0, p.Lights.REGISTERED, 3, identify=True)),
     ("text", p.Text(5, "Пит. 12 · 01:30")),
     ("text-empty", p.Text(7, "")),
     ("text-24-bytes-cyrillic", p.Text(5, "Голосування 9")),
@@ -127,13 +129,16 @@ def _invalid() -> list[tuple[str, bytes, str]]:
         ("type-2", _packet(bytes([0x12]) + poll[1:]), "type"),
         ("type-b", _packet(bytes([0x1B]) + status[1:]), "type"),
         ("type-f", _packet(bytes([0x1F]) + status[1:]), "type"),
-        ("poll-control-bits-set", _packet(poll[:-1] + b"\x06"), "value"),
+        ("poll-control-bit-3-set", _packet(poll[:-1] + b"\x0c"), "value"),
+        ("poll-control-bit-7-set", _packet(poll[:-1] + b"\x80"), "value"),
         ("poll-too-long", _packet(poll + b"\x00"), "length"),
         ("poll-too-short", _packet(poll[:-1]), "length"),
         ("status-too-short", _packet(status[:-1]), "length"),
         ("text-length-byte-too-big", _packet(bytes.fromhex("130005") + b"\x05abcd"), "length"),
         ("text-length-byte-too-small", _packet(bytes.fromhex("130005") + b"\x03abcd"), "length"),
         ("text-without-length-byte", _packet(bytes.fromhex("130005")), "length"),
+        ("text-longer-than-24", _packet(bytes.fromhex("130005") + b"\x19" + b"A" * 25), "length"),
+        ("text-length-byte-ff", _packet(bytes.fromhex("130005") + b"\xff"), "length"),
         ("text-invalid-utf8", _packet(bytes.fromhex("130005") + b"\x03\xd0\x9f\xd0"), "value"),
         ("text-overlong-utf8", _packet(bytes.fromhex("130005") + b"\x02\xc0\xaf"), "value"),
         ("text-utf16-surrogate", _packet(bytes.fromhex("130005") + b"\x03\xed\xa0\x80"), "value"),
@@ -155,8 +160,14 @@ def _invalid() -> list[tuple[str, bytes, str]]:
 def _fields(frame: p.Frame) -> dict[str, Any]:
     """A frame's fields as JSON: numbers, hex strings for bytes, text for TEXT."""
     match frame:
-        case p.Poll(address, ack, lights, beep):
-            return {"address": address, "ack": ack, "lights": int(lights), "beep": beep}
+        case p.Poll(address, ack, lights, beep, identify):
+            return {
+                "address": address,
+                "ack": ack,
+                "lights": int(lights),
+                "beep": beep,
+                "identify": identify,
+            }
         case p.Text(address, text):
             return {"address": address, "text": text}
         case p.Time(unix_ms, address):

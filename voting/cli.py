@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
@@ -300,6 +300,55 @@ def cmd_consoles(args: argparse.Namespace) -> int:
     finally:
         gateway.stop()
     return 0
+
+
+class _Quiet:
+    """A bus listener for discovery, which reports nothing."""
+
+    def __getattr__(self, _name: str) -> Callable[..., None]:
+        return lambda *_args: None
+
+
+def cmd_consoles_discover(args: argparse.Namespace) -> int:
+    """Find the new consoles (address 0) on a bus port and give them addresses, in the order
+    they answer: then write the seat map in config.toml."""
+    import time
+
+    from hardware.bus import BusMaster, PortSettings
+
+    if not 1 <= args.first_address <= 0xFFFE:
+        raise UserError(f"--first-address must be 1-65534, got {args.first_address}")
+    master = BusMaster(PortSettings(url=args.port, reply_timeout=0.02), {}, _Quiet())
+    master.start()
+    try:
+        found: list[bytes] = []
+        for _ in range(args.rounds):
+            for serial in _discover(master, args.slots):
+                if serial not in found:
+                    found.append(serial)
+                    address = args.first_address + len(found) - 1
+                    master.assign(serial, address)
+                    print(f"console {serial.hex()} -> address {address}", flush=True)
+            time.sleep(0.05)
+    finally:
+        master.stop()
+    print(f"{len(found)} new console(s) on {args.port}")
+    return 0
+
+
+def _discover(master: Any, slots: int) -> list[bytes]:
+    """One DISCOVER round, once the master has opened its port (within 5 s)."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            found: list[bytes] = master.discover(slots)
+            return found
+        except (ConnectionError, TimeoutError) as error:
+            if time.monotonic() > deadline:
+                raise UserError(f"{master.port_name}: {error}") from None
+            time.sleep(0.1)
 
 
 def _host_port(value: str, option: str) -> tuple[str, int]:
@@ -815,6 +864,13 @@ def build_parser() -> argparse.ArgumentParser:
     consoles.add_argument("--first-seat", type=int, default=1, help="seat of the first --port's 1")
     consoles.add_argument("--keys", metavar="FILE", help="keys file (default: consoles.keys_file)")
     consoles.add_argument("--server-url", metavar="URL", help="default: consoles.server_url")
+    discover = command("consoles-discover", cmd_consoles_discover)
+    discover.add_argument(
+        "--port", required=True, metavar="URL", help="the bus port (pyserial URL)"
+    )
+    discover.add_argument("--first-address", type=int, default=1, help="the first address to give")
+    discover.add_argument("--slots", type=int, default=16, help="answer slots per round (1-255)")
+    discover.add_argument("--rounds", type=int, default=5, help="rounds (collisions retry)")
     sim = command("consoles-sim", cmd_consoles_sim)
     sim.add_argument("--count", type=int, default=42, help="how many consoles (1-96)")
     sim.add_argument("--first-address", type=int, default=1, help="the first console's address")

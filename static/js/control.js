@@ -359,6 +359,45 @@ function render() {
   root.dataset.seq = String(state.seq);
 }
 
+// --- the seat consoles: who answers on the bus, alarms the secretary settles, refused frames ---
+
+let consoles = [];
+const trouble = [];
+let consolesTimer = null;
+
+async function loadConsoles() {
+  consolesTimer = null;
+  const answer = await api("/consoles", { token }).catch(() => null);
+  if (answer) { consoles = answer.seats; renderConsoles(); }
+}
+
+function consolesChanged() {
+  if (consolesTimer === null) consolesTimer = setTimeout(loadConsoles, 150);
+}
+
+function renderConsoles() {
+  $("#consoles-panel").hidden = consoles.length === 0;
+  if (!consoles.length) return;
+  const online = consoles.filter((c) => c.online).length;
+  bind(root, "consoles-summary", `${online} / ${consoles.length} ${t("consoles_answer")}`);
+  const offline = consoles.filter((c) => !c.online).map((c) => c.seat);
+  bind(root, "consoles-offline", offline.length ? `${t("consoles_offline")} ${offline.join(", ")}` : "");
+  const alarms = new Map(); // deputy -> their seats
+  for (const c of consoles.filter((c) => c.alarm && c.deputy_id !== null)) {
+    alarms.set(c.deputy_id, [...(alarms.get(c.deputy_id) ?? []), c.seat]);
+  }
+  $('[data-bind="consoles-alarms"]').replaceChildren(...[...alarms].map(([deputy, seats]) =>
+    el("li", { class: "console-alarm", role: "alert" },
+      el("strong", { text: `${t("console_alarm")}: ${name(deputy)} (${seats.join(", ")})` }),
+      ...seats.map((seat) => el("button", {
+        type: "button", text: `${t("keep_card_in_seat")} ${seat}`,
+        onclick: () => act(`/consoles/${seat}/resolve`).then(loadConsoles),
+      })))));
+  $('[data-bind="consoles-trouble"]').replaceChildren(...trouble.slice(-5).reverse().map((e) =>
+    el("li", { text: `${formatClock(e.at)} · ${t("bus_trouble")}: ${e.payload.reason}`
+      + (e.payload.address ? ` (${e.payload.address})` : "") + (e.payload.count ? ` ×${e.payload.count}` : "") })));
+}
+
 function renderEvents() {
   // Who an event is about, where it says (a request, a speech): "надано слово: <name>".
   const about = (e) => (typeof e.payload?.name === "string" ? `: ${e.payload.name}` : "");
@@ -559,6 +598,7 @@ async function start() {
   }
   bind(root, "who", t(`role_${who.role}`));
   roster = await loadRoster();
+  loadConsoles();
   startClock(root);
   let first = true;
   connectLive({
@@ -574,6 +614,8 @@ async function start() {
     onEvent(event) {
       events.push({ ...event, at: Date.now() });
       renderEvents();
+      if (event.kind === "console_bus_trouble") { trouble.push({ ...event, at: Date.now() }); renderConsoles(); }
+      if (event.kind.startsWith("console_") || event.kind === "deputy_registered") consolesChanged();
       if (event.kind.startsWith("deputy_") && event.kind !== "deputy_registered" && event.kind !== "deputy_left") {
         loadRoster().then((r) => { roster = r; render(); });
       }

@@ -1,109 +1,32 @@
-"""The whole hardware path on one machine: simulated consoles on a real pseudo-terminal, the
-gateway's bus master driving them, the gateway reporting over Socket.IO to a live server, and the
-server acting through the same services as every other door. Cards register deputies, keys cast
-their choices and light only after the commit, a forged frame is refused, a console that stops
-answering is shown offline, and the ballots are exactly the key presses acknowledged."""
+"""The whole hardware path on one machine (tests/e2e/console_hall.py): cards register deputies,
+keys cast their choices and light only after the commit, a forged frame is refused, a console that
+stops answering is shown offline, and the ballots are exactly the key presses acknowledged."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from halls import Hall, build_hall
+from console_hall import SEATS, HallWithConsoles, card, hall_with_consoles
 from waiting import until
-from werkzeug.serving import make_server
 
 from hardware import protocol
-from hardware.bus import PortSettings
-from hardware.gateway import Gateway, Segment
-from hardware.simulator import ConsoleSimulator, demo_fleet
-from voting.adapters.schema import upgrade
-from voting.bootstrap import build_runtime
-from voting.config import database_config
-from voting.domain.actors import Actor, Role
-from voting.services import consoles, council, queries
-from voting.services.commands import ChangeDeputy
-from voting.services.journal import read_journal
-from voting.services.registration import registered_ids
-from voting.web import create_app
+from voting.services import queries
 
 pytestmark = pytest.mark.e2e
 
-SEATS = 6
-SECRETARY = Actor(Role.SECRETARY, "secretary:test")
-
-
-def card(n: int) -> bytes:
-    return bytes([0x04, 0xA0, 0, 0, 0, 0, n])  # a 7-byte UID, as a MIFARE card reports it
-
-
-@dataclass
-class HallWithConsoles:
-    hall: Hall
-    simulator: ConsoleSimulator
-    gateway: Gateway
-
-    def registered(self) -> set[int]:
-        with self.hall.rt.reader() as uow:
-            return registered_ids(uow, self.hall.sitting)
-
-    def seat(self, seat: int) -> dict[str, object]:
-        states = consoles.consoles_state(self.hall.rt.reader())
-        return next((s for s in states if s["seat"] == seat), {"online": False})
-
-    def journal(self, kind: str) -> list[dict[str, object]]:
-        entries = read_journal(self.hall.rt.reader(), limit=10_000)
-        return [e for e in entries if e["kind"] == kind]
-
 
 @pytest.fixture
-def hall_with_consoles(db_url: str, tmp_path: Path) -> Iterator[HallWithConsoles]:
-    runtime = build_runtime(database_config(db_url))
-    upgrade(runtime.engine)
-    hall = build_hall(runtime, __import__("halls").Clock())
-    for n, deputy in enumerate(hall.deputies[:SEATS], start=1):
-        council.update_deputy(
-            runtime.uow(),
-            SECRETARY,
-            ChangeDeputy.parse({"card_uid": card(n).hex()}, deputy_id=deputy),
-        )
-    (tmp_path / "console-gateway.secret").write_text("test-secret\n", encoding="utf-8")
-    app = create_app(
-        runtime=runtime,
-        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    serving = threading.Thread(target=server.serve_forever, daemon=True)
-    serving.start()
-    fleet = demo_fleet(SEATS)
-    simulator = ConsoleSimulator(fleet)
-    path = simulator.open_pty()
-    port = PortSettings(url=path, reply_timeout=0.05, addresses=tuple(range(1, SEATS + 1)))
-    gateway = Gateway(
-        [Segment(port, {a: a for a in range(1, SEATS + 1)})],
-        {spec.serial: spec.key for spec in fleet},
-        f"http://127.0.0.1:{server.server_port}",
-        "test-secret",
-    )
-    gateway.start()
-    try:
-        yield HallWithConsoles(hall, simulator, gateway)
-    finally:
-        gateway.stop()
-        simulator.close()
-        server.shutdown()
-        serving.join(timeout=10)
-        server.server_close()
-        runtime.stop()
+def consoles_hall(db_url: str, tmp_path: Path) -> Iterator[HallWithConsoles]:
+    with hall_with_consoles(db_url, tmp_path) as hall:
+        yield hall
 
 
 def test_cards_register_keys_vote_and_lights_follow_the_commit(
-    hall_with_consoles: HallWithConsoles,
+    consoles_hall: HallWithConsoles,
 ) -> None:
-    h, sim = hall_with_consoles, hall_with_consoles.simulator
+    h, sim = consoles_hall, consoles_hall.simulator
     hall = h.hall
     until(lambda: all(h.seat(s)["online"] for s in range(1, SEATS + 1)))
     hall.open_registration()
@@ -147,3 +70,58 @@ def test_cards_register_keys_vote_and_lights_follow_the_commit(
     assert keys_acknowledged == {1: [bytes([1])], 2: [bytes([2])], 3: []}
     assert len(h.journal("console_card_inserted")) == 3
     assert {e["payload"]["seat"] for e in h.journal("console_offline")} >= {5}
+
+
+def test_faults_on_the_bus_neither_create_change_duplicate_nor_lose_a_choice(
+    consoles_hall: HallWithConsoles,
+) -> None:
+    """Noise, a babbling console, a pulled cable, a lost acknowledgement, a replayed frame and the
+    whole port vanishing, between the key presses of a vote: each seat's ballot is its first
+    vote key that the bus acknowledged, and the recorded choice is lit on its console."""
+    h, sim = consoles_hall, consoles_hall.simulator
+    hall = h.hall
+    until(lambda: all(h.seat(s)["online"] for s in range(1, SEATS + 1)))
+    hall.open_registration()
+    for seat in range(1, SEATS + 1):
+        sim.insert_card(seat, card(seat))
+    until(lambda: set(hall.deputies[:SEATS]) <= h.registered())
+    hall.register(*hall.deputies[10:40])
+    hall.close_registration()
+    vote = hall.open_vote(title="Про тарифи")
+    until(lambda: all(protocol.Lights.VOTE_OPEN in sim.lights(s) for s in range(1, SEATS + 1)))
+    keys = [protocol.Key.FOR, protocol.Key.AGAINST, protocol.Key.ABSTAIN]
+    faults = [
+        lambda: sim.send_garbage(b"\x13\x37\x00\xff\xfe\x00"),
+        lambda: sim.babble(2, 300),
+        lambda: sim.stop_answering(3),
+        lambda: sim.ignore_next_ack(4),
+        lambda: sim.replay_last_event(1, back=2),
+        sim.unplug,
+    ]
+    for seat in range(1, SEATS + 1):
+        sim.tap(seat, keys[seat % 3])
+        until(lambda seat=seat: sim.pending(seat) == 0)
+        faults[seat - 1]()
+        if seat == 3:
+            sim.resume(3)
+        if seat == SEATS:
+            sim.plug()
+        sim.tap(seat, keys[(seat + 1) % 3])  # a second key: refused, the first one stands
+    until(lambda: all(sim.pending(s) == 0 for s in range(1, SEATS + 1)), timeout=20)
+    expected = {}
+    for seat in range(1, SEATS + 1):
+        pressed = [d for k, d in sim.acknowledged(seat) if k is protocol.EventKind.KEY_DOWN]
+        expected[seat] = {1: "for", 2: "against", 3: "abstain"}[pressed[0][0]]
+    choice_light = {
+        "for": protocol.Lights.FOR,
+        "against": protocol.Lights.AGAINST,
+        "abstain": protocol.Lights.ABSTAIN,
+    }
+    until(lambda: all(choice_light[expected[s]] in sim.lights(s) for s in expected), timeout=10)
+    hall.close(vote)
+    sheet = queries.vote(hall.rt.reader(), vote, staff=True)["roll_call"]
+    outcome = {line["deputy_id"]: line["outcome"] for line in sheet}
+    assert {s: outcome[hall.deputies[s - 1]] for s in expected} == expected
+    casts = [e for e in h.journal("choice_cast") if e["payload"]["vote_id"] == vote]
+    from_consoles = [e for e in casts if "@seat:" in e["actor"]]
+    assert len(from_consoles) == SEATS  # one per seat: nothing duplicated, nothing invented

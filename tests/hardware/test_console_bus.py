@@ -1,7 +1,8 @@
 """The bus master (hardware/bus.py) against the simulated consoles (hardware/simulator.py),
 byte for byte through real pseudo-terminals (and once each through socket://, spy:// and
 loop://): sessions, events delivered exactly once, lights, offline and back, bad input on the
-bus, forged and replayed events, reboots, lost acks, a port that vanishes, a prompt stop."""
+bus, forged and replayed events, reboots, lost acks, a port that vanishes, a prompt stop, and a
+master that restarts while the consoles hold their sessions (POLL with IDENTIFY)."""
 
 from __future__ import annotations
 
@@ -441,3 +442,121 @@ def test_run_simulator_prints_the_url_and_serves_until_stopped() -> None:
         stop.set()
         runner.join(timeout=5)
     assert not runner.is_alive()
+
+
+# --- a master that restarts while the consoles hold their sessions -------------------------------
+
+
+def _master(url: str, fleet: list[SimulatedConsoleSpec]) -> tuple[BusMaster, Recorder]:
+    heard = Recorder()
+    master = BusMaster(
+        PortSettings(url, reply_timeout=REPLY, addresses=tuple(s.address for s in fleet)),
+        {s.serial: s.key for s in fleet},
+        heard,
+    )
+    return master, heard
+
+
+def _serve(simulator: ConsoleSimulator, mode: str) -> str:
+    if mode == "tcp":
+        host, port = simulator.serve_tcp()
+        return f"socket://{host}:{port}"
+    return simulator.open_pty()
+
+
+@pytest.mark.parametrize("mode", ["pty", "tcp"])
+def test_a_new_master_brings_back_consoles_that_hold_old_sessions(mode: str) -> None:
+    """The gateway restarts: the consoles still hold the sessions of the master before, which the
+    new one does not know. Its first POLL has IDENTIFY, so every console says HELLO and gets a new
+    session within a second, and what was queued while no master ran arrives exactly once."""
+    fleet = demo_fleet(4)
+    with ConsoleSimulator(fleet) as sim:
+        url = _serve(sim, mode)
+        first, heard_first = _master(url, fleet)
+        first.start()
+        try:
+            until(lambda: all(heard_first.online(a) and sim.has_session(a) for a in FOUR), 5)
+            sim.tap(1, p.Key.FOR)
+            until(lambda: len(sim.acknowledged(1)) == 2, 5)
+        finally:
+            first.stop()
+        sim.insert_card(2, UID)  # while no master runs: signed under the old session
+        sim.tap(3, p.Key.AGAINST)
+        assert all(sim.has_session(a) for a in FOUR) and sim.pending(2) == 1
+
+        second, heard = _master(url, fleet)
+        started = time.monotonic()
+        second.start()
+        try:
+            until(lambda: all(heard.online(a) for a in FOUR), 5)
+            until(lambda: all(sim.pending(a) == 0 for a in FOUR), 5)
+            settled = time.monotonic()
+            until(lambda: heard.events(3), 5)
+        finally:
+            second.stop()
+    assert max(heard.of("online", a)[0][2] for a in FOUR) - started < 1.0
+    assert settled - started < 1.0  # online with a session, and the queues delivered
+    assert sorted(a for a, _ in heard.of("hello")) == list(FOUR)  # one new session each
+    assert heard_first.events(2) == [] and heard.events(2) == [(p.EventKind.CARD_INSERTED, UID)]
+    assert [k for k, _ in heard.events(3)] == [p.EventKind.KEY_DOWN, p.EventKind.KEY_UP]
+    for address in FOUR:
+        assert heard_first.events(address) + heard.events(address) == sim.acknowledged(address)
+    assert heard.of("refused") == []
+    assert second.stats["counts"].get("identify", 0) == 0  # HELLO at the first POLL already
+
+
+def test_after_a_restart_an_event_with_counter_256_is_not_taken_for_acknowledged() -> None:
+    """A new master's ack byte is 0, the low byte of counter 256: a console holding such an event
+    of its old session must not take that POLL as its acknowledgement (IDENTIFY: it ignores it)."""
+    fleet = demo_fleet(1)
+    with ConsoleSimulator(fleet) as sim:
+        url = sim.open_pty()
+        first, _ = _master(url, fleet)
+        first.start()
+        try:
+            until(lambda: sim.has_session(1), 5)
+            for _ in range(127):
+                sim.tap(1, p.Key.FOR)
+            sim.press(1, p.Key.SPEAK)
+            until(lambda: len(sim.acknowledged(1)) == 255, 20)
+        finally:
+            first.stop()
+        sim.insert_card(1, UID)
+        assert sim.last_counter(1) == 256 and sim.pending(1) == 1
+
+        second, heard = _master(url, fleet)
+        second.start()
+        try:
+            until(lambda: heard.events(1) and sim.pending(1) == 0, 5)
+        finally:
+            second.stop()
+    assert heard.events(1) == [(p.EventKind.CARD_INSERTED, UID)] == sim.acknowledged(1)[255:]
+
+
+def test_a_console_that_ignores_identify_gets_nothing_delivered_until_its_hello() -> None:
+    """A console that answers IDENTIFY with an EVENT of the session it still holds: the master
+    delivers nothing, counts "identify" (no alarm) and asks again; after its HELLO and a new
+    session the event arrives once."""
+    fleet = demo_fleet(2)
+    with ConsoleSimulator(fleet) as sim:
+        url = sim.open_pty()
+        first, _ = _master(url, fleet)
+        first.start()
+        try:
+            until(lambda: sim.has_session(1) and sim.has_session(2), 5)
+        finally:
+            first.stop()
+        sim.insert_card(2, UID)
+        sim.ignore_next_identify(2)
+
+        second, heard = _master(url, fleet)
+        second.start()
+        try:
+            until(lambda: heard.events(2) and sim.pending(2) == 0, 5)
+            until(lambda: heard.online(1) and heard.online(2), 5)
+        finally:
+            second.stop()
+    assert second.stats["counts"]["identify"] == 1
+    assert heard.events(2) == [(p.EventKind.CARD_INSERTED, UID)] == sim.acknowledged(2)
+    assert heard.of("refused") == []
+    assert sorted(a for a, _ in heard.of("hello")) == [1, 2]

@@ -4,6 +4,7 @@ decodes, and the decoder raises only its own error whatever it is fed."""
 from __future__ import annotations
 
 import pytest
+from cobs import cobs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ NONCE = b"\x10\x20\x30\x40"
 
 FRAMES: list[p.Frame] = [
     p.Poll(5, ack=1, lights=p.Lights.FOR | p.Lights.VOTE_OPEN, beep=2),
+    p.Poll(5, ack=0, lights=p.Lights.REGISTERED, beep=3, identify=True),
     p.Text(7, "Пит. 12 · 01:30"),
     p.Time(1_765_000_000_000),
     p.Discover(16),
@@ -45,6 +47,40 @@ def test_no_single_or_double_bit_error_decodes(frame: p.Frame) -> None:
                 damaged[second // 8] ^= 1 << second % 8
             with pytest.raises(p.ProtocolError):
                 p.decode(bytes(damaged))
+
+
+def test_poll_control_byte_carries_beep_and_identify_and_nothing_else() -> None:
+    """Bits 1-0 the beep counter, bit 2 IDENTIFY; bits 3-7 refused (with a right CRC)."""
+    for beep in range(4):
+        for identify in (False, True):
+            poll = p.Poll(9, 7, p.Lights.FOR, beep, identify)
+            covered = p.covered_bytes(poll)
+            assert covered[5] == beep | (0x04 if identify else 0)
+            assert p.decode(p.encode(poll)[:-1]) == poll
+    assert p.Poll(9) == p.Poll(9, identify=False)  # the default: no IDENTIFY
+    for bit in range(3, 8):
+        packet = cobs_packet(bytes.fromhex("1100090701") + bytes([1 << bit | 0x04]))
+        with pytest.raises(p.ProtocolError) as refused:
+            p.decode(packet)
+        assert refused.value.reason == "value"
+    with pytest.raises(p.ProtocolError):
+        p.encode(p.Poll(9, beep=4))
+
+
+def test_text_longer_than_24_bytes_is_refused_even_when_its_length_is_consistent() -> None:
+    for n in (25, 26):
+        packet = cobs_packet(bytes.fromhex("130005") + bytes([n]) + b"A" * n)
+        with pytest.raises(p.ProtocolError) as refused:
+            p.decode(packet)
+        assert refused.value.reason == "length"
+    assert p.decode(cobs_packet(bytes.fromhex("130005") + b"\x18" + b"A" * 24)) == p.Text(
+        5, "A" * 24
+    )
+
+
+def cobs_packet(covered: bytes) -> bytes:
+    """A packet (no delimiter) around `covered`, with its right CRC."""
+    return bytes(cobs.encode(covered + p.CRC16.checksum(covered).to_bytes(2, "big")))
 
 
 def test_the_crc_has_hamming_distance_5_over_the_longest_frame() -> None:

@@ -60,6 +60,20 @@ def cobs_encode(data: bytes) -> bytes:
     return bytes(out)
 
 
+def cobs_decode(packet: bytes) -> bytes | None:
+    """The inverse of cobs_encode (a packet without its delimiter); None if it is not COBS."""
+    out, index = bytearray(), 0
+    while index < len(packet):
+        code = packet[index]
+        if not code or index + code > len(packet) or 0 in packet[index + 1 : index + code]:
+            return None
+        out += packet[index + 1 : index + code]
+        index += code
+        if index < len(packet):
+            out.append(0)
+    return bytes(out)
+
+
 def cmac64(key: bytes, message: bytes) -> bytes:
     signer = CMAC(algorithms.AES(key))
     signer.update(message)
@@ -107,7 +121,11 @@ def frame_from(type_name: str, fields: dict[str, Any]) -> p.Frame:
     num = {k: number(k, v) for k, v in fields.items() if k not in HEX_FIELDS | {"text", "firmware"}}
     match type_name:
         case "POLL":
-            return p.Poll(num["address"], num["ack"], p.Lights(num["lights"]), num["beep"])
+            identify = num["identify"]
+            assert identify in (0, 1), f"identify is 0 or 1 (false or true), not {identify}"
+            return p.Poll(
+                num["address"], num["ack"], p.Lights(num["lights"]), num["beep"], bool(identify)
+            )
         case "TEXT":
             return p.Text(num["address"], fields["text"])
         case "TIME":
@@ -165,6 +183,22 @@ def test_the_file_covers_what_it_promises() -> None:
     assert {e["kind"] for e in events} == {int(k) for k in p.EventKind}
     assert any(v["fields"].get("unix_ms") == (1 << 48) - 1 for v in FRAMES)
     assert any(v["fields"].get("lights") == 0xFF and v["fields"]["beep"] == 3 for v in FRAMES)
+    polls = [v for v in FRAMES if v["type"] == "POLL"]
+    assert {v["fields"]["identify"] for v in polls} == {False, True}
+    assert {bytes.fromhex(v["covered"])[5] for v in polls} >= {0x00, 0x03, 0x04, 0x07}
+    # refused for what it says, not for a CRC or a length that disagrees: a reserved POLL
+    # control bit, and a TEXT whose length byte exceeds 24 but whose body has that length
+    decoded = [(v["reason"], cobs_decode(bytes.fromhex(v["packet"]))) for v in INVALID]
+    sound = [
+        (why, raw[:-2])
+        for why, raw in decoded
+        if raw is not None and len(raw) >= 5 and crc16(raw[:-2]) == int.from_bytes(raw[-2:], "big")
+    ]
+    assert any(why == "value" and c[0] == 0x11 and len(c) == 6 and c[5] & 0xF8 for why, c in sound)
+    assert any(
+        why == "length" and c[0] == 0x13 and len(c) > 4 and len(c) == 4 + c[3] > 4 + p.MAX_TEXT
+        for why, c in sound
+    )
     with_zeros = [v for v in FRAMES if 0 in bytes.fromhex(v["covered"] + v["crc"])]
     assert len(with_zeros) >= 10  # COBS has work to do
 

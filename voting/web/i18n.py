@@ -195,6 +195,12 @@ STRINGS = {
     "mic_mode_request": _l("on request"),
     "all_mics_off": _l("Every microphone is off"),
     "switch_off": _l("Switch off"),
+    # The seat consoles (the control screen's panel).
+    "consoles_answer": _l("consoles answer on the bus"),
+    "consoles_offline": _l("Not answering: seats"),
+    "console_alarm": _l("One card in two seats: neither may vote"),
+    "keep_card_in_seat": _l("Keep the card in seat"),
+    "bus_trouble": _l("Refused on the bus"),
 }
 
 #: The staff screen's event log: what each journal entry's kind means.
@@ -238,6 +244,13 @@ EVENTS = {
     "faction_time_extended": _l("faction time extended"),
     "speech_recorded": _l("speech recorded"),
     "recording_failed": _l("recording of a speech failed"),
+    "console_card_inserted": _l("card put into a seat console"),
+    "console_card_removed": _l("card taken out of a seat console"),
+    "console_alarm": _l("one card in two seats"),
+    "console_alarm_resolved": _l("seat alarm settled"),
+    "console_online": _l("seat console answers"),
+    "console_offline": _l("seat console not answering"),
+    "console_bus_trouble": _l("trouble on the consoles' bus"),
 }
 
 #: What a person at a screen is told when the server refuses, by the error's code; the server's
