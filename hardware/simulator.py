@@ -9,6 +9,16 @@ counter), or STATUS. On SESSION it takes the nonce, restarts its counter at 1 an
 unacknowledged events anew. On a POLL with IDENTIFY (the master has no session with it, e.g. it
 restarted) it drops its session, keeps its unacknowledged events for the next one, ignores the
 ack and answers HELLO.
+
+A pty or a socket moves bytes at once, not at a baud rate. With `wire_baud` (for benchmarks; off
+by default) the simulator behaves as if every byte took its time on an RS-485 wire at that rate
+(10 bits a byte, UART 8N1): the bytes read from the master are taken to have started on the wire
+when they were read (or when the wire was free again, if it was still busy), so the POLL's last
+byte "arrives" len x 10 / baud later; the console starts its answer the protocol's turnaround
+(50 us) after that, and the answer is written only once its own last byte would have reached the
+master (answer start + len x 10 / baud). The simulator sleeps for that time (time.sleep, then a
+spin of at most WIRE_SPIN on time.perf_counter for the last stretch). What the pty and the
+scheduler add comes on top: a paced simulator is never faster than the wire.
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ from hardware.keys import derive_key
 
 DEMO_SEED = b"council-voting demo consoles"
 IDLE = 0.05  # s: how long the simulator's thread waits for bytes before it looks around
+TURNAROUND = 50e-6  # s: a console answers no earlier than this after a POLL's last byte
+WIRE_SPIN = 200e-6  # s: with wire_baud, the last stretch before a write is spun, not slept
 
 
 @dataclass(frozen=True)
@@ -216,12 +228,41 @@ class _PortEndpoint:
         self.port.write(data)
 
 
+class _WirePacer:
+    """The wire's time at `baud` (module docstring): when the bytes read so far end on the wire,
+    and how long to hold an answer back."""
+
+    def __init__(self, baud: int) -> None:
+        self.byte_time = 10 / baud  # s: start bit, 8 data bits, stop bit
+        self.free_at = 0.0  # perf_counter: when the last byte read (or written) ends on the wire
+
+    def received(self, count: int, at: float) -> None:
+        self.free_at = max(at, self.free_at) + count * self.byte_time
+
+    def hold(self, count: int) -> None:
+        """Returns when an answer of `count` bytes, started TURNAROUND after the last byte
+        received, would have reached the master in full."""
+        due = self.free_at + TURNAROUND + count * self.byte_time
+        self.free_at = due
+        remaining = due - time.perf_counter()
+        if remaining > WIRE_SPIN:
+            time.sleep(remaining - WIRE_SPIN)
+        while time.perf_counter() < due:
+            pass
+
+
 class ConsoleSimulator:
     """Simulated consoles on one bus. Serve it with one of attach(), open_pty(), serve_tcp();
     close() (or leaving a `with` block) stops it. Every method is thread-safe; `address` is a
-    console's current address."""
+    console's current address. `wire_baud` (default None: answer at once) paces the answers as
+    if the bytes crossed an RS-485 wire at that rate (the module's docstring)."""
 
-    def __init__(self, consoles: Iterable[SimulatedConsoleSpec]) -> None:
+    def __init__(
+        self, consoles: Iterable[SimulatedConsoleSpec], *, wire_baud: int | None = None
+    ) -> None:
+        if wire_baud is not None and wire_baud <= 0:
+            raise ValueError(f"wire_baud must be positive, got {wire_baud}")
+        self.wire_baud = wire_baud
         self._consoles = [_Console(spec, spec.address) for spec in consoles]
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -364,8 +405,11 @@ class ConsoleSimulator:
 
     def _serve(self, endpoint: _Endpoint, plugged: Callable[[], bool]) -> None:
         splitter = protocol.FrameSplitter()
+        pacer = None if self.wire_baud is None else _WirePacer(self.wire_baud)
         while not self._stopping.is_set() and plugged():
             data = endpoint.read()
+            if pacer is not None and data:
+                pacer.received(len(data), time.perf_counter())
             for packet in splitter.feed(data):
                 answer = self._on_packet(packet)
                 with self._lock:
@@ -373,6 +417,8 @@ class ConsoleSimulator:
                         answer = None
                     garbage, self._garbage = bytes(self._garbage), bytearray()
                 if answer:
+                    if pacer is not None:
+                        pacer.hold(len(answer))
                     endpoint.write(answer)
                 if garbage:
                     endpoint.write(garbage)

@@ -1,0 +1,91 @@
+"""The console gateway's door (Socket.IO namespace /consoles): only the holder of the gateway's
+secret may connect; every bad report is answered with an error that names the problem and
+changes nothing; a good report acts for the deputy whose card sits in the seat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from voting.bootstrap import Runtime
+from voting.domain.actors import Actor, Role
+from voting.services import consoles, council
+from voting.services.commands import ChangeDeputy
+from voting.services.journal import read_journal
+from voting.web import create_app
+
+SECRET = "door-test-secret"
+SECRETARY = Actor(Role.SECRETARY, "secretary:test")
+
+
+@pytest.fixture
+def door_app(hall, runtime: Runtime, db_url: str, tmp_path: Path) -> Flask:  # type: ignore[no-untyped-def]
+    (tmp_path / "console-gateway.secret").write_text(SECRET + "\n", encoding="utf-8")
+    app = create_app(
+        runtime=runtime,
+        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
+    )
+    app.config["TESTING"] = True
+    return app
+
+
+def gateway(app: Flask, secret: object = SECRET):  # type: ignore[no-untyped-def]
+    socketio = app.extensions["voting.socketio"]
+    return socketio.test_client(app, namespace="/consoles", auth={"secret": secret})
+
+
+def test_only_the_secret_opens_the_door(door_app: Flask) -> None:
+    for wrong in ("guess", "", None, 12, SECRET + "x"):
+        assert not gateway(door_app, wrong).is_connected("/consoles")
+    assert gateway(door_app).is_connected("/consoles")
+
+
+def test_bad_reports_are_named_and_change_nothing(door_app: Flask, runtime: Runtime) -> None:
+    client = gateway(door_app)
+    ask = lambda event, data: client.emit(event, data, namespace="/consoles", callback=True)  # noqa: E731
+    assert ask("seats", {"seats": [{"seat": 1, "port": "p", "address": 1}]})["ok"]
+    before = len(read_journal(runtime.reader(), limit=100_000))
+    cases = [
+        ("card", {"seat": 1, "uid": "not-hex"}, "card UID"),
+        ("card", {"seat": 0, "uid": "04A0000000000001"[:14]}, "seat"),
+        ("card", {"seat": 1, "uid": "0102030405060708", "deputy_id": 5}, "unknown field"),
+        ("key", {"seat": 1, "key": "yes"}, "key"),
+        ("key", {"seat": 1, "key": "for", "held_ms": -1}, "held_ms"),
+        ("key", {"seat": "1", "key": "for"}, "seat"),
+        ("health", {"seat": 1, "online": "yes"}, "online"),
+        ("health", {"seat": 1, "online": True, "faults": 256}, "faults"),
+        ("trouble", {"reason": 5}, "reason"),
+        ("seats", {"seats": [{"seat": 1, "port": "p", "address": 0}]}, "address"),
+        ("seats", {"seats": "all"}, "seats"),
+        ("card", ["not", "an", "object"], "object"),
+    ]
+    for event, data, named in cases:
+        answer = ask(event, data)
+        assert answer["ok"] is False, (event, data)
+        assert named in answer["error"]["message"], (event, data, answer)
+    assert len(read_journal(runtime.reader(), limit=100_000)) == before
+    assert [s["seat"] for s in consoles.consoles_state(runtime.reader())] == [1]
+
+
+def test_a_card_in_a_seat_acts_for_its_deputy(door_app: Flask, hall, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    council.update_deputy(
+        runtime.uow(),
+        SECRETARY,
+        ChangeDeputy.parse({"card_uid": "04a1b2c3d4e5f6"}, deputy_id=hall.deputies[2]),
+    )
+    client = gateway(door_app)
+    hall.open_registration()
+    answer = client.emit(
+        "card", {"seat": 3, "uid": "04A1B2C3D4E5F6"}, namespace="/consoles", callback=True
+    )
+    assert answer == {
+        "ok": True,
+        "seat": 3,
+        "deputy_id": hall.deputies[2],
+        "alarm": False,
+        "registered": True,
+    }
+    refused = client.emit("key", {"seat": 3, "key": "for"}, namespace="/consoles", callback=True)
+    assert refused["ok"] is False and refused["error"]["message"] == "no vote is open"
