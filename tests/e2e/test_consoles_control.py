@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from chromium import CHROMIUM_FLAGS, chromium_or_skip
+import test_screens
 from console_hall import SEATS, HallWithConsoles, card, hall_with_consoles
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from waiting import until
 
 from hardware import protocol
@@ -21,13 +21,8 @@ from voting.services.commands import CreateToken
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    path = chromium_or_skip()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+# The browser: the screens' tests' fixture (headless Chromium, once per module).
+browser = test_screens.browser
 
 
 @pytest.fixture

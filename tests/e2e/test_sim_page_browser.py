@@ -10,8 +10,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from chromium import CHROMIUM_FLAGS, chromium_or_skip
-from playwright.sync_api import Browser, expect, sync_playwright
+import test_screens
+from playwright.sync_api import Browser, expect
 from waiting import until
 
 from hardware import protocol as p
@@ -47,13 +47,8 @@ class Quiet:
         pass
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    path = chromium_or_skip()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
+# The browser: the screens' tests' fixture (headless Chromium, once per module).
+browser = test_screens.browser
 
 
 @pytest.fixture
