@@ -168,9 +168,15 @@ class Gateway:
             for (port, address), seat in sorted(self.where.items(), key=lambda kv: kv[1])
         ]
         self.sio.emit("seats", {"seats": seats}, namespace=NAMESPACE, callback=self._seats_known)
+
+    def _seats_known(self, answer: object) -> None:
+        """The server has the seat map: from now on reports go, starting with what happened
+        while it was away (the consoles' health as the masters see it, the cards in seats)."""
+        if not (isinstance(answer, dict) and answer.get("ok")):
+            log.error("the server refused the seat map: %s", answer)
+            return
         self._ready.set()
-        # What happened while the server was away: the consoles' health as the masters see it
-        # now, and the cards in their seats.
+        self._pushed({"seats": answer.get("seats", [])})
         for master in self.masters.values():
             online = master.stats.get("online", {})
             for address, is_online in online.items():
@@ -181,12 +187,6 @@ class Gateway:
             cards = dict(self._cards)
         for seat, uid in cards.items():
             self._report(seat, "card", {"seat": seat, "uid": uid})
-
-    def _seats_known(self, answer: object) -> None:
-        if isinstance(answer, dict) and answer.get("ok"):
-            self._pushed({"seats": answer.get("seats", [])})
-        else:
-            log.error("the server refused the seat map: %s", answer)
 
     def _tick(self) -> None:
         """Once a second: text lines with the time left, and the bus trouble counted."""

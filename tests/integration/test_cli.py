@@ -97,15 +97,23 @@ def rt(db_url: str):  # type: ignore[no-untyped-def]
 # --- init ---------------------------------------------------------------------------------------
 
 
-def test_init_twice_creates_the_council_once(voting, rt: Runtime, db_url: str) -> None:
+def test_init_twice_creates_the_council_once(
+    voting, rt: Runtime, db_url: str, instance: Path
+) -> None:
     first = voting("init")
     assert first.code == 0, first.err
     assert f"Database: {shown_url(db_url)}" in first.out
     assert f"Council created: {COUNCIL}" in first.out
+    # the console gateway's secret, for its owner's eyes only, written once
+    secret = instance / "console-gateway.secret"
+    assert "Console gateway secret written" in first.out
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text().strip()) >= 40
+    written = secret.read_text()
 
     second = voting("init")
     assert second.code == 0, second.err
     assert "Schema is up to date" in second.out and "already set up" in second.out
+    assert secret.read_text() == written and "secret written" not in second.out
     assert queries.council_info(rt.uow())["name"] == COUNCIL
     # One council_created entry: the second run changed nothing.
     assert voting("journal", "verify").out.strip() == "journal intact: 1 entries verified"

@@ -77,6 +77,12 @@ def test_a_card_in_a_seat_acts_for_its_deputy(door_app: Flask, hall, runtime: Ru
     )
     client = gateway(door_app)
     hall.open_registration()
+    early = client.emit(
+        "card", {"seat": 3, "uid": "04A1B2C3D4E5F6"}, namespace="/consoles", callback=True
+    )
+    assert early["ok"] is False and "not in this gateway's seat map" in early["error"]["message"]
+    seats = [{"seat": n, "port": "/dev/ttyUSB0", "address": n} for n in (3, 4)]
+    assert client.emit("seats", {"seats": seats}, namespace="/consoles", callback=True)["ok"]
     answer = client.emit(
         "card", {"seat": 3, "uid": "04A1B2C3D4E5F6"}, namespace="/consoles", callback=True
     )
@@ -89,3 +95,5 @@ def test_a_card_in_a_seat_acts_for_its_deputy(door_app: Flask, hall, runtime: Ru
     }
     refused = client.emit("key", {"seat": 3, "key": "for"}, namespace="/consoles", callback=True)
     assert refused["ok"] is False and refused["error"]["message"] == "no vote is open"
+    elsewhere = client.emit("key", {"seat": 5, "key": "for"}, namespace="/consoles", callback=True)
+    assert "seat 5 is not in this gateway's seat map" in elsewhere["error"]["message"]

@@ -61,7 +61,7 @@ class ConsoleDoor:
         self.secret_path = config.consoles.path(
             config.consoles.secret_file, config.server.instance_path
         )
-        self.gateways: set[str] = set()
+        self.gateways: dict[str, frozenset[int]] = {}  # sid -> the seats of its map
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._stopped = False
@@ -84,13 +84,13 @@ class ConsoleDoor:
         if not hmac.compare_digest(given.encode(), secret.encode()):
             return False
         with self._lock:
-            self.gateways.add(_sid())
+            self.gateways[_sid()] = frozenset()
         join_room(ROOM)
         return True
 
     def disconnect(self, *_reason: object) -> None:
         with self._lock:
-            self.gateways.discard(_sid())
+            self.gateways.pop(_sid(), None)
 
     def _acting(self, handler: Callable[[Any], dict[str, object]]) -> Callable[..., object]:
         def wrapped(data: object = None) -> dict[str, object]:
@@ -113,20 +113,31 @@ class ConsoleDoor:
 
     def seats(self, data: dict[str, object]) -> dict[str, object]:
         seat_map = consoles.parse_seat_map(data.get("seats"))
-        return {"seats": consoles.declare_seats(self.runtime.uow(), GATEWAY, seat_map)}
+        answer = consoles.declare_seats(self.runtime.uow(), GATEWAY, seat_map)
+        with self._lock:
+            self.gateways[_sid()] = frozenset(seat_map)
+        return {"seats": answer}
+
+    def _in_map(self, seat: int) -> None:
+        """A gateway acts only for the seats of the map it declared (`seats`)."""
+        if seat not in self.gateways.get(_sid(), frozenset()):
+            raise PermissionDenied(f"seat {seat} is not in this gateway's seat map")
 
     def card(self, data: dict[str, object]) -> dict[str, object]:
         command = commands.ConsoleCard.parse(data)
+        self._in_map(command.seat)
         return consoles.card_changed(self.runtime.uow(), GATEWAY, command, self.rules)
 
     def key(self, data: dict[str, object]) -> dict[str, object]:
         command = commands.ConsolePress.parse(data)
+        self._in_map(command.seat)
         return consoles.key_pressed(
             self.runtime.uow(), GATEWAY, command, self.rules, self.runtime.floor_rules
         )
 
     def health(self, data: dict[str, object]) -> dict[str, object]:
         command = commands.ConsoleHealth.parse(data)
+        self._in_map(command.seat)
         return consoles.health_changed(self.runtime.uow(), GATEWAY, command)
 
     def trouble(self, data: dict[str, object]) -> dict[str, object]:
