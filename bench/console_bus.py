@@ -113,10 +113,15 @@ def fmt_ms(seconds: float) -> str:
 # --- the consoles of one port (a worker process) -------------------------------------------------
 
 
-def console_worker(conn: Connection, count: int, first_serial: int, baud: int | None) -> None:
+def console_worker(
+    conn: Connection, count: int, first_serial: int, baud: int | None, spin: float
+) -> None:
     """`count` paced consoles at addresses 1..count on a pty; answers the main process's
     commands until told to stop."""
+    from hardware import simulator as simulation
     from hardware.simulator import ConsoleSimulator, demo_fleet
+
+    simulation.WIRE_SPIN = spin  # --spin-us: how long the pacing spins before each answer
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fleet = demo_fleet(count, 1, first_serial=first_serial)
@@ -145,8 +150,8 @@ def console_worker(conn: Connection, count: int, first_serial: int, baud: int | 
         releases: list[tuple[float, int, int]] = []
         for address, key, at in sorted(schedule, key=lambda s: s[2]):
             while releases and releases[0][0] <= at:
-                _, a, k = releases.pop(0)
-                time.sleep(max(0.0, _ - now()))
+                due_at, a, k = releases.pop(0)
+                time.sleep(max(0.0, due_at - now()))
                 simulator.release(a, protocol.Key(k))
             time.sleep(max(0.0, at - now()))
             with lock:
@@ -203,7 +208,7 @@ def console_worker(conn: Connection, count: int, first_serial: int, baud: int | 
 class Consoles:
     """One worker process per port."""
 
-    def __init__(self, counts: list[int], baud: int | None) -> None:
+    def __init__(self, counts: list[int], baud: int | None, spin: float) -> None:
         context = mp.get_context("spawn")
         self.pipes: list[Connection] = []
         self.processes: list[Any] = []
@@ -212,7 +217,9 @@ class Consoles:
         for count in counts:
             parent, child = context.Pipe()
             process = context.Process(
-                target=console_worker, args=(child, count, first_serial, baud), daemon=True
+                target=console_worker,
+                args=(child, count, first_serial, baud, spin),
+                daemon=True,
             )
             process.start()
             self.pipes.append(parent)
@@ -356,7 +363,7 @@ def run_cycle(args: argparse.Namespace, total: int, ports: int) -> list[CycleRow
     from hardware.bus import PortSettings
 
     counts = split(total, ports)
-    consoles = Consoles(counts, args.baud)
+    consoles = Consoles(counts, args.baud, args.spin_us / 1e6)
     keys = consoles.keys()
     timed = timed_master_class()
     masters = []
@@ -512,6 +519,8 @@ class PressResult:
     unlit: int
     uncovered: int
     casts: int
+    trouble: int = 0  # console_bus_trouble entries journaled (late answers, noise …)
+    offline: int = 0  # console_offline entries journaled
 
 
 def run_press(args: argparse.Namespace, total: int, ports: int) -> PressResult:
@@ -568,7 +577,7 @@ def run_press(args: argparse.Namespace, total: int, ports: int) -> PressResult:
         display = context.Process(target=display_worker, args=(base, child), daemon=True)
         display.start()
         Consoles.receive(display_pipe)
-        consoles = Consoles(counts, args.baud)
+        consoles = Consoles(counts, args.baud, args.spin_us / 1e6)
         keys_file = folder / "console-keys.toml"
         write_keys(keys_file, consoles.keys())
         argv = [sys.executable, "-m", "voting", "consoles", "--config", str(config)]
@@ -613,7 +622,10 @@ def run_press(args: argparse.Namespace, total: int, ports: int) -> PressResult:
         if display is not None:
             display.join(timeout=10)
         server.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    if args.keep:
+        print(f"kept: {folder} (server.log, gateway.log)", flush=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
     # The casts in commit order: the journal's order; a cast of rank k is in any count >= k.
     wall_to_mono = time.time() - now()
@@ -660,6 +672,8 @@ def run_press(args: argparse.Namespace, total: int, ports: int) -> PressResult:
         len(pressed) - len(press_light),
         uncovered,
         len(casts),
+        sum(e["kind"] == "console_bus_trouble" for e in entries),
+        sum(e["kind"] == "console_offline" for e in entries),
     )
 
 
@@ -766,6 +780,10 @@ def press_report(results: list[PressResult], spread: float) -> None:
         )
         if r.unlit or r.uncovered:
             print(f"  ({r.unlit} lights never seen lit, {r.uncovered} casts never shown)")
+        print(
+            f"  journaled during the run: {r.trouble} console_bus_trouble, "
+            f"{r.offline} console_offline"
+        )
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -807,6 +825,16 @@ def main() -> int:
         "--spread", type=float, default=3.0, help="press: the presses spread over this many s"
     )
     parser.add_argument("--database-url", default="", help="press: default SQLite")
+    parser.add_argument(
+        "--spin-us",
+        type=float,
+        default=200.0,
+        help="the paced consoles spin this long before each answer instead of sleeping "
+        "(default 200 us, the simulator's WIRE_SPIN; 0: sleep only, answers a little late)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="press: keep the temporary folder and its logs"
+    )
     parser.add_argument("--max-seconds", type=float, default=1200.0)
     args = parser.parse_args()
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,8 @@ KEY_NAMES = {
     protocol.Key.ABSTAIN: "abstain",
     protocol.Key.SPEAK: "speak",
 }
+#: Refusals that speak of a device on the bus without the key: reported before any noise.
+ATTACKS = frozenset({"forged", "replay", "unprovisioned"})
 CHOICE_LIGHTS = {
     "for": protocol.Lights.FOR,
     "against": protocol.Lights.AGAINST,
@@ -282,11 +284,26 @@ class Gateway:
             self._trouble[key] = self._trouble.get(key, 0) + 1
 
     def _send_trouble(self) -> None:
+        """What the masters refused in the last second: one report per port at most (a bus in
+        trouble must not flood the journal, whose writes would slow the server further), the
+        reasons that speak of an attack first."""
         with self._lock:
             counted, self._trouble = self._trouble, {}
+        reasons: dict[str, Counter[str]] = defaultdict(Counter)
+        addresses: dict[str, set[int | None]] = defaultdict(set)
         for (port, address, reason), count in counted.items():
+            reasons[port][reason] += count
+            addresses[port].add(address)
+        for port, by_reason in reasons.items():
+            at = addresses[port]
             self._emit(
-                "trouble", {"port": port, "address": address, "reason": reason, "count": count}
+                "trouble",
+                {
+                    "port": port,
+                    "address": next(iter(at)) if len(at) == 1 else None,
+                    "reason": ", ".join(sorted(by_reason, key=lambda r: (r not in ATTACKS, r))),
+                    "count": sum(by_reason.values()),
+                },
             )
 
     # --- to the server ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ a value or raises ProtocolError: no input makes the decoder raise anything else.
 from __future__ import annotations
 
 import hmac
+import threading
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
@@ -36,17 +37,31 @@ MAX_EVENT_DATA = 10  # the longest card UID (ISO/IEC 14443 triple size)
 # COBS adds one byte per 254 (one here): the longest packet between two delimiters.
 MAX_PACKET = MAX_COVERED + CRC_LEN + 1
 
-CRC16 = Calculator(
-    Configuration(
-        width=16,
-        polynomial=0x5935,  # 0xAC9A in Koopman's notation (x^16 implicit, +1 explicit)
-        init_value=0x0000,
-        final_xor_value=0x0000,
-        reverse_input=False,
-        reverse_output=False,
-    ),
-    optimized=True,
+CRC_CONFIGURATION = Configuration(
+    width=16,
+    polynomial=0x5935,  # 0xAC9A in Koopman's notation (x^16 implicit, +1 explicit)
+    init_value=0x0000,
+    final_xor_value=0x0000,
+    reverse_input=False,
+    reverse_output=False,
 )
+
+
+class _CrcPerThread(threading.local):
+    """The crc package's Calculator keeps its register between calls, so two threads computing
+    at once (a bus master and the simulator, five masters of a gateway) corrupt each other's
+    CRC: every thread gets a calculator of its own."""
+
+    def __init__(self) -> None:
+        self.calculator = Calculator(CRC_CONFIGURATION, optimized=True)
+
+    def checksum(self, data: bytes) -> int:
+        """The CRC-16 of `data` (the covered bytes of a frame)."""
+        value: int = self.calculator.checksum(data)
+        return value
+
+
+CRC16 = _CrcPerThread()
 
 
 class ProtocolError(ValueError):

@@ -804,6 +804,182 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# --- the official record: protocols, roll-call sheets, attendance (issue 14) -------------------
+
+
+def _record_zone(config: Config) -> ZoneInfo:
+    return ZoneInfo(config.server.timezone)
+
+
+def _writable_target(out: str) -> Path:
+    """The output file's path, refused early when its folder is missing or not writable."""
+    path = Path(out).expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give the PDF file's name")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: the folder {folder} is not writable")
+    return path
+
+
+def _render_to(kind: str, model: Any, path: Path) -> None:
+    """Render in this process (the CLI is not the web process), with a progress bar on a
+    terminal, into a temporary file moved into place: no partial file on any error."""
+    from protocols.render import render
+    from protocols.worker import write_atomically
+
+    if sys.stderr.isatty():
+        from rich.progress import Progress as Bar
+
+        with Bar(transient=True) as bar:
+            task = bar.add_task(f"{kind} → {path.name}", total=None)
+            data = render(
+                kind, model, lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    else:
+        data = render(kind, model)
+    try:
+        write_atomically(path, data)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+    print(f"{path}: {len(data):,} bytes", file=sys.stderr)
+
+
+def cmd_protocol(args: argparse.Namespace) -> int:
+    """Write the protocol of a closed sitting as PDF."""
+    from voting.services import records
+
+    path = _writable_target(args.out)
+    config = load_config(args.config)
+    rt = open_database(config)
+    try:
+        model = records.sitting_record(rt.reader(), args.sitting, _record_zone(config))
+    finally:
+        rt.stop()
+    _render_to("protocol", model, path)
+    return 0
+
+
+def cmd_rollcall(args: argparse.Namespace) -> int:
+    """Write the roll-call sheet of a vote of a closed sitting as PDF."""
+    from voting.services import records
+
+    path = _writable_target(args.out)
+    config = load_config(args.config)
+    rt = open_database(config)
+    try:
+        model = records.roll_call_sheet(rt.reader(), args.vote, _record_zone(config))
+    finally:
+        rt.stop()
+    _render_to("rollcall", model, path)
+    return 0
+
+
+def _date_option(value: str | None, option: str) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} must be a date such as 2026-11-25, got {value!r}") from None
+
+
+def cmd_attendance(args: argparse.Namespace) -> int:
+    """Write who registered at each round of the closed sittings of a period (or one) as PDF."""
+    from voting.services import records
+
+    first, last = _date_option(args.date_from, "--from"), _date_option(args.date_to, "--to")
+    if args.sitting is None and (first is None or last is None):
+        raise UserError("give --from and --to, or --sitting")
+    path = _writable_target(args.out)
+    config = load_config(args.config)
+    rt = open_database(config)
+    try:
+        model = records.attendance_report(
+            rt.reader(),
+            date_from=first,
+            date_to=last,
+            sitting_id=args.sitting,
+            zone=_record_zone(config),
+        )
+    finally:
+        rt.stop()
+    _render_to("attendance", model, path)
+    return 0
+
+
+def _add_record_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    protocol = command("protocol", cmd_protocol)
+    protocol.add_argument("sitting", type=int, metavar="SITTING_ID")
+    rollcall = command("rollcall", cmd_rollcall)
+    rollcall.add_argument("vote", type=int, metavar="VOTE_ID")
+    attendance = command("attendance", cmd_attendance)
+    attendance.add_argument("--from", dest="date_from", metavar="DATE", help="YYYY-MM-DD")
+    attendance.add_argument("--to", dest="date_to", metavar="DATE", help="YYYY-MM-DD")
+    attendance.add_argument("--sitting", type=int, metavar="ID", help="one sitting instead")
+    for p in (protocol, rollcall, attendance):
+        p.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write")
+
+
+# --- open data in the national structures (issue 14) -------------------------------------------
+
+
+def _export_day(value: str | None, option: str) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{option} must be a date such as 2026-11-25, got {value!r}") from None
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the open data of closed plenary sittings (annexes 29 and 30 of CMU Resolution 835)
+    as CSV and JSON, one file per resource, into a folder."""
+    from voting.services import export
+
+    selection = export.Selection(
+        sitting_id=args.sitting,
+        session_id=args.session,
+        convocation_id=args.convocation,
+        date_from=_export_day(args.date_from, "--from"),
+        date_until=_export_day(args.date_to, "--to"),
+    )
+    out = export.check_target(Path(args.out).expanduser())
+    config = load_config(args.config)
+    rt = open_database(config)
+    try:
+        report = export.export(rt.reader(), selection, out)
+    finally:
+        rt.stop()
+    print(f"Wrote {len(report.files)} files for {selection.describe()} into {report.folder}:")
+    for path in report.files:
+        print(f"  {path.name}: {report.rows[path.stem]} rows")
+    for resource, columns in report.unfilled.items():
+        print(
+            f"note: {resource}: required columns left blank (the voting system does not hold "
+            f"them; complete them before publishing): {', '.join(columns)}"
+        )
+    return 0
+
+
+def _add_export_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    p = command("export", cmd_export)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--sitting", type=int, metavar="SITTING_ID", help="one closed sitting")
+    which.add_argument("--session", type=int, metavar="ID", help="the sittings of a session")
+    which.add_argument("--convocation", type=int, metavar="ID", help="those of a convocation")
+    which.add_argument("--from", dest="date_from", metavar="DATE", help="first day, YYYY-MM-DD")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="last day (with --from)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the folder to write the files to")
+
+
 # --- the parser --------------------------------------------------------------------------------
 
 
@@ -914,6 +1090,8 @@ def build_parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("journal", parents=[common], help="check the journal")
     journal_sub = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
     command("verify", cmd_journal_verify, journal_sub)
+    _add_record_commands(command)
+    _add_export_command(command)
     return parser
 
 

@@ -18,13 +18,15 @@ project never reads the schema files: these constants are the copy it relies on.
 CSV published under these structures is UTF-8 with a header row of the ``name`` values; dates
 are ISO 8601 (``date``: ``2024-09-04``; ``dateTime``: ``2024-09-04T10:15:00Z``).
 
-Pure data, standard library only, no I/O.
+Pure data and a pure validator (``validate``), standard library only, no I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from types import MappingProxyType
 
 #: The CSVW datatypes the standard uses.
@@ -254,3 +256,238 @@ GENDER_CODES: Mapping[int, str] = MappingProxyType(
 #: Several e-mail addresses, telephone numbers or social-media links go into one cell,
 #: separated by commas (email, telephone, account).
 MULTI_VALUE_SEPARATOR = ","
+
+#: The value lists the validator holds a column to: (resource, column) -> the allowed cells.
+#: Results come from the schemas' descriptions (voteEvents.result, motions2.votingResult,
+#: vote.result, votings.result), the gender codes and the country from annex 30.
+VALUE_LISTS: Mapping[tuple[str, str], tuple[str, ...]] = MappingProxyType(
+    {
+        ("voteEvents", "result"): MOTION_RESULTS,
+        ("motions2", "votingResult"): MOTION_RESULTS,
+        ("vote", "result"): DEPUTY_RESULTS,
+        ("votings", "result"): DEPUTY_RESULTS,
+        ("deputies", "gender"): tuple(str(code) for code in GENDER_CODES),
+        ("deputies", "addressAdminUnitL1"): (COUNTRY,),
+    }
+)
+
+#: Columns whose description tells to write ``null`` when there is no value (annex 30 only;
+#: annex 29 prescribes no placeholder). There ``null`` is accepted whatever the datatype.
+NULL_ALLOWED: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "deputies": frozenset(
+            {
+                "image",
+                "partyId",
+                "homepage",
+                "factionPost",
+                "commissionName",
+                "commissionPost",
+                "areaId",
+                "addressAdminUnitL3",
+                "addressAdminUnitL4",
+                "addressLocatorBuilding",
+                "addressLocatorName",
+            }
+        )
+    }
+)
+
+#: anyURL columns that may hold several links separated by MULTI_VALUE_SEPARATOR.
+MULTI_URL_COLUMNS: frozenset[tuple[str, str]] = frozenset({("deputies", "account")})
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A column whose value names a row of another resource (from the columns' descriptions:
+    "атрибут uid ресурсу motions", "атрибут votingIdentifier із набору даних ... депутатів")."""
+
+    resource: str
+    column: str
+    target: str
+    target_column: str
+
+
+#: Every link between the resources; a blank cell links to nothing (and is checked as required
+#: or not by the column's own flag).
+LINKS: tuple[Link, ...] = (
+    Link("sessions", "convocationUid", "convocations", "uid"),
+    Link("motions", "sessionUid", "sessions", "uid"),
+    Link("motions", "votingIdentifier", "deputies", "votingIdentifier"),
+    Link("voteEvents", "motionUid", "motions", "uid"),
+    Link("vote", "uid", "voteEvents", "uid"),
+    Link("vote", "voterUid", "deputies", "votingIdentifier"),
+    Link("votings", "motionUid", "motions", "uid"),
+    Link("votings", "voterId", "deputies", "votingIdentifier"),
+)
+
+#: The columns that tell one row from another. The schemas name a ``primaryKey`` for each
+#: resource, but for vote (uid) and votings (motionUid) that column is the link to the vote
+#: event or the question, repeated on every deputy's row; there a row is the link plus the deputy.
+ROW_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        **{resource: (key,) for resource, key in PRIMARY_KEYS.items()},
+        "vote": ("uid", "voterUid"),
+        "votings": ("motionUid", "voterId"),
+    }
+)
+
+
+# --- The validator ------------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"[0-9]+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+_URL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE)
+_SHOWN = 60
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…")
+
+
+def datatype_problem(datatype: str, value: str, *, several_urls: bool = False) -> str | None:
+    """What is wrong with a non-blank cell for its datatype, or None.
+
+    integer: digits only (the standard's counts, numbers and codes are never negative);
+    date: an existing day written YYYY-MM-DD; dateTime: ISO 8601 ``YYYY-MM-DDTHH:MM[:SS[.f]]``
+    with an optional ``Z`` or ``±HH:MM``; anyURL: a link beginning with http:// or https://
+    (with ``several_urls``, each of a comma-separated list); string: anything.
+    """
+    if datatype == "integer":
+        if not _INTEGER.fullmatch(value):
+            return f"{_shown(value)} is not a whole number"
+    elif datatype == "date":
+        if not _DATE.fullmatch(value) or not _parses(date.fromisoformat, value):
+            return f"{_shown(value)} is not a date (YYYY-MM-DD)"
+    elif datatype == "dateTime":
+        if not _DATE_TIME.fullmatch(value) or not _parses(datetime.fromisoformat, value):
+            return f"{_shown(value)} is not a date and time (YYYY-MM-DDTHH:MM:SSZ)"
+    elif datatype == "anyURL":
+        links = value.split(MULTI_VALUE_SEPARATOR) if several_urls else [value]
+        for link in links:
+            if not _URL.fullmatch(link.strip()):
+                return f"{_shown(link.strip())} is not a link starting with http:// or https://"
+    return None
+
+
+def _parses(parse: Callable[[str], object], value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
+
+
+def validate(
+    resources: Mapping[str, Sequence[Mapping[str, object]]],
+    *,
+    allow_blank: Mapping[str, Collection[str]] | None = None,
+) -> list[str]:
+    """Every problem found in `resources` (resource name -> rows, each row column -> cell text),
+    checked against the structures above; an empty list when there is none.
+
+    Checked: the resource names; every row has exactly the resource's columns; a required
+    column's cell is not blank (blank: empty or only spaces), except where `allow_blank` (resource
+    -> columns) allows it; every non-blank cell fits its datatype (``null`` is accepted where the
+    standard prescribes it, NULL_ALLOWED) and its value list (VALUE_LISTS); no two rows have the
+    same ROW_KEYS; and every LINKS cell names an existing row of its target resource (a problem
+    also when the target resource is not given at all). Cells must be text (``str``).
+    """
+    blank_ok = allow_blank or {}
+    problems: list[str] = []
+    for resource, rows in resources.items():
+        columns = RESOURCES.get(resource)
+        if columns is None:
+            problems.append(f"{resource}: not a resource of the standard")
+            continue
+        problems.extend(_check_rows(resource, columns, rows, frozenset(blank_ok.get(resource, ()))))
+    problems.extend(_check_links(resources))
+    return problems
+
+
+def _is_blank(value: object) -> bool:
+    return isinstance(value, str) and not value.strip()
+
+
+def _check_rows(
+    resource: str,
+    columns: tuple[Column, ...],
+    rows: Sequence[Mapping[str, object]],
+    blank_ok: frozenset[str],
+) -> list[str]:
+    problems: list[str] = []
+    names = column_names(columns)
+    nullable = NULL_ALLOWED.get(resource, frozenset())
+    key = ROW_KEYS[resource]
+    seen: dict[tuple[object, ...], int] = {}
+    for number, row in enumerate(rows, start=1):
+        where = f"{resource} row {number}"
+        missing = [name for name in names if name not in row]
+        if missing:
+            problems.append(f"{where}: lacks the column(s) {', '.join(missing)}")
+        extra = [str(name) for name in row if name not in names]
+        if extra:
+            problems.append(f"{where}: unknown column(s) {', '.join(map(repr, extra))}")
+        for column in columns:
+            if column.name not in row:
+                continue
+            value = row[column.name]
+            if not isinstance(value, str):
+                problems.append(f"{where}, {column.name}: {value!r} is not text")
+                continue
+            if _is_blank(value):
+                if column.required and column.name not in blank_ok:
+                    problems.append(f"{where}, {column.name}: a value is required")
+                continue
+            if value == NULL and column.name in nullable:
+                continue
+            wrong = datatype_problem(
+                column.datatype, value, several_urls=(resource, column.name) in MULTI_URL_COLUMNS
+            )
+            if wrong is not None:
+                problems.append(f"{where}, {column.name}: {wrong} ({column.datatype})")
+                continue
+            allowed = VALUE_LISTS.get((resource, column.name))
+            if allowed is not None and value not in allowed:
+                problems.append(
+                    f"{where}, {column.name}: {_shown(value)} is not one of {', '.join(allowed)}"
+                )
+        identity = tuple(row.get(name) for name in key)
+        if all(isinstance(v, str) and not _is_blank(v) for v in identity):
+            if identity in seen:
+                problems.append(
+                    f"{where}: {', '.join(key)} {' / '.join(map(str, identity))} "
+                    f"repeats row {seen[identity]}"
+                )
+            else:
+                seen[identity] = number
+    return problems
+
+
+def _check_links(resources: Mapping[str, Sequence[Mapping[str, object]]]) -> list[str]:
+    problems: list[str] = []
+    for link in LINKS:
+        rows = resources.get(link.resource)
+        if not rows:
+            continue
+        targets = resources.get(link.target)
+        if targets is None:
+            problems.append(
+                f"{link.resource}.{link.column}: cannot be checked, "
+                f"the resource {link.target} is missing"
+            )
+            continue
+        known = {row.get(link.target_column) for row in targets}
+        for number, row in enumerate(rows, start=1):
+            value = row.get(link.column)
+            if not isinstance(value, str) or _is_blank(value):
+                continue
+            if value not in known:
+                problems.append(
+                    f"{link.resource} row {number}, {link.column}: {_shown(value)} names no "
+                    f"{link.target} row ({link.target}.{link.target_column})"
+                )
+    return problems

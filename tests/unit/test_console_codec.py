@@ -154,3 +154,29 @@ def test_no_truncated_or_reordered_frame_decodes(frame: p.Frame, data: st.DataOb
     if bytes(shuffled) != packet:
         with pytest.raises(p.ProtocolError):
             p.decode(bytes(shuffled))
+
+
+def test_frames_encoded_and_decoded_on_many_threads_at_once_keep_their_crc() -> None:
+    """The gateway runs a bus master per port and the simulator its own thread: the CRC must not
+    depend on what another thread computes at the same moment."""
+    import random
+    import threading
+
+    failures: list[str] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        for counter in range(1, 400):
+            data = bytes([rng.randrange(1, 5)])
+            event = p.sign_event(KEY, NONCE, 7, counter, p.EventKind.KEY_DOWN, data)
+            try:
+                assert p.decode(p.encode(event)[:-1]) == event
+            except (p.ProtocolError, AssertionError) as error:
+                failures.append(f"{seed}/{counter}: {error}")
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
