@@ -33,8 +33,15 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+#: The worker's scheduling priority (nice value): a render takes a core for a second or more and
+#: must give way to the server's casts and pushes on a machine with few cores.
+NICENESS = 10
+
+
 def _child(kind: str, model: Model, path: str, channel: Connection) -> None:
     try:
+        if hasattr(os, "nice"):
+            os.nice(NICENESS)
         data = render(kind, model, lambda done, total: channel.send(("progress", done, total)))
         write_atomically(Path(path), data)
         channel.send(("done", len(data)))

@@ -36,7 +36,7 @@ from .commands import (
     ResolveSeatAlarm,
     WithdrawRequest,
 )
-from .registration import register, registered_ids, unregister
+from .registration import latest_round, register, registered_ids, unregister
 from .sittings import open_vote_id
 from .uow import UnitOfWork
 
@@ -205,7 +205,7 @@ def key_pressed(
     with uow:
         row = uow.session.get(orm.ConsoleSeat, command.seat)
         sitting = _live_sitting_id(uow)
-        vote_id = _open_vote(uow)
+        vote_id = None if sitting is None else open_vote_id(uow, sitting)
         deputy_id = _seat_deputy(uow, row, command.seat, sitting)
         if choice is not None and vote_id is None:
             raise SeatRefused("no vote is open")
@@ -232,9 +232,18 @@ def _seat_deputy(
         raise SeatRefused(
             f"the card in seat {seat} is in another seat too: the secretary must settle it"
         )
-    if sitting is None or row.deputy_id not in registered_ids(uow, sitting):
+    if sitting is None or not _registered(uow, sitting, row.deputy_id):
         raise SeatRefused(f"the deputy in seat {seat} is not registered in the current round")
     return row.deputy_id
+
+
+def _registered(uow: UnitOfWork, sitting: int, deputy_id: int) -> bool:
+    """Whether one deputy is registered in the sitting's newest round (and has not left)."""
+    round_ = latest_round(uow, sitting)
+    if round_ is None:
+        return False
+    row = uow.session.get(orm.Registration, (round_.id, deputy_id))
+    return row is not None and row.left_at is None
 
 
 def _toggle_request(

@@ -79,6 +79,12 @@ class SittingNotClosed(DomainError):
     code = "sitting_not_closed"
 
 
+class VoteStillOpen(DomainError):
+    """A roll-call sheet asked for while its vote is still open."""
+
+    code = "vote_still_open"
+
+
 # --- shared pieces ------------------------------------------------------------------------------
 
 
@@ -341,10 +347,15 @@ def _journal_at_close(uow: UnitOfWork, sitting_id: int) -> JournalMark | None:
 
 
 def roll_call_sheet(uow: UnitOfWork, vote_id: object, zone: tzinfo = KYIV) -> RollCallSheet:
-    """The sheet of a counted vote of a closed sitting (a secret ballot's: totals only)."""
+    """The sheet of a counted vote (a secret ballot's: totals only), from the moment it closes:
+    the law makes a roll-call public the same day, before its sitting ends."""
     with uow:
         vote = uow.get(orm.Vote, vote_id, "vote")
-        sitting = _closed_sitting(uow, vote.sitting_id)
+        if vote.state == VoteState.OPEN:
+            raise VoteStillOpen(
+                f"vote {vote.id} is still open: its sheet is made when it closes", vote_id=vote.id
+            )
+        sitting = uow.get(orm.Sitting, vote.sitting_id, "sitting")
         return _sheet(uow, vote, sitting, _People(uow), zone)
 
 

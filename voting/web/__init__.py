@@ -40,7 +40,7 @@ def create_app(
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config)
 
-    from . import api, consoles, errors, pages
+    from . import api, archive, consoles, errors, pages
     from .i18n import init_i18n
     from .live import create_socketio
 
@@ -49,6 +49,7 @@ def create_app(
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(consoles.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)
+    archive.install(app, runtime_of(app), config)  # the public archive and its record job
     socketio = create_socketio(app, runtime_of(app))
     app.extensions["voting.socketio"] = socketio
     consoles.ConsoleDoor(socketio, runtime_of(app), config)

@@ -390,6 +390,48 @@ FLOOR_OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ),
 ]
 
+#: The public archive (voting/web/archive.py); its files are at /archive/..., outside the API.
+ARCHIVE_OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
+    (
+        "get",
+        "/archive/sittings",
+        "Closed sittings, newest first, with links to their protocol and attendance (PDF)",
+        "archive",
+        None,
+        False,
+        200,
+    ),
+    (
+        "get",
+        "/archive/sittings/{sitting_id}",
+        "A closed sitting: items, votes, links to roll-call sheets, PDFs and open data, with "
+        "every version of each file (404 not_in_archive while it is open)",
+        "archive",
+        None,
+        False,
+        200,
+    ),
+    (
+        "get",
+        "/archive/deputies/{deputy_id}",
+        "A deputy's attendance per closed sitting and every roll-call choice "
+        "(?from=&to= dates, ?q= words of the item's title)",
+        "archive",
+        None,
+        False,
+        200,
+    ),
+    (
+        "post",
+        "/archive/sittings/{sitting_id}/records",
+        "Produce a closed sitting's record again now: a new version of each file that changed",
+        "archive",
+        None,
+        True,
+        200,
+    ),
+]
+
 # (method, path, summary, tag, request schema or None, needs a token, success status)
 OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("get", "/openapi.json", "This document", "public", None, False, 200),
@@ -599,6 +641,7 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("get", "/tokens", "The tokens issued (never the tokens themselves)", "auth", None, True, 200),
     ("delete", "/tokens/{token_id}", "Revoke a token (it then gets 401)", "auth", None, True, 200),
     *FLOOR_OPERATIONS,
+    *ARCHIVE_OPERATIONS,
 ]
 
 ERRORS = {
@@ -646,6 +689,14 @@ def openapi_document() -> dict[str, Any]:
                     "in": "query",
                     "schema": {"type": "string", "enum": ["json", "csv"]},
                 }
+            )
+        if path == "/archive/deputies/{deputy_id}":
+            params += [
+                {"name": name, "in": "query", "schema": {"type": "string", "format": "date"}}
+                for name in ("from", "to")
+            ]
+            params.append(
+                {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}}
             )
         op: dict[str, Any] = {
             "summary": summary,

@@ -1,0 +1,367 @@
+"""The official record's files, produced in the background and kept in versions.
+
+Where: `[server] instance_path`/records/ (`RecordStore`), one folder per sitting and per vote:
+
+    sittings/<id>/protocol.v1.pdf, attendance.v1.pdf, opendata/voteEvents.v1.csv, ...
+    votes/<id>/rollcall.v1.pdf
+
+A production that gives other bytes than the latest version adds the next version (`.v2`, ...)
+and keeps the old ones; the same bytes add nothing (documents render reproducibly). A version's
+name is claimed with a hard link, which fails if the name exists, so two processes (or two
+requests) producing at once never overwrite each other's file. The archive's stable URLs serve
+the latest version; its JSON lists every version.
+
+Who produces: `RecordProducer`, on first request for a file (voting/web/archive.py) and from
+`RecordJob`, a job of the runtime that follows the bus: `sitting_closed` produces the protocol,
+every roll-call sheet, the attendance and the open data; `vote_closed` and `vote_annulled`
+refresh the vote's sheet (once its sitting is closed) and the sitting's open data. The bus
+handler only notes the id (no work on the committing thread); the job's own thread does the work
+on its next tick.
+
+How: a PDF is rendered in a separate process (protocols.worker.render_in_worker). Under
+`voting serve` every thread is a greenlet of one OS thread (gevent), and waiting for the worker
+(reading its pipe, joining it) would block them all: `off_the_event_loop` hands that wait to
+gevent's hub threadpool, a real OS thread, and the calling greenlet sleeps on the result
+cooperatively while the hub keeps serving casts. Without gevent (tests, the CLI) the call runs
+in the calling thread. At most `RENDERS_AT_ONCE` renders run at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from protocols.render import Model
+from protocols.worker import render_in_worker
+from voting.domain.events import DomainEvent
+from voting.domain.sittings import SittingState
+from voting.domain.votes import VoteState
+from voting.jobs import Periodic
+from voting.opendata import RESOURCES
+from voting.services import archive, records
+from voting.services.export import (
+    ExportError,
+    Selection,
+    build_resources,
+    problems,
+    to_csv,
+    to_json,
+)
+from voting.services.uow import Units
+
+log = logging.getLogger(__name__)
+
+#: Renders running at once (each is a process of its own).
+RENDERS_AT_ONCE = 2
+#: How often the job looks for sittings and votes to produce.
+RECORD_JOB_SECONDS = 0.5
+#: The open-data files of a sitting: <resource>.csv and <resource>.json.
+OPENDATA_FORMATS = ("csv", "json")
+
+T = TypeVar("T")
+
+
+def off_the_event_loop(call: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call (waiting for a worker process) without blocking gevent's loop: in
+    the hub's threadpool when threading is monkey-patched, else right here."""
+    if "gevent" in sys.modules:
+        from gevent import get_hub, monkey
+
+        if monkey.is_module_patched("threading"):
+            result: T = get_hub().threadpool.apply(call, args)
+            return result
+    return call(*args)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One file of the record: `scope` "sittings" or "votes", the owner's id, and its name
+    ("protocol.pdf", "attendance.pdf", "rollcall.pdf", "opendata/vote.csv")."""
+
+    scope: str
+    owner: int
+    name: str
+
+    @property
+    def kind(self) -> str:
+        return self.name.rsplit(".", 1)[0].split("/")[-1]
+
+    @property
+    def suffix(self) -> str:
+        return self.name.rsplit(".", 1)[1]
+
+    @property
+    def is_opendata(self) -> bool:
+        return self.name.startswith("opendata/")
+
+    def folder(self, root: Path) -> Path:
+        return root / self.scope / str(self.owner) / Path(self.name).parent
+
+    def file_name(self, version: int) -> str:
+        return f"{self.kind}.v{version}.{self.suffix}"
+
+
+def protocol(sitting_id: int) -> Document:
+    return Document("sittings", sitting_id, "protocol.pdf")
+
+
+def attendance(sitting_id: int) -> Document:
+    return Document("sittings", sitting_id, "attendance.pdf")
+
+
+def roll_call(vote_id: int) -> Document:
+    return Document("votes", vote_id, "rollcall.pdf")
+
+
+def opendata(sitting_id: int, resource: str, fmt: str) -> Document:
+    return Document("sittings", sitting_id, f"opendata/{resource}.{fmt}")
+
+
+def opendata_documents(sitting_id: int) -> list[Document]:
+    return [opendata(sitting_id, r, f) for r in RESOURCES for f in OPENDATA_FORMATS]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """A version of a document on disk."""
+
+    number: int
+    path: Path
+    size: int
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "version": self.number,
+            "size": self.size,
+            "created_at": self.created_at.isoformat(timespec="seconds"),
+        }
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class RecordStore:
+    """The versions of the record's documents in a folder (see the module's docstring)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def versions(self, document: Document) -> list[Version]:
+        """Every version, oldest first."""
+        folder = document.folder(self.root)
+        prefix, suffix = f"{document.kind}.v", f".{document.suffix}"
+        found = []
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                number = entry.name[len(prefix) : -len(suffix)]
+                if entry.name.startswith(prefix) and entry.name.endswith(suffix):
+                    if number.isdigit():
+                        stat = entry.stat()
+                        moment = datetime.fromtimestamp(stat.st_mtime, UTC)
+                        found.append(Version(int(number), entry, stat.st_size, moment))
+        return sorted(found, key=lambda v: v.number)
+
+    def latest(self, document: Document) -> Version | None:
+        found = self.versions(document)
+        return found[-1] if found else None
+
+    def scratch(self, document: Document) -> Path:
+        """A new empty temporary file in the document's folder (made if missing)."""
+        folder = document.folder(self.root)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{document.kind}.", suffix=".part", dir=folder)
+        os.close(handle)
+        return Path(name)
+
+    def publish(self, document: Document, scratch: Path) -> Version:
+        """Make the finished `scratch` file the next version, unless it says exactly what the
+        latest says (then the latest stays). The scratch file is gone afterwards."""
+        try:
+            latest = self.latest(document)
+            if latest is not None and _digest(latest.path) == _digest(scratch):
+                return latest
+            os.chmod(scratch, 0o644)  # mkstemp made it private; the record is public
+            number = 1 if latest is None else latest.number + 1
+            while True:
+                target = document.folder(self.root) / document.file_name(number)
+                try:
+                    os.link(scratch, target)  # fails if another producer took the number
+                except FileExistsError:
+                    number += 1
+                    continue
+                stat = target.stat()
+                return Version(
+                    number, target, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)
+                )
+        finally:
+            scratch.unlink(missing_ok=True)
+
+
+class RecordProducer:
+    """Produces the record's documents from the database into a `RecordStore`."""
+
+    def __init__(
+        self,
+        units: Units,
+        store: RecordStore,
+        render: Callable[[str, Model, Path], object] = render_in_worker,
+    ) -> None:
+        self.units = units
+        self.store = store
+        self.render = render
+        self._renders = threading.BoundedSemaphore(RENDERS_AT_ONCE)
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, int], threading.Lock] = {}
+
+    def _lock(self, scope: str, owner: int) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault((scope, owner), threading.Lock())
+
+    # --- what the archive's URLs ask ---------------------------------------------------------
+
+    def ensure(self, document: Document) -> Version:
+        """The latest version, produced first if there is none. Raises what the services raise
+        for a sitting or vote not (yet) in the record."""
+        latest = self.store.latest(document)
+        if latest is not None:
+            return latest
+        with self._lock(document.scope, document.owner):
+            latest = self.store.latest(document)  # made meanwhile by someone else
+            if latest is not None:
+                return latest
+            if document.is_opendata:
+                return self._opendata(document.owner)[document]
+            return self._pdf(document)
+
+    # --- whole productions ----------------------------------------------------------------
+
+    def produce_sitting(self, sitting_id: int) -> dict[Document, Version]:
+        """Everything of a closed sitting: the protocol, the attendance, every counted vote's
+        roll-call sheet, the open data. New versions where anything changed."""
+        with self._lock("sittings", sitting_id):
+            made = {d: self._pdf(d) for d in (protocol(sitting_id), attendance(sitting_id))}
+        for sheet in records.roll_call_sheets(self.units.reader(), sitting_id):
+            document = roll_call(sheet.vote.vote_id)
+            with self._lock("votes", document.owner):
+                made[document] = self._render_to_store(document, sheet)
+        with self._lock("sittings", sitting_id):
+            made.update(self._opendata_if_any(sitting_id))
+        return made
+
+    def refresh_vote(self, vote_id: int) -> dict[Document, Version]:
+        """After a vote closes (or is annulled): its sitting's open data and its roll-call
+        sheet, public the same day, while the sitting goes on."""
+        sitting_id, sitting_state, vote_state = archive.vote_place(self.units.reader(), vote_id)
+        if vote_state == VoteState.OPEN:
+            return {}
+        made: dict[Document, Version] = {}
+        with self._lock("sittings", sitting_id):
+            made.update(self._opendata_if_any(sitting_id))
+        if vote_state == VoteState.CLOSED:
+            with self._lock("votes", vote_id):
+                made[roll_call(vote_id)] = self._pdf(roll_call(vote_id))
+        return made
+
+    # --- the pieces -----------------------------------------------------------------------
+
+    def _pdf(self, document: Document) -> Version:
+        reader = self.units.reader()
+        model: Model
+        if document.kind == "protocol":
+            model = records.sitting_record(reader, document.owner)
+        elif document.kind == "attendance":
+            model = records.attendance_report(reader, sitting_id=document.owner)
+        elif document.kind == "rollcall":
+            archive.vote_place(self.units.reader(), document.owner)  # NotFound first
+            model = records.roll_call_sheet(reader, document.owner)
+        else:
+            raise ValueError(f"no such document: {document.name}")
+        return self._render_to_store(document, model)
+
+    def _render_to_store(self, document: Document, model: Model) -> Version:
+        scratch = self.store.scratch(document)
+        try:
+            with self._renders:
+                off_the_event_loop(self.render, document.kind, model, scratch)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
+        return self.store.publish(document, scratch)
+
+    def _opendata_if_any(self, sitting_id: int) -> dict[Document, Version]:
+        """The open data, or nothing for a sitting the structures do not cover (a
+        committee's)."""
+        try:
+            return self._opendata(sitting_id)
+        except ExportError as error:
+            log.warning("no open data for sitting %s: %s", sitting_id, error.message)
+            return {}
+
+    def _opendata(self, sitting_id: int) -> dict[Document, Version]:
+        """Every open-data file of a sitting (its closed votes while it is still open)."""
+        state = archive.sitting_state(self.units.reader(), sitting_id)
+        resources = build_resources(
+            self.units.reader(),
+            Selection(sitting_id=sitting_id),
+            include_open=state == SittingState.OPEN,
+        )
+        found = problems(resources)
+        if found:
+            raise ExportError(f"the open data of sitting {sitting_id} is not valid: {found[0]}")
+        made = {}
+        for resource, rows in resources.items():
+            for fmt, text in (("csv", to_csv(resource, rows)), ("json", to_json(resource, rows))):
+                document = opendata(sitting_id, resource, fmt)
+                scratch = self.store.scratch(document)
+                scratch.write_text(text, encoding="utf-8", newline="")
+                made[document] = self.store.publish(document, scratch)
+        return made
+
+
+class RecordJob(Periodic):
+    """Follows the bus and produces the record in the background (see the module's
+    docstring). `follow` only notes what to do; `tick` does it, on the job's own thread."""
+
+    def __init__(self, producer: RecordProducer, interval: float = RECORD_JOB_SECONDS) -> None:
+        super().__init__(self.tick, interval, "record-job")
+        self.producer = producer
+        self._pending: dict[tuple[str, int], None] = {}  # in order of arrival, each once
+        self._pending_lock = threading.Lock()
+
+    def follow(self, event: DomainEvent) -> None:
+        if event.kind == "sitting_closed":
+            key = ("sitting", event.payload.get("sitting_id"))
+        elif event.kind in ("vote_closed", "vote_annulled"):
+            key = ("vote", event.payload.get("vote_id"))
+        else:
+            return
+        if isinstance(key[1], int):
+            with self._pending_lock:
+                self._pending[(key[0], key[1])] = None
+
+    def tick(self) -> Sequence[tuple[str, int]]:
+        """Produce what is pending; a failure is logged and the rest goes on."""
+        with self._pending_lock:
+            pending, self._pending = list(self._pending), {}
+        for what, owner in pending:
+            try:
+                if what == "sitting":
+                    made = self.producer.produce_sitting(owner)
+                else:
+                    made = self.producer.refresh_vote(owner)
+                log.info("the record of %s %s: %d files up to date", what, owner, len(made))
+            except Exception:
+                log.exception("the record of %s %s could not be produced", what, owner)
+        return pending
