@@ -847,34 +847,38 @@ def _render_to(kind: str, model: Any, path: Path) -> None:
     print(f"{path}: {len(data):,} bytes", file=sys.stderr)
 
 
+def _write_record(
+    args: argparse.Namespace, kind: str, read: Callable[[Runtime, Any], object]
+) -> int:
+    """Read the record's model from the database (`read(runtime, zone)`), then render it to
+    --out: the target is checked first, the database closed before rendering."""
+    path = _writable_target(args.out)
+    config = load_config(args.config)
+    rt = open_database(config)
+    try:
+        model = read(rt, _record_zone(config))
+    finally:
+        rt.stop()
+    _render_to(kind, model, path)
+    return 0
+
+
 def cmd_protocol(args: argparse.Namespace) -> int:
     """Write the protocol of a closed sitting as PDF."""
     from voting.services import records
 
-    path = _writable_target(args.out)
-    config = load_config(args.config)
-    rt = open_database(config)
-    try:
-        model = records.sitting_record(rt.reader(), args.sitting, _record_zone(config))
-    finally:
-        rt.stop()
-    _render_to("protocol", model, path)
-    return 0
+    return _write_record(
+        args, "protocol", lambda rt, zone: records.sitting_record(rt.reader(), args.sitting, zone)
+    )
 
 
 def cmd_rollcall(args: argparse.Namespace) -> int:
-    """Write the roll-call sheet of a vote of a closed sitting as PDF."""
+    """Write the roll-call sheet of a closed vote as PDF."""
     from voting.services import records
 
-    path = _writable_target(args.out)
-    config = load_config(args.config)
-    rt = open_database(config)
-    try:
-        model = records.roll_call_sheet(rt.reader(), args.vote, _record_zone(config))
-    finally:
-        rt.stop()
-    _render_to("rollcall", model, path)
-    return 0
+    return _write_record(
+        args, "rollcall", lambda rt, zone: records.roll_call_sheet(rt.reader(), args.vote, zone)
+    )
 
 
 def _date_option(value: str | None, option: str) -> Any:
@@ -895,21 +899,13 @@ def cmd_attendance(args: argparse.Namespace) -> int:
     first, last = _date_option(args.date_from, "--from"), _date_option(args.date_to, "--to")
     if args.sitting is None and (first is None or last is None):
         raise UserError("give --from and --to, or --sitting")
-    path = _writable_target(args.out)
-    config = load_config(args.config)
-    rt = open_database(config)
-    try:
-        model = records.attendance_report(
-            rt.reader(),
-            date_from=first,
-            date_to=last,
-            sitting_id=args.sitting,
-            zone=_record_zone(config),
-        )
-    finally:
-        rt.stop()
-    _render_to("attendance", model, path)
-    return 0
+    return _write_record(
+        args,
+        "attendance",
+        lambda rt, zone: records.attendance_report(
+            rt.reader(), date_from=first, date_to=last, sitting_id=args.sitting, zone=zone
+        ),
+    )
 
 
 def _add_record_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
