@@ -52,6 +52,34 @@ async function showSittings() {
       el("button", { type: "button", class: "primary", text: t("open_sitting"),
         onclick: () => act(`/sittings/${s.id}/open`) })))));
   if (!list.children.length) list.append(el("li", { text: t("no_planned_sittings") }));
+  const closed = sessions.flatMap((session) => session.sittings
+    .filter((s) => s.state === "closed").map((s) => ({ session, s })));
+  root.querySelector('[data-bind="records-list"]').replaceChildren(...closed.map(({ session, s }) =>
+    el("li", { "data-sitting": s.id },
+      el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
+      el("a", { href: `/archive/sittings/${s.id}/protocol.pdf`, text: t("protocol_pdf") }),
+      el("span", { text: " · " }),
+      el("a", { href: `/archive/sittings/${s.id}`, text: t("in_the_archive") }),
+      el("span", { text: " " }),
+      el("button", { type: "button", text: t("produce_record"), onclick: (e) => produceRecord(s.id, e.currentTarget) }))));
+}
+
+// The record again, now (after a correction): a progress bar while the worker renders every
+// document; the answer says which files got a new version.
+async function produceRecord(sittingId, button) {
+  const item = button.closest("li");
+  const bar = el("progress", { "aria-label": t("producing_record") });
+  button.disabled = true;
+  item.querySelector(".record-done")?.remove();
+  item.append(bar);
+  const answer = await act(`/archive/sittings/${sittingId}/records`);
+  bar.remove();
+  button.disabled = false;
+  if (answer) {
+    const versions = answer.files.filter((f) => f.name === "protocol.pdf").map((f) => f.version);
+    item.append(el("span", { class: "record-done", role: "status",
+      text: ` ${t("record_ready")}${versions.length ? ` (${t("version")} ${versions[0]})` : ""}` }));
+  }
 }
 
 function moveItem(item, step) {

@@ -201,6 +201,13 @@ STRINGS = {
     "console_alarm": _l("One card in two seats: neither may vote"),
     "keep_card_in_seat": _l("Keep the card in seat"),
     "bus_trouble": _l("Refused on the bus"),
+    # The official record, from the control screen.
+    "protocol_pdf": _l("Protocol (PDF)"),
+    "in_the_archive": _l("In the archive"),
+    "produce_record": _l("Produce the record again"),
+    "producing_record": _l("Producing the record"),
+    "record_ready": _l("The record is ready"),
+    "version": _l("version"),
 }
 
 #: The staff screen's event log: what each journal entry's kind means.
