@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -121,7 +120,6 @@ class Gateway:
         self._ready = threading.Event()  # connected to the server, the seat map sent
         self._cards: dict[int, str | None] = {}  # seat -> the card UID the console reported
         self._faults: dict[int, int] = {}  # seat -> the faults its console last reported
-        self.answers: list[tuple[str, dict[str, object], dict[str, Any]]] = []  # for tests
         self.sio.on("connect", self._connected, namespace=NAMESPACE)
         self.sio.on("disconnect", self._ready.clear, namespace=NAMESPACE)
         self.sio.on("consoles", self._pushed, namespace=NAMESPACE)
@@ -351,7 +349,6 @@ class Gateway:
 
     def _answered(self, seat: int, event: str, data: dict[str, object], answer: object) -> None:
         reply = answer if isinstance(answer, dict) else {"ok": False}
-        self.answers.append((event, data, reply))
         place = self.seat_place[seat]
         master = self.masters[place[0]]
         if event == "key" and reply.get("ok") and reply.get("recorded"):
@@ -367,13 +364,3 @@ class Gateway:
         elif event in ("key", "card") and not reply.get("ok"):
             master.beep(place[1])  # refused: the deputy hears it; the reason is on the screen
             log.info("seat %s: %s refused: %s", seat, event, reply.get("error"))
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
-    """Poll `condition` until it holds or `timeout` passes (for the CLI's start-up)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()

@@ -924,17 +924,6 @@ def _add_record_commands(command: Callable[..., argparse.ArgumentParser]) -> Non
 # --- open data in the national structures (issue 14) -------------------------------------------
 
 
-def _export_day(value: str | None, option: str) -> Any:
-    from datetime import date
-
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{option} must be a date such as 2026-11-25, got {value!r}") from None
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the open data of closed plenary sittings (annexes 29 and 30 of CMU Resolution 835)
     as CSV and JSON, one file per resource, into a folder."""
@@ -944,8 +933,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         sitting_id=args.sitting,
         session_id=args.session,
         convocation_id=args.convocation,
-        date_from=_export_day(args.date_from, "--from"),
-        date_until=_export_day(args.date_to, "--to"),
+        date_from=_date_option(args.date_from, "--from"),
+        date_until=_date_option(args.date_to, "--to"),
     )
     out = export.check_target(Path(args.out).expanduser())
     config = load_config(args.config)

@@ -23,6 +23,7 @@ from voting.domain.names import uk_sort_key
 from voting.domain.sittings import SittingState
 from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind, VoteState
 
+from .queries import vote_result
 from .uow import UnitOfWork
 from .votes import vote_public
 
@@ -116,19 +117,7 @@ def vote_dict(vote: orm.Vote) -> dict[str, object]:
     out = vote_public(vote)
     out["closed_at"] = vote.closed_at.isoformat() if vote.closed_at else None
     out["annul_reason"] = vote.annul_reason if vote.state == VoteState.ANNULLED else None
-    out["result"] = None
-    if vote.result is not None:
-        out["result"] = {
-            "registered": vote.registered,
-            "for": vote.count_for,
-            "against": vote.count_against,
-            "abstain": vote.count_abstain,
-            "not_voted": vote.count_not_voted,
-            "absent": vote.count_absent,
-            "threshold": vote.threshold,
-            "result": vote.result,
-            "result_uk": RESULT_UK[Result(vote.result)],
-        }
+    out["result"] = vote_result(vote)
     return out
 
 

@@ -197,19 +197,28 @@ def _vote_summary(vote: orm.Vote) -> dict[str, object]:
     out["announced_at"] = vote.announced_at.isoformat() if vote.announced_at else None
     if vote.state == VoteState.ANNULLED:
         out["annul_reason"] = vote.annul_reason
-    if vote.result is not None:
-        out["result"] = {
-            "registered": vote.registered,
-            "for": vote.count_for,
-            "against": vote.count_against,
-            "abstain": vote.count_abstain,
-            "not_voted": vote.count_not_voted,
-            "absent": vote.count_absent,
-            "threshold": vote.threshold,
-            "result": vote.result,
-            "result_uk": RESULT_UK[Result(vote.result)],
-        }
+    result = vote_result(vote)
+    if result is not None:
+        out["result"] = result
     return out
+
+
+def vote_result(vote: orm.Vote) -> dict[str, object] | None:
+    """A counted vote's figures and outcome (None while it has none: open, or annulled before
+    it was counted)."""
+    if vote.result is None:
+        return None
+    return {
+        "registered": vote.registered,
+        "for": vote.count_for,
+        "against": vote.count_against,
+        "abstain": vote.count_abstain,
+        "not_voted": vote.count_not_voted,
+        "absent": vote.count_absent,
+        "threshold": vote.threshold,
+        "result": vote.result,
+        "result_uk": RESULT_UK[Result(vote.result)],
+    }
 
 
 def votes(uow: UnitOfWork, sitting_id: object) -> list[dict[str, object]]:
