@@ -76,6 +76,7 @@ from live_load import (  # noqa: E402 - the sibling script, found through the li
 )
 
 from hardware import protocol  # noqa: E402
+from hardware.bus import PortSettings  # noqa: E402
 
 TURNAROUND = 50e-6  # s: docs/console-protocol.md section 3 and 9
 MODBUS_PER_CONSOLE = 0.0055  # s: a Modbus-RTU-style poll at 115200 baud (the issue: 5-6 ms)
@@ -360,8 +361,6 @@ class CycleRow:
 
 
 def run_cycle(args: argparse.Namespace, total: int, ports: int) -> list[CycleRow]:
-    from hardware.bus import PortSettings
-
     counts = split(total, ports)
     consoles = Consoles(counts, args.baud, args.spin_us / 1e6)
     keys = consoles.keys()
@@ -803,7 +802,10 @@ def main() -> int:
     parser.add_argument("part", choices=["cycle", "press", "all"], nargs="?", default="all")
     parser.add_argument("--baud", type=int, default=115200, help="the simulated wire's rate")
     parser.add_argument(
-        "--reply-timeout", type=float, default=5.0, help="the masters' reply timeout, ms"
+        "--reply-timeout",
+        type=float,
+        default=PortSettings.reply_timeout * 1000,
+        help="the masters' reply timeout, ms (default: the bus master's, 20)",
     )
     parser.add_argument(
         "--halls",

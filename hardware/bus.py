@@ -34,6 +34,8 @@ WRITE_TIMEOUT = 0.5  # s: a write that takes longer means the port is gone
 BACKOFF_FIRST = 0.1  # s: the first wait before reopening a port; doubles up to backoff_max
 TIME_EVERY = 60.0  # s: the TIME broadcast's period
 DISCOVER_SLOT = 0.002  # s: one slot of DISCOVER
+OFFLINE_POLLS_PER_CYCLE = 1  # offline consoles polled in a cycle while others answer
+IDLE_WAIT = 0.01  # s: the pause of a cycle that had no console to poll
 MASTER_TYPES = frozenset(
     {
         protocol.FrameType.POLL,
@@ -65,10 +67,15 @@ class PortSettings:
     baudrate: int = 115200
     rs485: bool = False  # set the kernel's RS-485 mode where the port supports it
     low_latency: bool = True  # ASYNC_LOW_LATENCY where the port supports it
-    reply_timeout: float = 0.005  # s: how long the master waits for an answer to a POLL
+    # s: how long the master waits for an answer to a POLL. A console answers within 1 ms and
+    # its longest answer takes 2.7 ms at 115200 baud; the rest is slack for a USB adapter's
+    # latency and a busy host (a late answer costs the console a whole cycle). It costs nothing
+    # while consoles answer, and an offline console is polled only every offline_poll_every.
+    reply_timeout: float = 0.02
     addresses: tuple[int, ...] = ()
     offline_after_misses: int = 3  # consecutive polls without a valid answer
     offline_after: float = 1.0  # s without a valid answer
+    offline_poll_every: float = 0.25  # s: an offline console is polled at most this often
     backoff_max: float = 5.0  # s: the longest wait between attempts to reopen the port
 
     def __post_init__(self) -> None:
@@ -77,7 +84,8 @@ class PortSettings:
                 raise ValueError(f"{self.url}: console address {address} is outside 1-65534")
         if len(set(self.addresses)) != len(self.addresses):
             raise ValueError(f"{self.url}: a console address is listed twice")
-        if self.reply_timeout <= 0 or self.offline_after <= 0 or self.backoff_max <= 0:
+        waits = (self.reply_timeout, self.offline_after, self.offline_poll_every, self.backoff_max)
+        if min(waits) <= 0:
             raise ValueError(f"{self.url}: timeouts must be positive")
         if self.offline_after_misses < 1:
             raise ValueError(f"{self.url}: offline_after_misses must be at least 1")
@@ -207,6 +215,7 @@ class _Console:
     online: bool = False
     misses: int = 0
     last_valid: float = 0.0
+    next_poll: float = 0.0  # while offline: not polled before this (monotonic)
     serial: bytes | None = None
     key: bytes | None = None
     nonce: bytes | None = None
@@ -307,6 +316,12 @@ class BusMaster:
                 "online": {a: c.online for a, c in self._consoles.items()},
             }
 
+    def is_online(self, address: int) -> bool:
+        """Whether the console at `address` answers, as of its last poll."""
+        with self._lock:
+            console = self._consoles.get(address)
+            return console is not None and console.online
+
     def discover(self, slots: int) -> list[bytes]:
         """The serials of the unassigned consoles (address 0) that answer a DISCOVER within
         `slots` 2 ms slots and the reply timeout; run between two poll cycles."""
@@ -334,16 +349,33 @@ class BusMaster:
             if now >= self._next_time:
                 self._next_time = now + TIME_EVERY
                 self._write(protocol.encode(protocol.Time(int(time.time() * 1000))))
+            asked = self._offline_turns(now)
+            polled = 0
             for console in self._consoles.values():
-                self._exchange(console)
+                if console.online or console.address in asked:
+                    self._exchange(console)
+                    polled += 1
         except PortLost as lost:
             self._disconnect(str(lost))
+            return
+        if not polled:  # every console offline and none due yet: no busy loop
+            self._stopping.wait(IDLE_WAIT)
             return
         elapsed = time.perf_counter() - started
         with self._lock:
             self._cycles += 1
             self._cycle_total += elapsed
             self._last_cycle = elapsed
+
+    def _offline_turns(self, now: float) -> set[int]:
+        """The offline consoles polled in this cycle: those not polled for offline_poll_every,
+        longest waiting first, and only OFFLINE_POLLS_PER_CYCLE of them while others answer (a
+        console that does not answer costs the reply timeout: unplugged consoles must not
+        stretch the cycle, and the time to a key press, of those that answer)."""
+        due = [c for c in self._consoles.values() if not c.online and now >= c.next_poll]
+        if any(c.online for c in self._consoles.values()):
+            due = sorted(due, key=lambda c: c.next_poll)[:OFFLINE_POLLS_PER_CYCLE]
+        return {c.address for c in due}
 
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
@@ -399,6 +431,8 @@ class BusMaster:
             or now - console.last_valid >= self.settings.offline_after
         ):
             self._set_online(console, False)
+        if not console.online:  # its timeouts must not stretch every cycle of the others
+            console.next_poll = now + self.settings.offline_poll_every
 
     def _await(self, address: int, deadline: float) -> protocol.Frame | None:
         """The first frame of a console's type from `address` before `deadline`; everything

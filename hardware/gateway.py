@@ -5,8 +5,9 @@ It reaches the server as a Socket.IO client of the namespace /consoles (voting/w
 signed in with the gateway's shared secret, and reports only what happened at a seat of its seat
 map: a card in or out, a key down or up, a console online or offline, trouble on the bus. The
 server decides who may do what (services/consoles.py) and answers after the commit; only then
-does the gateway light the recorded choice on the console. The server pushes every seat's lights
-after each commit (`consoles`); the gateway turns them into POLL light bits and text lines.
+does the gateway light the recorded choice on the console. The server answers the seat map with
+every seat's lights, and after each commit pushes the seats that changed (`consoles`); the
+gateway turns them into POLL light bits and text lines.
 
 Per seat, reports go one at a time (the next after the answer to the previous), so a card put
 in and a key pressed at once arrive in that order; different seats go in parallel.
@@ -100,7 +101,14 @@ class Gateway:
         self.server_url = server_url
         self.secret = secret
         self.call_timeout = call_timeout
-        self.sio = client or socketio.Client(reconnection=True, reconnection_delay_max=5)
+        self.sio = client or socketio.Client(
+            reconnection=True,
+            reconnection_delay_max=5,
+            # websocket-client checks every text frame's UTF-8 in pure Python (a tenth of the
+            # gateway's time in a 450-seat vote, holding the interpreter from the bus masters);
+            # the JSON decoding after it checks the same, in C
+            websocket_extra_options={"skip_utf8_validation": True},
+        )
         self.where: dict[tuple[str, int], int] = {}  # (port, address) -> seat
         self.seat_place: dict[int, tuple[str, int]] = {}
         self.masters: dict[str, BusMaster] = {}
@@ -120,6 +128,9 @@ class Gateway:
         self._ready = threading.Event()  # connected to the server, the seat map sent
         self._cards: dict[int, str | None] = {}  # seat -> the card UID the console reported
         self._faults: dict[int, int] = {}  # seat -> the faults its console last reported
+        # the server's "hold to vote" (ms, 0: off), from its answer to the seat map; None: not
+        # said, so both edges of every key are reported and the server picks
+        self._hold_to_vote: int | None = None
         self.sio.on("connect", self._connected, namespace=NAMESPACE)
         self.sio.on("disconnect", self._ready.clear, namespace=NAMESPACE)
         self.sio.on("consoles", self._pushed, namespace=NAMESPACE)
@@ -175,6 +186,8 @@ class Gateway:
         if not (isinstance(answer, dict) and answer.get("ok")):
             log.error("the server refused the seat map: %s", answer)
             return
+        hold = answer.get("hold_to_vote_ms")
+        self._hold_to_vote = hold if type(hold) is int and hold >= 0 else None
         self._ready.set()
         self._pushed({"seats": answer.get("seats", [])})
         for master in self.masters.values():
@@ -200,11 +213,16 @@ class Gateway:
         seats = data.get("seats") if isinstance(data, dict) else None
         if not isinstance(seats, list):
             return
+        now = datetime.now(UTC)
+        shown = {
+            state["seat"]: state
+            for state in seats
+            if isinstance(state, dict) and isinstance(state.get("seat"), int)
+        }
         with self._lock:
-            for state in seats:
-                if isinstance(state, dict) and isinstance(state.get("seat"), int):
-                    self._states[state["seat"]] = state
-        self._show_all()
+            self._states.update(shown)
+        for seat, state in shown.items():  # only these changed
+            self._show(seat, state, now, texts_only=False)
 
     def _show_all(self, texts_only: bool = False) -> None:
         now = datetime.now(UTC)
@@ -245,10 +263,20 @@ class Gateway:
             except ValueError:
                 self.refused(port, address, "unknown-key")
                 return
+            if not self._counts(name, released=kind is protocol.EventKind.KEY_UP):
+                return
             report: dict[str, object] = {"seat": seat, "key": name}
             if kind is protocol.EventKind.KEY_UP:
                 report["held_ms"] = int.from_bytes(data[1:3], "big") if len(data) >= 3 else 0
             self._report(seat, "key", report)
+
+    def _counts(self, key: str, released: bool) -> bool:
+        """Whether the server acts on this edge of the key: the press, or with "hold to vote"
+        the release of a vote key (the other edge is not sent: half the reports in a vote)."""
+        hold = self._hold_to_vote
+        if hold is None:
+            return True
+        return released == (hold > 0 and key != "speak")
 
     def console_online(self, port: str, address: int, online: bool) -> None:
         seat = self.where.get((port, address))
@@ -322,6 +350,9 @@ class Gateway:
                 self._busy.discard(seat)
                 return
             event, data = waiting.popleft()
+        if event == "health":  # as the master sees it now: a report queued earlier may be stale
+            port, address = self.seat_place[seat]
+            data = {**data, "online": self.masters[port].is_online(address)}
 
         def answered(answer: object = None) -> None:
             self._answered(seat, event, data, answer)

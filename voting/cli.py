@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 ENV_PASSWORD = "VOTING_PASSWORD"
 DEMO_DATABASE = "demo.sqlite3"
 DEMO_TOKENS = "demo-tokens.json"
+GATEWAY_SWITCH_INTERVAL = 0.0005  # s: the gateway process's sys.setswitchinterval (cmd_consoles)
 ROLES = auth.ROLES
 
 # The roster use cases are the secretary's; the operator at the server's console acts as one.
@@ -293,6 +294,10 @@ def cmd_consoles(args: argparse.Namespace) -> int:
     server = server or f"http://{config.server.host}:{config.server.port}"
     gateway = Gateway(segments, keys, server, secret)
     seats = sum(len(s.seats) for s in segments)
+    # The bus masters wait on the wire most of the time and must take the interpreter the moment
+    # an answer arrives: a thread busy with the server's pushes would otherwise keep it for the
+    # default 5 ms, longer than a console's whole turn on the bus.
+    sys.setswitchinterval(GATEWAY_SWITCH_INTERVAL)
     print(f"Console gateway: {seats} seats on {len(segments)} port(s), server {server}", flush=True)
     gateway.start()
     try:

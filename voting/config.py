@@ -126,7 +126,7 @@ class ConsolesConfig:
     server_url: str = ""
     secret_file: str = "console-gateway.secret"
     keys_file: str = "console-keys.toml"
-    reply_timeout_ms: int = 5
+    reply_timeout_ms: int = 20
     register_on_card: bool = True
     deregister_on_card_removal: bool = False
     hold_to_vote_ms: int = 0

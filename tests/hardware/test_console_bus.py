@@ -194,6 +194,34 @@ def test_a_silent_console_is_offline_within_a_second_and_back_on_resume(
     assert len(bus.heard.of("hello", 3)) == 1
 
 
+def test_unplugged_consoles_do_not_slow_the_key_presses_of_the_others(
+    make_bus: BusFactory,
+) -> None:
+    """Twelve seats of the map have no console (cables pulled): each costs the reply timeout
+    when polled, so polled in every cycle they would make it 12 × 30 ms long; the master polls
+    one offline console per cycle, and the four that answer keep a short cycle."""
+    absent = tuple(range(21, 33))
+    bus = make_bus(demo_fleet(4), addresses=FOUR + absent)
+    until(lambda: bus.all_online(FOUR), 5)
+    until(lambda: all(not bus.master.stats["online"][a] for a in absent), 5)
+    delays = []
+    for n in range(6):
+        before = len(bus.heard.events(1))
+        pressed = time.monotonic()
+        bus.sim.tap(1, p.Key.FOR if n % 2 else p.Key.AGAINST)
+        until(lambda: len(bus.heard.events(1)) > before, 5)  # noqa: B023 - used at once
+        delays.append(time.monotonic() - pressed)
+        time.sleep(random.uniform(0.0, 0.1))
+    # polled in every cycle, the absent would make it 12 × 30 ms = 0.36 s; one per cycle, about
+    # 30 ms plus the four consoles' turns
+    assert sorted(delays)[len(delays) // 2] < 0.15, delays
+    assert bus.master.stats["mean_cycle_s"] < 0.07
+    # and the absent are still asked, so a console plugged in comes back by itself
+    polled = bus.count("miss")
+    time.sleep(0.6)
+    assert bus.count("miss") - polled >= 2
+
+
 def test_garbage_and_a_babbler_are_counted_and_disturb_no_one(make_bus: BusFactory) -> None:
     bus = make_bus(demo_fleet(4))
     until(lambda: bus.all_online(FOUR), 5)

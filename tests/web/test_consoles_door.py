@@ -4,6 +4,7 @@ changes nothing; a good report acts for the deputy whose card sits in the seat."
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,46 @@ def test_a_card_in_a_seat_acts_for_its_deputy(door_app: Flask, hall, runtime: Ru
     assert refused["ok"] is False and refused["error"]["message"] == "no vote is open"
     elsewhere = client.emit("key", {"seat": 5, "key": "for"}, namespace="/consoles", callback=True)
     assert "seat 5 is not in this gateway's seat map" in elsewhere["error"]["message"]
+
+
+def test_after_a_commit_the_gateways_get_only_the_seats_that_changed(
+    door_app: Flask,
+    hall,  # type: ignore[no-untyped-def]
+    runtime: Runtime,
+) -> None:
+    """A hall of 450 casting must not receive 450 seats ten times a second: after the seat map
+    (answered with every seat), a push holds the seats whose lights or text changed."""
+    for n in (3, 4, 5):
+        council.update_deputy(
+            runtime.uow(),
+            SECRETARY,
+            ChangeDeputy.parse({"card_uid": f"04a1b2c3d4e5f{n}"}, deputy_id=hall.deputies[n]),
+        )
+    client = gateway(door_app)
+    seats = [{"seat": n, "port": "/dev/ttyUSB0", "address": n} for n in (3, 4, 5)]
+    answer = client.emit("seats", {"seats": seats}, namespace="/consoles", callback=True)
+    assert [s["seat"] for s in answer["seats"]] == [3, 4, 5]
+
+    def pushed() -> list[list[int]]:
+        time.sleep(0.3)  # the door coalesces its pushes (0.1 s)
+        got = client.get_received("/consoles")
+        return [[s["seat"] for s in m["args"][0]["seats"]] for m in got if m["name"] == "consoles"]
+
+    pushed()  # whatever followed the seat map
+    hall.open_registration()
+    card = {"seat": 4, "uid": "04A1B2C3D4E5F4"}
+    assert client.emit("card", card, namespace="/consoles", callback=True)["registered"]
+    assert pushed()[-1:] == [[4]]  # seat 4 is lit as registered; 3 and 5 did not change
+    assert pushed() == []  # nothing changed since
+
+
+def test_a_new_seat_map_makes_the_next_push_whole(door_app: Flask, runtime: Runtime) -> None:
+    first, second = gateway(door_app), gateway(door_app)
+    seats = [{"seat": n, "port": "/dev/ttyUSB0", "address": n} for n in (1, 2)]
+    assert first.emit("seats", {"seats": seats}, namespace="/consoles", callback=True)["ok"]
+    time.sleep(0.3)
+    first.get_received("/consoles")
+    assert second.emit("seats", {"seats": seats}, namespace="/consoles", callback=True)["ok"]
+    time.sleep(0.3)
+    got = [m for m in first.get_received("/consoles") if m["name"] == "consoles"]
+    assert got and [s["seat"] for s in got[-1]["args"][0]["seats"]] == [1, 2]

@@ -7,9 +7,10 @@ may only report what happened at a seat of its map: `seats` (its seat map), `car
 `health` and `trouble`. Each is parsed into a command and goes through services/consoles.py,
 which acts for the deputy whose card sits in the seat through the same services as every other
 door; the answer ({ok: true, ...} or {ok: false, error}) comes after the commit, so a console
-lights a recorded choice only once it is recorded. After every commit the namespace's room
-receives `consoles`: every seat's lights and text line (coalesced, at most one per
-PUSH_INTERVAL).
+lights a recorded choice only once it is recorded. The answer to `seats` holds every seat's
+lights and text line; after every commit the namespace's room receives `consoles` with the
+seats whose lights or text changed since the last push (coalesced, at most one per
+PUSH_INTERVAL; a hall of 450 casting must not send 450 seats ten times a second).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class ConsoleDoor:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._stopped = False
+        self._shown: dict[object, dict[str, object]] = {}  # seat -> its state as last pushed
         on = socketio.on_event
         on("connect", self.connect, namespace=NAMESPACE)
         on("disconnect", self.disconnect, namespace=NAMESPACE)
@@ -113,10 +115,14 @@ class ConsoleDoor:
 
     def seats(self, data: dict[str, object]) -> dict[str, object]:
         seat_map = consoles.parse_seat_map(data.get("seats"))
+        with self._lock:
+            self._shown.clear()  # the next push is whole: no gateway can miss a change
         answer = consoles.declare_seats(self.runtime.uow(), GATEWAY, seat_map)
         with self._lock:
             self.gateways[_sid()] = frozenset(seat_map)
-        return {"seats": answer}
+        self.relay(None)
+        # the gateway sends only the key edge that counts (a press; a release with hold to vote)
+        return {"seats": answer, "hold_to_vote_ms": self.rules.hold_to_vote_ms}
 
     def _in_map(self, seat: int) -> None:
         """A gateway acts only for the seats of the map it declared (`seats`)."""
@@ -154,7 +160,7 @@ class ConsoleDoor:
 
     # --- what the gateways are shown --------------------------------------------------------
 
-    def relay(self, event: DomainEvent) -> None:
+    def relay(self, event: DomainEvent | None) -> None:
         """After any commit: every seat's lights to the gateways, coalesced."""
         with self._lock:
             if self._stopped or self._timer is not None or not self.gateways:
@@ -173,7 +179,11 @@ class ConsoleDoor:
         except Exception:
             log.exception("could not read the consoles' state")
             return
-        self.socketio.emit("consoles", {"seats": state}, to=ROOM, namespace=NAMESPACE)
+        with self._lock:
+            changed = [s for s in state if self._shown.get(s["seat"]) != s]
+            self._shown.update((s["seat"], s) for s in changed)
+        if changed:
+            self.socketio.emit("consoles", {"seats": changed}, to=ROOM, namespace=NAMESPACE)
 
     def stop(self) -> None:
         with self._lock:

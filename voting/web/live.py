@@ -4,7 +4,8 @@ Every connection first receives `snapshot` {seq, state[, me]}: the journal's seq
 the live state (queries.live_state) read after it, so never older than `seq`; a deputy's
 connection also gets `me` (their own registration and recorded choice). After each commit the
 server pushes a fresh snapshot to every audience, computed once per audience and coalesced so
-that a burst of casts costs one push per `PUSH_INTERVAL` rather than one per cast and screen.
+that a burst of casts costs one push per pause (50-500 ms by what a push costs: push.py)
+rather than one per cast and screen.
 Staff connections also receive `event` {seq, kind, payload} for every journal entry, in order;
 a client that sees a gap in `seq`, or reconnects, asks for `snapshot` again. A client drops a
 snapshot older (lower `seq`) than the one it shows, so no screen is left showing a stale result.

@@ -17,9 +17,21 @@ from voting.services import queries
 
 log = logging.getLogger(__name__)
 
-#: At most one pushed snapshot per audience in this many seconds (the first comes at once;
-#: urgent events push at once: live.URGENT_EVENTS).
+#: Snapshots after casts are coalesced: the first after a quiet spell goes at once, the next no
+#: sooner than the pause the last push earned, which follows what pushing costs here: the last
+#: push's cost (reading the state, handing it to every screen of this process, and SEND_COST a
+#: screen) divided by PUSH_SHARE, between MIN_PUSH_INTERVAL and PUSH_INTERVAL. A hall display
+#: and a few screens follow casts within MIN_PUSH_INTERVAL (a key press at a console reaches
+#: the display within the consoles' target: bench/console_bus.py); a thousand displays, whose
+#: push costs a few hundred milliseconds, are pushed every PUSH_INTERVAL, so the casts keep the
+#: interpreter (bench/live_load.py). Urgent events push at once: live.URGENT_EVENTS.
 PUSH_INTERVAL = 0.5
+MIN_PUSH_INTERVAL = 0.05
+PUSH_SHARE = 0.25
+#: What one connection's copy of a push costs after the push has handed it over (its writer
+#: encodes the frame and writes the socket): counted into the push's cost, so that a push to a
+#: thousand displays earns the longest pause although handing over takes only milliseconds.
+SEND_COST = 0.0002
 #: A push reaches a room's connections this many at a time, with a pause between: each
 #: connection's message wakes its writer thread, and a thousand woken at once would hold up the
 #: casts waiting for the interpreter (bench/live_load.py, docs/benchmarks.md).
@@ -101,9 +113,11 @@ class EventSequencer:
 class SnapshotPusher:
     """Pushes one fresh snapshot per audience after commits, coalescing bursts.
 
-    The first poke after a quiet spell pushes at once; pokes during the following
-    `interval` seconds are folded into one more push at its end. The flag is cleared before the
-    state is read, so a commit that lands during a push is always followed by another push.
+    The first poke after a quiet spell pushes at once; pokes during the following pause (between
+    `min_interval` and `interval` seconds, by the last push's cost: PUSH_SHARE) are folded into
+    one more push at its end, and pokes while a push is reading or sending into one more push
+    after it (at once if one of them was urgent), so a commit that lands during a push is always
+    followed by another push, and a slow database never piles up pushes behind it.
     Timer threads end after each push: nothing lingers when the app is dropped.
     """
 
@@ -113,24 +127,34 @@ class SnapshotPusher:
         read: Callable[[list[str]], dict[str, dict[str, object]]],
         interval: float = PUSH_INTERVAL,
         give_way_to: Callable[[], bool] = lambda: False,
+        min_interval: float = MIN_PUSH_INTERVAL,
     ):
         self.socketio = socketio
         self.read = read  # audiences -> each one's snapshot, read at once
         self.give_way_to = give_way_to  # whether more urgent work (casts) is under way
         self.interval = interval
+        self.min_interval = min(min_interval, interval)
+        self.pause = self.min_interval  # the pause the last push earned (see PUSH_SHARE)
         self._lock = threading.Lock()
         self._scheduled = False
         self._stopped = False
         self._last = float("-inf")
         self._timers: list[threading.Timer] = []  # a push may still run when the next is due
         self._pushing = threading.Lock()
+        self._under_way = False  # a push is reading or sending: pokes wait for its end
+        self._again: bool | None = None  # poked during it (None: not; True: urgently)
         self._shown: dict[str, object] = {}  # audience -> the state it was last pushed
 
     def poke(self, urgent: bool = False) -> None:
         """Schedule a push; `urgent` (a vote opened, closed, annulled...) pushes at once even
         within the interval, so a result never waits behind the coalescing of casts."""
         with self._lock:
-            if self._stopped or (self._scheduled and not urgent):
+            if self._stopped:
+                return
+            if self._under_way:  # one more push after it, not a pile of timers behind it
+                self._again = bool(self._again) or urgent
+                return
+            if self._scheduled and not urgent:
                 return
             if self._scheduled and urgent:
                 pending = self._timers[-1] if self._timers else None
@@ -138,7 +162,7 @@ class SnapshotPusher:
                     return  # already due at once
                 pending.cancel()  # a timer already running pushes anyway; one more is harmless
             self._scheduled = True
-            delay = 0.0 if urgent else max(0.0, self._last + self.interval - time.monotonic())
+            delay = 0.0 if urgent else max(0.0, self._last + self.pause - time.monotonic())
             self._timers = [t for t in self._timers if t.is_alive()]
             timer = threading.Timer(delay, self.push)
             timer.daemon = True
@@ -159,41 +183,69 @@ class SnapshotPusher:
             self._scheduled = False
             if self._stopped:
                 return
-            self._last = time.monotonic()
+            self._last = started = time.monotonic()
+            self._under_way = True
         # One push at a time: two interleaved pushes would reach some screens newest first.
         failed = False
+        try:
+            took = self._push_once(started)
+        except Exception:  # the push is lost, not the pusher: the next poke pushes again
+            log.exception("could not push the state to the screens")
+            took, failed = time.monotonic() - started, True
+        finally:
+            with self._lock:
+                self._under_way = False
+                again, self._again = self._again, None
+        if took is None:
+            took, failed = time.monotonic() - started, True
+        self.pause = min(self.interval, max(self.min_interval, took / PUSH_SHARE))
+        log.debug("pushed in %.1f ms; next pause %.0f ms", took * 1000, self.pause * 1000)
+        if again is not None or failed:
+            # after the pause (or at once if urgent): a screen must not stay on a stale state
+            self.poke(urgent=bool(again))
+
+    def _push_once(self, started: float) -> float | None:
+        """Read every audience's state and send what changed; what that cost (the time it took,
+        less what it left to casts, plus SEND_COST a connection), or None when the state could
+        not be read."""
         with self._pushing:
             audiences = [a for a in queries.AUDIENCES if self.anyone_in(a)]
             try:
                 shown = self.read(audiences) if audiences else {}
-            except Exception:  # a busy database: try again shortly (below)
+            except Exception:  # a busy database: try again after the pause (push)
                 log.exception("could not read the state to push to the screens")
-                shown, failed = {}, True
+                return None
+            gave_way, sent = 0.0, 0  # the time left to casts is not what the push costs
             for audience, state in shown.items():
                 if self._same_as_last(audience, state):
                     continue  # e.g. terminals while casts stream in: nothing they show changed
-                self._send(audience, state)
-        if failed:
-            self.poke()  # after the interval: a screen must not stay on a stale state
+                waited, reached = self._send(audience, state)
+                gave_way, sent = gave_way + waited, sent + reached
+            return time.monotonic() - started - gave_way + sent * SEND_COST
 
-    def _send(self, audience: str, shown: dict[str, object]) -> None:
+    def _send(self, audience: str, shown: dict[str, object]) -> tuple[float, int]:
         """To every connection of the audience in this process, FANOUT_CHUNK at a time (every
-        server process pushes to its own connections)."""
+        server process pushes to its own connections); the time it gave way to casts, and how
+        many connections it reached."""
         server = server_of(self.socketio)
         sids = [sid for sid, _ in server.manager.get_participants("/", audience)]
+        gave_way = 0.0
         for start in range(0, len(sids), FANOUT_CHUNK):
             if start:
                 time.sleep(FANOUT_PAUSE)  # the woken writers and waiting casts go first
-            self._give_way()
+            gave_way += self._give_way()
             # a list of rooms (each connection is a room of its own): encoded once per chunk
             server.emit("snapshot", shown, to=sids[start : start + FANOUT_CHUNK], namespace="/")
+        return gave_way, len(sids)
 
-    def _give_way(self) -> None:
-        """Wait while casts are being written, at most CASTS_FIRST_LIMIT."""
+    def _give_way(self) -> float:
+        """Wait while casts are being written, at most CASTS_FIRST_LIMIT; how long it waited."""
+        started = time.monotonic()
         waited = 0.0
         while waited < CASTS_FIRST_LIMIT and self.give_way_to():
             time.sleep(CASTS_FIRST_STEP)
             waited += CASTS_FIRST_STEP
+        return time.monotonic() - started if waited else 0.0
 
     def _same_as_last(self, audience: str, shown: dict[str, object]) -> bool:
         """Whether the state (its clock aside) is what this audience was last pushed."""
