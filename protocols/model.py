@@ -39,8 +39,9 @@ class SittingHeader:
     place: str | None = None
     opened_at: datetime | None = None
     closed_at: datetime | None = None
-    chair: str | None = None
-    secretary: str | None = None
+    chair: str | None = None  # who chaired the sitting, by name
+    secretary: str | None = None  # who kept its record, by name
+    chair_is_head: bool = False  # the chair is the head of the council (the mayor)
 
     @property
     def name(self) -> str:

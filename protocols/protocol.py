@@ -23,9 +23,19 @@ from .document import (
     build,
     grid,
 )
-from .model import OUTCOME_COLUMNS, DeputyRef, ItemRecord, SittingRecord, VoteRecord
+from .model import (
+    OUTCOME_COLUMNS,
+    DeputyRef,
+    ItemRecord,
+    SittingHeader,
+    SittingRecord,
+    VoteRecord,
+)
 
 BLANK = "____________________"
+#: An item's title in the agenda's table is cut to this many characters (a title may have 5,000,
+#: and a table's row cannot break across pages); the whole title heads the item's section.
+AGENDA_TITLE = 600
 
 
 def para(text: str, style: ParagraphStyle = BODY) -> Paragraph:
@@ -41,6 +51,12 @@ def verdict(vote: VoteRecord) -> str:
 
 def hhmm(moment: datetime | None) -> str:
     return BLANK if moment is None else moment.strftime("%H:%M")
+
+
+def _chair(header: SittingHeader) -> str:
+    if header.chair is None:
+        return BLANK
+    return header.chair + (" (голова ради)" if header.chair_is_head else "")
 
 
 def _names(people: Iterable[DeputyRef]) -> str:
@@ -76,7 +92,7 @@ def protocol_story(record: SittingRecord) -> list[Flowable]:
         para(f"Дата: {h.date:%d.%m.%Y}"),
         para(f"Місце проведення: {h.place or BLANK}"),
         para(f"Початок: {hhmm(h.opened_at)}    Закінчення: {hhmm(h.closed_at)}"),
-        para(f"Головуючий: {h.chair or BLANK}"),
+        para(f"Головуючий: {_chair(h)}"),
         para(f"Секретар: {h.secretary or BLANK}"),
         para("Депутати", HEADING),
         para(
@@ -98,7 +114,7 @@ def protocol_story(record: SittingRecord) -> list[Flowable]:
             + [
                 [
                     str(i.position),
-                    para(i.title, SMALL),
+                    para(_shortened(i.title, AGENDA_TITLE), SMALL),
                     i.draft_number or "—",
                     para(i.rapporteur or "—", SMALL),
                 ]
@@ -136,6 +152,13 @@ def _rounds(record: SittingRecord) -> list[Flowable]:
         return [para("Реєстрація", HEADING), para("Реєстрацію не проводили.")]
     widths = [12 * mm, 25 * mm, 30 * mm, 45 * mm, 25 * mm]
     return [para("Реєстрація", HEADING), grid(rows, [*widths, WIDTH - sum(widths)])]
+
+
+def _shortened(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with "…" (a table's row must fit a page)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def _item(item: ItemRecord) -> list[Flowable]:

@@ -38,11 +38,29 @@ def write_atomically(path: Path, data: bytes) -> None:
 NICENESS = 10
 
 
+#: Progress goes to the parent at most once per this share of the document (and at its end):
+#: every message wakes the parent, the web process, which has casts to answer.
+PROGRESS_STEP = 0.01
+
+
+def _reporter(channel: Connection) -> Progress:
+    """A progress callback that sends (done, total) when it has moved a step since the last."""
+    sent = [-1, 0]
+
+    def report(done: int, total: int) -> None:
+        step = max(1, int(total * PROGRESS_STEP))
+        if total != sent[1] or done >= total or done - sent[0] >= step:
+            sent[0], sent[1] = done, total
+            channel.send(("progress", done, total))
+
+    return report
+
+
 def _child(kind: str, model: Model, path: str, channel: Connection) -> None:
     try:
         if hasattr(os, "nice"):
             os.nice(NICENESS)
-        data = render(kind, model, lambda done, total: channel.send(("progress", done, total)))
+        data = render(kind, model, _reporter(channel))
         write_atomically(Path(path), data)
         channel.send(("done", len(data)))
     except Exception as error:  # noqa: BLE001 - reported to the parent, which raises it

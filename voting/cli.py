@@ -179,6 +179,7 @@ def _create_council(rt: Runtime, config: Config) -> None:
             "name": c.name,
             "edrpou": c.edrpou,
             "katottg": c.katottg,
+            "place": c.place or None,
             "statutory_deputies": c.statutory_deputies,
             "head_votes": c.head_votes,
             **{

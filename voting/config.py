@@ -69,6 +69,8 @@ class CouncilConfig:
     name: str = "Демонстраційна міська рада"
     edrpou: str = "00000000"
     katottg: str = "UA00000000000000000"
+    #: Where the plenary sittings are usually held, as the protocol states it ("" for none).
+    place: str = ""
     statutory_deputies: int = 42
     head_votes: bool = True
 

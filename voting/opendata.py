@@ -236,6 +236,20 @@ DEPUTY_FOR, DEPUTY_AGAINST, DEPUTY_ABSTAINED, DEPUTY_NOT_VOTING, DEPUTY_ABSENT =
 #: addressAdminUnitL3, addressAdminUnitL4, addressLocatorBuilding, addressLocatorName.
 NULL = "null"
 
+#: The first characters that make a spreadsheet read a cell as a formula. The CSV files put a
+#: single quote (') before a cell that begins with one; the roster import takes it off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unquoted_cell(cell: str) -> str:
+    """A CSV cell as it was before the export's quote was put in front of a formula-like start
+    ("'=Петренко" -> "=Петренко", "'+380 44 000 00 00" -> "+380 44 000 00 00"); any other cell
+    as it is (an apostrophe before anything else is the cell's own)."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS):
+        return cell[1:]
+    return cell
+
+
 #: factionName of a deputy who belongs to no faction.
 NO_FACTION = "Позафракційний"
 

@@ -14,9 +14,12 @@ the latest version; its JSON lists every version.
 Who produces: `RecordProducer`, on first request for a file (voting/web/archive.py) and from
 `RecordJob`, a job of the runtime that follows the bus: `sitting_closed` produces the protocol,
 every roll-call sheet, the attendance and the open data; `vote_closed` and `vote_annulled`
-refresh the vote's sheet (once its sitting is closed) and the sitting's open data. The bus
-handler only notes the id (no work on the committing thread); the job's own thread does the work
-on its next tick.
+refresh the vote's sheet (once its sitting is closed) and the sitting's open data;
+`sitting_changed` (its place, chair or secretary) produces a closed sitting's record again. The
+bus handler only notes the id (no work on the committing thread); the job's own thread does the
+work on its next tick. Staff asking for the record again start a `Production` (`Productions`):
+it runs on a thread of its own and reports how far it has got, so the control screen shows a
+percentage while the worker processes render.
 
 How: a PDF is rendered in a separate process (protocols.worker.render_in_worker). Under
 `voting serve` every thread is a greenlet of one OS thread (gevent), and waiting for the worker
@@ -31,17 +34,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from protocols.render import Model
+from protocols.render import Model, Progress
 from protocols.worker import render_in_worker
+from voting.domain.errors import DomainError
 from voting.domain.events import DomainEvent
 from voting.domain.sittings import SittingState
 from voting.domain.votes import VoteState
@@ -209,6 +214,40 @@ class RecordStore:
             scratch.unlink(missing_ok=True)
 
 
+#: The units of one document's progress (its layout's done/total scaled to them).
+STEP = 1000
+
+
+class _Steps:
+    """A production's progress over its documents: each one STEP units, the current one
+    reported by its render as it lays out its pages."""
+
+    def __init__(self, count: int, progress: Progress | None) -> None:
+        self.count, self.progress, self.current = count, progress, -1
+        self._report(0)
+
+    def _report(self, done: int) -> None:
+        if self.progress is not None:
+            self.progress(min(done, self.count * STEP), self.count * STEP)
+
+    def next(self) -> Progress:
+        """The next document begins: its render's progress callback."""
+        self.current += 1
+        base = self.current * STEP
+        self._report(base)
+
+        def within(done: int, total: int) -> None:
+            # A document whose layout has begun (its worker told its size) is a unit on: its
+            # first parts (a long table) may take most of its time.
+            if total > 0:
+                self._report(base + max(1, done * (STEP - 1) // total))
+
+        return within
+
+    def finish(self) -> None:
+        self._report(self.count * STEP)
+
+
 class RecordProducer:
     """Produces the record's documents from the database into a `RecordStore`."""
 
@@ -216,7 +255,7 @@ class RecordProducer:
         self,
         units: Units,
         store: RecordStore,
-        render: Callable[[str, Model, Path], object] = render_in_worker,
+        render: Callable[[str, Model, Path, Progress | None], object] = render_in_worker,
     ) -> None:
         self.units = units
         self.store = store
@@ -247,17 +286,27 @@ class RecordProducer:
 
     # --- whole productions ----------------------------------------------------------------
 
-    def produce_sitting(self, sitting_id: int) -> dict[Document, Version]:
+    def produce_sitting(
+        self, sitting_id: int, progress: Progress | None = None
+    ) -> dict[Document, Version]:
         """Everything of a closed sitting: the protocol, the attendance, every counted vote's
-        roll-call sheet, the open data. New versions where anything changed."""
+        roll-call sheet, the open data. New versions where anything changed. `progress(done,
+        total)` follows it: each document is STEP units, laid out page by page in its worker."""
+        sheets = records.roll_call_sheets(self.units.reader(), sitting_id)
+        steps = _Steps(2 + len(sheets) + 1, progress)  # the PDFs, then the open data
         with self._lock("sittings", sitting_id):
-            made = {d: self._pdf(d) for d in (protocol(sitting_id), attendance(sitting_id))}
-        for sheet in records.roll_call_sheets(self.units.reader(), sitting_id):
+            made = {
+                d: self._pdf(d, steps.next())
+                for d in (protocol(sitting_id), attendance(sitting_id))
+            }
+        for sheet in sheets:
             document = roll_call(sheet.vote.vote_id)
             with self._lock("votes", document.owner):
-                made[document] = self._render_to_store(document, sheet)
+                made[document] = self._render_to_store(document, sheet, steps.next())
         with self._lock("sittings", sitting_id):
+            steps.next()
             made.update(self._opendata_if_any(sitting_id))
+        steps.finish()
         return made
 
     def refresh_vote(self, vote_id: int) -> dict[Document, Version]:
@@ -276,7 +325,7 @@ class RecordProducer:
 
     # --- the pieces -----------------------------------------------------------------------
 
-    def _pdf(self, document: Document) -> Version:
+    def _pdf(self, document: Document, progress: Progress | None = None) -> Version:
         reader = self.units.reader()
         model: Model
         if document.kind == "protocol":
@@ -288,13 +337,15 @@ class RecordProducer:
             model = records.roll_call_sheet(reader, document.owner)
         else:
             raise ValueError(f"no such document: {document.name}")
-        return self._render_to_store(document, model)
+        return self._render_to_store(document, model, progress)
 
-    def _render_to_store(self, document: Document, model: Model) -> Version:
+    def _render_to_store(
+        self, document: Document, model: Model, progress: Progress | None = None
+    ) -> Version:
         scratch = self.store.scratch(document)
         try:
             with self._renders:
-                off_the_event_loop(self.render, document.kind, model, scratch)
+                off_the_event_loop(self.render, document.kind, model, scratch, progress)
         except BaseException:
             scratch.unlink(missing_ok=True)
             raise
@@ -330,6 +381,98 @@ class RecordProducer:
         return made
 
 
+def listing(made: dict[Document, Version]) -> list[dict[str, object]]:
+    """The files of a production, as the API lists them."""
+    return [
+        {"scope": d.scope, "id": d.owner, "name": d.name, **v.to_dict()}
+        for d, v in sorted(made.items(), key=lambda pair: (pair[0].scope, pair[0].owner))
+    ]
+
+
+@dataclass
+class Production:
+    """A sitting's record produced on request (the control screen's button), and how far it
+    has got: `done` of `total` units (STEP per document)."""
+
+    id: str
+    sitting_id: int
+    state: str = "running"  # running, done, failed
+    done: int = 0
+    total: int = 0
+    files: list[dict[str, object]] = field(default_factory=list)
+    error: str | None = None
+
+    def advance(self, done: int, total: int) -> None:
+        """The producer's progress callback. It may run on a thread of gevent's hub pool, so it
+        only assigns (no lock a greenlet might hold)."""
+        self.done, self.total = done, total
+
+    @property
+    def percent(self) -> int:
+        if self.state == "done":
+            return 100
+        return 0 if self.total <= 0 else min(99, self.done * 100 // self.total)
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "job_id": self.id,
+            "sitting_id": self.sitting_id,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "percent": self.percent,
+        }
+        if self.state == "done":
+            out["files"] = self.files
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+class Productions:
+    """The productions asked for: each runs on a thread of its own (a greenlet under `voting
+    serve`) that only waits for the render processes; a request asks how far one has got. The
+    last KEEP finished ones are kept; one sitting has at most one running."""
+
+    KEEP = 50
+
+    def __init__(self, producer: RecordProducer) -> None:
+        self.producer = producer
+        self._lock = threading.Lock()
+        self._all: dict[str, Production] = {}  # in the order they were started
+
+    def start(self, sitting_id: int) -> Production:
+        """A production of the sitting's record: the one running already, or a new one."""
+        with self._lock:
+            for production in self._all.values():
+                if production.sitting_id == sitting_id and production.state == "running":
+                    return production
+            production = Production(secrets.token_hex(8), sitting_id)
+            self._all[production.id] = production
+            finished = [p.id for p in self._all.values() if p.state != "running"]
+            for old in finished[: max(0, len(finished) - self.KEEP)]:
+                del self._all[old]
+        threading.Thread(
+            target=self._run, args=(production,), name="record-production", daemon=True
+        ).start()
+        return production
+
+    def get(self, production_id: str) -> Production | None:
+        with self._lock:
+            return self._all.get(production_id)
+
+    def _run(self, production: Production) -> None:
+        try:
+            made = self.producer.produce_sitting(production.sitting_id, production.advance)
+        except DomainError as error:
+            production.error, production.state = error.message, "failed"
+        except Exception as error:  # noqa: BLE001 - told to whoever asks, and logged
+            log.exception("the record of sitting %s could not be produced", production.sitting_id)
+            production.error, production.state = f"{error.__class__.__name__}: {error}", "failed"
+        else:
+            production.files, production.state = listing(made), "done"
+
+
 class RecordJob(Periodic):
     """Follows the bus and produces the record in the background (see the module's
     docstring). `follow` only notes what to do; `tick` does it, on the job's own thread."""
@@ -343,6 +486,8 @@ class RecordJob(Periodic):
     def follow(self, event: DomainEvent) -> None:
         if event.kind == "sitting_closed":
             key = ("sitting", event.payload.get("sitting_id"))
+        elif event.kind == "sitting_changed":  # its place, chair or secretary: in the protocol
+            key = ("changed", event.payload.get("sitting_id"))
         elif event.kind in ("vote_closed", "vote_annulled"):
             key = ("vote", event.payload.get("vote_id"))
         else:
@@ -357,7 +502,12 @@ class RecordJob(Periodic):
             pending, self._pending = list(self._pending), {}
         for what, owner in pending:
             try:
-                if what == "sitting":
+                if what == "changed":
+                    state = archive.sitting_state(self.producer.units.reader(), owner)
+                    if state != SittingState.CLOSED:
+                        continue  # its record is made when it closes
+                    made = self.producer.produce_sitting(owner)
+                elif what == "sitting":
                     made = self.producer.produce_sitting(owner)
                 else:
                     made = self.producer.refresh_vote(owner)

@@ -42,43 +42,118 @@ function name(id) {
   return d ? d.full_name : `#${id}`;
 }
 
+// What a sitting's line shows: it is made again only when this changes, so that a form being
+// filled in or a production being followed is not wiped by the next snapshot.
+const sittingKey = (s) => JSON.stringify([s.id, s.state, s.title, s.date, s.place, s.chair_id, s.secretary_id]);
+
+function fillList(list, entries, line) {
+  const keys = entries.map(({ s }) => sittingKey(s));
+  if (keys.length && keys.join("\n") === [...list.children].map((li) => li.dataset.key).join("\n")) return;
+  list.replaceChildren(...entries.map((entry) => {
+    const li = line(entry);
+    li.dataset.key = sittingKey(entry.s);
+    return li;
+  }));
+}
+
 async function showSittings() {
   const { sessions } = await api("/sessions", { token }).catch(() => ({ sessions: [] }));
   const list = root.querySelector('[data-bind="sittings-list"]');
-  list.replaceChildren(...sessions.flatMap((session) => session.sittings
-    .filter((s) => s.state === "planned")
-    .map((s) => el("li", {},
-      el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
-      el("button", { type: "button", class: "primary", text: t("open_sitting"),
-        onclick: () => act(`/sittings/${s.id}/open`) })))));
+  const of = (state) => sessions.flatMap((session) => session.sittings
+    .filter((s) => s.state === state).map((s) => ({ session, s })));
+  fillList(list, of("planned"), ({ session, s }) => el("li", { "data-sitting": s.id },
+    el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
+    el("button", { type: "button", class: "primary", text: t("open_sitting"),
+      onclick: () => act(`/sittings/${s.id}/open`) }),
+    detailsForm(s)));
   if (!list.children.length) list.append(el("li", { text: t("no_planned_sittings") }));
-  const closed = sessions.flatMap((session) => session.sittings
-    .filter((s) => s.state === "closed").map((s) => ({ session, s })));
-  root.querySelector('[data-bind="records-list"]').replaceChildren(...closed.map(({ session, s }) =>
+  fillList(root.querySelector('[data-bind="records-list"]'), of("closed"), ({ session, s }) =>
     el("li", { "data-sitting": s.id },
       el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
       el("a", { href: `/archive/sittings/${s.id}/protocol.pdf`, text: t("protocol_pdf") }),
       el("span", { text: " · " }),
       el("a", { href: `/archive/sittings/${s.id}`, text: t("in_the_archive") }),
       el("span", { text: " " }),
-      el("button", { type: "button", text: t("produce_record"), onclick: (e) => produceRecord(s.id, e.currentTarget) }))));
+      el("button", { type: "button", text: t("produce_record"), onclick: (e) => produceRecord(s.id, e.currentTarget) }),
+      detailsForm(s)));
 }
 
-// The record again, now (after a correction): a progress bar while the worker renders every
-// document; the answer says which files got a new version.
+// A sitting's place, chair and secretary, as its protocol states them (before, during, or as
+// a correction after the sitting: the record is then produced again).
+function detailsForm(s) {
+  const people = [...roster.values()].filter((d) => d.active);
+  const choose = (field, chosen) => el("select", { name: field },
+    el("option", { value: "", text: `— ${t("not_chosen")} —` }),
+    ...people.map((d) => el("option", { value: String(d.id), text: d.full_name, selected: d.id === chosen })));
+  const done = el("span", { class: "details-saved", role: "status" });
+  const form = el("form", { class: "stack" },
+    el("label", {}, `${t("place")} `, el("input", { name: "place", maxlength: "300", value: s.place ?? "" })),
+    el("label", {}, `${t("chair")} `, choose("chair_id", s.chair_id)),
+    el("label", {}, `${t("secretary")} `, choose("secretary_id", s.secretary_id)),
+    el("div", {}, el("button", { type: "submit", text: t("save") }), " ", done));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    const person = (field) => (data.get(field) ? Number(data.get(field)) : null);
+    done.textContent = "";
+    const answer = await act(`/sittings/${s.id}`, {
+      place: data.get("place").trim() || null,
+      chair_id: person("chair_id"),
+      secretary_id: person("secretary_id"),
+    }, "PATCH");
+    if (answer) {
+      done.textContent = t("saved");
+      // What was saved is what the form shows: the line is not made again for it.
+      const line = form.closest("[data-key]");
+      if (line) line.dataset.key = sittingKey(answer);
+    }
+  });
+  return el("details", { class: "sitting-details" }, el("summary", { text: t("sitting_details") }), form);
+}
+
+// The open sitting's details form, made again only when what it shows changed (an edit in
+// progress is not wiped by the next snapshot).
+function renderDetails() {
+  const holder = $('[data-bind="sitting-details"]');
+  const s = state.sitting;
+  const key = sittingKey(s);
+  if (holder.dataset.key === key) return;
+  const wasOpen = holder.querySelector("details")?.open;
+  holder.dataset.key = key;
+  const form = detailsForm(s);
+  form.open = Boolean(wasOpen);
+  holder.replaceChildren(form);
+}
+
+// The record again, now (after a correction): the server starts a production (the renders run
+// in worker processes) and the page follows its progress, as a percentage, until the files are
+// ready; the answer says which files got a new version.
+const PRODUCTION_POLL_MS = 200;
+
 async function produceRecord(sittingId, button) {
   const item = button.closest("li");
-  const bar = el("progress", { "aria-label": t("producing_record") });
+  const bar = el("progress", { max: "100", value: "0", "aria-label": t("producing_record") });
+  const percent = el("span", { class: "record-percent", text: " 0%" });
   button.disabled = true;
   item.querySelector(".record-done")?.remove();
-  item.append(bar);
-  const answer = await act(`/archive/sittings/${sittingId}/records`);
+  item.append(bar, percent);
+  let job = await act(`/archive/sittings/${sittingId}/records`);
+  while (job && job.state === "running") {
+    bar.value = job.percent;
+    percent.textContent = ` ${job.percent}%`;
+    await new Promise((resolve) => setTimeout(resolve, PRODUCTION_POLL_MS));
+    job = await act(job.status_url.replace(/^\/api\/v1/, ""), undefined, "GET");
+  }
   bar.remove();
+  percent.remove();
   button.disabled = false;
-  if (answer) {
-    const versions = answer.files.filter((f) => f.name === "protocol.pdf").map((f) => f.version);
+  if (job?.state === "done") {
+    const versions = job.files.filter((f) => f.name === "protocol.pdf").map((f) => f.version);
     item.append(el("span", { class: "record-done", role: "status",
       text: ` ${t("record_ready")}${versions.length ? ` (${t("version")} ${versions[0]})` : ""}` }));
+  } else if (job) {
+    item.append(el("span", { class: "record-done error-box", role: "status",
+      text: ` ${t("record_failed")}: ${job.error ?? ""}` }));
   }
 }
 
@@ -379,6 +454,7 @@ function render() {
   if (!sitting) { showSittings(); return; }
   renderRegistration();
   renderAgenda();
+  renderDetails();
   renderVote();
   renderManualList();
   renderFloor();

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,11 +39,15 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(db_url: str) -> Iterator[LiveServer]:
-    """The application served over loopback on a free port, stopped afterwards."""
+def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+    """The application served over loopback on a free port, stopped afterwards; its instance
+    folder (the record's files) is the test's own, not the checkout's."""
     runtime = build_runtime(database_config(db_url))
     upgrade(runtime.engine)
-    app = create_app(runtime=runtime, overrides={"database": {"url": db_url}})
+    app = create_app(
+        runtime=runtime,
+        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()

@@ -48,7 +48,14 @@ def live_server(db_url: str, tmp_path: Any) -> Iterator[Any]:
     started, as `voting serve` starts it: the speech timer runs in it."""
     empty = tmp_path / "config.toml"
     empty.write_text("", encoding="utf-8")
-    config = load_config(empty, overrides={"database": {"url": db_url}, **SHORT_FLOOR})
+    config = load_config(
+        empty,
+        overrides={
+            "database": {"url": db_url},
+            "server": {"instance_path": str(tmp_path)},
+            **SHORT_FLOOR,
+        },
+    )
     runtime = build_runtime(config)
     upgrade(runtime.engine)
     handle = start_server(create_app(runtime=runtime))

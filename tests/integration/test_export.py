@@ -295,6 +295,73 @@ def test_the_deputies_file_round_trips_through_the_import(held: Sitting, tmp_pat
     )
 
 
+def test_formula_like_names_and_the_contacts_round_trip_exactly(hall: Hall, tmp_path: Path) -> None:
+    """Names that begin with =, - or @ are quoted for spreadsheets in deputies.csv and come back
+    from the import exactly; a deputy's public contacts and an item's published draft fill the
+    columns the structures ask for, and what nobody gave stays blank and listed as unfilled."""
+    d, uow = hall.deputies, hall.rt.uow
+    council.update_deputy(
+        uow(),
+        SECRETARY,
+        ChangeDeputy.parse(
+            {
+                "full_name": "=Петренко Іван Петрович",
+                "email": "petrenko@rada.example.gov.ua",
+                "telephone": "+380 44 123 45 67",
+            },
+            deputy_id=d[0],
+        ),
+    )
+    council.update_deputy(
+        uow(),
+        SECRETARY,
+        ChangeDeputy.parse(
+            {"full_name": "Коваль -Іван Петрович", "voting_identifier": "@koval"}, deputy_id=d[1]
+        ),
+    )
+    draft = "https://rada.example.gov.ua/drafts/751-2.pdf"
+    sittings.update_item(
+        uow(), SECRETARY, ChangeItem.parse({"document_url": draft}, item_id=hall.items[0])
+    )
+    held = hold_sitting(hall)
+    report = export.export(hall.rt.reader(), Selection(sitting_id=hall.sitting), tmp_path / "out")
+
+    _, deputies = read_csv(tmp_path / "out" / "deputies.csv")
+    first = by(deputies, "votingIdentifier", "dep-1")[0]
+    assert (first["familyName"], first["email"], first["telephone"]) == (
+        "'=Петренко",
+        "petrenko@rada.example.gov.ua",
+        "'+380 44 123 45 67",
+    )
+    assert by(deputies, "votingIdentifier", "'@koval")[0]["name"] == "'-Іван"
+    records = {
+        r.voting_identifier: r
+        for r in parse_deputies_csv((tmp_path / "out" / "deputies.csv").read_bytes())
+    }
+    assert records["dep-1"].full_name == "=Петренко Іван Петрович"
+    assert records["dep-1"].short_name == "=Петренко І. П."
+    assert (records["dep-1"].email, records["dep-1"].telephone) == (
+        "petrenko@rada.example.gov.ua",
+        "+380 44 123 45 67",
+    )
+    assert records["@koval"].full_name == "Коваль -Іван Петрович"
+    # Everyone comes back as the roster has them (the file holds no short name: the import
+    # makes one from the initials).
+    roster = queries.deputies(hall.rt.reader())
+    assert sorted(
+        (r.full_name, r.voting_identifier, r.faction_name) for r in records.values()
+    ) == sorted((x["full_name"], x["voting_identifier"], x["faction"]) for x in roster)
+
+    _, events = read_csv(tmp_path / "out" / "voteEvents.csv")
+    assert by(events, "uid", str(held.roll_call))[0]["textUrl"] == draft
+    assert by(events, "uid", str(held.open))[0]["textUrl"] == ""
+    _, motions2 = read_csv(tmp_path / "out" / "motions2.csv")
+    assert motions2[0]["textUrl"] == draft
+    # Others gave no contacts and other items no link: still blank, still listed to complete.
+    assert {"email", "telephone", "birthDate"} <= set(report.unfilled["deputies"])
+    assert "textUrl" in report.unfilled["voteEvents"]
+
+
 def test_spreadsheet_formulas_are_neutralised_in_csv(hall: Hall, tmp_path: Path) -> None:
     hold_sitting(hall, formula=True)
     out = tmp_path / "out"

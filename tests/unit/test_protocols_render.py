@@ -217,3 +217,15 @@ def test_attendance_marks_each_round_and_totals() -> None:
     assert "Депутат001 Обʼєднаний + +" in text and "Депутат009 Обʼєднаний — —" in text
     assert "Зареєстровано 8 3" in text and "Кворум так ні" in text
     assert "Реєстрацію не проводили" in text and "1 з 2" in text
+
+
+def test_an_item_with_the_longest_title_the_api_takes_still_gives_a_protocol() -> None:
+    """A title of 5,000 characters (the API's limit) made a row of the agenda's table taller
+    than a page, and the protocol could not be produced at all: the table shows its beginning,
+    and the item's own section the whole title."""
+    words = "Про затвердження проєкту землеустрою щодо відведення земельної ділянки "
+    title = (words * 80)[:4990] + " кінець"
+    record = sitting()
+    item = replace(record.items[0], title=title)
+    text = " ".join(pages_of(render("protocol", replace(record, items=(item,)))))
+    assert "…" in text and text.count("кінець") == 1  # cut in the table, whole under the item

@@ -132,6 +132,8 @@ def test_valid_file_with_bom_parses_into_records() -> None:
             committee_name="Бюджетна комісія",
             area_id=19,
             katottg="UA51020030010063857",
+            email="kovalchuk@example.gov.ua",
+            telephone="+380123456789",
         ),
         DeputyRecord(
             external_id="1002-АБВ",
@@ -143,6 +145,8 @@ def test_valid_file_with_bom_parses_into_records() -> None:
             committee_name=None,
             area_id=None,
             katottg="UA51020030010063857",
+            email="kovalchuk@example.gov.ua",
+            telephone="+380123456789",
         ),
         DeputyRecord(
             external_id="1003-АБВ",
@@ -154,6 +158,8 @@ def test_valid_file_with_bom_parses_into_records() -> None:
             committee_name=None,
             area_id=None,
             katottg="UA51020030010063857",
+            email="kovalchuk@example.gov.ua",
+            telephone="+380123456789",
         ),
     ]
     assert [r.full_name for r in records] == [
@@ -166,6 +172,34 @@ def test_valid_file_with_bom_parses_into_records() -> None:
         "Шевчук О. П.",
         "Мʼясоїд А.-М.",
     ]
+
+
+def test_the_exports_quote_before_a_formula_like_cell_comes_off() -> None:
+    """`voting export` writes "'=Петренко" so that a spreadsheet shows text: it reads back as
+    "=Петренко"; an apostrophe before anything else is the name's own."""
+    rows = [
+        deputy(familyName="'=Петренко", name="'-Іван", telephone="'+380 44 123 45 67"),
+        deputy(
+            id="1002-АБВ",
+            votingIdentifier="'@dep-2",
+            familyName="'Оглу",
+            name="Мар'яна",
+            email="'@council.example",
+        ),
+    ]
+    first, second = parse_deputies_csv(to_csv(rows))
+    assert (first.family_name, first.given_name, first.telephone) == (
+        "=Петренко",
+        "-Іван",
+        "+380 44 123 45 67",
+    )
+    assert first.full_name == "=Петренко -Іван Зосимович"
+    assert (second.voting_identifier, second.family_name, second.given_name, second.email) == (
+        "@dep-2",
+        "'Оглу",
+        "Мар'яна",
+        "@council.example",
+    )
 
 
 def test_semicolon_delimited_file() -> None:

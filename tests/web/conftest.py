@@ -22,9 +22,13 @@ API = "/api/v1"
 
 
 @pytest.fixture
-def app(hall, runtime: Runtime, db_url: str) -> Flask:  # type: ignore[no-untyped-def]
-    """The application over the hall's runtime, so both databases are covered."""
-    application = create_app(runtime=runtime, overrides={"database": {"url": db_url}})
+def app(hall, runtime: Runtime, db_url: str, tmp_path) -> Flask:  # type: ignore[no-untyped-def]
+    """The application over the hall's runtime, so both databases are covered; its instance
+    folder (the record's files) is the test's own."""
+    application = create_app(
+        runtime=runtime,
+        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
+    )
     application.config["TESTING"] = True
     return application
 

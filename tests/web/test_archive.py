@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -244,6 +246,24 @@ def test_a_deputys_record_filters_by_date_and_item_title(hall: Hall, client) -> 
     assert "Жодне поіменне голосування не відповідає" in page
 
 
+def produced(client: FlaskClient, headers: dict[str, str], sitting_id: int) -> dict[str, Any]:
+    """Ask for the record again, then follow the production to its end; returns the last
+    status, with every percentage seen on the way in "seen"."""
+    started = client.post(f"/api/v1/archive/sittings/{sitting_id}/records", headers=headers)
+    assert started.status_code == 202, started.get_json()
+    status = started.get_json()
+    seen = [status["percent"]]
+    deadline = time.monotonic() + 60
+    while status["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        answer = client.get(status["status_url"], headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        status = answer.get_json()
+        seen.append(status["percent"])
+    assert status["state"] == "done", status
+    return {**status, "seen": seen}
+
+
 def test_staff_produce_the_record_again_and_the_old_version_stays(
     hall: Hall, client, tokens
 ) -> None:
@@ -253,14 +273,19 @@ def test_staff_produce_the_record_again_and_the_old_version_stays(
     url = f"/api/v1/archive/sittings/{s}/records"
     assert client.post(url).status_code == 401
     assert client.post(url, headers=tokens.deputy(hall.deputies[0])).status_code == 403
-    first = client.post(url, headers=tokens.secretary)
-    assert first.status_code == 200, first.get_json()
-    made = {(f["scope"], f["name"]): f["version"] for f in first.get_json()["files"]}
+    first = produced(client, tokens.secretary, s)
+    made = {(f["scope"], f["name"]): f["version"] for f in first["files"]}
     assert made[("sittings", "protocol.pdf")] == 1 and made[("sittings", "opendata/vote.csv")] == 1
+    # The percentage went up from 0 to 100, never back, with steps between (one per document:
+    # the protocol, the attendance, three roll-call sheets, the open data).
+    assert first["seen"][0] < 100 and first["seen"][-1] == 100
+    assert first["seen"] == sorted(first["seen"])
+    assert any(0 < p < 100 for p in first["seen"]), first["seen"]
+    assert first["done"] == first["total"] > 0
     old = fetch(client, f"/archive/sittings/{s}/protocol.pdf").data
 
     # The same record again: nothing changed, so no new version.
-    again = client.post(url, headers=tokens.secretary).get_json()["files"]
+    again = produced(client, tokens.secretary, s)["files"]
     assert {f["version"] for f in again} == {1}
     # A correction: a deputy's name was misspelt. The protocol and the open data change.
     client.patch(
@@ -268,9 +293,29 @@ def test_staff_produce_the_record_again_and_the_old_version_stays(
         json={"full_name": "Депутатенко01 Іван Павлович"},
         headers=tokens.secretary,
     )
-    client.post(url, headers=tokens.secretary)
+    produced(client, tokens.secretary, s)
     versions = fetch(client, f"/api/v1/archive/sittings/{s}").get_json()["links"]["protocol"]
     assert [v["version"] for v in versions["versions"]] == [1, 2]
     latest = fetch(client, f"/archive/sittings/{s}/protocol.pdf").data
     assert "Іван Павлович" in text_of(latest) and "Іван Павлович" not in text_of(old)
     assert fetch(client, f"/archive/sittings/{s}/protocol.pdf?version=1").data == old
+
+
+def test_a_production_is_followed_only_by_staff_and_only_of_a_closed_sitting(
+    hall: Hall, client, tokens
+) -> None:
+    still_open = client.post(
+        f"/api/v1/archive/sittings/{hall.sitting}/records", headers=tokens.secretary
+    )
+    assert still_open.status_code == 404
+    assert still_open.get_json()["error"]["code"] == "not_in_archive"
+    close(hall)
+    status = produced(client, tokens.chair, hall.sitting)
+    url = status["status_url"]
+    assert url == f"/api/v1/archive/record-jobs/{status['job_id']}"
+    assert client.get(url).status_code == 401
+    assert client.get(url, headers=tokens.deputy(hall.deputies[0])).status_code == 403
+    unknown = client.get("/api/v1/archive/record-jobs/0123456789abcdef", headers=tokens.chair)
+    assert (
+        unknown.status_code == 404 and "0123456789abcdef" in unknown.get_json()["error"]["message"]
+    )

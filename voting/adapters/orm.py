@@ -83,6 +83,8 @@ class Council(Base):
     allow_change_choice: Mapped[bool] = mapped_column(Boolean, default=False)
     registration_required_to_vote: Mapped[bool] = mapped_column(Boolean, default=True)
     show_running_split: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Where the council's plenary sittings are usually held: a new sitting's place by default.
+    place: Mapped[str | None] = mapped_column(String(300))
 
 
 class Convocation(Base):
@@ -146,6 +148,9 @@ class Deputy(Base):
     pin_hash: Mapped[str | None] = mapped_column(String(300))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The deputy's public contacts (annex 30's email and telephone), from the roster import.
+    email: Mapped[str | None] = mapped_column(String(300))
+    telephone: Mapped[str | None] = mapped_column(String(100))
 
 
 class CommitteeMember(Base):
@@ -178,6 +183,11 @@ class Sitting(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When the broadcast (the recording) of the sitting started: speeches give their offset in it.
     broadcast_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: What the protocol states: where the sitting was held, who chaired it (the head, or the
+    #: deputy who stood in) and who kept its record (the council secretary, or a deputy chosen).
+    place: Mapped[str | None] = mapped_column(String(300))
+    chair_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
+    secretary_id: Mapped[int | None] = mapped_column(ForeignKey("deputy.id"))
 
 
 class AgendaItem(Base):
@@ -189,6 +199,8 @@ class AgendaItem(Base):
     draft_number: Mapped[str | None] = mapped_column(String(40))
     rapporteur: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(30), default="pending")
+    #: Where the draft decision (later the decision) is published: open data's textUrl.
+    document_url: Mapped[str | None] = mapped_column(String(500))
 
 
 class RegistrationRound(Base):

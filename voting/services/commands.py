@@ -149,6 +149,11 @@ def text(limit: int = validate.SHORT, required: bool = True) -> Check:
     return check
 
 
+def web_link(value: object, name: str) -> str | None:
+    """An optional http(s) address (not sent, null or empty: None)."""
+    return validate.link(None if value is MISSING else value, name)
+
+
 def flag(absent: bool | None = None) -> Check:
     """true or false; `absent` when not sent or null."""
 
@@ -436,6 +441,11 @@ class CreateSitting(Command):
     title: str | None = arg(text(required=False), default=None)
     session_id: int | None = arg(record_id("session", required=False), default=None)
     body_id: int | None = arg(record_id("body", required=False), default=None)
+    #: Where it is held (not given: the council's usual place), who chairs it and who keeps its
+    #: record (deputies' ids, the head's included).
+    place: str | None = arg(text(required=False), default=None)
+    chair_id: int | None = arg(optional_whole(), default=None)
+    secretary_id: int | None = arg(optional_whole(), default=None)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -450,9 +460,10 @@ class AddItem(Command):
     draft_number: str | None = arg(text(40, required=False), default=None)
     rapporteur: str | None = arg(text(required=False), default=None)
     position: int | None = arg(optional_whole(), default=None)
+    document_url: str | None = arg(web_link, default=None)
 
 
-ITEM_CHANGES = {"title", "draft_number", "rapporteur"}
+ITEM_CHANGES = {"title", "draft_number", "rapporteur", "document_url"}
 
 
 def _item_changes(data: Mapping[str, object]) -> dict[str, object]:
@@ -465,6 +476,8 @@ def _item_changes(data: Mapping[str, object]) -> dict[str, object]:
         )
     if "rapporteur" in data:
         out["rapporteur"] = validate.text(data["rapporteur"], "rapporteur", required=False)
+    if "document_url" in data:
+        out["document_url"] = validate.link(data["document_url"], "document_url")
     return out
 
 
@@ -502,6 +515,37 @@ class ChangeItem(_Patch):
     def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
         checked = validate.only_fields(dict(body), ITEM_CHANGES, cls.WHAT)
         return {"changes": _item_changes(checked)}
+
+
+SITTING_DETAILS = {"place", "chair_id", "secretary_id"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChangeSitting(_Patch):
+    """A sitting's place, chair or secretary changed (only those sent; null clears one)."""
+
+    WHAT = "sitting details"
+    ROLES = (Role.SECRETARY,)
+
+    sitting_id: int = arg(record_id("sitting"))
+    changes: dict[str, object] = arg(_unchecked)
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
+        checked = validate.only_fields(dict(body), SITTING_DETAILS, cls.WHAT)
+        if not checked:
+            raise InvalidInput(
+                f"nothing to change: send one or more of {', '.join(sorted(SITTING_DETAILS))}"
+            )
+        changes: dict[str, object] = {}
+        if "place" in checked:
+            changes["place"] = validate.text(checked["place"], "place", required=False)
+        for key in ("chair_id", "secretary_id"):
+            if key in checked:
+                changes[key] = validate.integer(
+                    checked[key], key, minimum=1, maximum=validate.INT_MAX, required=False
+                )
+        return {"changes": changes}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -738,6 +782,7 @@ SETTINGS: dict[str, tuple[str, tuple[int, int] | None]] = {
     "name": ("text", None),
     "edrpou": ("text", None),
     "katottg": ("text", None),
+    "place": ("optional_text", None),
     "statutory_deputies": ("int", (1, 1000)),
     "head_votes": ("bool", None),
     "quorum_numerator": ("int", (1, 100)),
@@ -764,6 +809,8 @@ def checked_settings(settings: Mapping[str, object], creating: bool = False) -> 
                 pattern, shape = CODES[key]
                 if not pattern.fullmatch(str(checked[key])):
                     raise InvalidInput(f"{key} must be {shape}, got {checked[key]!r}", field=key)
+        elif kind == "optional_text":
+            checked[key] = validate.text(value, key, required=False)
         elif kind == "int":
             assert bounds is not None
             checked[key] = validate.integer(value, key, minimum=bounds[0], maximum=bounds[1])
@@ -820,6 +867,8 @@ DEPUTY_FIELDS = {
     "is_head",
     "active",
     "committees",
+    "email",
+    "telephone",
 }
 
 
@@ -846,6 +895,9 @@ def checked_deputy(data: Mapping[str, object], creating: bool) -> dict[str, obje
             out[key] = validate.text(
                 data[key], key, limit=64 if key != "faction" else 300, required=False
             )
+    for key, limit in (("email", 300), ("telephone", 100)):  # public contacts (open data)
+        if key in data:
+            out[key] = validate.text(data[key], key, limit=limit, required=False)
     if "seat_number" in data:
         out["seat_number"] = validate.integer(
             data["seat_number"], "seat_number", minimum=1, maximum=10_000, required=False

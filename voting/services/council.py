@@ -64,7 +64,10 @@ def create_council(uow: UnitOfWork, actor: Actor, settings: Mapping[str, object]
         if uow.session.get(orm.JournalHead, 1) is None:
             uow.session.add(orm.JournalHead(id=1, seq=0, hash=GENESIS_HASH))
             uow.session.flush()
-        uow.journal(actor, "council_created", {"council_id": council.id, **_settings_dict(council)})
+        settings_made = _settings_dict(council)
+        if settings_made["place"] is None:
+            del settings_made["place"]  # optional: journaled when given, as councils before it
+        uow.journal(actor, "council_created", {"council_id": council.id, **settings_made})
         uow.commit()
         return council.id
 
@@ -188,6 +191,8 @@ def _insert_deputy(uow: UnitOfWork, council: orm.Council, values: dict[str, obje
         seat_number=values.get("seat_number"),
         is_head=is_head,
         active=active,
+        email=values.get("email"),
+        telephone=values.get("telephone"),
     )
     uow.session.add(deputy)
     uow.session.flush()
@@ -308,6 +313,8 @@ def import_deputies(uow: UnitOfWork, actor: Actor, records: list[DeputyRecord]) 
                 "faction": record.faction_name,
                 "voting_identifier": record.voting_identifier,
                 "external_id": record.external_id,
+                "email": record.email,
+                "telephone": record.telephone,
             }
             try:
                 checked = checked_deputy(values, creating=True)

@@ -32,6 +32,9 @@ from .commands import (
 from .uow import Units
 
 DEMO_COUNCIL_NAME = "Демонстраційна міська рада"
+#: Where the demo council sits, and the seat of the deputy elected council secretary.
+DEMO_PLACE = "Сесійна зала міської ради"
+DEMO_COUNCIL_SECRETARY_SEAT = 2
 DEMO_PASSWORD = "demo-password"  # printed by `voting demo`; a demo database is never a real one
 DEMO_LOGINS = ("secretary", "chair")
 
@@ -232,25 +235,29 @@ def build_demo(runtime: Units, today: date) -> DemoInfo:
             "katottg": "UA00000000000000000",
             "statutory_deputies": len(DEPUTY_NAMES),
             "head_votes": True,
+            "place": DEMO_PLACE,
         },
     )
     seats = [name for name, count in FACTIONS for _ in range(count)]
     assert len(seats) == len(DEPUTY_NAMES)
+    seated = []
     for seat, (full_name, faction) in enumerate(zip(DEPUTY_NAMES, seats, strict=True), start=1):
-        council.add_deputy(
-            runtime.uow(),
-            DEMO_SECRETARY,
-            AddDeputy.parse(
-                {
-                    "full_name": full_name,
-                    "faction": faction,
-                    "seat_number": seat,
-                    "voting_identifier": f"dep-{seat}",
-                    "card_uid": card_uid(seat),
-                }
-            ),
+        seated.append(
+            council.add_deputy(
+                runtime.uow(),
+                DEMO_SECRETARY,
+                AddDeputy.parse(
+                    {
+                        "full_name": full_name,
+                        "faction": faction,
+                        "seat_number": seat,
+                        "voting_identifier": f"dep-{seat}",
+                        "card_uid": card_uid(seat),
+                    }
+                ),
+            )
         )
-    council.add_deputy(
+    mayor = council.add_deputy(
         runtime.uow(),
         DEMO_SECRETARY,
         AddDeputy.parse(
@@ -273,8 +280,16 @@ def build_demo(runtime: Units, today: date) -> DemoInfo:
         DEMO_SECRETARY,
         CreateSession(convocation_id=convocation, number=SESSION_NUMBER),
     )
+    # The mayor chairs; the council secretary (a deputy) keeps the record; the council's place.
     sitting = sittings.create_sitting(
-        runtime.uow(), DEMO_SECRETARY, CreateSitting(date=today, session_id=session)
+        runtime.uow(),
+        DEMO_SECRETARY,
+        CreateSitting(
+            date=today,
+            session_id=session,
+            chair_id=mayor,
+            secretary_id=seated[DEMO_COUNCIL_SECRETARY_SEAT - 1],
+        ),
     )
     years = {
         "year": today.year,

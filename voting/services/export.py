@@ -37,10 +37,15 @@ What goes where, and the choices the structures leave open:
   the rest as patronymic.
 - The council's name, EDRPOU and KATOTTG fill authorityName, authorityId, CATUTTC and
   authorityCattutc. Dates are ``YYYY-MM-DD``, times UTC ``YYYY-MM-DDTHH:MM:SSZ``.
-- What the voting system does not hold is left blank (NOT_HELD: birth dates, contacts and
-  reception addresses of deputies, decision files, question categories, ...), or ``null`` where
-  annex 30 prescribes it; gender is 0 ("невідомо", ISO/IEC 5218). ``unfilled`` lists the
-  required columns left blank, for the council to complete before it publishes.
+- What the voting system holds beyond the votes: a deputy's public e-mail and telephone (from
+  the roster import, or set through the API) fill deputies.email and .telephone; an agenda
+  item's document_url (where its draft decision is published) fills voteEvents.textUrl and
+  motions2.textUrl (else the vote's public address when the caller gives ``vote_url``).
+- What it does not hold is left blank (NOT_HELD: birth dates, biographies and reception
+  addresses of deputies, the file names of decisions, question categories, and the contacts and
+  links above where none was given), or ``null`` where annex 30 prescribes it; gender is 0
+  ("невідомо", ISO/IEC 5218). ``unfilled`` lists the required columns left blank, for the
+  council to complete before it publishes.
 
 Files, one per resource and format: ``<resource>.csv``: UTF-8 (no byte-order mark), a header
 row of the standard's column names in its order, comma-separated, RFC 4180 quoting, CRLF line
@@ -126,8 +131,7 @@ NOT_HELD: Mapping[str, frozenset[str]] = MappingProxyType(
 #: motions.classification of a procedural question (a vote without an agenda item).
 PROCEDURAL_CLASSIFICATION = "Процедурне питання"
 
-#: The first characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = opendata.FORMULA_STARTS
 
 #: ISO/IEC 5218 "not known": the voting system keeps no gender.
 GENDER_UNKNOWN = "0"
@@ -291,6 +295,13 @@ class _Motion:
     rapporteur: str | None
     status: ItemStatus | None  # None: a procedural question
     votes: list[orm.Vote] = field(default_factory=list)
+    document_url: str | None = None  # where the draft decision (the decision) is published
+
+    def text_url(self, vote: orm.Vote | None, vote_url: Callable[[int], str] | None) -> str:
+        """textUrl: the item's published document, else the vote's public address if known."""
+        if self.document_url:
+            return self.document_url
+        return vote_url(vote.id) if vote_url and vote is not None else ""
 
     def deciding(self) -> orm.Vote | None:
         counted = [v for v in self.votes if v.state == VoteState.CLOSED]
@@ -463,7 +474,7 @@ def build_resources(
                     "notVoting": _count(deciding.count_not_voted if deciding else None),
                     "absent": _count(deciding.count_absent if deciding else None),
                     "votingResult": _motion_result(motion, deciding),
-                    "textUrl": vote_url(deciding.id) if vote_url and deciding else "",
+                    "textUrl": motion.text_url(deciding, vote_url),
                     "text": "",
                 }
             )
@@ -516,6 +527,7 @@ def _motions(
             classification="",
             rapporteur=item.rapporteur,
             status=ItemStatus(item.status),
+            document_url=item.document_url,
         )
         by_item[item.id] = motion
         per_sitting[sitting.id].append(motion)
@@ -563,7 +575,7 @@ def _vote_event(
         "votingAbstain": _count(vote.count_abstain),
         "notVoting": _count(vote.count_not_voted),
         "absent": _count(vote.count_absent),
-        "textUrl": vote_url(vote.id) if vote_url else "",
+        "textUrl": motion.text_url(vote, vote_url),
         "text": "",
     }
 
@@ -595,6 +607,8 @@ def _deputy_row(
             "commissionPost": opendata.COMMISSION_MEMBER_POST if commissions else NULL,
             "CATUTTC": katottg,
             "addressAdminUnitL1": COUNTRY,
+            "email": person.email or "",
+            "telephone": person.telephone or "",
         }
     )
     for column in opendata.NULL_ALLOWED["deputies"]:

@@ -132,6 +132,9 @@ def _sitting_dict(s: orm.Sitting) -> dict[str, object]:
         "state": s.state,
         "opened_at": s.opened_at.isoformat() if s.opened_at else None,
         "closed_at": s.closed_at.isoformat() if s.closed_at else None,
+        "place": s.place,
+        "chair_id": s.chair_id,
+        "secretary_id": s.secretary_id,
     }
 
 
@@ -142,6 +145,7 @@ def _item_dict(item: orm.AgendaItem) -> dict[str, object]:
         "title": item.title,
         "draft_number": item.draft_number,
         "rapporteur": item.rapporteur,
+        "document_url": item.document_url,
         "status": item.status,
         "status_uk": ITEM_STATUS_UK[ItemStatus(item.status)],
     }

@@ -124,6 +124,10 @@ def _header(uow: UnitOfWork, sitting: orm.Sitting, zone: tzinfo) -> SittingHeade
         ).scalars()
         sitting_number = list(order).index(sitting.id) + 1
     opened = _local(sitting.opened_at, zone)
+    chair = None if sitting.chair_id is None else uow.session.get(orm.Deputy, sitting.chair_id)
+    secretary = (
+        None if sitting.secretary_id is None else uow.session.get(orm.Deputy, sitting.secretary_id)
+    )
     return SittingHeader(
         sitting_id=sitting.id,
         council=_council(uow),
@@ -135,6 +139,10 @@ def _header(uow: UnitOfWork, sitting: orm.Sitting, zone: tzinfo) -> SittingHeade
         sitting_number=sitting_number,
         opened_at=opened,
         closed_at=_local(sitting.closed_at, zone),
+        place=sitting.place,
+        chair=None if chair is None else chair.full_name,
+        secretary=None if secretary is None else secretary.full_name,
+        chair_is_head=chair is not None and chair.is_head,
     )
 
 

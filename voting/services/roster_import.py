@@ -32,6 +32,10 @@ What is checked, and the practical choices made:
   image, homepage and account are links starting with http:// or https:// (account may hold
   several, separated by commas).
 - Uniqueness: ``id`` (the standard's primary key) and, where given, ``votingIdentifier``.
+- A cell that begins with a single quote followed by ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return loses the quote: the export puts it there so that a spreadsheet shows the
+  cell as text (``voting.services.export``), so an exported file reads back exactly.
+- Kept besides the names, faction and identifiers: the public contacts email and telephone.
 
 Pure: standard library only, no I/O, no database.
 """
@@ -45,7 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from voting.opendata import DEPUTIES, GENDER_CODES, NO_FACTION, NULL, column_names
+from voting.opendata import DEPUTIES, GENDER_CODES, NO_FACTION, NULL, column_names, unquoted_cell
 
 #: All column names of the deputies structure, in the standard's order.
 DEPUTIES_CSV_HEADER: tuple[str, ...] = column_names(DEPUTIES)
@@ -102,6 +106,8 @@ class DeputyRecord:
     committee_name: str | None  # commissionName; None for empty or "null"
     area_id: int | None  # areaId: electoral district number
     katottg: str  # CATUTTC: КАТОТТГ code of the community
+    email: str | None = None  # email: the deputy's public e-mail address
+    telephone: str | None = None  # telephone: the deputy's public phone number
 
     @property
     def full_name(self) -> str:
@@ -154,7 +160,9 @@ def parse_deputies_csv(text: str | bytes) -> list[DeputyRecord]:
     id_lines: dict[str, int] = {}
     voting_id_lines: dict[str, int] = {}
     for line, raw in rows:
-        cells = [cell.strip() for cell in raw]
+        # The export's quote before a cell that begins with =, +, -, @ comes off: a file
+        # written by `voting export` (or a spreadsheet that kept it) reads back as it was.
+        cells = [unquoted_cell(cell.strip()) for cell in raw]
         if not any(cells):
             continue
         if len(cells) != len(header):
@@ -347,4 +355,6 @@ def _record(row: dict[str, str]) -> DeputyRecord:
         committee_name=optional("commissionName"),
         area_id=int(area) if area is not None else None,
         katottg=row["CATUTTC"],
+        email=optional("email"),
+        telephone=optional("telephone"),
     )

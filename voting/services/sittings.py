@@ -17,6 +17,7 @@ from . import validate
 from .commands import (
     AddItem,
     ChangeItem,
+    ChangeSitting,
     CreateConvocation,
     CreateSession,
     CreateSitting,
@@ -100,22 +101,92 @@ def create_sitting(uow: UnitOfWork, actor: Actor, command: CreateSitting) -> int
             if body.kind == BodyKind.PLENARY
             else f"Засідання: {body.name}, {day.isoformat()}"
         )
+        details = _checked_details(
+            uow,
+            council,
+            {
+                "place": command.place or council.place,
+                "chair_id": command.chair_id,
+                "secretary_id": command.secretary_id,
+            },
+            {"chair_id": None, "secretary_id": None},
+        )
         row = orm.Sitting(
             body_id=body.id,
             session_id=None if session is None else session.id,
             title=label,
             date=day,
             state=SittingState.PLANNED,
+            **details,
         )
         uow.session.add(row)
         uow.session.flush()
+        # The details are journaled when given (a sitting without them reads as it always did).
+        given = {key: value for key, value in details.items() if value is not None}
         uow.journal(
             actor,
             "sitting_created",
-            {"sitting_id": row.id, "body_id": body.id, "date": day.isoformat()},
+            {"sitting_id": row.id, "body_id": body.id, "date": day.isoformat(), **given},
         )
         uow.commit()
         return row.id
+
+
+def change_sitting(uow: UnitOfWork, actor: Actor, command: ChangeSitting) -> None:
+    """Set or correct where a sitting is held, who chairs it and who keeps its record. A
+    closed sitting may be corrected too: its record is produced again as a new version."""
+    command.authorize(actor)
+    with uow:
+        sitting = uow.lock(orm.Sitting, command.sitting_id, "sitting")
+        current = {"chair_id": sitting.chair_id, "secretary_id": sitting.secretary_id}
+        changes = _checked_details(uow, the_council(uow), command.changes, current)
+        before = {key: getattr(sitting, key) for key in changes}
+        if before == changes:
+            return
+        for key, value in changes.items():
+            setattr(sitting, key, value)
+        uow.journal(
+            actor,
+            "sitting_changed",
+            {"sitting_id": sitting.id, "before": before, "after": changes},
+        )
+        uow.commit()
+
+
+def _checked_details(
+    uow: UnitOfWork,
+    council: orm.Council,
+    changes: dict[str, object],
+    current: dict[str, int | None],
+) -> dict[str, object]:
+    """The details as given, once the chair and the secretary are found to be the council's
+    deputies (the head included) with their mandate, and two different people."""
+    people = {**current}
+    for key, role in (("chair_id", "the chair"), ("secretary_id", "the secretary")):
+        if key not in changes:
+            continue
+        deputy_id = changes[key]
+        if deputy_id is None:
+            people[key] = None
+            continue
+        deputy = uow.session.get(orm.Deputy, deputy_id)
+        if deputy is None or deputy.council_id != council.id:
+            raise InvalidInput(
+                f"{key}: there is no deputy {deputy_id} to be {role} of the sitting", field=key
+            )
+        if not deputy.active:
+            raise InvalidInput(
+                f"{key}: {deputy.full_name} (deputy {deputy.id}) has no mandate now and cannot "
+                f"be {role} of the sitting",
+                field=key,
+            )
+        people[key] = deputy.id
+    if people["chair_id"] is not None and people["chair_id"] == people["secretary_id"]:
+        raise InvalidInput(
+            "the chair and the secretary of a sitting must be two different people",
+            field="secretary_id",
+        )
+    return dict(changes)
 
 
 def get_sitting(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
@@ -225,6 +296,7 @@ def add_item(uow: UnitOfWork, actor: Actor, command: AddItem) -> int:
             title=command.title,
             draft_number=command.draft_number,
             rapporteur=command.rapporteur,
+            document_url=command.document_url,
         )
         uow.session.add(item)
         uow.session.flush()

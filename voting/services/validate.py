@@ -81,6 +81,20 @@ def integer(
     return value
 
 
+def link(value: object, field: str, *, limit: int = 500) -> str | None:
+    """An optional web address: http:// or https://, no spaces (None when empty)."""
+    checked = text(value, field, limit=limit, required=False)
+    if checked is None:
+        return None
+    lowered = checked.lower()
+    if not lowered.startswith(("http://", "https://")) or len(checked.split()) != 1:
+        raise InvalidInput(
+            f"{field} must be a web address beginning with http:// or https://, got {checked!r}",
+            field=field,
+        )
+    return checked
+
+
 def _shown(number: int) -> str:
     """A number for a message; a huge one is shortened (Python refuses to print > 4300 digits)."""
     if abs(number) < 10**30:

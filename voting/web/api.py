@@ -247,6 +247,14 @@ def add_sitting() -> ResponseReturnValue:
     return created(queries.sitting(reader(), sitting_id))
 
 
+@bp.patch("/sittings/<int:sitting_id>")
+@requires(commands.ChangeSitting)
+def change_sitting(sitting_id: int) -> ResponseReturnValue:
+    command = commands.ChangeSitting.parse(body(), sitting_id=sitting_id)
+    sittings.change_sitting(uow(), actor(), command)
+    return queries.sitting(reader(), sitting_id)
+
+
 @bp.post("/sittings/<int:sitting_id>/open")
 @require_actor
 def open_sitting(sitting_id: int) -> ResponseReturnValue:

@@ -35,6 +35,8 @@ from voting.opendata import RESOURCES
 from voting.record_jobs import (
     OPENDATA_FORMATS,
     Document,
+    Production,
+    Productions,
     RecordJob,
     RecordProducer,
     RecordStore,
@@ -93,6 +95,7 @@ def install(app: Flask, runtime: Runtime, config: Config) -> RecordProducer:
     runtime.bus.subscribe(job.follow)
     runtime.add_job(job)
     app.extensions["voting.records"] = producer
+    app.extensions["voting.record_productions"] = Productions(producer)
     app.extensions["voting.record_job"] = job
     app.register_blueprint(bp)
     return producer
@@ -100,6 +103,11 @@ def install(app: Flask, runtime: Runtime, config: Config) -> RecordProducer:
 
 def producer() -> RecordProducer:
     made: RecordProducer = current_app.extensions["voting.records"]
+    return made
+
+
+def productions() -> Productions:
+    made: Productions = current_app.extensions["voting.record_productions"]
     return made
 
 
@@ -223,23 +231,39 @@ def api_deputy(deputy_id: int) -> ResponseReturnValue:
     return deputy_with_links(deputy_id)
 
 
+def _staff_only() -> None:
+    if not is_staff(current_actor()):
+        raise PermissionDenied("producing the record is for the secretary and the chair")
+
+
+def _production_dict(production: Production) -> dict[str, object]:
+    return {
+        **production.to_dict(),
+        "status_url": url_for("archive.production_status", production_id=production.id),
+    }
+
+
 @bp.post("/api/v1/archive/sittings/<int:sitting_id>/records")
 @require_actor
 def produce_records(sitting_id: int) -> ResponseReturnValue:
-    """Staff: produce the sitting's record again now (a new version of each file that changed,
-    e.g. after a deputy's name was corrected); the request waits for the renders."""
-    if not is_staff(current_actor()):
-        raise PermissionDenied("producing the record is for the secretary and the chair")
+    """Staff: produce the sitting's record again (a new version of each file that changed, e.g.
+    after a deputy's name was corrected). The renders run in worker processes; the answer (202)
+    names the production, whose progress its status URL gives."""
+    _staff_only()
     with runtime().reader() as uow:
         archive.closed_sitting(uow, sitting_id)
-    made = producer().produce_sitting(sitting_id)
-    return {
-        "sitting_id": sitting_id,
-        "files": [
-            {"scope": d.scope, "id": d.owner, "name": d.name, **v.to_dict()}
-            for d, v in sorted(made.items(), key=lambda pair: (pair[0].scope, pair[0].owner))
-        ],
-    }
+    return _production_dict(productions().start(sitting_id)), 202
+
+
+@bp.get("/api/v1/archive/record-jobs/<production_id>")
+@require_actor
+def production_status(production_id: str) -> ResponseReturnValue:
+    """Staff: how far a production has got (done of total, percent), then its files."""
+    _staff_only()
+    production = productions().get(production_id)
+    if production is None:
+        raise NotFound(f"no production of the record {production_id!r} is known here")
+    return _production_dict(production)
 
 
 # --- files -----------------------------------------------------------------------------------

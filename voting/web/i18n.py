@@ -207,7 +207,16 @@ STRINGS = {
     "produce_record": _l("Produce the record again"),
     "producing_record": _l("Producing the record"),
     "record_ready": _l("The record is ready"),
+    "record_failed": _l("The record could not be produced"),
     "version": _l("version"),
+    # A sitting's details, as its protocol states them.
+    "sitting_details": _l("Place, chair and secretary"),
+    "place": _l("Place"),
+    "chair": _l("Chair"),
+    "secretary": _l("Secretary"),
+    "not_chosen": _l("not chosen"),
+    "save": _l("Save"),
+    "saved": _l("Saved"),
 }
 
 #: The staff screen's event log: what each journal entry's kind means.
@@ -229,6 +238,7 @@ EVENTS = {
     "agenda_reordered": _l("agenda reordered"),
     "sitting_opened": _l("sitting opened"),
     "sitting_closed": _l("sitting closed"),
+    "sitting_changed": _l("sitting's place, chair or secretary changed"),
     "deputy_added": _l("deputy added"),
     "deputy_changed": _l("deputy's details changed"),
     "token_created": _l("signed in"),

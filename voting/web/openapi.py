@@ -7,6 +7,15 @@ from typing import Any
 ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 TERM = {"type": "integer", "minimum": 1, "maximum": 1000}
 TEXT = {"type": "string", "maxLength": 300}
+#: OpenAPI 3.0 spells "or null" with `nullable` (a patch clears a value with null).
+OPTIONAL_TEXT = {**TEXT, "nullable": True}
+OPTIONAL_ID = {**ID, "nullable": True}
+LINK = {
+    "type": "string",
+    "maxLength": 500,
+    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+    "nullable": True,
+}
 CHOICE = {"type": "string", "enum": ["for", "against", "abstain"]}
 PIN = {
     "type": "string",
@@ -65,6 +74,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         name=TEXT,
         edrpou={"type": "string", "pattern": "^[0-9]{8}$"},
         katottg={"type": "string", "pattern": "^UA[0-9]{17}$"},
+        place=OPTIONAL_TEXT,
         statutory_deputies={"type": "integer", "minimum": 1, "maximum": 1000},
         head_votes={"type": "boolean"},
         quorum_numerator={"type": "integer", "minimum": 1, "maximum": 100},
@@ -89,6 +99,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         is_head={"type": "boolean"},
         active={"type": "boolean"},
         committees={"type": "array", "items": ID},
+        email=OPTIONAL_TEXT,
+        telephone={"type": "string", "maxLength": 100, "nullable": True},
     ),
     "DeputyChange": obj(
         full_name=TEXT,
@@ -101,6 +113,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         is_head={"type": "boolean"},
         active={"type": "boolean"},
         committees={"type": "array", "items": ID},
+        email=OPTIONAL_TEXT,
+        telephone={"type": "string", "maxLength": 100, "nullable": True},
         pin=PIN,
     ),
     "Committee": obj(["name"], name=TEXT, members={"type": "array", "items": ID}),
@@ -113,17 +127,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "Session": obj(["convocation_id", "number"], convocation_id=ID, number=ID, title=TEXT),
     "Sitting": obj(
-        ["date"], date={"type": "string", "format": "date"}, title=TEXT, session_id=ID, body_id=ID
+        ["date"],
+        date={"type": "string", "format": "date"},
+        title=TEXT,
+        session_id=ID,
+        body_id=ID,
+        place=OPTIONAL_TEXT,
+        chair_id=OPTIONAL_ID,
+        secretary_id=OPTIONAL_ID,
     ),
+    "SittingChange": obj(place=OPTIONAL_TEXT, chair_id=OPTIONAL_ID, secretary_id=OPTIONAL_ID),
     "AgendaItem": obj(
         ["title"],
         title={"type": "string", "maxLength": 5000},
         draft_number=TEXT,
         rapporteur=TEXT,
         position=ID,
+        document_url=LINK,
     ),
     "AgendaItemChange": obj(
-        title={"type": "string", "maxLength": 5000}, draft_number=TEXT, rapporteur=TEXT
+        title={"type": "string", "maxLength": 5000},
+        draft_number=TEXT,
+        rapporteur=TEXT,
+        document_url=LINK,
     ),
     "AgendaOrder": obj(["order"], order={"type": "array", "items": ID}),
     "ItemStatus": obj(
@@ -424,7 +450,17 @@ ARCHIVE_OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     (
         "post",
         "/archive/sittings/{sitting_id}/records",
-        "Produce a closed sitting's record again now: a new version of each file that changed",
+        "Start producing a closed sitting's record again (a new version of each file that "
+        "changed); the answer gives the production's status URL",
+        "archive",
+        None,
+        True,
+        202,
+    ),
+    (
+        "get",
+        "/archive/record-jobs/{production_id}",
+        "How far a production of the record has got (done of total, percent), then its files",
         "archive",
         None,
         True,
@@ -522,6 +558,16 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ("post", "/convocations", "Create a convocation", "sittings", "Convocation", True, 201),
     ("post", "/sessions", "Create a session", "sittings", "Session", True, 201),
     ("post", "/sittings", "Plan a sitting", "sittings", "Sitting", True, 201),
+    (
+        "patch",
+        "/sittings/{sitting_id}",
+        "Set a sitting's place, chair and secretary (null clears one; a closed sitting's record "
+        "is produced again)",
+        "sittings",
+        "SittingChange",
+        True,
+        200,
+    ),
     ("post", "/sittings/{sitting_id}/open", "Open a sitting", "sittings", None, True, 200),
     ("post", "/sittings/{sitting_id}/close", "Close a sitting", "sittings", None, True, 200),
     (
@@ -675,7 +721,9 @@ def openapi_document() -> dict[str, Any]:
                 "name": part[1:-1],
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "maxLength": 40} if part == "{name}" else ID,
+                "schema": {"type": "string", "maxLength": 40}
+                if part in ("{name}", "{production_id}")
+                else ID,
             }
             for part in path.split("/")
             if part.startswith("{")
