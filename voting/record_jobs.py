@@ -484,10 +484,9 @@ class RecordJob(Periodic):
         self._pending_lock = threading.Lock()
 
     def follow(self, event: DomainEvent) -> None:
-        if event.kind == "sitting_closed":
+        # closed, or its place, chair or secretary changed (in the protocol): once per tick
+        if event.kind in ("sitting_closed", "sitting_changed"):
             key = ("sitting", event.payload.get("sitting_id"))
-        elif event.kind == "sitting_changed":  # its place, chair or secretary: in the protocol
-            key = ("changed", event.payload.get("sitting_id"))
         elif event.kind in ("vote_closed", "vote_annulled"):
             key = ("vote", event.payload.get("vote_id"))
         else:
@@ -502,12 +501,10 @@ class RecordJob(Periodic):
             pending, self._pending = list(self._pending), {}
         for what, owner in pending:
             try:
-                if what == "changed":
+                if what == "sitting":
                     state = archive.sitting_state(self.producer.units.reader(), owner)
                     if state != SittingState.CLOSED:
-                        continue  # its record is made when it closes
-                    made = self.producer.produce_sitting(owner)
-                elif what == "sitting":
+                        continue  # changed while open: its record is made when it closes
                     made = self.producer.produce_sitting(owner)
                 else:
                     made = self.producer.refresh_vote(owner)

@@ -81,6 +81,7 @@ async function showSittings() {
 // A sitting's place, chair and secretary, as its protocol states them (before, during, or as
 // a correction after the sitting: the record is then produced again).
 function detailsForm(s) {
+  if (who?.role !== "secretary") return el("span");  // the secretary's (the chair only reads them)
   const people = [...roster.values()].filter((d) => d.active);
   const choose = (field, chosen) => el("select", { name: field },
     el("option", { value: "", text: `— ${t("not_chosen")} —` }),
@@ -142,7 +143,12 @@ async function produceRecord(sittingId, button) {
     bar.value = job.percent;
     percent.textContent = ` ${job.percent}%`;
     await new Promise((resolve) => setTimeout(resolve, PRODUCTION_POLL_MS));
-    job = await act(job.status_url.replace(/^\/api\/v1/, ""), undefined, "GET");
+    try {  // not through act(): polling must not clear an error shown meanwhile
+      job = await api(job.status_url.replace(/^\/api\/v1/, ""), { token });
+    } catch (error) {
+      fail(error);
+      job = null;
+    }
   }
   bar.remove();
   percent.remove();

@@ -17,7 +17,7 @@ import pytest
 from halls import CHAIR, SECRETARY, Hall
 
 from voting.cli import main
-from voting.domain.errors import NotFound
+from voting.domain.errors import InvalidInput, NotFound
 from voting.opendata import DEPUTY_RESULTS, RESOURCES, column_names, validate
 from voting.services import council, export, queries, sittings, votes
 from voting.services.commands import AnnulVote, ChangeDeputy, ChangeItem, ManualResult, Revote
@@ -319,6 +319,10 @@ def test_formula_like_names_and_the_contacts_round_trip_exactly(hall: Hall, tmp_
             {"full_name": "Коваль -Іван Петрович", "voting_identifier": "@koval"}, deputy_id=d[1]
         ),
     )
+    for hostless in ("http://", "https://?x", "ftp://rada.example.gov.ua/a.pdf"):
+        # refused where it is given: the open data's links must name a host
+        with pytest.raises(InvalidInput, match="document_url"):
+            ChangeItem.parse({"document_url": hostless}, item_id=hall.items[0])
     draft = "https://rada.example.gov.ua/drafts/751-2.pdf"
     sittings.update_item(
         uow(), SECRETARY, ChangeItem.parse({"document_url": draft}, item_id=hall.items[0])

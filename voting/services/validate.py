@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from voting import opendata
 from voting.domain.errors import InvalidInput
 
 SHORT = 300
@@ -82,12 +83,12 @@ def integer(
 
 
 def link(value: object, field: str, *, limit: int = 500) -> str | None:
-    """An optional web address: http:// or https://, no spaces (None when empty)."""
+    """An optional web address: http:// or https://, a host, no spaces (None when empty); the
+    open data's anyURL, which it fills (voting.opendata)."""
     checked = text(value, field, limit=limit, required=False)
     if checked is None:
         return None
-    lowered = checked.lower()
-    if not lowered.startswith(("http://", "https://")) or len(checked.split()) != 1:
+    if opendata.datatype_problem("anyURL", checked) is not None:
         raise InvalidInput(
             f"{field} must be a web address beginning with http:// or https://, got {checked!r}",
             field=field,

@@ -185,36 +185,29 @@ class SnapshotPusher:
                 return
             self._last = started = time.monotonic()
             self._under_way = True
-        # One push at a time: two interleaved pushes would reach some screens newest first.
         failed = False
         try:
             took = self._push_once(started)
-        except Exception:  # the push is lost, not the pusher: the next poke pushes again
+        except Exception:  # a busy database, or a send that failed: again after the pause
             log.exception("could not push the state to the screens")
             took, failed = time.monotonic() - started, True
         finally:
             with self._lock:
                 self._under_way = False
                 again, self._again = self._again, None
-        if took is None:
-            took, failed = time.monotonic() - started, True
         self.pause = min(self.interval, max(self.min_interval, took / PUSH_SHARE))
         log.debug("pushed in %.1f ms; next pause %.0f ms", took * 1000, self.pause * 1000)
         if again is not None or failed:
             # after the pause (or at once if urgent): a screen must not stay on a stale state
             self.poke(urgent=bool(again))
 
-    def _push_once(self, started: float) -> float | None:
+    def _push_once(self, started: float) -> float:
         """Read every audience's state and send what changed; what that cost (the time it took,
-        less what it left to casts, plus SEND_COST a connection), or None when the state could
-        not be read."""
+        less what it left to casts, plus SEND_COST a connection)."""
+        # One push at a time: two interleaved pushes would reach some screens newest first.
         with self._pushing:
             audiences = [a for a in queries.AUDIENCES if self.anyone_in(a)]
-            try:
-                shown = self.read(audiences) if audiences else {}
-            except Exception:  # a busy database: try again after the pause (push)
-                log.exception("could not read the state to push to the screens")
-                return None
+            shown = self.read(audiences) if audiences else {}
             gave_way, sent = 0.0, 0  # the time left to casts is not what the push costs
             for audience, state in shown.items():
                 if self._same_as_last(audience, state):
