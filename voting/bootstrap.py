@@ -76,7 +76,7 @@ class Runtime:
 
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (on SQLite it takes no write lock)."""
-        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
+        return self.uow().reader()
 
     @property
     def casts_in_flight(self) -> bool:

@@ -37,7 +37,6 @@ from .commands import (
     WithdrawRequest,
 )
 from .registration import register, registered_ids, unregister
-from .sittings import open_vote_id
 from .uow import UnitOfWork
 
 
@@ -202,10 +201,11 @@ def key_pressed(
         raise SeatRefused(
             f"hold the key for {rules.hold_to_vote_ms} ms to vote (held {command.held_ms} ms)"
         )
-    with uow:
-        sitting = _live_sitting_id(uow)
-        vote_id = None if sitting is None else open_vote_id(uow, sitting)
-        deputy_id, blocked_vote_id = _seat_deputy(uow, command.seat, sitting)
+    reader = uow.reader()  # reads only: no transaction to begin and end on PostgreSQL
+    with reader:
+        sitting_row, vote_id = queries.live_sitting_and_vote(reader)
+        sitting = None if sitting_row is None else sitting_row.id
+        deputy_id, blocked_vote_id = _seat_deputy(reader, command.seat, sitting)
         if choice is not None and vote_id is None:
             raise SeatRefused("no vote is open")
         if choice is not None and blocked_vote_id == vote_id:
@@ -345,8 +345,7 @@ def _live_sitting_id(uow: UnitOfWork) -> int | None:
 
 
 def _open_vote(uow: UnitOfWork) -> int | None:
-    sitting = _live_sitting_id(uow)
-    return None if sitting is None else open_vote_id(uow, sitting)
+    return queries.live_sitting_and_vote(uow)[1]
 
 
 def consoles_state(uow: UnitOfWork) -> list[dict[str, object]]:
@@ -370,12 +369,10 @@ def consoles_state(uow: UnitOfWork) -> list[dict[str, object]]:
                 seat.address,
             ).order_by(seat.seat_number)
         ).all()
-        sitting = _live_sitting_id(uow)
+        sitting_row, vote_id = queries.live_sitting_and_vote(uow)
+        sitting = None if sitting_row is None else sitting_row.id
         registered = set() if sitting is None else registered_ids(uow, sitting)
-        vote = None
-        if sitting is not None:
-            vote_id = open_vote_id(uow, sitting)
-            vote = None if vote_id is None else uow.session.get(orm.Vote, vote_id)
+        vote = None if vote_id is None else uow.session.get(orm.Vote, vote_id)
         ballots: dict[int, str] = {}
         if vote is not None and vote.kind != VoteKind.SECRET:
             ballots = {

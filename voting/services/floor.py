@@ -21,10 +21,11 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from voting.adapters import orm
 from voting.domain.actors import SYSTEM, Actor
+from voting.domain.agenda import ItemStatus
 from voting.domain.errors import (
     DomainError,
     DuplicateRequest,
@@ -91,18 +92,27 @@ def _lock_open_sitting(uow: UnitOfWork, sitting_id: object) -> orm.Sitting:
 
 
 def current_list(uow: UnitOfWork, sitting_id: int, create: bool = False) -> orm.SpeakerList | None:
-    """The speaker list followed now: the item under consideration's, else the sitting's own."""
-    item = current_item(uow, sitting_id)
-    item_id = None if item is None else item.id
+    """The speaker list followed now: the item under consideration's, else the sitting's own
+    (one statement: the live screens read it at every push)."""
+    considered = (
+        select(orm.AgendaItem.id)
+        .where(
+            orm.AgendaItem.sitting_id == sitting_id,
+            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+        )
+        .order_by(orm.AgendaItem.position)
+        .limit(1)
+        .scalar_subquery()
+    )
     found = uow.session.scalars(
         select(orm.SpeakerList).where(
             orm.SpeakerList.sitting_id == sitting_id,
-            orm.SpeakerList.item_id.is_(None)
-            if item_id is None
-            else orm.SpeakerList.item_id == item_id,
+            orm.SpeakerList.item_id.is_not_distinct_from(considered),
         )
     ).first()
     if found is None and create:
+        item = current_item(uow, sitting_id)
+        item_id = None if item is None else item.id
         found = orm.SpeakerList(sitting_id=sitting_id, item_id=item_id, faction_extra_seconds=0)
         uow.session.add(found)
         uow.session.flush()
@@ -1130,23 +1140,18 @@ def floor_view(
         "broadcast_started_at": _iso(sitting.broadcast_started_at),
     }
     out["microphone_mode"] = rules.microphone_mode.value
-    out["microphones"] = [
-        _microphone_dict(m)
-        for m in uow.session.scalars(
+    shown = list(  # one statement: those on, and whether the chair holds priority
+        uow.session.scalars(
             select(orm.Microphone)
-            .where(orm.Microphone.is_on.is_(True))
+            .where(or_(orm.Microphone.is_on.is_(True), orm.Microphone.held_by_chair.is_(True)))
             .order_by(orm.Microphone.name)
         )
-    ]
+    )
+    out["microphones"] = [_microphone_dict(m) for m in shown if m.is_on]
     out["faction_time"] = [] if facts is None else _faction_time(uow, facts, rules, now)
     ended = [] if facts is None else [s for s in facts.speeches if s.state == "ended"]
     out["last_speaker"] = ended[-1].speaker_name if ended else None
-    out["chair_priority_held"] = (
-        uow.session.scalars(
-            select(orm.Microphone.name).where(orm.Microphone.held_by_chair.is_(True)).limit(1)
-        ).first()
-        is not None
-    )
+    out["chair_priority_held"] = any(m.held_by_chair for m in shown)
     return out if staff else public_floor(out)
 
 

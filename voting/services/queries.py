@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import cached_property
 
@@ -20,7 +20,7 @@ from voting.domain.votes import OUTCOME_UK, RESULT_UK, Outcome, Result, VoteKind
 from .commands import SETTINGS
 from .council import the_council
 from .floor import floor_view, public_floor
-from .registration import latest_round, presence_of, registered_ids
+from .registration import latest_round, presence_in, presence_of, registered_ids
 from .sittings import current_item
 from .uow import UnitOfWork
 from .votes import vote_public
@@ -450,8 +450,8 @@ def live_states(
         followed = live_sitting(uow)
         if followed is None:
             return head, out
-        state = presence_of(uow, followed)
         round_ = latest_round(uow, followed.id)
+        state = presence_in(uow, followed, council, round_)
         sitting = {
             **_sitting_dict(followed),
             **state.to_dict(),
@@ -500,19 +500,22 @@ def live_states(
 def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:
     """The sitting the screens follow: the open sitting with an open vote, else the one opened
     last (a committee may sit while the plenary votes: its opening must not hide the vote)."""
-    voting = uow.session.scalars(
-        select(orm.Sitting)
-        .join(orm.Vote, orm.Vote.sitting_id == orm.Sitting.id)
-        .where(orm.Sitting.state == SittingState.OPEN, orm.Vote.state == VoteState.OPEN)
-        .order_by(orm.Sitting.opened_at.desc())
-    ).first()
-    if voting is not None:
-        return voting
-    return uow.session.scalars(
-        select(orm.Sitting)
+    return live_sitting_and_vote(uow)[0]
+
+
+def live_sitting_and_vote(uow: UnitOfWork) -> tuple[orm.Sitting | None, int | None]:
+    """`live_sitting` and the id of its open vote (None if it has none), in one statement: a
+    key press at a console asks for both."""
+    found = uow.session.execute(
+        select(orm.Sitting, orm.Vote.id)
+        .outerjoin(
+            orm.Vote, (orm.Vote.sitting_id == orm.Sitting.id) & (orm.Vote.state == VoteState.OPEN)
+        )
         .where(orm.Sitting.state == SittingState.OPEN)
-        .order_by(orm.Sitting.opened_at.desc())
+        .order_by(orm.Vote.id.is_(None), orm.Sitting.opened_at.desc())
+        .limit(1)
     ).first()
+    return (None, None) if found is None else (found[0], found[1])
 
 
 def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
@@ -521,36 +524,23 @@ def _live_vote_light(uow: UnitOfWork, row: orm.Vote) -> dict[str, object]:
 
 
 class _VoteFacts:
-    """What the screens may be shown of a vote, each read once, when first asked for (every
-    audience of a push shares one read)."""
+    """What the screens may be shown of a vote, read once, when first asked for (every audience
+    of a push shares one read): each ballot's deputy and choice, or for a secret ballot only who
+    has taken part."""
 
     def __init__(self, uow: UnitOfWork, row: orm.Vote) -> None:
         self.uow, self.row = uow, row
-        self.voters_model = orm.SecretParticipation if row.kind == VoteKind.SECRET else orm.Ballot
 
     @cached_property
-    def votes_cast(self) -> int:
-        model = self.voters_model
-        return (
-            self.uow.session.scalar(
-                select(func.count()).select_from(model).where(model.vote_id == self.row.id)
+    def _lines(self) -> dict[int, str | None]:
+        """Deputy id -> choice (None for a secret ballot: its choices are not linked to anyone)."""
+        if self.row.kind == VoteKind.SECRET:
+            model = orm.SecretParticipation
+            return dict.fromkeys(
+                self.uow.session.scalars(
+                    select(model.deputy_id).where(model.vote_id == self.row.id)
+                )
             )
-            or 0
-        )
-
-    @cached_property
-    def running(self) -> dict[str, int]:  # never asked for a secret ballot
-        split = dict(
-            self.uow.session.execute(
-                select(orm.Ballot.outcome, func.count())
-                .where(orm.Ballot.vote_id == self.row.id)
-                .group_by(orm.Ballot.outcome)
-            ).all()
-        )
-        return {k: split.get(k, 0) for k in ("for", "against", "abstain")}
-
-    @cached_property
-    def choices(self) -> dict[int, str]:  # roll-call only
         return dict(
             self.uow.session.execute(
                 select(orm.Ballot.deputy_id, orm.Ballot.outcome).where(
@@ -559,12 +549,22 @@ class _VoteFacts:
             ).all()
         )
 
-    @cached_property
+    @property
+    def votes_cast(self) -> int:
+        return len(self._lines)
+
+    @property
+    def running(self) -> dict[str, int]:  # never asked for a secret ballot
+        split = Counter(self._lines.values())
+        return {k: split[k] for k in ("for", "against", "abstain")}
+
+    @property
+    def choices(self) -> dict[int, str]:  # roll-call only
+        return {deputy: choice for deputy, choice in self._lines.items() if choice is not None}
+
+    @property
     def voters(self) -> set[int]:
-        model = self.voters_model
-        return set(
-            self.uow.session.scalars(select(model.deputy_id).where(model.vote_id == self.row.id))
-        )
+        return set(self._lines)
 
 
 def _live_vote(

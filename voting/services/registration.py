@@ -38,7 +38,11 @@ def latest_round(
 
 def registered_ids(uow: UnitOfWork, sitting_id: int) -> set[int]:
     """Who is registered in the sitting's newest round (and has not left)."""
-    round_ = latest_round(uow, sitting_id)
+    return registered_in(uow, latest_round(uow, sitting_id))
+
+
+def registered_in(uow: UnitOfWork, round_: orm.RegistrationRound | None) -> set[int]:
+    """Who is registered in `round_` (and has not left); nobody without a round."""
     if round_ is None:
         return set()
     return set(
@@ -73,12 +77,19 @@ def roster_of(uow: UnitOfWork, body: orm.Body, council: orm.Council) -> Roster:
 
 def presence_of(uow: UnitOfWork, sitting: orm.Sitting) -> Presence:
     """The total composition, the registered participants and the quorum of a sitting now."""
-    council = the_council(uow)
+    return presence_in(uow, sitting, the_council(uow), latest_round(uow, sitting.id))
+
+
+def presence_in(
+    uow: UnitOfWork,
+    sitting: orm.Sitting,
+    council: orm.Council,
+    round_: orm.RegistrationRound | None,
+) -> Presence:
+    """`presence_of` with the council and the sitting's newest round already read."""
     body = uow.session.get(orm.Body, sitting.body_id)
     assert body is not None
-    return presence(
-        roster_of(uow, body, council), registered_ids(uow, sitting.id), quorum_rule(council)
-    )
+    return presence(roster_of(uow, body, council), registered_in(uow, round_), quorum_rule(council))
 
 
 def open_registration(uow: UnitOfWork, actor: Actor, command: OpenRegistration) -> int:

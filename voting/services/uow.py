@@ -100,13 +100,24 @@ class UnitOfWork:
         self._journal_head: tuple[int, str] | None = None  # (seq, hash), once locked
         self._entries: list[dict[str, object]] = []  # written at commit
 
+    def reader(self) -> UnitOfWork:
+        """A fresh unit of work on the same database that only reads (see `read_only`)."""
+        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
+
     def __enter__(self) -> UnitOfWork:
         if self._active:
             raise RuntimeError("a unit of work is not re-entrant; take a fresh one")
         self._active = True
         self.session = self.session_factory()
         if self.read_only:
-            self.session.connection(execution_options={READ_ONLY: True})
+            options: dict[str, object] = {READ_ONLY: True}
+            if self.engine.dialect.name == "postgresql":
+                # At READ COMMITTED each statement reads its own snapshot even inside a
+                # transaction: around a reader's statements one would only cost two round trips
+                # (BEGIN, ROLLBACK) that a live push pays on every read. SQLite's reader keeps
+                # its transaction: there it is one snapshot for all the statements.
+                options["isolation_level"] = "AUTOCOMMIT"
+            self.session.connection(execution_options=options)
         self._events, self._after_commit, self._committed = [], [], False
         self._journal_head, self._entries = None, []
         return self
