@@ -1,6 +1,7 @@
-"""docs/architecture.md names only classes that exist: every class name it quotes (`Runtime`,
+"""The documents name only what exists: every class name docs/architecture.md quotes (`Runtime`,
 `jobs.VoteTimer`, `SittingState.OPEN`, or in the picture of the layers) is defined in the
-project, or is one of the few outside names it quotes on purpose."""
+project, or is one of the few outside names it quotes on purpose; every test docs/security.md
+names is there."""
 
 from __future__ import annotations
 
@@ -44,3 +45,19 @@ def test_the_architecture_names_only_classes_that_exist() -> None:
     named = quoted_class_names(text)
     assert len(named) > 20  # the document does quote the classes it describes
     assert sorted(named - defined - NOT_OURS) == []
+
+
+def test_every_test_docs_security_names_exists() -> None:
+    """docs/security.md lists each promise with the test that checks it: a renamed or deleted
+    test must not leave a promise pointing at nothing."""
+    text = (REPO_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?", text)
+    assert len(named) > 10
+    missing = []
+    for path, test in named:
+        source = REPO_ROOT / path
+        if not source.is_file():
+            missing.append(path)
+        elif test and not re.search(rf"^def {test}\(", source.read_text(encoding="utf-8"), re.M):
+            missing.append(f"{path}::{test}")
+    assert missing == []

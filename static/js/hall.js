@@ -12,7 +12,7 @@ export function renderBars(counts, total) {
     el("div", { class: `bar-row ${key}` },
       el("span", { class: "bar-label", text: t(key) }),
       el("span", { class: "bar-track" }, el("span", {
-        class: "bar-fill", style: `width: ${total ? Math.round((100 * n) / total) : 0}%`,
+        class: "bar-fill", style: { width: `${total ? Math.round((100 * n) / total) : 0}%` },
       })),
       el("strong", { class: "bar-count", "data-choice": key, text: String(n) }))));
 }

@@ -38,6 +38,13 @@ def test_the_control_screen_shows_offline_seats_alarms_and_refused_frames(
     until(lambda: all(h.seat(s)["online"] for s in range(1, SEATS + 1)))
     token = auth.create_token(h.hall.rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"}))
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    refused: list[str] = []  # what the Content-Security-Policy blocked, as Chromium reports it
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     try:
         page.goto(f"{h.base}/control#token={token}")
         panel = page.locator("#consoles-panel")
@@ -59,5 +66,6 @@ def test_the_control_screen_shows_offline_seats_alarms_and_refused_frames(
 
         sim.forge_event(3, protocol.EventKind.KEY_DOWN, bytes([protocol.Key.FOR]))
         expect(panel).to_contain_text("Відхилено на шині: forged", timeout=5000)
+        assert refused == []
     finally:
         page.close()

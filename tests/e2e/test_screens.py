@@ -54,11 +54,22 @@ class Sitting:
         width: int = 1600,
         height: int = 1000,
         base: str | None = None,
+        init_script: str | None = None,
     ) -> Page:
         page = browser.new_page(viewport={"width": width, "height": height})
+        if init_script is not None:  # runs in the page before its own scripts
+            page.add_init_script(init_script)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors  # type: ignore[attr-defined]
+        refused: list[str] = []  # what the Content-Security-Policy blocked (Chromium says so)
+        page.on(
+            "console",
+            lambda message: (
+                refused.append(message.text) if "Content Security Policy" in message.text else None
+            ),
+        )
+        page.csp_refused = refused  # type: ignore[attr-defined]
         sent: list[str] = []  # every websocket frame the page sends, as text
         page.on(
             "websocket",
@@ -145,6 +156,7 @@ def sitting(council_roster) -> Iterator[Sitting]:  # type: ignore[no-untyped-def
     finally:
         for page in state.pages:
             assert page.errors == [], page.errors  # type: ignore[attr-defined]
+            assert page.csp_refused == [], page.csp_refused  # type: ignore[attr-defined]
             page.close()
 
 
@@ -231,6 +243,8 @@ def test_a_roll_call_vote_runs_through_the_three_screens(
     # The item, then the vote with the council's defaults: two keys.
     control.keyboard.press("i")  # I: the next item (N gives the floor to the next speaker)
     expect(display.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
+    # V votes on the item the control screen shows: wait until its own push has it
+    expect(control.locator('[data-bind="current-item"]')).to_contain_text("Про бюджет міста")
     control.keyboard.press("v")
     for_button = tablet.get_by_role("button", name="За")
     try:

@@ -218,3 +218,62 @@ def test_a_secret_answer_is_the_same_whatever_the_choice(hall: Hall) -> None:
     ]
     shapes = {tuple(sorted((k, v) for k, v in a.items() if k != "deputy_id")) for a in answers}
     assert len(shapes) == 1 and "choice" not in answers[0] and answers[0]["recorded"] is True
+
+
+def test_a_manual_result_never_overrides_a_counted_vote_nor_speaks_for_the_absent(
+    hall: Hall,
+) -> None:
+    """The holes a careless operator found: after an electronic vote was counted, a "manual
+    result" turned a deputy's own "against" into "for" and adopted the item; and it recorded
+    choices for deputies who never registered. A manual result is a new attempt after an
+    annulled vote, for deputies present only."""
+    hall.open_registration()
+    hall.register(*hall.deputies[:25])
+    item = hall.items[0]
+    first = hall.open_vote(item_id=item)
+    hall.cast(first, hall.deputies[0], "against")
+    for deputy_id in hall.deputies[1:10]:
+        hall.cast(first, deputy_id, "for")
+    assert hall.close(first)["result"] == "not_adopted"
+    uow = hall.rt.uow
+    all_for = {str(d): "for" for d in hall.deputies[:25]}
+
+    def manual(spec: dict[str, Any]) -> dict[str, object]:
+        return votes.enter_manual_result(
+            uow(), SECRETARY, ManualResult.parse(spec, sitting_id=hall.sitting)
+        )
+
+    before = (
+        queries.votes(hall.rt.reader(), hall.sitting),
+        len(journal.read_journal(hall.rt.reader())),
+    )
+    with pytest.raises(InvalidTransition, match=f"vote {first} was counted.*annul it first"):
+        manual({"item_id": item, "previous_vote_id": first, "choices": all_for})
+    with pytest.raises(InvalidTransition):  # nor beside it, as if it were the first attempt
+        manual({"item_id": item, "choices": all_for})
+    after = (
+        queries.votes(hall.rt.reader(), hall.sitting),
+        len(journal.read_journal(hall.rt.reader())),
+    )
+    assert after == before
+    assert queries.vote(hall.rt.reader(), first)["result"]["against"] == 1
+
+    votes.annul_vote(uow(), SECRETARY, AnnulVote.parse({"reason": "збій пульта"}, vote_id=first))
+    absent = hall.deputies[30]  # never registered
+    with pytest.raises(InvalidInput, match=f"deputy {absent} is not registered"):
+        manual({"item_id": item, "previous_vote_id": first, "choices": {str(absent): "for"}})
+    entered = manual(
+        {
+            "item_id": item,
+            "previous_vote_id": first,
+            "choices": all_for,
+            "note": "Лічильна комісія, протокол № 2",
+        }
+    )
+    assert entered["for"] == 25 and entered["result"] == "adopted"
+    shown = queries.vote(hall.rt.reader(), entered["vote_id"])
+    assert shown["manual"] is True and shown["attempt"] == 2
+    assert shown["previous_vote_id"] == first
+    # the electronic vote stays as it was counted, annulled, with its deputy's own choice
+    kept = queries.vote(hall.rt.reader(), first)
+    assert kept["state"] == "annulled" and kept["result"]["against"] == 1

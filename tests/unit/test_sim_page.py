@@ -227,7 +227,8 @@ def test_over_the_bus_the_events_arrive_and_the_lights_come_back(
     assert inserted == (p.EventKind.CARD_INSERTED, uid)
     assert down == (p.EventKind.KEY_DOWN, bytes([p.Key.FOR]))
     assert up[0] == p.EventKind.KEY_UP and up[1][0] == p.Key.FOR
-    assert page.simulator.acknowledged(1) == heard.events(1)
+    # the console learns that its last report was heard with the next poll's acknowledgement
+    until(lambda: page.simulator.acknowledged(1) == heard.events(1), 5)
 
     master.set_lights(1, p.Lights.FOR | p.Lights.VOTE_OPEN | p.Lights.REGISTERED)
     master.set_text(1, "Пит. 3 · За")

@@ -466,6 +466,21 @@ def test_bodies_that_are_not_a_json_object(hall, vote, deputy, unchanged):
             "malformed_json",
             "not valid JSON",
         )
+        # strict JSON: a key given twice is refused, not read as its last value; no NaN
+        refused(
+            me.post(
+                path, data='{"choice": "for", "choice": "against"}', content_type="application/json"
+            ),
+            400,
+            "malformed_json",
+            "'choice' is given twice",
+        )
+        refused(
+            me.post(path, data='{"choice": "for", "pad": NaN}', content_type="application/json"),
+            400,
+            "malformed_json",
+            "NaN",
+        )
         refused(me.post(path, ["for"]), 422, "invalid_input", "must be a JSON object")
         refused(me.post(path, "for"), 422, "invalid_input", "must be a JSON object")
         refused(me.post(path), 422, "invalid_input", "needs a JSON object body")

@@ -66,6 +66,13 @@ def test_bad_reports_are_named_and_change_nothing(door_app: Flask, runtime: Runt
         answer = ask(event, data)
         assert answer["ok"] is False, (event, data)
         assert named in answer["error"]["message"], (event, data, answer)
+    # an extra argument, and an event the door does not have: answered too, not left waiting
+    extra = client.emit(
+        "key", {"seat": 1, "key": "for"}, "again", namespace="/consoles", callback=True
+    )
+    assert extra["ok"] is False and "2 arguments" in extra["error"]["message"], extra
+    unknown = client.emit("vote", {"seat": 1}, namespace="/consoles", callback=True)
+    assert unknown["ok"] is False and unknown["error"]["code"] == "unknown_event", unknown
     assert len(read_journal(runtime.reader(), limit=100_000)) == before
     assert [s["seat"] for s in consoles.consoles_state(runtime.reader())] == [1]
 

@@ -159,19 +159,30 @@ def test_a_custom_rule_fraction_is_at_most_1000(hall, secretary, unchanged) -> N
 # --- text ---------------------------------------------------------------------------------------
 
 
-def test_control_characters_in_names_are_refused(hall, secretary, unchanged) -> None:
+#: Controls, and characters that draw nothing: a name holding one looks like another deputy's
+#: name and is not theirs (bidirectional controls, zero-width spaces and joiners, U+FEFF, the
+#: soft hyphen, the Hangul filler, the blank Braille pattern).
+REFUSED = [("\x00", "control"), ("\x07", "control"), ("\x1b", "control"), ("\x7f", "control")]
+REFUSED += [
+    (char, "invisible") for char in "\u202a\u202e\u2066\u2069\u200b\u200d\ufeff\u00ad\u3164\u2800"
+]
+
+
+def test_control_and_invisible_characters_in_names_are_refused(hall, secretary, unchanged) -> None:
     with unchanged():
-        for char in ("\x00", "\x07", "\x1b", "\x7f", "\u202a", "\u202e", "\u2066", "\u2069"):
+        for char, kind in REFUSED:
             code = f"U+{ord(char):04X}"
-            refused(
-                secretary.patch(
-                    f"/deputies/{hall.deputies[0]}", {"full_name": f"{char}Коваль Іван"}
-                ),
-                422,
-                "full_name",
-                code,
-                field="full_name",
-            )
+            for field, value in (
+                ("full_name", f"{char}Коваль Іван"),
+                ("short_name", f"Коваль{char} І."),
+            ):
+                refused(
+                    secretary.patch(f"/deputies/{hall.deputies[0]}", {field: value}),
+                    422,
+                    field,
+                    f"the {kind} character {code}",
+                    field=field,
+                )
             refused(
                 secretary.post(f"/sittings/{hall.sitting}/agenda", {"title": f"Про{char}бюджет"}),
                 422,
@@ -185,6 +196,40 @@ def test_control_characters_in_names_are_refused(hall, secretary, unchanged) -> 
                 "full_name",
                 code,
             )
+
+
+def test_a_name_is_kept_in_one_spelling(hall, secretary, public) -> None:
+    """ "й" sent as и + a combining breve (as some keyboards and PDFs give it) is stored as the
+    one letter, so the name sorts, searches and compares as the same name typed directly."""
+    who = hall.deputies[0]
+    decomposed = "Гаи\u0306да Андріи\u0306 Олексіи\u0306ович"
+    changed = secretary.ok("patch", f"/deputies/{who}", {"full_name": decomposed})
+    assert changed["full_name"] == "Гайда Андрій Олексійович"
+    assert public.ok("get", f"/deputies/{who}")["short_name"] == "Гайда А. О."
+
+
+def test_two_deputies_cannot_share_a_short_name(hall, secretary, public, unchanged) -> None:
+    first, second = hall.deputies[0], hall.deputies[1]
+    taken = public.ok("get", f"/deputies/{first}")["short_name"]
+    with unchanged():
+        error = refused(
+            secretary.patch(f"/deputies/{second}", {"short_name": taken}),
+            422,
+            "short_name",
+            taken,
+            "of their own",
+            field="short_name",
+        )
+        assert error["code"] == "invalid_input"
+        full = public.ok("get", f"/deputies/{first}")["full_name"]
+        # the same full name gives the same short name: refused too, naming whose it is
+        refused(secretary.patch(f"/deputies/{second}", {"full_name": full}), 422, full)
+    assert (
+        secretary.ok(
+            "patch", f"/deputies/{second}", {"full_name": full, "short_name": taken + " (2)"}
+        )["short_name"]
+        == taken + " (2)"
+    )
 
 
 def test_a_lone_surrogate_is_refused(hall, secretary, unchanged) -> None:

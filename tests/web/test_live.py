@@ -239,6 +239,11 @@ def test_refused_socket_events_get_an_error_ack_and_change_nothing(
         ),
         (me.emit("register", {"sitting_id": "1; DROP TABLE vote"}, callback=True), "invalid_input"),
         (me.emit("register", "please", callback=True), "invalid_input"),
+        (  # one object per event: a second argument is refused, not silently dropped
+            me.emit("cast", {"vote_id": vote, "choice": "for"}, {"x": 1}, callback=True),
+            "invalid_input",
+        ),
+        (me.emit("vote", {"vote_id": vote, "choice": "for"}, callback=True), "unknown_event"),
     ]
     for answer, code in refusals:
         assert answer["ok"] is False and answer["error"]["code"] == code, answer

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
 from werkzeug.test import TestResponse
 
 from voting.bootstrap import Runtime
@@ -195,6 +196,26 @@ def test_a_deputy_signs_in_with_card_and_pin_and_registers(
         json={"deputy_id": hall.deputies[1]},
     )
     assert other.status_code == 403
+
+
+def test_a_card_uid_is_one_card_whatever_its_case_and_separators(
+    hall, carded: int, client: FlaskClient, secretary, runtime: Runtime
+) -> None:
+    """Readers and people write a UID as "04:a1:b2", "04-A1-B2" or "04 a1 b2": one card."""
+    for written in ("card0001", "CARD-0001", "ca:rd:00:01", " Card 0001 "):
+        response = client.post(f"{API}/login/card", json={"card_uid": written, "pin": PIN})
+        assert response.status_code == 200, (written, response.get_json())
+        assert response.get_json()["deputy_id"] == carded
+    # the same card written another way is still the first deputy's
+    taken = secretary.patch(f"/deputies/{hall.deputies[1]}", {"card_uid": "card-0001"})
+    refused(taken, 422, "invalid_input", "already belongs")
+    # a UID kept as typed before UIDs were kept in one form still opens the card
+    with runtime.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE deputy SET card_uid = 'ab:cd:ef:01' WHERE id = :id"), {"id": carded}
+        )
+    response = client.post(f"{API}/login/card", json={"card_uid": "ABCDEF01", "pin": PIN})
+    assert response.status_code == 200, response.get_json()
 
 
 def test_a_wrong_card_or_pin_is_401_without_saying_which(

@@ -89,7 +89,7 @@ def test_each_screen_renders_in_both_languages(hall, client, path) -> None:  # t
 def test_the_socket_io_client_comes_from_node_modules_not_a_cdn(hall, client) -> None:  # type: ignore[no-untyped-def]
     text = client.get("/display").get_data(as_text=True)
     imports = json.loads(
-        re.search(r'<script type="importmap">(.*?)</script>', text, re.S).group(1)
+        re.search(r'<script type="importmap" nonce="[^"]+">(.*?)</script>', text, re.S).group(1)
     )["imports"]
     assert imports == {"socket.io-client": "/vendor/socket.io.esm.min.js"}
     if not (NODE_MODULES / "socket.io-client").is_dir():

@@ -267,6 +267,17 @@ def ensure_can_follow(
     return attempt + 1
 
 
+def ensure_manual_may_follow(vote_id: int, state: VoteState) -> None:
+    """Guard: a counting commission's result is a new attempt after a vote that did not count
+    (annulled: the system failed, or the vote was irregular), never a second result beside a
+    counted one: it would override the choices the deputies recorded themselves."""
+    if state is not VoteState.ANNULLED:
+        raise InvalidTransition(
+            f"vote {vote_id} was counted; a manual result follows only an annulled vote "
+            "(annul it first, with the reason)"
+        )
+
+
 def revote(
     vote_id: int,
     state: VoteState,

@@ -29,7 +29,15 @@ from voting.domain.actors import PERSON_ROLES, Actor, Role
 from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
 
 from . import validate
-from .commands import CreateToken, SignIn, SignInWithCard, person_role, pin_value
+from .commands import (
+    CreateToken,
+    SignIn,
+    SignInWithCard,
+    normal_card_uid,
+    person_role,
+    pin_value,
+)
+from .council import card_uid_is
 from .uow import UnitOfWork
 
 ROLES = tuple(role.value for role in PERSON_ROLES)
@@ -381,7 +389,7 @@ def login_with_card(
     """
     uid, code = command.card_uid, command.pin
     with uow:
-        deputy = uow.session.scalars(select(orm.Deputy).where(orm.Deputy.card_uid == uid)).first()
+        deputy = uow.session.scalars(select(orm.Deputy).where(card_uid_is(uid))).first()
         if deputy is not None and (refusal := _locked(deputy, uow.now())) is not None:
             raise refusal
         seen = None if deputy is None else (deputy.id, deputy.pin_hash)
@@ -396,7 +404,11 @@ def login_with_card(
             .with_for_update()
             .execution_options(populate_existing=True)
         ).first()
-        if deputy is None or deputy.card_uid != uid or deputy.pin_hash != stored:
+        if (
+            deputy is None
+            or normal_card_uid(deputy.card_uid or "") != uid
+            or deputy.pin_hash != stored
+        ):
             raise WrongCredentials(WRONG_CARD)  # the card or PIN changed meanwhile
         now = uow.now()
         if (refusal := _locked(deputy, now)) is not None:

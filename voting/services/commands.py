@@ -890,11 +890,13 @@ def checked_deputy(data: Mapping[str, object], creating: bool) -> dict[str, obje
                 limit=300 if key == "full_name" else 120,
                 required=key == "full_name",
             )
-    for key in ("faction", "voting_identifier", "external_id", "card_uid"):
+    for key in ("faction", "voting_identifier", "external_id"):
         if key in data:
             out[key] = validate.text(
                 data[key], key, limit=64 if key != "faction" else 300, required=False
             )
+    if "card_uid" in data:
+        out["card_uid"] = card_uid_text(required=False)(data["card_uid"], "card_uid")
     for key, limit in (("email", 300), ("telephone", 100)):  # public contacts (open data)
         if key in data:
             out[key] = validate.text(data[key], key, limit=limit, required=False)
@@ -975,6 +977,33 @@ class SignIn(_Anyone):
 PIN_PATTERN = re.compile(r"[0-9]{4,8}")
 
 
+#: What may stand between a card UID's digits as people and readers write it: "04:A1:B2",
+#: "04-a1-b2", "04 A1 B2" are one card, 04A1B2.
+_UID_SEPARATORS = re.compile(r"[\s:\-]")
+
+
+def normal_card_uid(uid: str) -> str:
+    """A card UID as it is kept and compared: no separators, capital letters."""
+    return _UID_SEPARATORS.sub("", uid).upper()
+
+
+def card_uid_text(required: bool) -> Check:
+    """A card's UID as a person types it (up to 64 characters), kept in its normal form."""
+
+    def check(value: object, name: str) -> str | None:
+        given = validate.text(
+            None if value is MISSING else value, name, limit=64, required=required
+        )
+        if given is None:
+            return None
+        uid = normal_card_uid(given)
+        if not uid:
+            raise InvalidInput(f"{name} has no characters but separators", field=name)
+        return uid
+
+    return check
+
+
 def pin_value(value: object, field: str = "pin") -> str:
     """A PIN: text of 4 to 8 digits. The message never repeats what was given."""
     if value is MISSING or value is None or value == "":
@@ -994,7 +1023,7 @@ class SignInWithCard(_Anyone):
 
     WHAT = "a card login"
 
-    card_uid: str = arg(text(64))
+    card_uid: str = arg(card_uid_text(required=True))
     pin: str = arg(pin_value)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from voting.adapters import orm
 from voting.domain.actors import Actor, Role
@@ -36,6 +36,7 @@ from .commands import (
     ResolveSeatAlarm,
     WithdrawRequest,
 )
+from .council import card_uid_is
 from .registration import register, registered_ids, unregister
 from .uow import UnitOfWork
 
@@ -93,9 +94,7 @@ def card_changed(
     with uow:
         row = _seat(uow, command.seat, lock=True)
         deputy = uow.session.scalars(
-            select(orm.Deputy).where(
-                func.upper(orm.Deputy.card_uid) == command.uid, orm.Deputy.active.is_(True)
-            )
+            select(orm.Deputy).where(card_uid_is(command.uid), orm.Deputy.active.is_(True))
         ).first()
         row.card_uid, row.card_since = command.uid, uow.now()
         row.deputy_id = None if deputy is None else deputy.id

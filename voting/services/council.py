@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from voting.adapters import orm
 from voting.domain.actors import Actor, Role
@@ -132,22 +132,34 @@ def _faction_id(uow: UnitOfWork, council: orm.Council, name: object) -> int | No
     return faction.id
 
 
+def card_uid_is(uid: str) -> ColumnElement[bool]:
+    """The deputy's card is `uid` (in its normal form, commands.normal_card_uid): also a UID
+    kept before UIDs were kept in that form ("04:a1:b2")."""
+    kept: ColumnElement[str | None] = orm.Deputy.card_uid.expression
+    for separator in (":", "-", " "):
+        kept = func.replace(kept, separator, "")
+    return func.upper(kept) == uid
+
+
 def _ensure_unique(
     uow: UnitOfWork, council: orm.Council, values: dict[str, object], deputy_id: int | None
 ) -> None:
-    for key in ("voting_identifier", "card_uid", "external_id", "seat_number"):
+    for key in ("voting_identifier", "card_uid", "external_id", "seat_number", "short_name"):
         value = values.get(key)
         if value is None:
             continue
+        same = card_uid_is(str(value)) if key == "card_uid" else getattr(orm.Deputy, key) == value
         clash = uow.session.scalars(
             select(orm.Deputy).where(
-                orm.Deputy.council_id == council.id,
-                getattr(orm.Deputy, key) == value,
-                orm.Deputy.id != (deputy_id or 0),
+                orm.Deputy.council_id == council.id, same, orm.Deputy.id != (deputy_id or 0)
             )
         ).first()
         if clash is not None:
-            raise InvalidInput(f"{key} {value!r} already belongs to {clash.full_name}", field=key)
+            # the screens name deputies by their short names: two alike would be one to the hall
+            hint = "; give each a short name of their own" if key == "short_name" else ""
+            raise InvalidInput(
+                f"{key} {value!r} already belongs to {clash.full_name}{hint}", field=key
+            )
 
 
 def _ensure_capacity(uow: UnitOfWork, council: orm.Council, adding: int = 1) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from voting import opendata
@@ -17,25 +18,31 @@ INT_MAX = 2**31 - 1
 #: Longest time limit of a vote, in seconds (for a vote and for the council's default).
 MAX_TIME_LIMIT = 3600
 
-#: Bidirectional embedding, override and isolate controls: they can make a name read backwards.
-_BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+#: Unicode categories no name or title holds: controls, format characters (invisible: zero-width
+#: spaces and joiners, U+FEFF, soft hyphens, the bidirectional controls that can make a name read
+#: backwards), surrogates, private use, unassigned code points, line and paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+#: Letters and symbols that draw nothing: the Hangul fillers and the blank Braille pattern.
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def _refused_character(value: str, multiline: bool) -> str | None:
     """The first character a name or title may not hold, or None (long texts keep line breaks
     and tabs)."""
     for char in value:
-        code = ord(char)
         if multiline and char in "\n\t":
             continue
-        if (
-            code < 0x20
-            or 0x7F <= code <= 0x9F
-            or 0xD800 <= code <= 0xDFFF
-            or code in _BIDI_CONTROLS
-        ):
+        if unicodedata.category(char) in _REFUSED_CATEGORIES or char in _BLANK_CHARACTERS:
             return char
     return None
+
+
+def _described(char: str) -> str:
+    code = ord(char)
+    kind = "control" if unicodedata.category(char) == "Cc" else "invisible"
+    name = unicodedata.name(char, "")
+    return f"the {kind} character U+{code:04X}" + (f" ({name})" if name else "")
 
 
 def text(value: object, field: str, *, limit: int = SHORT, required: bool = True) -> str | None:
@@ -46,13 +53,11 @@ def text(value: object, field: str, *, limit: int = SHORT, required: bool = True
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be text, got {type(value).__name__}", field=field)
-    value = value.strip()
+    # One spelling of each letter: "й" typed as и + U+0306 and as one character compare equal.
+    value = unicodedata.normalize("NFC", value.strip())
     bad = _refused_character(value, multiline=limit > SHORT)
     if bad is not None:
-        raise InvalidInput(
-            f"{field} contains the control character U+{ord(bad):04X}, which is not allowed",
-            field=field,
-        )
+        raise InvalidInput(f"{field} contains {_described(bad)}, which is not allowed", field=field)
     if len(value) > limit:
         raise InvalidInput(
             f"{field} is {len(value)} characters long; at most {limit} are allowed", field=field

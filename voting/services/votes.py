@@ -404,8 +404,11 @@ def announce_result(uow: UnitOfWork, actor: Actor, command: AnnounceResult) -> N
 def enter_manual_result(uow: UnitOfWork, actor: Actor, command: ManualResult) -> dict[str, object]:
     """Record the counting commission's result when the electronic system fails.
 
-    Roll-call and open votes: `choices` maps each deputy id who voted to for/against/abstain;
-    the others are "not voted" if registered, else absent. Secret ballots: `counts` only.
+    A new attempt of the question, marked manual, with the commission's note: declared manual
+    from the start, or after a vote that was annulled (`previous_vote_id`), never beside or over
+    a counted electronic vote. Roll-call and open votes: `choices` maps each registered deputy
+    who voted to for/against/abstain (nobody else); the other registered deputies are "not
+    voted", the rest absent. Secret ballots: `counts` only.
     """
     command.authorize(actor)
     with uow:
@@ -427,6 +430,7 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, command: ManualResult) ->
                     "follows a vote on the same item of this sitting",
                     field="previous_vote_id",
                 )
+            rules.ensure_manual_may_follow(previous.id, VoteState(previous.state))
         opening = OpenVote(
             sitting_id=sitting.id,
             item_id=command.item_id,
@@ -452,11 +456,14 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, command: ManualResult) ->
                 raise InvalidInput(
                     "choices must map deputy ids to for, against or abstain", field="choices"
                 )
-            participants = presence_of(uow, sitting).participants
+            # Only those present: the commission counts hands in the hall, and a deputy who
+            # is not registered is not there to raise one.
+            present = presence_of(uow, sitting).registered
             for deputy_id in command.choices:
-                if deputy_id not in participants:
+                if deputy_id not in present:
                     raise InvalidInput(
-                        f"choices: deputy {deputy_id} does not take part in this vote",
+                        f"choices: deputy {deputy_id} is not registered at this sitting "
+                        "(register them first if they are in the hall)",
                         field="choices",
                     )
             for deputy_id, choice in command.choices.items():

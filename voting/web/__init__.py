@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, render_template
-from flask.json.provider import DefaultJSONProvider
 
 from voting.bootstrap import Runtime, build_runtime
 from voting.config import Config, load_config
 from voting.services import queries
+
+from .events import StrictJSONProvider
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -34,18 +35,17 @@ def create_app(
         static_folder="../../static",
     )
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    assert isinstance(app.json, DefaultJSONProvider)
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
+    app.json = StrictJSONProvider(app)
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config)
 
-    from . import api, archive, consoles, errors, pages
+    from . import api, archive, consoles, errors, headers, pages
     from .i18n import init_i18n
     from .live import create_socketio
 
     init_i18n(app, config)
     errors.register(app)
+    headers.install(app)
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(consoles.bp, url_prefix="/api/v1")
     app.register_blueprint(pages.bp)

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from voting.bootstrap import Runtime
 from voting.domain.actors import Actor
@@ -29,6 +29,7 @@ from voting.services.uow import UnitOfWork
 
 from .auth import current_actor, is_staff, presented_token, require_actor, requires
 from .errors import error_body
+from .events import strict_loads
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__)
@@ -54,27 +55,24 @@ def actor() -> Actor:
 
 
 def body(*, optional: bool = False) -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
-    if not request.get_data():
+    """The request's JSON object, or a 400 that says what is wrong with it (strict JSON: no key
+    given twice, no NaN; voting/web/events.py)."""
+    raw = request.get_data()
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # A chunked body has no length to refuse it by beforehand, and werkzeug cuts it off at
+        # the limit without a word: what reached the limit was too large.
+        raise RequestEntityTooLarge()
+    if not raw:
         if optional:
             return {}
         raise InvalidInput("the request needs a JSON object body")
     if not request.is_json:
         raise UnsupportedBody("send the body as JSON (Content-Type: application/json)")
-    try:
-        data = request.get_json()
-    except BadRequest:
-        raise MalformedBody("the body is not valid JSON") from None
-    except RecursionError:
-        raise MalformedBody("the body's JSON is nested too deeply") from None
+    data = strict_loads(raw)
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
     return data
-
-
-class MalformedBody(InvalidInput):
-    code = "malformed_json"
-    status = 400
 
 
 class UnsupportedBody(InvalidInput):

@@ -27,11 +27,12 @@ from flask_socketio import SocketIO, join_room
 from voting.bootstrap import Runtime
 from voting.config import Config, read_secret
 from voting.domain.actors import Actor, Role
-from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
+from voting.domain.errors import InvalidInput, PermissionDenied
 from voting.domain.events import DomainEvent
 from voting.services import commands, consoles
 
 from .auth import current_actor, require_actor, requires
+from .events import answer, the_object, unknown_event
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class ConsoleDoor:
         on("key", self._acting(self.key), namespace=NAMESPACE)
         on("health", self._acting(self.health), namespace=NAMESPACE)
         on("trouble", self._acting(self.trouble), namespace=NAMESPACE)
+        on("*", unknown_event, namespace=NAMESPACE)
         runtime.bus.subscribe(self.relay)
         runtime.on_stop(self.stop)
 
@@ -95,21 +97,13 @@ class ConsoleDoor:
             self.gateways.pop(_sid(), None)
 
     def _acting(self, handler: Callable[[Any], dict[str, object]]) -> Callable[..., object]:
-        def wrapped(data: object = None) -> dict[str, object]:
-            try:
-                if _sid() not in self.gateways:
-                    raise PermissionDenied("connect with the gateway's secret to act")
-                if not isinstance(data, dict):
-                    raise InvalidInput("the event needs an object")
-                return {"ok": True, **handler(data)}
-            except DomainError as error:
-                return {"ok": False, "error": {"code": error.code, "message": error.message}}
-            except Exception:
-                log.exception("console event failed")
-                return {
-                    "ok": False,
-                    "error": {"code": "server_error", "message": "the server could not do this"},
-                }
+        def act(args: tuple[object, ...]) -> dict[str, object]:
+            if _sid() not in self.gateways:
+                raise PermissionDenied("connect with the gateway's secret to act")
+            return handler(the_object(args))
+
+        def wrapped(*args: object) -> dict[str, object]:
+            return answer(lambda: act(args), f"console {handler.__name__}")
 
         return wrapped
 

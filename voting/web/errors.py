@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from voting.domain.errors import DomainError
 
@@ -31,7 +31,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> ResponseReturnValue:
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_body(code, error.description or error.name), error.code or 500
+        message = error.description or error.name
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if isinstance(error, RequestEntityTooLarge) and limit:
+            message = f"the body is too large: at most {limit:,} bytes are allowed"
+        return error_body(code, message), error.code or 500
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> ResponseReturnValue:

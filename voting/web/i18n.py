@@ -35,7 +35,14 @@ def init_i18n(app: Flask, config: Config) -> Babel:
     def remember_language(response: Response) -> Response:
         asked = request.args.get("lang")
         if asked in LOCALES and request.cookies.get(COOKIE) != asked:
-            response.set_cookie(COOKIE, asked, max_age=COOKIE_MAX_AGE, samesite="Lax")
+            response.set_cookie(
+                COOKIE,
+                asked,
+                max_age=COOKIE_MAX_AGE,
+                samesite="Lax",
+                httponly=True,  # no script reads it: the server renders the language
+                secure=request.is_secure,
+            )
         return response
 
     @app.context_processor

@@ -21,7 +21,8 @@ deputy also joins "deputy:<id>".
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
 Mutating events (`register`, `cast`, `request_floor`, `withdraw_request`) are parsed into the
 same commands as the HTTP API's requests and act through the same services, answering
-{ok: true, ...} or {ok: false, error: {code, message}}; nothing changes on an error.
+{ok: true, ...} or {ok: false, error: {code, message}}; nothing changes on an error. Every event
+sent with a callback is answered, also a bad packet or an unknown event (voting/web/events.py).
 
 This layer only translates: it subscribes to the runtime's event bus (which carries the events of
 every server process of the council when they share Redis) and sends each process's own
@@ -41,12 +42,13 @@ from socketio.exceptions import ConnectionRefusedError
 
 from voting.bootstrap import Runtime
 from voting.domain.actors import Actor, Role
-from voting.domain.errors import DomainError, InvalidInput, PermissionDenied
+from voting.domain.errors import DomainError, PermissionDenied
 from voting.domain.events import DomainEvent
 from voting.jobs import Background
 from voting.services import auth as auth_service
 from voting.services import casting, commands, floor, queries, registration
 
+from .events import PacketJSON, answer, keep_packets_out_of_logs, the_object, unknown_event
 from .push import EventSequencer, SnapshotPusher, server_of
 
 log = logging.getLogger(__name__)
@@ -95,17 +97,25 @@ def async_mode() -> Literal["gevent", "threading"]:
 
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     """Bind a Socket.IO server to the app and relay the runtime's events to its connections."""
+    keep_packets_out_of_logs()
     socketio = SocketIO(
         app,
         async_mode=async_mode(),
-        cors_allowed_origins=[],
-        json=app.json,
+        # cors_allowed_origins is left at its default: a page of this server only (the
+        # request's scheme and host, or the X-Forwarded-Proto and -Host a reverse proxy sets);
+        # another site's page is refused at the handshake. (An empty list would switch the
+        # check off: tests/web/test_security_headers.py.)
+        json=PacketJSON(app.json),
         # no Flask session per socket event: the connection's actor is all
         manage_session=False,
     )
     screens = LiveScreens(socketio, runtime)
     app.extensions["voting.pusher"] = screens.pusher
     return socketio
+
+
+#: What a terminal is told when its action failed on the server.
+FAILED = "the server could not complete this; try again (the screen shows what is recorded)"
 
 
 class LiveScreens:
@@ -134,6 +144,7 @@ class LiveScreens:
         socketio.on_event("cast", self._acting(self.cast, commands.CastChoice))
         socketio.on_event("request_floor", self._acting(self.request_floor, commands.RequestFloor))
         socketio.on_event("withdraw_request", self._acting(self.withdraw, commands.WithdrawRequest))
+        socketio.on_event("*", unknown_event)
 
         runtime.bus.subscribe(self.relay)
         # expired sign-in tokens, and revocations made through another server process
@@ -200,31 +211,19 @@ class LiveScreens:
         a role that may send it) before its data is read, then the data is parsed into the
         command. Every outcome is answered."""
 
-        def wrapped(data: object = None) -> dict[str, object]:
+        def act(args: tuple[object, ...]) -> dict[str, object]:
             held = self.signed.get(_sid())
-            try:
-                if held is None:  # never signed in, or its token was revoked
-                    raise PermissionDenied("connect with a token to act")
-                actor = held[1].actor
-                # The token may have expired since the connection opened; a revoked one has
-                # lost its connection (drop_invalid), at once when revoked through this process.
-                held[1].ensure_unexpired(self.runtime.clock())
-                command.authorize(actor)
-                if not isinstance(data, dict):
-                    raise InvalidInput("the event needs an object")
-                return {"ok": True, **handler(actor, command.parse(data))}
-            except DomainError as error:
-                return {"ok": False, "error": {"code": error.code, "message": error.message}}
-            except Exception:  # never leave a terminal waiting: say it failed, nothing recorded
-                log.exception("socket event %s failed", command.__name__)
-                return {
-                    "ok": False,
-                    "error": {
-                        "code": "server_error",
-                        "message": "the server could not complete this; try again (the screen "
-                        "shows what is recorded)",
-                    },
-                }
+            if held is None:  # never signed in, or its token was revoked
+                raise PermissionDenied("connect with a token to act")
+            actor = held[1].actor
+            # The token may have expired since the connection opened; a revoked one has lost
+            # its connection (drop_invalid), at once when revoked through this process.
+            held[1].ensure_unexpired(self.runtime.clock())
+            command.authorize(actor)
+            return handler(actor, command.parse(the_object(args)))
+
+        def wrapped(*args: object) -> dict[str, object]:
+            return answer(lambda: act(args), command.__name__, FAILED)
 
         return wrapped
 
