@@ -17,23 +17,16 @@ from typing import Any
 
 import pytest
 import requests
+from halls import SECRETARY, build_hall
 from serving import ServerProcess, write_config
 
 from voting.adapters.schema import upgrade
 from voting.bootstrap import build_runtime
 from voting.config import database_config
-from voting.domain.actors import SYSTEM, Actor
-from voting.services import auth, council, registration, sittings
-from voting.services.commands import (
-    AddDeputy,
-    AddItem,
-    CreateConvocation,
-    CreateSession,
-    CreateSitting,
-    CreateToken,
-    OpenRegistration,
-    Register,
-)
+from voting.domain.actors import SYSTEM
+from voting.services import auth, queries, sittings
+from voting.services.commands import AddItem, CreateSitting, CreateToken
+from voting.services.uow import utcnow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -51,79 +44,37 @@ STEP = 1000
 
 
 class Hall:
-    """The council built through the services before the server starts."""
+    """The council built through the services before the server starts: the tests' hall
+    (tests/halls.py) of DEPUTIES, all registered in today's open sitting, and a closed sitting of
+    the day before with ITEMS items."""
 
     def __init__(self, url: str) -> None:
-        secretary = Actor("secretary", "secretary:setup")
         rt = build_runtime(database_config(url))
         try:
             upgrade(rt.engine)
-            council.create_council(
+            hall = build_hall(rt, utcnow, statutory=DEPUTIES, filled=DEPUTIES, items=0)
+            self.today = hall.sitting
+            session = queries.sitting(rt.reader(), self.today)["session_id"]
+            self.big = sittings.create_sitting(
                 rt.uow(),
-                SYSTEM,
-                {
-                    "name": "Тестова міська рада",
-                    "edrpou": "12345678",
-                    "katottg": "UA12345678901234567",
-                    "statutory_deputies": DEPUTIES,
-                },
+                SECRETARY,
+                CreateSitting.parse({"date": "2026-11-24", "session_id": session}),
             )
-            ids = [
-                council.add_deputy(
-                    rt.uow(),
-                    secretary,
-                    AddDeputy.parse(
-                        {"full_name": f"Депутатенко{n:03d} Іван Петрович", "seat_number": n}
-                    ),
-                )
-                for n in range(1, DEPUTIES + 1)
-            ]
-            convocation = sittings.create_convocation(
-                rt.uow(),
-                secretary,
-                CreateConvocation.parse(
-                    {"number": 8, "label": "VIII скликання", "date_from": "2020-12-01"}
-                ),
-            )
-            session = sittings.create_session(
-                rt.uow(),
-                secretary,
-                CreateSession.parse({"convocation_id": convocation, "number": 17}),
-            )
-
-            def sitting(day: str) -> int:
-                return sittings.create_sitting(
-                    rt.uow(),
-                    secretary,
-                    CreateSitting.parse({"date": day, "session_id": session}),
-                )
-
-            self.big = sitting("2026-11-24")
             for n in range(1, ITEMS + 1):
                 sittings.add_item(
                     rt.uow(),
-                    secretary,
+                    SECRETARY,
                     AddItem.parse({"title": f"{n}. {TITLE}"}, sitting_id=self.big),
                 )
-            sittings.open_sitting(rt.uow(), secretary, self.big)
-            sittings.close_sitting(rt.uow(), secretary, self.big)
-
-            self.today = sitting("2026-11-25")
-            sittings.open_sitting(rt.uow(), secretary, self.today)
-            registration.open_registration(
-                rt.uow(), secretary, OpenRegistration.parse({}, sitting_id=self.today)
-            )
-            for deputy_id in ids:
-                registration.register(
-                    rt.uow(),
-                    secretary,
-                    Register.parse({"deputy_id": deputy_id}, sitting_id=self.today),
-                )
+            sittings.open_sitting(rt.uow(), SECRETARY, self.big)
+            sittings.close_sitting(rt.uow(), SECRETARY, self.big)
+            hall.open_registration()
+            hall.register(*hall.deputies)
             self.tokens = [
                 auth.create_token(
                     rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": d})
                 )
-                for d in ids
+                for d in hall.deputies
             ]
             self.secretary = auth.create_token(
                 rt.uow(), SYSTEM, CreateToken.parse({"role": "secretary"})

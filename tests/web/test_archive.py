@@ -9,32 +9,16 @@ import io
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from halls import SECRETARY, Hall
 from pypdf import PdfReader
 from werkzeug.test import TestResponse
 
-from voting.bootstrap import Runtime
 from voting.services import sittings
-from voting.web import create_app
 
 COUNCIL = "Тестова міська рада"
-
-
-@pytest.fixture
-def app(hall: Hall, runtime: Runtime, db_url: str, tmp_path: Path) -> Flask:
-    """The application over the hall's runtime, its records in the test's own folder."""
-    application = create_app(
-        runtime=runtime,
-        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
-    )
-    application.config["TESTING"] = True
-    return application
 
 
 @dataclass

@@ -7,30 +7,14 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from halls import Hall
 from pypdf import PdfReader
 
-from voting.bootstrap import Runtime
-from voting.web import create_app
-
 HALL = "Сесійна зала, вул. Соборна, 1"
 MAYOR = "Головенко Мер Мерович"
-
-
-@pytest.fixture
-def app(hall: Hall, runtime: Runtime, db_url: str, tmp_path: Path) -> Flask:
-    """The application over the hall's runtime, its records in the test's own folder."""
-    application = create_app(
-        runtime=runtime,
-        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
-    )
-    application.config["TESTING"] = True
-    return application
 
 
 def text_of(pdf: bytes) -> str:

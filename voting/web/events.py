@@ -96,7 +96,9 @@ def failed(error: DomainError) -> dict[str, object]:
     return {"ok": False, "error": {"code": error.code, "message": error.message}}
 
 
-def answer(run: Callable[[], dict[str, object]], what: str, failure: str = SERVER_ERROR) -> dict:
+def answer(
+    run: Callable[[], dict[str, object]], what: str, failure: str = SERVER_ERROR
+) -> dict[str, object]:
     """`run`'s result as an event's answer; a refusal or a failure as an error answer (a
     failure is logged, and its answer says only `failure`)."""
     try:
@@ -128,8 +130,8 @@ def unknown_event(event: object, *args: object) -> dict[str, object]:
 
 class PacketsUnlogged(logging.Filter):
     """Keeps what a connection sends and receives out of Engine.IO's log at any level: at INFO
-    it logs each packet's data, which holds bearer tokens (a connection's sign-in), PINs' and
-    choices' events, a secret ballot's choice among them. The packet's type and size stay."""
+    it logs each packet's data, which holds a connection's bearer token (its sign-in) and every
+    choice cast, a secret ballot's among them. The packet's type and size stay."""
 
     PACKET_MESSAGES = ("%s: Received packet %s data %s", "%s: Sending packet %s data %s")
 
