@@ -18,11 +18,17 @@ and its `public` schema is emptied.
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+# This run journals with a key of its own (config.toml [journal] key_env), shared by the runtime
+# built here and the server processes it starts.
+os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -28,6 +30,10 @@ from voting.bootstrap import build_runtime
 from voting.config import database_config
 from voting.web import create_app
 from voting.web.server import start_server
+
+# This run journals with a key of its own (config.toml [journal] key_env), shared by the runtime
+# built here and the server processes it starts.
+os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -48,6 +48,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import random
+import secrets
 import shutil
 import signal
 import statistics
@@ -62,6 +63,10 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+# This run journals with a key of its own (config.toml [journal] key_env), shared by the runtime
+# built here and the server processes it starts.
+os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

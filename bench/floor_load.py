@@ -35,6 +35,7 @@ import math
 import multiprocessing as mp
 import os
 import random
+import secrets
 import shutil
 import signal
 import sys
@@ -44,6 +45,10 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+# This run journals with a key of its own (config.toml [journal] key_env), shared by the runtime
+# built here and the server processes it starts.
+os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_load import (  # noqa: E402 - the sibling script, found through the line above

@@ -40,6 +40,7 @@ import multiprocessing as mp
 import os
 import random
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -53,6 +54,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+# This run journals with a key of its own (config.toml [journal] key_env), shared by the runtime
+# built here and the server processes it starts.
+os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 
 HOST = "127.0.0.1"
 CHOICES = ("for", "against", "abstain")

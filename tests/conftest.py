@@ -4,6 +4,8 @@ are in tests/halls.py)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +16,10 @@ from sqlalchemy import create_engine, text
 from voting.adapters.schema import upgrade
 from voting.bootstrap import Runtime, build_runtime
 from voting.config import database_config
+
+# Every runtime the tests build, and every server process they start, journals with one key
+# (config.toml [journal] key_env); tests of the key's own handling set or remove it themselves.
+os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 
 
 @pytest.fixture

@@ -19,11 +19,13 @@ from voting.services import casting, council, registration, sittings, votes
 from voting.services.commands import (
     AddDeputy,
     AddItem,
+    AnnulVote,
     CastChoice,
     CreateConvocation,
     CreateSession,
     CreateSitting,
     Leave,
+    ManualResult,
     OpenRegistration,
     OpenVote,
     Register,
@@ -125,6 +127,18 @@ class Hall:
 
     def close(self, vote_id: int) -> dict[str, object]:
         return votes.close_vote(self.rt.uow(), SECRETARY, vote_id)
+
+    def annul(self, vote_id: int, reason: str = "Збій пульта") -> None:
+        votes.annul_vote(self.rt.uow(), CHAIR, AnnulVote.parse({"reason": reason}, vote_id=vote_id))
+
+    def enter_manual(self, **spec: Any) -> int:
+        """A counting commission's result (ManualResult's fields); its vote's id."""
+        entered = votes.enter_manual_result(
+            self.rt.uow(), SECRETARY, ManualResult.parse(spec, sitting_id=self.sitting)
+        )
+        vote_id = entered["vote_id"]
+        assert isinstance(vote_id, int)
+        return vote_id
 
 
 def build_hall(

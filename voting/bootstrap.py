@@ -57,6 +57,9 @@ class Runtime:
     microphones: MicrophonePort = field(default_factory=SimulatedMicrophones)
     #: The group committer of requests for the floor.
     floor_requests: GroupCommitter[FloorRequest] = field(default_factory=new_request_committer)
+    #: The key that authenticates the journal's entries (config.toml [journal]); None: this
+    #: process can read but not record (`voting init` creates the key).
+    journal_key: bytes | None = None
     jobs: list[Periodic] = field(default_factory=list)
     _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
@@ -72,11 +75,13 @@ class Runtime:
             purger=self.purger,
             casts=self.casts,
             floor_requests=self.floor_requests,
+            journal_key=self.journal_key,
         )
 
-    def reader(self) -> UnitOfWork:
-        """A unit of work that only reads (on SQLite it takes no write lock)."""
-        return self.uow().reader()
+    def reader(self, one_snapshot: bool = False) -> UnitOfWork:
+        """A unit of work that only reads (on SQLite it takes no write lock); see
+        UnitOfWork.reader."""
+        return self.uow().reader(one_snapshot)
 
     @property
     def casts_in_flight(self) -> bool:
@@ -167,6 +172,7 @@ def build_runtime(
         casts=casting.new_committer(),
         floor_rules=config.floor_rules(),
         microphones=SimulatedMicrophones() if microphones is None else microphones,
+        journal_key=config.journal.key(config.server.instance_path),
     )
     runtime.add_job(VoteTimer(runtime.uow))
     runtime.add_job(SpeechTimer(runtime, runtime.floor_rules))

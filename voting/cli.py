@@ -34,7 +34,9 @@ from voting.config import (
 )
 from voting.domain.actors import SYSTEM, Actor, Role
 from voting.domain.errors import DomainError, NotFound
+from voting.domain.journal import Anchor
 from voting.services import auth, council, demo, queries
+from voting.services import journal as journal_service
 from voting.services.commands import CreateToken
 from voting.services.journal import verify_journal
 from voting.services.roster_import import RosterImportError, parse_deputies_csv
@@ -75,10 +77,21 @@ def _sqlite_path(url: str) -> Path | None:
     return None if not path or path == ":memory:" else Path(path)
 
 
-def open_database(config: Config, *, must_be_set_up: bool = True, serving: bool = False) -> Runtime:
+def open_database(
+    config: Config, *, must_be_set_up: bool = True, serving: bool = False, needs_key: bool = True
+) -> Runtime:
     """The runtime of this command over the configured database (built, not started: a command
-    that serves starts it); unless told otherwise, the schema must already be current.
+    that serves starts it); unless told otherwise, the schema must already be current and the
+    journal's key must be at hand (every change is journaled with it).
     `serving`: the process will hold many connections (its garbage collector is paced)."""
+    journal, instance = config.journal, config.server.instance_path
+    if needs_key and journal.key(instance) is None:
+        variable = f" nor the variable {journal.key_env}" if journal.key_env else ""
+        raise UserError(
+            f"the journal's key is missing: neither {journal.key_path(instance)}{variable} "
+            "holds it; restore it from its backup (a new installation: run `voting init`, which "
+            "creates it)"
+        )
     url = config.database_url_resolved()
     sqlite = _sqlite_path(url)
     if must_be_set_up and sqlite is not None and not sqlite.exists():
@@ -125,7 +138,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     url = config.database_url_resolved()
     print(f"Database: {shown_url(url)}")
-    rt = open_database(config, must_be_set_up=False)
+    rt = open_database(config, must_be_set_up=False, needs_key=False)
     try:
         try:
             before = current_revision(rt.engine)
@@ -142,6 +155,18 @@ def cmd_init(args: argparse.Namespace) -> int:
             if before == after
             else f"Schema upgraded to {after}."
         )
+        key, created = ensure_journal_key(config, rt)
+        if created:
+            print(
+                f"Journal key written to {key}: back it up apart from the database "
+                "(docs/security.md)"
+            )
+        try:
+            keyed = journal_service.authenticate_unkeyed(rt.uow(), SYSTEM)
+        except journal_service.JournalBroken as error:
+            raise UserError(str(error)) from None
+        if keyed:
+            print(f"{keyed} journal entries written before the key now carry its codes")
         if _has_council(rt):
             print(f"Council: {queries.council_info(rt.uow())['name']} (already set up)")
         else:
@@ -155,18 +180,43 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_gateway_secret(config: Config) -> tuple[Path, bool]:
-    """The console gateway's shared secret (config.toml [consoles] secret_file): created, random
-    and readable by its owner only, when missing. Returns its path and whether it was created."""
+def ensure_journal_key(config: Config, rt: Runtime) -> tuple[Path, bool]:
+    """The journal's key file (config.toml [journal] key_file): created, random and readable by
+    its owner only, when no key is at hand (neither the file nor the variable) and the journal
+    was never written with one; the runtime then journals with it. Returns its path and whether
+    it was created. A journal written with a key that is not at hand needs that key back: a
+    new one would make every entry look forged."""
+    path = config.journal.key_path(config.server.instance_path)
+    if rt.journal_key is not None:
+        return path, False
+    if journal_service.has_codes(rt.reader()):
+        raise UserError(
+            f"the journal was written with a key that is not at hand ({path}, or the variable "
+            f"{config.journal.key_env or '(none named)'}): restore it from its backup; a new "
+            "key would make every entry look forged"
+        )
+    _write_secret(path)
+    rt.journal_key = config.journal.key(config.server.instance_path)
+    return path, True
+
+
+def _write_secret(path: Path) -> None:
+    """A new random secret in a file only its owner may read."""
     import secrets
 
-    path = config.consoles.path(config.consoles.secret_file, config.server.instance_path)
-    if read_secret(path) is not None:
-        return path, False
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(secrets.token_urlsafe(32) + "\n")
+
+
+def ensure_gateway_secret(config: Config) -> tuple[Path, bool]:
+    """The console gateway's shared secret (config.toml [consoles] secret_file): created, random
+    and readable by its owner only, when missing. Returns its path and whether it was created."""
+    path = config.consoles.path(config.consoles.secret_file, config.server.instance_path)
+    if read_secret(path) is not None:
+        return path, False
+    _write_secret(path)
     return path, True
 
 
@@ -441,7 +491,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.fresh:
         _delete_demo_database(url)
     config = dataclasses.replace(config, database=DatabaseConfig(url=url))
-    rt = open_database(config, must_be_set_up=False, serving=not args.no_serve)
+    rt = open_database(config, must_be_set_up=False, serving=not args.no_serve, needs_key=False)
     try:
         try:
             upgrade(rt.engine)
@@ -449,6 +499,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             raise UserError(
                 f"cannot set up the database {shown_url(url)}: {_first_line(error)}"
             ) from None
+        ensure_journal_key(config, rt)
         if _has_council(rt):
             info = demo.load_demo(rt)
             print(
@@ -705,7 +756,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     """List the API tokens: id, role, deputy, label, created, revoked (never the tokens)."""
     config = load_config(args.config)
-    rt = open_database(config)
+    rt = open_database(config, needs_key=False)  # it only reads
     try:
         rows = auth.list_tokens(rt.uow(), SYSTEM)
     finally:
@@ -799,11 +850,16 @@ def cmd_deputy_pin(args: argparse.Namespace) -> int:
 
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
-    """Recompute the journal's hash chain; exit 1 and name the first broken entry if any."""
-    config = load_config(args.config)
-    rt = open_database(config)
+    """Check the journal's chain, its authentication codes (with the key), the published anchors
+    and the record against it; exit 1 and name the first broken entry or differing row."""
     try:
-        report = verify_journal(rt.uow())
+        anchors = [Anchor.parse(text) for text in args.anchor]
+    except ValueError as error:
+        raise UserError(f"--anchor: {error}") from None
+    config = load_config(args.config)
+    rt = open_database(config, needs_key=False)
+    try:
+        report = verify_journal(rt.reader(one_snapshot=True), anchors)
     finally:
         rt.stop()
     print(report.describe())
@@ -860,7 +916,7 @@ def _write_record(
     --out: the target is checked first, the database closed before rendering."""
     path = _writable_target(args.out)
     config = load_config(args.config)
-    rt = open_database(config)
+    rt = open_database(config, needs_key=False)  # it only reads
     try:
         model = read(rt, _record_zone(config))
     finally:
@@ -944,7 +1000,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     out = export.check_target(Path(args.out).expanduser())
     config = load_config(args.config)
-    rt = open_database(config)
+    rt = open_database(config, needs_key=False)  # it only reads
     try:
         report = export.export(rt.reader(), selection, out)
     finally:
@@ -1080,7 +1136,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     journal = sub.add_parser("journal", parents=[common], help="check the journal")
     journal_sub = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
-    command("verify", cmd_journal_verify, journal_sub)
+    command("verify", cmd_journal_verify, journal_sub).add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a published anchor (shown on the public page, the archive pages and in the API at "
+        "every vote and sitting close) that the journal must still match; may be given several "
+        "times",
+    )
     _add_record_commands(command)
     _add_export_command(command)
     return parser

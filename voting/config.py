@@ -121,6 +121,28 @@ class SpeechTypeConfig:
 
 
 @dataclass(frozen=True)
+class JournalConfig:
+    """[journal]: where the key that authenticates the journal's entries is kept."""
+
+    key_file: str = "journal.key"
+    key_env: str = "VOTING_JOURNAL_KEY"
+
+    def key_path(self, instance_path: str) -> Path:
+        """The key file: absolute as given, else inside the instance folder."""
+        given = Path(self.key_file).expanduser()
+        return given if given.is_absolute() else Path(instance_path).expanduser() / given
+
+    def key(self, instance_path: str) -> bytes | None:
+        """The key: the environment variable `key_env` when it is set, else the file; None
+        when neither holds one (`voting init` creates the file)."""
+        from_env = os.environ.get(self.key_env, "").strip() if self.key_env else ""
+        if from_env:
+            return from_env.encode("utf-8")
+        held = read_secret(self.key_path(instance_path))
+        return None if held is None else held.encode("utf-8")
+
+
+@dataclass(frozen=True)
 class ConsolesConfig:
     """The seat consoles: how the gateway (`voting consoles`) reaches the server and the keys,
     and what a console may do (the bus ports are [[console_ports]])."""
@@ -158,8 +180,8 @@ class ConsolePortConfig:
 
 
 def read_secret(path: Path) -> str | None:
-    """The console gateway's shared secret, or None when its file is missing or empty (no
-    gateway may connect then)."""
+    """A secret kept in a file (the console gateway's, the journal's key), or None when the
+    file is missing or empty."""
     try:
         secret = path.read_text(encoding="utf-8").strip()
     except OSError:
@@ -190,6 +212,7 @@ class Config:
     floor: FloorConfig = field(default_factory=FloorConfig)
     speech_types: dict[str, SpeechTypeConfig] = field(default_factory=_default_speech_types)
     consoles: ConsolesConfig = field(default_factory=ConsolesConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
     console_ports: tuple[ConsolePortConfig, ...] = ()
 
     def database_url_resolved(self) -> str:
@@ -226,6 +249,7 @@ SECTIONS: dict[str, type] = {
     "rules": RulesConfig,
     "floor": FloorConfig,
     "consoles": ConsolesConfig,
+    "journal": JournalConfig,
 }
 SPEECH_TYPES = "speech_types"
 CONSOLE_PORTS = "console_ports"
@@ -555,6 +579,7 @@ def _validate(config: Config) -> None:
             consoles.server_url,
         ),
         (consoles.secret_file.strip() != "", "consoles.secret_file", "must not be empty", ""),
+        (config.journal.key_file.strip() != "", "journal.key_file", "must not be empty", ""),
         (consoles.keys_file.strip() != "", "consoles.keys_file", "must not be empty", ""),
         (
             1 <= consoles.reply_timeout_ms <= 1000,

@@ -110,17 +110,24 @@ export function startClock(root) {
 }
 
 /**
- * Follow the live push. Snapshots older than the one shown are dropped; a staff client that sees
- * a gap in the numbered events asks for a fresh snapshot, as does every client on reconnect
+ * Follow the live push. Snapshots older than the one shown are dropped: a lower journal number,
+ * or the same number read earlier (a state is never newer than its number, but a read that a
+ * commit overtook can be older than it, and a later push of the same state would not come). A
+ * staff client that sees a gap in the numbered events asks for a fresh snapshot, as does every
+ * client on reconnect
  * (the server sends one on every connection). `socket.ask()` asks for one at any time; its
  * answer goes through the same check, so a late answer never undoes a newer push.
  */
 export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus = null }) {
   let seq = -1;
+  let readAt = 0; // when the server read the snapshot shown (its state's `now`)
   const socket = io({ auth: token ? { token } : {}, transports: ["websocket"] });
   const accept = (snapshot) => {
     if (!snapshot || snapshot.seq < seq) return;
+    const at = Date.parse(snapshot.state?.now ?? "") || 0;
+    if (snapshot.seq === seq && at && at < readAt) return;
     seq = snapshot.seq;
+    readAt = at;
     if (snapshot.state && snapshot.state.now && !samples.length) {
       offsetMs = Date.parse(snapshot.state.now) - monotonic();
     }
@@ -143,6 +150,7 @@ export function connectLive({ token = null, onSnapshot, onEvent = null, onStatus
   setInterval(() => askClock(socket, 1), CLOCK_EVERY_MS);
   socket.on("disconnect", () => {
     seq = -1; // whatever comes after the reconnection is fresh (even a journal started anew)
+    readAt = 0;
     if (onStatus) onStatus("reconnecting");
   });
   socket.on("connect_error", (error) => {

@@ -77,6 +77,8 @@ function renderVote() {
         { for: r.for, against: r.against, abstain: r.abstain, not_voted: r.not_voted, absent: r.absent },
         vote.total_composition));
       bind(root, "threshold", `${t("threshold")}: ${r.threshold} · ${t("total")}: ${vote.total_composition}`);
+      // The public page publishes the journal's head at the close (docs/security.md).
+      bind(root, "anchor", mode === "web" && r.anchor ? `${t("anchor")}: ${r.anchor}` : "");
     }
   }
 }

@@ -98,8 +98,9 @@ def rt(db_url: str):  # type: ignore[no-untyped-def]
 
 
 def test_init_twice_creates_the_council_once(
-    voting, rt: Runtime, db_url: str, instance: Path
+    voting, rt: Runtime, db_url: str, instance: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("VOTING_JOURNAL_KEY")  # the key comes from the file init writes
     first = voting("init")
     assert first.code == 0, first.err
     assert f"Database: {shown_url(db_url)}" in first.out
@@ -109,14 +110,76 @@ def test_init_twice_creates_the_council_once(
     assert "Console gateway secret written" in first.out
     assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text().strip()) >= 40
     written = secret.read_text()
+    # the journal's key, likewise
+    key = instance / "journal.key"
+    assert f"Journal key written to {key}" in first.out
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text().strip()) >= 40
+    key_text = key.read_text()
 
     second = voting("init")
     assert second.code == 0, second.err
     assert "Schema is up to date" in second.out and "already set up" in second.out
     assert secret.read_text() == written and "secret written" not in second.out
+    assert key.read_text() == key_text and "Journal key written" not in second.out
     assert queries.council_info(rt.uow())["name"] == COUNCIL
-    # One council_created entry: the second run changed nothing.
-    assert voting("journal", "verify").out.strip() == "journal intact: 1 entries verified"
+    # One council_created entry, authenticated with the file's key: the second run changed nothing.
+    assert voting("journal", "verify").out.strip() == (
+        "journal intact: 1 entries verified, and the record matches them"
+    )
+    # Without its key the server does not start (it could record nothing), and says what to do.
+    key.unlink()
+    refused = voting("serve", "--port", "0")
+    assert refused.code == 2
+    assert "the journal's key is missing" in refused.err and "voting init" in refused.err
+    # Verifying needs no key, and says what it could not check.
+    assert voting("journal", "verify").out.strip() == (
+        "journal intact: 1 entries verified, and the record matches them "
+        "(authentication codes not checked: no key)"
+    )
+
+
+def test_init_gives_entries_written_before_the_key_their_codes(
+    voting, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade from a journal without a key, `voting init` authenticates the entries
+    (once their chain holds) and journals that it did; a broken chain is left as it is."""
+    assert voting("init").code == 0
+    sql(db_url, "UPDATE journal_entry SET mac = NULL")
+    sql(db_url, "UPDATE journal_head SET mac = NULL")
+    unkeyed = voting("journal", "verify")
+    assert unkeyed.code == 1
+    assert "entry 1: it carries no authentication code" in unkeyed.out
+    again = voting("init")
+    assert again.code == 0, again.err
+    assert "1 journal entries written before the key now carry its codes" in again.out
+    assert voting("journal", "verify").out.strip() == (
+        "journal intact: 2 entries verified, and the record matches them"
+    )
+    assert "journal entries written before" not in voting("init").out  # nothing left to do
+
+    # An entry stripped of its code once the journal has a key is a forgery waiting for this.
+    sql(db_url, "UPDATE journal_entry SET mac = NULL, actor = 'forged' WHERE seq = 1")
+    stripped = voting("init")
+    assert stripped.code == 2
+    assert "entry 1 has no authentication code although the journal has a key" in stripped.err
+    sql(db_url, "UPDATE journal_entry SET mac = NULL WHERE seq > 1")  # all of them now
+    sql(db_url, "UPDATE journal_head SET mac = NULL")
+    broken = voting("init")
+    assert broken.code == 2
+    assert "journal broken at entry 1" in broken.err and "left without codes" in broken.err
+
+
+def test_init_never_replaces_a_key_the_journal_was_written_with(
+    voting, instance: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VOTING_JOURNAL_KEY")
+    assert voting("init").code == 0
+    (instance / "journal.key").unlink()  # a restore onto a new host, without the key
+    refused = voting("init")
+    assert refused.code == 2
+    assert "written with a key that is not at hand" in refused.err
+    assert "restore it from its backup" in refused.err
+    assert not (instance / "journal.key").exists()
 
 
 @SQLITE_ONLY
@@ -563,7 +626,9 @@ def test_journal_verify_passes_after_a_demo_sitting_and_finds_edits_and_deletion
     last = journal_length(url)
     intact = voting("journal", "verify")
     assert intact.code == 0, intact.err
-    assert intact.out.strip() == f"journal intact: {last} entries verified"
+    assert intact.out.strip() == (
+        f"journal intact: {last} entries verified, and the record matches them"
+    )
 
     engine = create_engine(url)
     with engine.connect() as connection:
@@ -571,7 +636,7 @@ def test_journal_verify_passes_after_a_demo_sitting_and_finds_edits_and_deletion
             row.seq: row._mapping
             for row in connection.execute(
                 text(
-                    "SELECT seq, at, actor, kind, payload, prev_hash, hash FROM journal_entry "
+                    "SELECT seq, at, actor, kind, payload, prev_hash, hash, mac FROM journal_entry "
                     "WHERE seq IN (7, :last)"
                 ),
                 {"last": last},
@@ -579,8 +644,8 @@ def test_journal_verify_passes_after_a_demo_sitting_and_finds_edits_and_deletion
         }
     engine.dispose()
     insert = (
-        "INSERT INTO journal_entry (seq, at, actor, kind, payload, prev_hash, hash) "
-        "VALUES (:seq, :at, :actor, :kind, :payload, :prev_hash, :hash)"
+        "INSERT INTO journal_entry (seq, at, actor, kind, payload, prev_hash, hash, mac) "
+        "VALUES (:seq, :at, :actor, :kind, :payload, :prev_hash, :hash, :mac)"
     )
 
     # Someone edits entry 7 by hand.

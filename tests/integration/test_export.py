@@ -14,13 +14,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from halls import CHAIR, SECRETARY, Hall
+from halls import SECRETARY, Hall
 
 from voting.cli import main
 from voting.domain.errors import InvalidInput, NotFound
 from voting.opendata import DEPUTY_RESULTS, RESOURCES, column_names, validate
 from voting.services import council, export, queries, sittings, votes
-from voting.services.commands import AnnulVote, ChangeDeputy, ChangeItem, ManualResult, Revote
+from voting.services.commands import ChangeDeputy, ChangeItem, Revote
 from voting.services.export import ExportError, Selection
 from voting.services.roster_import import parse_deputies_csv
 
@@ -83,20 +83,12 @@ def hold_sitting(hall: Hall, *, formula: bool = False) -> Sitting:
     annulled = hall.open_vote(title="Про перерву")
     hall.cast_many(annulled, d[:24], "for")
     hall.close(annulled)
-    votes.annul_vote(
-        hall.rt.uow(), CHAIR, AnnulVote.parse({"reason": "Збій пульта"}, vote_id=annulled)
-    )
+    hall.annul(annulled)
 
     choices = {str(x): "for" for x in d[:22]} | {str(d[22]): "against"}
-    manual = votes.enter_manual_result(
-        hall.rt.uow(),
-        SECRETARY,
-        ManualResult.parse(
-            {"title": "Про зміну порядку денного", "choices": choices, "note": "Протокол 1"},
-            sitting_id=hall.sitting,
-        ),
-    )["vote_id"]
-    assert isinstance(manual, int)
+    manual = hall.enter_manual(
+        title="Про зміну порядку денного", choices=choices, note="Протокол 1"
+    )
     sittings.close_sitting(hall.rt.uow(), SECRETARY, hall.sitting)
     return Sitting(hall, roll_call, open_vote, secret, first, again, annulled, manual)
 

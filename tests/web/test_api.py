@@ -5,6 +5,16 @@ composition of 43), an open plenary sitting with three agenda items."""
 
 from __future__ import annotations
 
+import re
+
+#: The anchor a closed vote publishes: the journal entry that closed it, "SEQ:HASH".
+ANCHOR = re.compile(r"[0-9]+:[0-9a-f]{64}")
+
+
+def counted(result: dict[str, object]) -> dict[str, object]:
+    """A result's figures and outcome, without its anchor."""
+    return {key: value for key, value in result.items() if key != "anchor"}
+
 
 def choices_of(ids: list[int], choice: str) -> dict[int, str]:
     return {deputy_id: choice for deputy_id in ids}
@@ -139,7 +149,8 @@ def test_roll_call_vote_from_open_to_roll_call_list(hall, secretary, deputy, pub
 
     closed = secretary.ok("post", f"/votes/{vote_id}/close")
     assert closed["state"] == "closed"
-    assert closed["result"] == {
+    assert ANCHOR.fullmatch(closed["result"]["anchor"])  # published at the close
+    assert counted(closed["result"]) == {
         "registered": 31,
         "for": 22,
         "against": 4,
@@ -247,7 +258,8 @@ def test_secret_ballot_never_shows_who_chose_what(hall, secretary, deputy, publi
 
     closed = secretary.ok("post", f"/votes/{vote_id}/close")
     # 31 registered: more than half is 16; 12 for is not enough.
-    assert closed["result"] == {
+    assert ANCHOR.fullmatch(closed["result"]["anchor"])  # published at the close
+    assert counted(closed["result"]) == {
         "registered": 31,
         "for": 12,
         "against": 8,
@@ -344,7 +356,8 @@ def test_manual_result_of_the_counting_commission(hall, secretary, deputy, publi
         status=201,
     )
     assert entered["manual"] is True and entered["state"] == "closed"
-    assert entered["result"] == {
+    assert ANCHOR.fullmatch(entered["result"]["anchor"])  # published at the close
+    assert counted(entered["result"]) == {
         "registered": 31,
         "for": 25,
         "against": 1,
@@ -577,6 +590,39 @@ def test_journal_is_for_staff_only(hall, secretary, chair, deputy, public, prese
         anonymous = public.get(path)
         assert anonymous.status_code == 401
         assert anonymous.get_json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_closed_vote_publishes_its_anchor_and_the_journal_is_checked_against_it(
+    hall, secretary, public, present, cast_all
+):
+    """The anchor is in the vote's public answer from its close; `/journal/verify?anchor=`
+    checks the journal against published anchors, names a wrong one, and refuses a malformed
+    one by name."""
+    present(hall.deputies[:25])
+    vote = secretary.ok(
+        "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+    )["vote_id"]
+    assert public.ok("get", f"/votes/{vote}").get("result") is None  # nothing to anchor yet
+    cast_all(vote, {d: "for" for d in hall.deputies[:25]})
+    secretary.ok("post", f"/votes/{vote}/close")
+    anchor = public.ok("get", f"/votes/{vote}")["result"]["anchor"]
+    seq, digest = anchor.split(":")
+    entry = next(e for e in secretary.ok("get", "/journal")["entries"] if e["seq"] == int(seq))
+    assert (entry["kind"], entry["hash"], entry["payload"]["vote_id"]) == (
+        "vote_closed",
+        digest,
+        vote,
+    )
+
+    held = secretary.ok("get", f"/journal/verify?anchor={anchor}")
+    assert (held["ok"], held["anchors"], held["keyed"]) == (True, 1, True)
+    assert held["message"].endswith("(1 published anchor matched)")
+    wrong = secretary.ok("get", f"/journal/verify?anchor={seq}:{'0' * 64}")
+    assert (wrong["ok"], wrong["broken_seq"]) == (False, int(seq))
+    assert "differs from the published anchor" in wrong["message"]
+    bad = secretary.get("/journal/verify?anchor=12:abc")
+    assert bad.status_code == 422 and bad.get_json()["error"]["details"]["field"] == "anchor"
+    assert "64 hex digits" in bad.get_json()["error"]["message"]
 
 
 def test_me_names_the_token_holder(hall, secretary, chair, deputy, public, client):

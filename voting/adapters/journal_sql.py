@@ -18,11 +18,11 @@ from . import orm
 _HEAD = orm.table_of(orm.JournalHead)
 _ENTRY = orm.table_of(orm.JournalEntry)
 _LOCK_HEAD = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
-ENTRY_COLUMNS = ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash")
+ENTRY_COLUMNS = ("seq", "at", "actor", "kind", "payload", "prev_hash", "hash", "mac")
 _NEW_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == 1)
-    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+    .values(seq=bindparam("head_seq"), hash=bindparam("head_hash"), mac=bindparam("head_mac"))
 )
 #: PostgreSQL: a transaction's entries (one array per column) and the new head in one statement.
 #: The text arrays are bound as `text[]`, not as their columns' `varchar(n)[]`: a cast to
@@ -58,12 +58,15 @@ def lock_head(session: Session) -> tuple[int, str]:
     return row.seq, row.hash
 
 
-def write(session: Session, entries: Sequence[Mapping[str, object]], head: tuple[int, str]) -> None:
-    """The transaction's entries (each with every column of ENTRY_COLUMNS) and the new head."""
+def write(
+    session: Session, entries: Sequence[Mapping[str, object]], head: tuple[int, str, str]
+) -> None:
+    """The transaction's entries (each with every column of ENTRY_COLUMNS) and the new head
+    (seq, hash, mac)."""
     if not entries:
         return
-    seq, digest = head
-    new_head = {"head_seq": seq, "head_hash": digest}
+    seq, digest, mac = head
+    new_head = {"head_seq": seq, "head_hash": digest, "head_mac": mac}
     if session.get_bind().dialect.name == "postgresql":
         arrays = {f"entry_{name}": [entry[name] for entry in entries] for name in ENTRY_COLUMNS}
         session.execute(_WRITE_JOURNAL_PG, new_head | arrays)

@@ -181,6 +181,8 @@ class Sitting(Base):
     state: Mapped[str] = mapped_column(String(20), default="planned")
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The anchor published at the close: "SEQ:HASH" of the journal entry that recorded it.
+    anchor: Mapped[str | None] = mapped_column(String(100))
     #: When the broadcast (the recording) of the sitting started: speeches give their offset in it.
     broadcast_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: What the protocol states: where the sitting was held, who chaired it (the head, or the
@@ -272,6 +274,8 @@ class Vote(Base):
     result: Mapped[str | None] = mapped_column(String(20))
     annul_reason: Mapped[str | None] = mapped_column(Text)
     annulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The anchor published at the close: "SEQ:HASH" of the journal entry that recorded it.
+    anchor: Mapped[str | None] = mapped_column(String(100))
 
 
 class Ballot(Base):
@@ -430,6 +434,9 @@ class JournalEntry(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA-256 of `hash` with the journal's key (domain/journal.py); empty in entries
+    #: written before the journal had a key.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class JournalHead(Base):
@@ -439,6 +446,7 @@ class JournalHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # of the head (domain/journal.py)
 
 
 class User(Base):

@@ -127,11 +127,14 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
         row = closed_sitting(uow, sitting_id)
         session = None if row.session_id is None else uow.session.get(orm.Session, row.session_id)
         votes: dict[int | None, list[dict[str, object]]] = defaultdict(list)
-        for v in uow.session.scalars(
-            select(orm.Vote)
-            .where(orm.Vote.sitting_id == row.id, orm.Vote.state != VoteState.OPEN)
-            .order_by(orm.Vote.id)
-        ):
+        rows = list(
+            uow.session.scalars(
+                select(orm.Vote)
+                .where(orm.Vote.sitting_id == row.id, orm.Vote.state != VoteState.OPEN)
+                .order_by(orm.Vote.id)
+            )
+        )
+        for v in rows:
             votes[v.item_id].append(vote_dict(v))
         items = [
             {
@@ -150,7 +153,12 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
                 .order_by(orm.AgendaItem.position)
             )
         ]
-        return {**_sitting_dict(row, session), "items": items, "other_votes": votes[None]}
+        return {
+            **_sitting_dict(row, session),
+            "anchor": row.anchor,
+            "items": items,
+            "other_votes": votes[None],
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,8 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
         round_ = latest_round(uow, row.id)
         return {
             **_sitting_dict(row),
+            # The journal's head at the close, published: `voting journal verify --anchor`.
+            "anchor": row.anchor,
             **presence_of(uow, row).to_dict(),
             "registration": None
             if round_ is None
@@ -221,6 +223,8 @@ def vote_result(vote: orm.Vote) -> dict[str, object] | None:
         "absent": vote.count_absent,
         "threshold": vote.threshold,
         "result": vote.result,
+        # The journal's head at the close, published: `voting journal verify --anchor`.
+        "anchor": vote.anchor,
         "result_uk": RESULT_UK[Result(vote.result)],
     }
 
@@ -411,14 +415,24 @@ def live_state(uow: UnitOfWork, audience: str = "public") -> dict[str, object]:
     return live_states(uow, (audience,))[1][audience]
 
 
+def _head_last(uow: UnitOfWork, wanted: bool) -> int | None:
+    """The journal's head, read after the state it labels (see live_states)."""
+    if not wanted:
+        return None
+    head_row = uow.session.get(orm.JournalHead, 1)
+    return 0 if head_row is None else head_row.seq
+
+
 def live_states(
     uow: UnitOfWork,
     audiences: Iterable[str] = AUDIENCES,
     with_head: bool = False,
     floor_rules: FloorRules | None = None,
 ) -> tuple[int | None, dict[str, dict[str, object]]]:
-    """`live_state` of each audience, read in one transaction (a push reads them all at once),
-    and with `with_head` the journal's head (else None), read first: no state is older.
+    """`live_state` of each audience, read together (a push reads them all at once), and with
+    `with_head` the journal's head (else None), read last: no part of a state is newer than
+    the number (on PostgreSQL each statement reads the last commit, so a commit during the read
+    can leave some parts older; it pokes the pusher, whose next read brings them).
     `floor_rules` order the speaker list (the council's configured rules; defaults if None)."""
     rules = FloorRules() if floor_rules is None else floor_rules
     wanted = list(audiences)
@@ -426,10 +440,6 @@ def live_states(
         if audience not in AUDIENCES:
             raise ValueError(f"unknown audience {audience!r}")
     with uow:
-        head = None
-        if with_head:
-            head_row = uow.session.get(orm.JournalHead, 1)
-            head = 0 if head_row is None else head_row.seq
         council = the_council(uow)
         common: dict[str, object] = {
             "now": uow.now().isoformat(),
@@ -449,7 +459,7 @@ def live_states(
         out = {audience: dict(common) for audience in wanted}
         followed = live_sitting(uow)
         if followed is None:
-            return head, out
+            return _head_last(uow, with_head), out
         round_ = latest_round(uow, followed.id)
         state = presence_in(uow, followed, council, round_)
         sitting = {
@@ -494,7 +504,7 @@ def live_states(
                     if light
                     else _live_vote(facts, council.show_running_split, staff, state)
                 )
-        return head, out
+        return _head_last(uow, with_head), out
 
 
 def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:

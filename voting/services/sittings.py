@@ -259,6 +259,7 @@ def close_sitting(uow: UnitOfWork, actor: Actor, sitting_id: object) -> None:
         end_speech_at_close(uow, actor, sitting.id)
         sitting.state, sitting.closed_at = closed, uow.now()
         uow.journal(actor, "sitting_closed", {"sitting_id": sitting.id})
+        sitting.anchor = uow.anchor()  # published with the record (domain/journal.py)
         uow.commit()
 
 

@@ -17,7 +17,7 @@ from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.domain.actors import Actor
 from voting.domain.errors import DomainError, InvalidInput, NotFound
 from voting.domain.events import DomainEvent
-from voting.domain.journal import canonical, entry_hash
+from voting.domain.journal import canonical, entry_hash, entry_mac, head_mac
 
 from .bus import EventBus
 from .group_commit import GroupCommitter
@@ -58,12 +58,16 @@ def _shown_id(ident: int) -> str:
     return str(ident) if abs(ident) < 10**30 else "with an id of more than 30 digits"
 
 
+class JournalKeyMissing(RuntimeError):
+    """The process was started without the journal's key (a set-up error, not the user's)."""
+
+
 class Units(Protocol):
     """Whatever gives out units of work (a runtime): the dependency use cases are given."""
 
     def uow(self) -> UnitOfWork: ...
 
-    def reader(self) -> UnitOfWork: ...
+    def reader(self, one_snapshot: bool = False) -> UnitOfWork: ...
 
 
 class UnitOfWork:
@@ -80,8 +84,13 @@ class UnitOfWork:
         purger: SecretHistoryPurger | None = None,
         casts: GroupCommitter[Any] | None = None,
         floor_requests: GroupCommitter[Any] | None = None,
+        journal_key: bytes | None = None,
     ) -> None:
         self.read_only = read_only
+        self.one_snapshot = False  # see reader()
+        #: The key that authenticates journal entries (config.toml [journal]); a unit of work
+        #: without one cannot write to the journal.
+        self.journal_key = journal_key
         self.purger = purger
         #: The process's group committer of casts: casts arriving together share a transaction
         #: (services/casting.py). Owned by the runtime, shared by every unit of work it makes.
@@ -100,9 +109,21 @@ class UnitOfWork:
         self._journal_head: tuple[int, str] | None = None  # (seq, hash), once locked
         self._entries: list[dict[str, object]] = []  # written at commit
 
-    def reader(self) -> UnitOfWork:
-        """A fresh unit of work on the same database that only reads (see `read_only`)."""
-        return UnitOfWork(self.engine, self.session_factory, self.bus, self.clock, read_only=True)
+    def reader(self, one_snapshot: bool = False) -> UnitOfWork:
+        """A fresh unit of work on the same database that only reads (see `read_only`). On
+        PostgreSQL each of its statements reads the last commit, unless `one_snapshot`: then
+        all read one (a REPEATABLE READ transaction), for a check that compares tables with
+        each other (the journal's verification) while commits go on."""
+        reader = UnitOfWork(
+            self.engine,
+            self.session_factory,
+            self.bus,
+            self.clock,
+            read_only=True,
+            journal_key=self.journal_key,
+        )
+        reader.one_snapshot = one_snapshot
+        return reader
 
     def __enter__(self) -> UnitOfWork:
         if self._active:
@@ -116,7 +137,9 @@ class UnitOfWork:
                 # transaction: around a reader's statements one would only cost two round trips
                 # (BEGIN, ROLLBACK) that a live push pays on every read. SQLite's reader keeps
                 # its transaction: there it is one snapshot for all the statements.
-                options["isolation_level"] = "AUTOCOMMIT"
+                options["isolation_level"] = (
+                    "REPEATABLE READ" if self.one_snapshot else "AUTOCOMMIT"
+                )
             self.session.connection(execution_options=options)
         self._events, self._after_commit, self._committed = [], [], False
         self._journal_head, self._entries = None, []
@@ -179,6 +202,12 @@ class UnitOfWork:
         written at commit, however many entries there are in one statement on PostgreSQL (one
         round trip) and in two on SQLite.
         """
+        if self.journal_key is None:
+            raise JournalKeyMissing(
+                "the journal has no key, so nothing can be recorded: run `voting init` (it "
+                "creates the key file of config.toml [journal] key_file) or set the variable "
+                "named by [journal] key_env"
+            )
         self.lock_journal()
         assert self._journal_head is not None
         last, previous = self._journal_head
@@ -195,15 +224,25 @@ class UnitOfWork:
                 "payload": payload_json,
                 "prev_hash": previous,
                 "hash": digest,
+                "mac": entry_mac(self.journal_key, digest),
             }
         )
         self._journal_head = (seq, digest)
         self._events.append(DomainEvent(seq, kind, dict(payload if public is None else public)))
         return seq
 
+    def anchor(self) -> str:
+        """The anchor of the last entry appended: "SEQ:HASH", published at a close."""
+        assert self._journal_head is not None and self._entries, "nothing journaled yet"
+        seq, digest = self._journal_head
+        return f"{seq}:{digest}"
+
     def _write_journal(self) -> None:
-        if self._journal_head is not None:
-            journal_sql.write(self.session, self._entries, self._journal_head)
+        if self._journal_head is not None and self._entries:
+            assert self.journal_key is not None  # no entry is made without it
+            seq, digest = self._journal_head
+            mac = head_mac(self.journal_key, seq, digest)
+            journal_sql.write(self.session, self._entries, (seq, digest, mac))
         # A later append (after this commit) locks and reads the head afresh.
         self._entries, self._journal_head = [], None
 

@@ -221,6 +221,7 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     # Who was present: registered at the close, and whoever voted (they were in the hall).
     registered = (set(state.registered) | voters) & counted
     rule = vote_rule(vote)
+    filled_in: dict[str, list[int]] = {}  # outcome -> the deputies given it at the close
     if secret:
         counts = {
             row.choice: row.count
@@ -260,20 +261,21 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
                         vote_id=vote.id, deputy_id=deputy_id, outcome=outcome.value, cast_at=None
                     )
                 )
+                filled_in.setdefault(outcome.value, []).append(deputy_id)
     _store_tally(vote, tally)
     vote.state, vote.closed_at = VoteState.CLOSED, uow.now()
-    uow.journal(
-        actor,
-        "vote_closed",
-        {
-            "vote_id": vote.id,
-            "sitting_id": vote.sitting_id,
-            "item_id": vote.item_id,
-            "kind": vote.kind,
-            "manual": vote.manual,
-            **tally.to_dict(),
-        },
-    )
+    closed = {
+        "vote_id": vote.id,
+        "sitting_id": vote.sitting_id,
+        "item_id": vote.item_id,
+        "kind": vote.kind,
+        "manual": vote.manual,
+        **tally.to_dict(),
+    }
+    # The journal seals every ballot row (services/facts.py), these too; the screens get the
+    # counts only (an open vote's per-deputy lines are for the protocol).
+    uow.journal(actor, "vote_closed", {**closed, "filled_in": filled_in}, public=closed)
+    vote.anchor = uow.anchor()  # published with the result (domain/journal.py)
     if vote.item_id is not None and vote.stage == Stage.AS_A_WHOLE:  # it decides its item
         item = get_item(uow, vote.item_id)
         change_item_status(uow, actor, item, decided_by(tally.result is Result.ADOPTED))

@@ -12,6 +12,8 @@ from voting.bootstrap import Runtime
 from voting.domain.actors import Actor
 from voting.domain.errors import InvalidInput, PermissionDenied
 from voting.domain.floor import FloorRules
+from voting.domain.journal import Anchor
+from voting.record_jobs import off_the_event_loop
 from voting.services import auth as auth_service
 from voting.services import (
     casting,
@@ -31,6 +33,9 @@ from .auth import current_actor, is_staff, presented_token, require_actor, requi
 from .errors import error_body
 from .events import strict_loads
 from .openapi import openapi_document
+
+#: Published anchors one verification checks at most (each is one entry looked up).
+MAX_ANCHORS = 1000
 
 bp = Blueprint("api", __name__)
 
@@ -590,13 +595,30 @@ def journal() -> ResponseReturnValue:
 @bp.get("/journal/verify")
 @require_actor
 def journal_verify() -> ResponseReturnValue:
+    """The same check as `voting journal verify`, with `?anchor=SEQ:HASH` (repeatable) for the
+    published anchors the journal must still match."""
     if not is_staff(actor()):
         raise PermissionDenied("the journal is for the secretary and the chair")
-    report = journal_service.verify_journal(reader())
+    given = request.args.getlist("anchor")
+    if len(given) > MAX_ANCHORS:
+        raise InvalidInput(f"at most {MAX_ANCHORS} anchors at once", field="anchor")
+    try:
+        anchors = [Anchor.parse(text) for text in given]
+    except ValueError as error:
+        raise InvalidInput(str(error), field="anchor") from None
+    # One snapshot while casts go on; the checking off the event loop (it takes seconds for a
+    # journal of years, and casts must not wait for it).
+    report = journal_service.verify_journal(
+        rt().reader(one_snapshot=True), anchors, run=off_the_event_loop
+    )
     return {
         "ok": report.ok,
         "checked": report.checked,
         "broken_seq": report.broken_seq,
+        "table": report.table,
+        "row": None if report.row is None else list(report.row),
+        "keyed": report.keyed,
+        "anchors": report.anchors,
         "message": report.describe(),
     }
 

@@ -98,6 +98,7 @@ STRINGS = {
     "time_left": _l("Time left"),
     "no_limit": _l("No time limit"),
     "threshold": _l("Needed"),
+    "anchor": _l("Journal anchor"),
     "registered": _l("Registered"),
     "total": _l("Total composition"),
     "votes_cast": _l("Votes cast"),
@@ -275,6 +276,7 @@ EVENTS = {
     "console_online": _l("seat console answers"),
     "console_offline": _l("seat console not answering"),
     "console_bus_trouble": _l("trouble on the consoles' bus"),
+    "journal_keyed": _l("earlier journal entries authenticated with the key"),
 }
 
 #: What a person at a screen is told when the server refuses, by the error's code; the server's

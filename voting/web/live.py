@@ -1,7 +1,8 @@
 """Live push over Socket.IO: a snapshot on connect, then fresh snapshots as the sitting moves.
 
-Every connection first receives `snapshot` {seq, state[, me]}: the journal's sequence number and
-the live state (queries.live_state) read after it, so never older than `seq`; a deputy's
+Every connection first receives `snapshot` {seq, state[, me]}: the live state
+(queries.live_state) and the journal's sequence number read after it, so no part of the state is
+newer than `seq` (a commit during the read is followed by another push); a deputy's
 connection also gets `me` (their own registration and recorded choice). After each commit the
 server pushes a fresh snapshot to every audience, computed once per audience and coalesced so
 that a burst of casts costs one push per pause (50-500 ms by what a push costs: push.py)
@@ -301,7 +302,7 @@ def audience_of(actor: Actor | None) -> str:
 
 
 def snapshot(runtime: Runtime, actor: Actor | None = None) -> dict[str, object]:
-    """The journal's last sequence number, then the state (read after it, so never older);
+    """The state, then the journal's last sequence number (see audience_snapshots);
     a deputy's own line as `me`."""
     return audience_snapshot(runtime, audience_of(actor), actor)
 
@@ -316,8 +317,10 @@ def audience_snapshot(
 
 
 def audience_snapshots(runtime: Runtime, audiences: Iterable[str]) -> dict[str, dict[str, object]]:
-    """{seq, state} for each audience, read at once: the journal's last sequence number, then
-    the states (read after it, so never older)."""
+    """{seq, state} for each audience, read at once: the states, then the journal's last
+    sequence number (read after them, so no part of a state is newer than its number: a state
+    newer than its number would make the next push, with the same state and the right number,
+    look like nothing new, and an older snapshot with a higher number could replace it)."""
     wanted = list(audiences)
     try:
         seq, states = queries.live_states(

@@ -682,7 +682,15 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
         200,
     ),
     ("get", "/journal", "Journal entries after a sequence number", "journal", None, True, 200),
-    ("get", "/journal/verify", "Verify the journal's hash chain", "journal", None, True, 200),
+    (
+        "get",
+        "/journal/verify",
+        "Verify the journal (chain, codes, published anchors) and the record against it",
+        "journal",
+        None,
+        True,
+        200,
+    ),
     ("post", "/tokens", "Issue a bearer token", "auth", "TokenRequest", True, 201),
     ("get", "/tokens", "The tokens issued (never the tokens themselves)", "auth", None, True, 200),
     ("delete", "/tokens/{token_id}", "Revoke a token (it then gets 401)", "auth", None, True, 200),
@@ -730,6 +738,21 @@ def openapi_document() -> dict[str, Any]:
         ]
         if path == "/journal":
             params.append({"name": "after", "in": "query", "schema": {"type": "integer"}})
+        if path == "/journal/verify":
+            params.append(
+                {
+                    "name": "anchor",
+                    "in": "query",
+                    "description": "A published anchor SEQ:HASH the journal must still match",
+                    "schema": {
+                        "type": "array",
+                        "maxItems": 1000,
+                        "items": {"type": "string", "pattern": "^[0-9]{1,18}:[0-9a-fA-F]{64}$"},
+                    },
+                    "style": "form",
+                    "explode": True,
+                }
+            )
         if path.endswith("/speeches"):
             params.append(
                 {
