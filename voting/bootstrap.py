@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,7 +36,7 @@ from voting.services.casting import CastRequest
 from voting.services.floor import FloorRequest, new_request_committer
 from voting.services.group_commit import GroupCommitter
 from voting.services.microphones import MicrophoneDriver, MicrophonePort
-from voting.services.uow import Clock, UnitOfWork, utcnow
+from voting.services.uow import Clock, UnitOfWork, direct, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,9 @@ class Runtime:
     #: The key that authenticates the journal's entries (config.toml [journal]); None: this
     #: process can read but not record (`voting init` creates the key).
     journal_key: bytes | None = None
+    #: How the use cases run CPU-heavy work that may wait (password hashing): right here, or,
+    #: under `voting serve`, off the event loop (adapters/event_loop.py, set by the server).
+    offload: Callable[..., Any] = direct
     jobs: list[Periodic] = field(default_factory=list)
     _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
@@ -76,6 +80,7 @@ class Runtime:
             casts=self.casts,
             floor_requests=self.floor_requests,
             journal_key=self.journal_key,
+            offload=self.offload,
         )
 
     def reader(self, one_snapshot: bool = False) -> UnitOfWork:

@@ -23,10 +23,11 @@ percentage while the worker processes render.
 
 How: a PDF is rendered in a separate process (protocols.worker.render_in_worker). Under
 `voting serve` every thread is a greenlet of one OS thread (gevent), and waiting for the worker
-(reading its pipe, joining it) would block them all: `off_the_event_loop` hands that wait to
-gevent's hub threadpool, a real OS thread, and the calling greenlet sleeps on the result
-cooperatively while the hub keeps serving casts. Without gevent (tests, the CLI) the call runs
-in the calling thread. At most `RENDERS_AT_ONCE` renders run at a time.
+(reading its pipe, joining it) would block them all: `off_the_event_loop`
+(adapters/event_loop.py) hands that wait to gevent's hub threadpool, a real OS thread, and the
+calling greenlet sleeps on the result cooperatively while the hub keeps serving casts. Without
+gevent (tests, the CLI) the call runs in the calling thread. At most `RENDERS_AT_ONCE` renders
+run at a time.
 """
 
 from __future__ import annotations
@@ -35,17 +36,16 @@ import hashlib
 import logging
 import os
 import secrets
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
 
 from protocols.render import Model, Progress
 from protocols.worker import render_in_worker
+from voting.adapters.event_loop import off_the_event_loop
 from voting.domain.errors import DomainError
 from voting.domain.events import DomainEvent
 from voting.domain.sittings import SittingState
@@ -71,20 +71,6 @@ RENDERS_AT_ONCE = 2
 RECORD_JOB_SECONDS = 0.5
 #: The open-data files of a sitting: <resource>.csv and <resource>.json.
 OPENDATA_FORMATS = ("csv", "json")
-
-T = TypeVar("T")
-
-
-def off_the_event_loop(call: Callable[..., T], *args: Any) -> T:
-    """Run a blocking call (waiting for a worker process) without blocking gevent's loop: in
-    the hub's threadpool when threading is monkey-patched, else right here."""
-    if "gevent" in sys.modules:
-        from gevent import get_hub, monkey
-
-        if monkey.is_module_patched("threading"):
-            result: T = get_hub().threadpool.apply(call, args)
-            return result
-    return call(*args)
 
 
 @dataclass(frozen=True, slots=True)

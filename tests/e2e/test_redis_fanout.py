@@ -8,7 +8,6 @@ VOTING_TEST_DATABASE_URL."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import requests
 import socketio
 from planning import plan_sitting
 from serving import ServerProcess, clean_environment, write_config
-from skipping import skip_or_fail
+from skipping import redis_test_url
 
 from voting.adapters.schema import upgrade
 from voting.bootstrap import build_runtime
@@ -36,25 +35,6 @@ from voting.services import auth, council
 from voting.services.commands import AddDeputy, CreateToken
 
 pytestmark = pytest.mark.e2e
-
-REDIS_ENV = "VOTING_TEST_REDIS_URL"
-
-
-def redis_test_url() -> str:
-    """The Redis URL for tests, or skip (fail in CI) with the reason."""
-    import redis
-
-    url = os.environ.get(REDIS_ENV)
-    if not url:
-        skip_or_fail(f"{REDIS_ENV} is not set; the several-processes tests skipped")
-    client = redis.Redis.from_url(url, socket_connect_timeout=5)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        skip_or_fail(f"Redis at {url} is unreachable: {error.__class__.__name__}")
-    finally:
-        client.close()
-    return url
 
 
 class Screen:

@@ -217,6 +217,7 @@ def test_five_wrong_pins_lock_the_card_for_five_minutes(
     assert entry["kind"] == "card_locked"
     assert entry["payload"] == {
         "deputy_id": with_pin,
+        "source": "",
         "failed_attempts": 5,
         "locked_until": until.isoformat(),
     }
@@ -242,6 +243,30 @@ def test_five_wrong_pins_lock_the_card_for_five_minutes(
         ).deputy_id
         == hall.deputies[1]
     )
+
+
+def test_wrong_pins_from_one_terminal_lock_the_card_only_there(
+    hall: Hall, runtime: Runtime, with_pin: int
+) -> None:
+    """Whoever knows a card's UID can shut out only their own address: the deputy still signs in
+    at their terminal, and a lock elsewhere neither counts nor shows there."""
+    attempt = SignInWithCard.parse({"card_uid": card(hall), "pin": "0000"})
+    for _ in range(4):
+        with pytest.raises(auth.WrongCredentials):
+            auth.login_with_card(runtime.uow(), attempt, source="10.0.0.66")
+    with pytest.raises(auth.CardLocked) as locked:
+        auth.login_with_card(runtime.uow(), attempt, source="10.0.0.66")
+    assert "from this terminal" in locked.value.message
+    right = SignInWithCard.parse({"card_uid": card(hall), "pin": PIN})
+    with pytest.raises(auth.CardLocked):  # not even the right PIN from there
+        auth.login_with_card(runtime.uow(), right, source="10.0.0.66")
+    assert auth.login_with_card(runtime.uow(), right, source="10.0.0.12").deputy_id == with_pin
+    # The deputy's own wrong PINs count apart from the attacker's: four more are only "wrong".
+    for _ in range(4):
+        with pytest.raises(auth.WrongCredentials):
+            auth.login_with_card(runtime.uow(), attempt, source="10.0.0.12")
+    locks = [e["payload"] for e in journal(runtime) if e["kind"] == "card_locked"]
+    assert [lock["source"] for lock in locks] == ["10.0.0.66"]
 
 
 def test_a_right_pin_starts_the_count_again(hall: Hall, runtime: Runtime, with_pin: int) -> None:

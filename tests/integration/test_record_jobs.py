@@ -93,7 +93,7 @@ from protocols.model import (
     BallotLine, CouncilDetails, Counts, FactionGroup, RollCallSheet, SittingHeader, VoteRecord,
 )
 from protocols.worker import render_in_worker
-from voting.record_jobs import off_the_event_loop
+from voting.adapters.event_loop import off_the_event_loop
 
 MOMENT = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
 

@@ -242,7 +242,9 @@ def test_five_wrong_pins_lock_the_card_with_429_until_a_named_time(
         refused(attempt("0000"), 401, "wrong_credentials")
     until = (clock.now + timedelta(minutes=5)).isoformat()
     fifth = attempt("0000")
-    error = refused(fifth, 429, "card_locked", "locked until", until)
+    error = refused(
+        fifth, 429, "card_locked", "from this terminal: it is refused here until", until
+    )
     assert fifth.headers["Retry-After"] == "300"
     assert error["details"]["locked_until"] == until
 

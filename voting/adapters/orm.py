@@ -146,8 +146,6 @@ class Deputy(Base):
     is_head: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     pin_hash: Mapped[str | None] = mapped_column(String(300))
-    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
-    pin_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The deputy's public contacts (annex 30's email and telephone), from the roster import.
     email: Mapped[str | None] = mapped_column(String(300))
     telephone: Mapped[str | None] = mapped_column(String(100))
@@ -447,6 +445,18 @@ class JournalHead(Base):
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
     mac: Mapped[str | None] = mapped_column(String(64))  # of the head (domain/journal.py)
+
+
+class PinLock(Base):
+    """Wrong PINs for one card from one source address (a terminal): after PIN_ATTEMPTS the card
+    is refused *at that address* until `locked_until`, and still works everywhere else (so
+    whoever knows a card's UID can shut out only their own address)."""
+
+    __tablename__ = "pin_lock"
+    deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class User(Base):

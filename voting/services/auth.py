@@ -3,11 +3,15 @@ deputies who sign in at a terminal with their card and a PIN.
 
 Signing in (`login`, `login_with_card`) issues a bearer token that expires after
 `LOGIN_TOKEN_LIFETIME`; `logout` revokes it. A PIN is short, so failed PIN attempts are counted
-per deputy (per card) in the database: after `PIN_ATTEMPTS` failures the card is locked for
-`PIN_LOCK`. The count lives in the database, not in memory, because the API runs in many threads
-and may run in several processes or be restarted: a counter in one process's memory could be
-reset by a restart or sidestepped by spreading guesses over processes, while the deputy's row is
-shared by all of them and its row lock (SQLite: the write lock) makes check-and-count atomic.
+per card and source address (a terminal) in the database: after `PIN_ATTEMPTS` failures from one
+address the card is refused there for `PIN_LOCK`, and still works from every other address (so
+whoever knows a card's UID cannot lock its deputy out). The count lives in the database, not in
+memory, because the API runs in many threads and may run in several processes or be restarted:
+a counter in one process's memory could be reset by a restart or sidestepped by spreading
+guesses over processes, while the deputy's row is shared by all of them and its row lock
+(SQLite: the write lock) makes check-and-count atomic. Passwords and PINs are hashed (scrypt)
+off the server's event loop, one at a time, so a flood of sign-ins cannot stall the casts; the
+web door also limits attempts per address (web/throttle.py).
 Neither a password nor a PIN nor a token is ever logged or journaled; only their hashes are kept.
 """
 
@@ -17,12 +21,14 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from voting.adapters import orm
 from voting.domain.actors import PERSON_ROLES, Actor, Role
@@ -38,7 +44,7 @@ from .commands import (
     pin_value,
 )
 from .council import card_uid_is
-from .uow import UnitOfWork
+from .uow import UnitOfWork, direct
 
 ROLES = tuple(role.value for role in PERSON_ROLES)
 
@@ -55,7 +61,8 @@ class WrongCredentials(DomainError):
 
 
 class CardLocked(DomainError):
-    """Too many wrong PINs for one card: it is locked until `locked_until` (in the details)."""
+    """Too many wrong PINs for one card from one terminal: refused there until `locked_until`
+    (in the details)."""
 
     code = "card_locked"
     status = 429
@@ -63,7 +70,7 @@ class CardLocked(DomainError):
 
 #: How long a token issued at sign-in works (tokens made by the secretary or the CLI do not expire).
 LOGIN_TOKEN_LIFETIME = timedelta(hours=12)
-#: Failed PIN attempts for one card before it is locked, and how long it stays locked.
+#: Failed PIN attempts for one card from one source before it is refused there, and how long.
 PIN_ATTEMPTS = 5
 PIN_LOCK = timedelta(minutes=5)
 #: Who the journal names when a card is locked: the system, guarding against PIN guessing.
@@ -72,20 +79,41 @@ SYSTEM_GUARD = Actor(Role.SYSTEM, "system:sign-in")
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
-def hash_password(password: str) -> str:
+#: One password or PIN hash at a time: a flood of sign-ins waits here (cooperatively, under
+#: gevent) rather than taking every core from the casts.
+_HASHING = threading.BoundedSemaphore(1)
+
+
+def _scrypt(secret: str, salt: bytes, run: Callable[..., bytes] = direct) -> bytes:
+    """scrypt (about 60 ms of CPU and 16 MB of memory), off the server's event loop, one at a
+    time, at the lowest CPU priority, and then a pause as long as it took before the next one:
+    a flood of sign-ins gets at most half a core, and its memory traffic at most half the time
+    (which no CPU priority keeps from slowing the other cores)."""
+    with _HASHING:
+        started = time.monotonic()
+        digest = run(partial(hashlib.scrypt, secret.encode(), salt=salt, **_SCRYPT))
+        time.sleep(time.monotonic() - started)  # cooperative under gevent
+        return digest
+
+
+def hash_password(password: str, run: Callable[..., bytes] = direct) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    digest = _scrypt(password, salt, run)
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
-def check_password(password: str, stored: str) -> bool:
+def check_password(password: str, stored: str, run: Callable[..., bytes] = direct) -> bool:
     try:
         scheme, salt, digest = stored.split("$")
     except ValueError:
         return False
     if scheme != "scrypt":
         return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
+    try:
+        salt_bytes = bytes.fromhex(salt)
+    except ValueError:
+        return False
+    candidate = _scrypt(password, salt_bytes, run)
     return hmac.compare_digest(candidate.hex(), digest)
 
 
@@ -132,7 +160,10 @@ def add_user(
         if uow.session.scalars(select(orm.User).where(orm.User.username == name)).first():
             raise InvalidInput(f"the user {name!r} already exists", field="username")
         user = orm.User(
-            username=name, password_hash=hash_password(secret), role=role_name, deputy_id=deputy
+            username=name,
+            password_hash=hash_password(secret, uow.offload),
+            role=role_name,
+            deputy_id=deputy,
         )
         uow.session.add(user)
         uow.session.flush()
@@ -149,7 +180,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> Actor:
     """The actor for a username and password, or PermissionDenied."""
     with uow:
         user = uow.session.scalars(select(orm.User).where(orm.User.username == username)).first()
-        if user is None or not check_password(password, user.password_hash):
+        if user is None or not check_password(password, user.password_hash, uow.offload):
             raise PermissionDenied("wrong username or password")
         return Actor(Role(user.role), f"{user.role}:{user.username}", user.deputy_id)
 
@@ -348,7 +379,8 @@ def login(uow: UnitOfWork, command: SignIn, lifetime: timedelta = LOGIN_TOKEN_LI
     with uow:  # read, then check the password outside any transaction (scrypt takes a while)
         user = uow.session.scalars(select(orm.User).where(orm.User.username == name)).first()
         seen = None if user is None else (user.id, user.password_hash)
-    if not check_password(secret, _decoy_hash() if seen is None else seen[1]) or seen is None:
+    stored = _decoy_hash() if seen is None else seen[1]
+    if not check_password(secret, stored, uow.offload) or seen is None:
         raise WrongCredentials(WRONG_LOGIN)
     with uow:
         user = uow.session.get(orm.User, seen[0])
@@ -364,37 +396,45 @@ def login(uow: UnitOfWork, command: SignIn, lifetime: timedelta = LOGIN_TOKEN_LI
         return signed_in
 
 
-def _locked(deputy: orm.Deputy, now: datetime) -> CardLocked | None:
-    until = deputy.pin_locked_until
+def _locked(lock: orm.PinLock | None, now: datetime) -> CardLocked | None:
+    until = None if lock is None else lock.locked_until
     if until is None or until <= now:
         return None
     seconds = max(1, math.ceil((until - now).total_seconds()))
     return CardLocked(
-        f"too many wrong PINs for this card: it is locked until {_when(until)} "
-        f"(for {seconds} more seconds)",
+        f"too many wrong PINs for this card from this terminal: it is refused here until "
+        f"{_when(until)} (for {seconds} more seconds)",
         locked_until=_when(until),
         retry_after=seconds,
     )
 
 
 def login_with_card(
-    uow: UnitOfWork, command: SignInWithCard, lifetime: timedelta = LOGIN_TOKEN_LIFETIME
+    uow: UnitOfWork,
+    command: SignInWithCard,
+    lifetime: timedelta = LOGIN_TOKEN_LIFETIME,
+    source: str = "",
 ) -> SignedIn:
-    """A deputy signs in at a terminal with their card's UID and their PIN.
+    """A deputy signs in at a terminal with their card's UID and their PIN; `source` is the
+    terminal's address (the HTTP door's remote address).
 
-    Wrong card or PIN: WrongCredentials. After PIN_ATTEMPTS wrong PINs the card is locked for
-    PIN_LOCK (CardLocked, also for the right PIN). The PIN is checked outside any transaction;
-    the verdict is then recorded with the deputy's row locked, where a lock set meanwhile by a
-    concurrent attempt wins, so no more than PIN_ATTEMPTS guesses are ever answered per lock.
+    Wrong card or PIN: WrongCredentials. After PIN_ATTEMPTS wrong PINs from one source the card
+    is refused at that source for PIN_LOCK (CardLocked, also for the right PIN), and still works
+    from any other: whoever knows a card's UID can shut out only their own address. The PIN is
+    checked outside any transaction; the verdict is then recorded with the deputy's row locked,
+    where a lock set meanwhile by a concurrent attempt wins, so no more than PIN_ATTEMPTS
+    guesses from one source are ever answered per lock.
     """
-    uid, code = command.card_uid, command.pin
+    uid, code, source = command.card_uid, command.pin, source[:100]
     with uow:
         deputy = uow.session.scalars(select(orm.Deputy).where(card_uid_is(uid))).first()
-        if deputy is not None and (refusal := _locked(deputy, uow.now())) is not None:
-            raise refusal
+        if deputy is not None:
+            lock = uow.session.get(orm.PinLock, (deputy.id, source))
+            if (refusal := _locked(lock, uow.now())) is not None:
+                raise refusal
         seen = None if deputy is None else (deputy.id, deputy.pin_hash)
     stored = None if seen is None else seen[1]
-    right = check_password(code, stored or _decoy_hash()) and stored is not None
+    right = check_password(code, stored or _decoy_hash(), uow.offload) and stored is not None
     if seen is None or stored is None:
         raise WrongCredentials(WRONG_CARD)
     with uow:
@@ -411,32 +451,41 @@ def login_with_card(
         ):
             raise WrongCredentials(WRONG_CARD)  # the card or PIN changed meanwhile
         now = uow.now()
-        if (refusal := _locked(deputy, now)) is not None:
+        lock = uow.session.scalars(
+            select(orm.PinLock)
+            .where(orm.PinLock.deputy_id == deputy.id, orm.PinLock.source == source)
+            .execution_options(populate_existing=True)
+        ).first()
+        if (refusal := _locked(lock, now)) is not None:
             raise refusal
         if not right:
-            deputy.pin_failures += 1
-            if deputy.pin_failures < PIN_ATTEMPTS:
+            if lock is None:
+                lock = orm.PinLock(deputy_id=deputy.id, source=source, failures=0)
+                uow.session.add(lock)
+            lock.failures += 1
+            if lock.failures < PIN_ATTEMPTS:
                 uow.commit()
                 raise WrongCredentials(WRONG_CARD)
-            deputy.pin_failures = 0
-            deputy.pin_locked_until = now + PIN_LOCK
+            lock.failures = 0
+            lock.locked_until = now + PIN_LOCK
             uow.journal(
                 SYSTEM_GUARD,
                 "card_locked",
                 {
                     "deputy_id": deputy.id,
+                    "source": source,
                     "failed_attempts": PIN_ATTEMPTS,
-                    "locked_until": _when(deputy.pin_locked_until),
+                    "locked_until": _when(lock.locked_until),
                 },
             )
-            refusal = _locked(deputy, now)
+            refusal = _locked(lock, now)
             assert refusal is not None
             uow.commit()
             raise refusal
         if not deputy.active:
             raise WrongCredentials(WRONG_CARD)
-        deputy.pin_failures = 0
-        deputy.pin_locked_until = None
+        if lock is not None:
+            uow.session.delete(lock)
         actor = Actor(Role.DEPUTY, f"deputy:{deputy.id}", deputy.id)
         signed_in = _issue_login_token(uow, actor, f"card: deputy {deputy.id}", "card", lifetime)
         uow.commit()
@@ -464,12 +513,11 @@ def set_deputy_pin(uow: UnitOfWork, actor: Actor, deputy_id: object, pin: object
     """
     actor.require(Role.SECRETARY, Role.SYSTEM)
     code = pin_value(pin)
-    digest = hash_password(code)
+    digest = hash_password(code, uow.offload)
     with uow:
         deputy = uow.get(orm.Deputy, deputy_id, "deputy")
         deputy.pin_hash = digest
-        deputy.pin_failures = 0
-        deputy.pin_locked_until = None
+        uow.session.execute(delete(orm.PinLock).where(orm.PinLock.deputy_id == deputy.id))
         uow.journal(actor, "pin_changed", {"deputy_id": deputy.id})
         uow.commit()
 

@@ -58,6 +58,11 @@ def _shown_id(ident: int) -> str:
     return str(ident) if abs(ident) < 10**30 else "with an id of more than 30 digits"
 
 
+def direct(call: Callable[..., T], *args: Any) -> T:
+    """Run `call` here (the default `offload`)."""
+    return call(*args)
+
+
 class JournalKeyMissing(RuntimeError):
     """The process was started without the journal's key (a set-up error, not the user's)."""
 
@@ -85,12 +90,16 @@ class UnitOfWork:
         casts: GroupCommitter[Any] | None = None,
         floor_requests: GroupCommitter[Any] | None = None,
         journal_key: bytes | None = None,
+        offload: Callable[..., Any] | None = None,
     ) -> None:
         self.read_only = read_only
         self.one_snapshot = False  # see reader()
         #: The key that authenticates journal entries (config.toml [journal]); a unit of work
         #: without one cannot write to the journal.
         self.journal_key = journal_key
+        #: Runs CPU-heavy work that may wait (password hashing): `offload(call, *args)`; the
+        #: runtime's, which under `voting serve` keeps it off the event loop.
+        self.offload: Callable[..., Any] = direct if offload is None else offload
         self.purger = purger
         #: The process's group committer of casts: casts arriving together share a transaction
         #: (services/casting.py). Owned by the runtime, shared by every unit of work it makes.
@@ -121,6 +130,7 @@ class UnitOfWork:
             self.clock,
             read_only=True,
             journal_key=self.journal_key,
+            offload=self.offload,
         )
         reader.one_snapshot = one_snapshot
         return reader

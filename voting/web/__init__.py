@@ -12,6 +12,7 @@ from voting.config import Config, load_config
 from voting.services import queries
 
 from .events import StrictJSONProvider
+from .throttle import SignInThrottle
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -38,6 +39,10 @@ def create_app(
     app.json = StrictJSONProvider(app)
     app.extensions["voting.config"] = config
     app.extensions["voting.runtime"] = runtime or build_runtime(config)
+    # Sign-in attempts are counted in the council's Redis when there is one (every process).
+    app.extensions["sign_in_throttle"] = SignInThrottle(
+        config.server.message_queue or "memory://", config.server.message_channel
+    )
 
     from . import api, archive, consoles, errors, headers, pages
     from .i18n import init_i18n

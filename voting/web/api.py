@@ -8,12 +8,12 @@ from flask import Blueprint, current_app, g, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from voting.adapters.event_loop import off_the_event_loop
 from voting.bootstrap import Runtime
 from voting.domain.actors import Actor
 from voting.domain.errors import InvalidInput, PermissionDenied
 from voting.domain.floor import FloorRules
 from voting.domain.journal import Anchor
-from voting.record_jobs import off_the_event_loop
 from voting.services import auth as auth_service
 from voting.services import (
     casting,
@@ -30,9 +30,9 @@ from voting.services import journal as journal_service
 from voting.services.uow import UnitOfWork
 
 from .auth import current_actor, is_staff, presented_token, require_actor, requires
-from .errors import error_body
 from .events import strict_loads
 from .openapi import openapi_document
+from .throttle import SignInThrottle
 
 #: Published anchors one verification checks at most (each is one entry looked up).
 MAX_ANCHORS = 1000
@@ -156,24 +156,27 @@ def vote(vote_id: int) -> ResponseReturnValue:
 # --- signing in and out -----------------------------------------------------------------------
 
 
+def sign_in_attempt(door: str, name: str) -> None:
+    """Count a sign-in attempt from the caller's address, or refuse it (throttle.py)."""
+    throttle: SignInThrottle = current_app.extensions["sign_in_throttle"]
+    throttle.attempt(door, request.remote_addr or "unknown", name)
+
+
 @bp.post("/login")
 def login() -> ResponseReturnValue:
     """A user account signs in with a username and password; the token expires."""
-    return auth_service.login(uow(), commands.SignIn.parse(body())).as_dict()
+    command = commands.SignIn.parse(body())
+    sign_in_attempt("login", command.username)
+    return auth_service.login(uow(), command).as_dict()
 
 
 @bp.post("/login/card")
 def login_card() -> ResponseReturnValue:
     """A deputy signs in at a terminal with their card's UID and their PIN."""
     command = commands.SignInWithCard.parse(body())
-    try:
-        return auth_service.login_with_card(uow(), command).as_dict()
-    except auth_service.CardLocked as locked:
-        return (
-            error_body(locked.code, locked.message, locked.details),
-            locked.status,
-            {"Retry-After": str(locked.details["retry_after"])},
-        )
+    sign_in_attempt("card", command.card_uid)
+    source = request.remote_addr or "unknown"
+    return auth_service.login_with_card(uow(), command, source=source).as_dict()
 
 
 @bp.post("/logout")

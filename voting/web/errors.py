@@ -26,6 +26,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> ResponseReturnValue:
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        if "retry_after" in error.details:  # 429: when to try again (RFC 9110)
+            headers["Retry-After"] = str(error.details["retry_after"])
         return error_body(error.code, error.message, error.details), error.status, headers
 
     @app.errorhandler(HTTPException)

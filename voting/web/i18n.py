@@ -284,7 +284,9 @@ EVENTS = {
 ERRORS = {
     "already_registered": _l("You are already registered."),
     "already_voted": _l("Your choice is already recorded."),
-    "card_locked": _l("Too many wrong PINs: the card is locked for a few minutes."),
+    "card_locked": _l(
+        "Too many wrong PINs at this terminal: the card is refused here for a few minutes."
+    ),
     "forbidden": _l("You may not do this."),
     "not_registered": _l("Register first."),
     "quorum_not_met": _l("There is no quorum."),
@@ -293,6 +295,7 @@ ERRORS = {
     "revote_limit_reached": _l("This question cannot be put to the vote again."),
     "secret_ballot_lost": _l("The secret ballot's counters were lost: annul it and hold it again."),
     "sitting_not_open": _l("The sitting is not open."),
+    "too_many_attempts": _l("Too many sign-in attempts: wait a minute and try again."),
     "unauthenticated": _l("Sign in again."),
     "vote_already_closed": _l("The vote is already closed."),
     "vote_already_open": _l("A vote is already open."),

@@ -709,10 +709,15 @@ ERRORS = {
 }
 #: Extra error responses of single operations.
 MORE_ERRORS = {
+    "/login": {
+        "429": "Too many sign-in attempts from this address, or for this account from it "
+        "(too_many_attempts; Retry-After says how many seconds)"
+    },
     "/login/card": {
-        "429": "Too many wrong PINs: the card is locked for a while "
-        "(Retry-After says how many seconds)"
-    }
+        "429": "Too many sign-in attempts from this address (too_many_attempts), or too many "
+        "wrong PINs for this card from it (card_locked; the card still works elsewhere); "
+        "Retry-After says how many seconds"
+    },
 }
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from voting.adapters.event_loop import at_low_priority
 from voting.bootstrap import Runtime
 
 from . import runtime_of
@@ -135,6 +136,8 @@ def _bind_gevent(app: Flask, host: str, port: int) -> GeventHandle:
                 self.close_connection = True
 
     runtime = runtime_of(app)
+    # Password hashing leaves the event loop for a thread of its own, at the lowest priority.
+    runtime.offload = at_low_priority
     runtime.start()
     server = pywsgi.WSGIServer((host, port), app, log=None, handler_class=Handler)
     try:
