@@ -290,6 +290,10 @@ def test_a_roll_call_vote_runs_through_the_three_screens(
     expect(display.locator(".seat.choice-for")).to_have_count(19)
     expect(overlay.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
     expect(public.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
+    # The public page publishes the journal's anchor of the close (the hall display does not).
+    anchor = re.compile(r"^Якір журналу: [0-9]+:[0-9a-f]{64}$")
+    expect(public.locator('[data-bind="anchor"]')).to_have_text(anchor)
+    expect(display.locator('[data-bind="anchor"]')).to_be_hidden()
     expect(control.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
     expect(control.locator('[data-bind="events"] li').first).to_contain_text(
         "змінено стан питання"
