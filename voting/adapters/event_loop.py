@@ -19,15 +19,23 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def _on_gevent() -> bool:
+    """Whether this process runs on gevent's loop (threading monkey-patched: `voting serve`)."""
+    if "gevent" not in sys.modules:
+        return False
+    from gevent import monkey
+
+    return bool(monkey.is_module_patched("threading"))
+
+
 def off_the_event_loop(call: Callable[..., T], *args: Any) -> T:
     """Run a blocking call without blocking gevent's loop: in the hub's threadpool when
     threading is monkey-patched, else right here."""
-    if "gevent" in sys.modules:
-        from gevent import get_hub, monkey
+    if _on_gevent():
+        from gevent import get_hub
 
-        if monkey.is_module_patched("threading"):
-            result: T = get_hub().threadpool.apply(call, args)
-            return result
+        result: T = get_hub().threadpool.apply(call, args)
+        return result
     return call(*args)
 
 
@@ -39,17 +47,14 @@ def at_low_priority(call: Callable[..., T], *args: Any) -> T:
     """Run CPU-heavy work that may wait (a password hash) off gevent's loop, in a thread of its
     own at the lowest CPU priority (nice 19 on Linux), so that under a flood of it the casts,
     the pushes and the database still get the CPU first. Without gevent: right here."""
-    if "gevent" in sys.modules:
-        from gevent import monkey
+    if _on_gevent():
+        global _background
+        if _background is None:
+            from gevent.threadpool import ThreadPool
 
-        if monkey.is_module_patched("threading"):
-            global _background
-            if _background is None:
-                from gevent.threadpool import ThreadPool
-
-                _background = ThreadPool(1)
-            result: T = _background.apply(_lowest_priority, (call, *args))
-            return result
+            _background = ThreadPool(1)
+        result: T = _background.apply(_lowest_priority, (call, *args))
+        return result
     return call(*args)
 
 

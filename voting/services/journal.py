@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import Row, select, update
 
@@ -23,7 +22,7 @@ from voting.domain.journal import (
 )
 
 from . import facts
-from .uow import JournalKeyMissing, UnitOfWork
+from .uow import JournalKeyMissing, UnitOfWork, direct
 
 _Entries = Sequence[Row[int, str, str, str, str, str, str, str | None]]
 _Head = tuple[int, str, str | None]  # seq, hash, mac
@@ -55,14 +54,10 @@ def _chain_report(rows: _Entries, head: _Head | None) -> VerifyReport:
     )
 
 
-def _direct(call: Callable[..., VerifyReport], *args: Any) -> VerifyReport:
-    return call(*args)
-
-
 def verify_journal(
     uow: UnitOfWork,
     anchors: Iterable[Anchor] = (),
-    run: Callable[..., VerifyReport] = _direct,
+    run: Callable[..., VerifyReport] = direct,
 ) -> VerifyReport:
     """Check the journal and the record, and name the first thing wrong: the hash chain, then
     (with the key) each entry's and the head's authentication code, then the published

@@ -91,9 +91,10 @@ class UnitOfWork:
         floor_requests: GroupCommitter[Any] | None = None,
         journal_key: bytes | None = None,
         offload: Callable[..., Any] | None = None,
+        one_snapshot: bool = False,
     ) -> None:
         self.read_only = read_only
-        self.one_snapshot = False  # see reader()
+        self.one_snapshot = one_snapshot  # a reader's: see reader()
         #: The key that authenticates journal entries (config.toml [journal]); a unit of work
         #: without one cannot write to the journal.
         self.journal_key = journal_key
@@ -123,7 +124,7 @@ class UnitOfWork:
         PostgreSQL each of its statements reads the last commit, unless `one_snapshot`: then
         all read one (a REPEATABLE READ transaction), for a check that compares tables with
         each other (the journal's verification) while commits go on."""
-        reader = UnitOfWork(
+        return UnitOfWork(
             self.engine,
             self.session_factory,
             self.bus,
@@ -131,9 +132,8 @@ class UnitOfWork:
             read_only=True,
             journal_key=self.journal_key,
             offload=self.offload,
+            one_snapshot=one_snapshot,
         )
-        reader.one_snapshot = one_snapshot
-        return reader
 
     def __enter__(self) -> UnitOfWork:
         if self._active:
