@@ -4,7 +4,8 @@ sees what each console shows (its lights, text line, beeps) and whether it has a
 
 Standard library only (http.server): `serve_page(simulator, host, port, cards)` serves
 
-    GET  /        the page (hardware/sim_page.html: inline CSS and JS, nothing external)
+    GET  /        the page (hardware/sim_page.html, its sim_page.css and sim_page.js: nothing
+                  from outside, no inline script or style)
     GET  /state   every console as JSON
     POST /action  {"address": 1, "action": "insert"|"remove"|"press"|"release"|"tap"|"unplug"|
                   "plug", "key": "for"|"against"|"abstain"|"speak", "uid": "04a1b2c3"}
@@ -41,9 +42,16 @@ KEY_ACTIONS = frozenset({"press", "release", "tap"})
 ACTIONS = ("insert", "remove", "press", "release", "tap", "unplug", "plug")
 FIELDS = frozenset({"address", "action", "key", "uid"})
 PAGE_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
 )
+#: The page's files, by path, with their content types.
+PAGE_FILES = {
+    "/": ("sim_page.html", "text/html; charset=utf-8"),
+    "/sim_page.css": ("sim_page.css", "text/css; charset=utf-8"),
+    "/sim_page.js": ("sim_page.js", "text/javascript; charset=utf-8"),
+}
 
 
 class BadAction(ValueError):
@@ -187,8 +195,8 @@ class _Hall:
             self.unplugged.discard(address)
 
 
-def _page() -> bytes:
-    return resources.files("hardware").joinpath("sim_page.html").read_bytes()
+def _page_file(name: str) -> bytes:
+    return resources.files("hardware").joinpath(name).read_bytes()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -202,8 +210,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         try:
             path = self.path.split("?", 1)[0]
-            if path == "/":
-                self._send(HTTPStatus.OK, _page(), "text/html; charset=utf-8", page=True)
+            if path in PAGE_FILES:
+                name, content_type = PAGE_FILES[path]
+                self._send(HTTPStatus.OK, _page_file(name), content_type, page=True)
             elif path == "/state":
                 self._json(HTTPStatus.OK, self.server.hall.state())
             else:

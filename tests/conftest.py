@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from halls import Clock, Hall, build_hall, postgres_base_url
-from sqlalchemy import create_engine, text
+from halls import Clock, Hall, build_hall, postgres_schema
 
 from voting.adapters.schema import upgrade
 from voting.bootstrap import Runtime, build_runtime
@@ -25,18 +23,8 @@ os.environ.setdefault("VOTING_JOURNAL_KEY", secrets.token_urlsafe(32))
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh schema in the test database, dropped afterwards."""
-    base = postgres_base_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

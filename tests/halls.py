@@ -6,16 +6,19 @@ Hall`)."""
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from skipping import skip_or_fail
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from voting.bootstrap import Runtime
 from voting.domain.actors import SYSTEM, Actor
-from voting.services import casting, council, registration, sittings, votes
+from voting.services import auth, casting, council, registration, sittings, votes
 from voting.services.commands import (
     AddDeputy,
     AddItem,
@@ -24,6 +27,7 @@ from voting.services.commands import (
     CreateConvocation,
     CreateSession,
     CreateSitting,
+    CreateToken,
     Leave,
     ManualResult,
     OpenRegistration,
@@ -60,6 +64,23 @@ def postgres_base_url() -> str:
     except Exception as error:  # noqa: BLE001 - any failure to connect means "unreachable"
         skip_or_fail(f"PostgreSQL at {url} is unreachable: {error.__class__.__name__}")
     return url
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """The URL of a fresh schema in the test database, dropped afterwards."""
+    base = postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 SECRETARY = Actor("secretary", "secretary:test")
@@ -208,3 +229,37 @@ def build_hall(
         )
     sittings.open_sitting(rt.uow(), SECRETARY, hall.sitting)
     return hall
+
+
+class Tokens:
+    """Bearer headers for each role, issued on first use and kept for the test."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._cache: dict[tuple[str, int | None], dict[str, str]] = {}
+
+    def _headers(self, role: str, deputy_id: int | None = None) -> dict[str, str]:
+        key = (role, deputy_id)
+        if key not in self._cache:
+            token = auth.create_token(
+                self.runtime.uow(),
+                SYSTEM,
+                CreateToken.parse({"role": role, "deputy_id": deputy_id}),
+            )
+            self._cache[key] = {"Authorization": f"Bearer {token}"}
+        return self._cache[key]
+
+    @property
+    def secretary(self) -> dict[str, str]:
+        return self._headers("secretary")
+
+    @property
+    def chair(self) -> dict[str, str]:
+        return self._headers("chair")
+
+    def forget(self) -> None:
+        """Issue new tokens from now on (the ones kept may have been revoked)."""
+        self._cache.clear()
+
+    def deputy(self, deputy_id: int) -> dict[str, str]:
+        return self._headers("deputy", deputy_id)

@@ -60,6 +60,25 @@ class ServerConfig:
     timezone: str = "Europe/Kyiv"
     message_queue: str = ""
     message_channel: str = "council-voting"
+    #: Pages of other sites that may open the live socket, "scheme://host[:port]" separated by
+    #: spaces (a broadcaster's graphics machine); this server's own pages always may.
+    allowed_origins: str = ""
+    #: Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are believed
+    #: (0: none; the connection's own address is the source).
+    trusted_proxies: int = 0
+
+    def origins(self) -> tuple[str, ...]:
+        return tuple(self.allowed_origins.split())
+
+
+@dataclass(frozen=True)
+class SignInConfig:
+    """[sign_in]: how many attempts one address may make, and how wrong PINs lock a card there."""
+
+    attempts_per_address_per_minute: int = 30
+    attempts_per_name_per_minute: int = 10
+    pin_attempts: int = 5
+    pin_lock_minutes: int = 5
 
 
 @dataclass(frozen=True)
@@ -213,6 +232,7 @@ class Config:
     speech_types: dict[str, SpeechTypeConfig] = field(default_factory=_default_speech_types)
     consoles: ConsolesConfig = field(default_factory=ConsolesConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
+    sign_in: SignInConfig = field(default_factory=SignInConfig)
     console_ports: tuple[ConsolePortConfig, ...] = ()
 
     def database_url_resolved(self) -> str:
@@ -250,6 +270,7 @@ SECTIONS: dict[str, type] = {
     "floor": FloorConfig,
     "consoles": ConsolesConfig,
     "journal": JournalConfig,
+    "sign_in": SignInConfig,
 }
 SPEECH_TYPES = "speech_types"
 CONSOLE_PORTS = "console_ports"
@@ -447,6 +468,16 @@ def _console_ports(data: object) -> tuple[ConsolePortConfig, ...]:
     return tuple(ports)
 
 
+def _is_origin(text: str) -> bool:
+    """ "http(s)://host[:port]": what a browser sends as a page's Origin."""
+    return (
+        re.fullmatch(
+            r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?", text
+        )
+        is not None
+    )
+
+
 def _check_type(name: str, value: Any, expected: type) -> None:
     """Refuse a value of the wrong TOML type; a boolean is not an integer."""
     ok = isinstance(value, str) if expected is str else type(value) is expected
@@ -475,6 +506,32 @@ def _validate(config: Config) -> None:
             "server.message_channel",
             "must be 1-100 letters, digits, '_', '.', ':' or '-'",
             server.message_channel,
+        ),
+        (
+            all(_is_origin(o) for o in server.origins()),
+            "server.allowed_origins",
+            'must be origins "http(s)://host[:port]" separated by spaces',
+            server.allowed_origins,
+        ),
+        (
+            0 <= server.trusted_proxies <= 5,
+            "server.trusted_proxies",
+            "must be 0-5",
+            server.trusted_proxies,
+        ),
+        *(
+            (
+                1 <= getattr(config.sign_in, key) <= top,
+                f"sign_in.{key}",
+                f"must be 1-{top}",
+                getattr(config.sign_in, key),
+            )
+            for key, top in (
+                ("attempts_per_address_per_minute", 10_000),
+                ("attempts_per_name_per_minute", 1000),
+                ("pin_attempts", 100),
+                ("pin_lock_minutes", 24 * 60),
+            )
         ),
         (council.name.strip() != "", "council.name", "must not be empty", council.name),
         (

@@ -83,10 +83,13 @@ def test_a_card_and_a_held_key_reach_the_bus_and_the_lights_come_back(
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # a style or script the page's policy refuses is reported on the console
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     try:
         page.goto(url)
         tile = page.locator('.tile[data-address="1"]')
         expect(tile.locator(".name")).to_have_text("Олена Петренко")
+        expect(tile.locator(".lamps")).to_have_css("display", "flex")  # its own stylesheet
 
         tile.locator("button.card").click()
         until(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from halls import Clock, build_hall, postgres_base_url
+from halls import Clock, build_hall, postgres_schema
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
@@ -229,17 +229,8 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{folder / f'{uuid.uuid4().hex[:8]}.sqlite3'}"
         return
-    base = postgres_base_url()  # skips when the server is not configured
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:  # skips when the server is not configured
+        yield url
 
 
 @contextmanager

@@ -244,6 +244,17 @@ def test_empty_environment_variable_is_ignored(monkeypatch):
         ("[speech_types.reply]\npriority = 10", "speech_types.reply.priority"),
         ("[speech_types.reply]\ncolour = 1", "speech_types.reply.colour"),
         ("speech_types = 5", "speech_types"),
+        ('[server]\nallowed_origins = "tv.example.ua"', "server.allowed_origins"),
+        ('[server]\nallowed_origins = "https://tv.example.ua/page"', "server.allowed_origins"),
+        ("[server]\ntrusted_proxies = 6", "server.trusted_proxies"),
+        ("[server]\ntrusted_proxies = -1", "server.trusted_proxies"),
+        ("[sign_in]\npin_attempts = 0", "sign_in.pin_attempts"),
+        ("[sign_in]\npin_lock_minutes = 1441", "sign_in.pin_lock_minutes"),
+        (
+            "[sign_in]\nattempts_per_address_per_minute = 0",
+            "sign_in.attempts_per_address_per_minute",
+        ),
+        ('[sign_in]\nattempts_per_name_per_minute = "10"', "sign_in.attempts_per_name_per_minute"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_key(tmp_path, toml, key):

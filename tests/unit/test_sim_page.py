@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,15 +133,27 @@ def bus_page() -> Iterator[tuple[Page, BusMaster, Heard]]:
 # ---------------------------------------------------------------------- the page and the state
 
 
-def test_the_page_is_self_contained_html(page: Page) -> None:
+def test_the_page_is_self_contained_html_with_no_inline_script(page: Page) -> None:
     status, headers, body = page.request("GET", "/")
     assert status == 200
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     html = body.decode("utf-8")
     assert "<title>Зал пультів" in html and "Кабель" in html and "Утримався" in html
-    for external in ("http://", "https://", "//cdn", "<link", "src="):
+    for external in ("http://", "https://", "//cdn"):
         assert external not in html, external  # closed networks: nothing fetched from outside
-    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert re.findall(r'(?:src|href)="([^"]*)"', html) == ["/sim_page.css", "/sim_page.js"]
+    assert "<style" not in html and "<script>" not in html and " on" + "click=" not in html
+    policy = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    for path, kind, words in (
+        ("/sim_page.css", "text/css", ".lamp"),
+        ("/sim_page.js", "text/javascript", "/action"),
+    ):
+        status, headers, body = page.request("GET", path)
+        assert status == 200 and headers["Content-Type"].startswith(kind), (path, headers)
+        assert words in body.decode("utf-8") and "http" + "://" not in body.decode("utf-8")
+        assert headers["Content-Security-Policy"] == policy
 
 
 def test_the_state_lists_every_console_with_its_deputy(page: Page) -> None:

@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from halls import Tokens
 from werkzeug.test import TestResponse
 
 from voting.bootstrap import Runtime
-from voting.domain.actors import SYSTEM
-from voting.services import auth
-from voting.services.commands import CreateToken
 from voting.services.journal import read_journal
 from voting.web import create_app
 
@@ -36,36 +34,6 @@ def app(hall, runtime: Runtime, db_url: str, tmp_path) -> Flask:  # type: ignore
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-class Tokens:
-    """Bearer headers for each role, issued on first use and kept for the test."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._cache: dict[tuple[str, int | None], dict[str, str]] = {}
-
-    def _headers(self, role: str, deputy_id: int | None = None) -> dict[str, str]:
-        key = (role, deputy_id)
-        if key not in self._cache:
-            token = auth.create_token(
-                self.runtime.uow(),
-                SYSTEM,
-                CreateToken.parse({"role": role, "deputy_id": deputy_id}),
-            )
-            self._cache[key] = {"Authorization": f"Bearer {token}"}
-        return self._cache[key]
-
-    @property
-    def secretary(self) -> dict[str, str]:
-        return self._headers("secretary")
-
-    @property
-    def chair(self) -> dict[str, str]:
-        return self._headers("chair")
-
-    def deputy(self, deputy_id: int) -> dict[str, str]:
-        return self._headers("deputy", deputy_id)
 
 
 @pytest.fixture

@@ -81,6 +81,8 @@ def test_roles_and_bad_input_are_refused_and_change_nothing(
         (secretary, "put", "/microphones/seat-5", {"on": True}, 422, "invalid_input"),
         (secretary, "put", "/microphones/tribune", {}, 422, "invalid_input"),
         (secretary, "put", f"{base}/order", {"order": [1, 1]}, 422, "invalid_input"),
+        # no list yet, nothing to order (found by the API fuzzer: a 500)
+        (secretary, "put", f"{base}/order", {"order": []}, 422, "invalid_input"),
         (secretary, "post", "/speeches/999/end", None, 404, "not_found"),
         (
             secretary,

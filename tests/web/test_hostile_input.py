@@ -232,6 +232,25 @@ def test_two_deputies_cannot_share_a_short_name(hall, secretary, public, unchang
     )
 
 
+def test_a_surname_too_long_for_a_short_name_is_refused_by_name(
+    hall, secretary, public, unchanged
+) -> None:
+    """Found by the API fuzzer: a full name of 300 characters is allowed, but its surname alone
+    made a short name longer than the 120 a short name may have (a 500 on PostgreSQL, which
+    holds the column to its length; SQLite stored it)."""
+    long_name = "Д" * 200 + " Іван Петрович"
+    with unchanged():
+        for response in (
+            secretary.patch(f"/deputies/{hall.deputies[0]}", {"full_name": long_name}),
+            secretary.post("/deputies", {"full_name": long_name}),
+        ):
+            refused(response, 422, "short name", "206 characters", "at most 120", field="full_name")
+    given = secretary.ok(
+        "patch", f"/deputies/{hall.deputies[0]}", {"full_name": long_name, "short_name": "Д. І. П."}
+    )
+    assert given["full_name"] == long_name and given["short_name"] == "Д. І. П."
+
+
 def test_a_lone_surrogate_is_refused(hall, secretary, unchanged) -> None:
     with unchanged():
         response = secretary.post(

@@ -57,3 +57,37 @@ def test_a_socket_opened_by_another_sites_page_is_refused(hall, app) -> None:  #
     assert elsewhere.status_code == 400
     here = client.get(handshake, headers={"Origin": "http://localhost"})
     assert here.status_code == 200 and here.get_data(as_text=True).startswith("0{")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_sites_config_names_may_open_a_socket_and_no_other(
+    hall, runtime, db_url, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from voting.web import create_app
+
+    app = create_app(
+        runtime=runtime,
+        overrides={
+            "database": {"url": db_url},
+            "server": {
+                "instance_path": str(tmp_path),
+                "allowed_origins": "https://tv.example.ua http://10.0.0.5:8080",
+            },
+        },
+    )
+    client = app.test_client()
+    handshake = "/socket.io/?EIO=4&transport=polling"
+
+    def opens(origin: str, **extra: str) -> bool:
+        answer = client.get(handshake, headers={"Origin": origin, **extra})
+        assert answer.status_code in (200, 400), answer.status_code
+        return answer.status_code == 200
+
+    assert opens("https://tv.example.ua") and opens("http://10.0.0.5:8080")
+    assert opens("http://localhost")  # this server's own pages still may
+    assert opens(
+        "https://voting.rada.example",
+        **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voting.rada.example"},
+    )
+    for other in ("http://evil.example", "http://tv.example.ua", "https://tv.example.ua:444"):
+        assert not opens(other), other

@@ -70,9 +70,20 @@ class CardLocked(DomainError):
 
 #: How long a token issued at sign-in works (tokens made by the secretary or the CLI do not expire).
 LOGIN_TOKEN_LIFETIME = timedelta(hours=12)
-#: Failed PIN attempts for one card from one source before it is refused there, and how long.
+#: Failed PIN attempts for one card from one source before it is refused there, and how long
+#: (config.toml [sign_in] pin_attempts and pin_lock_minutes).
 PIN_ATTEMPTS = 5
 PIN_LOCK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class PinPolicy:
+    """How many wrong PINs from one source lock a card there, and for how long."""
+
+    attempts: int = PIN_ATTEMPTS
+    lock: timedelta = PIN_LOCK
+
+
 #: Who the journal names when a card is locked: the system, guarding against PIN guessing.
 SYSTEM_GUARD = Actor(Role.SYSTEM, "system:sign-in")
 
@@ -414,16 +425,17 @@ def login_with_card(
     command: SignInWithCard,
     lifetime: timedelta = LOGIN_TOKEN_LIFETIME,
     source: str = "",
+    pins: PinPolicy = PinPolicy(),
 ) -> SignedIn:
     """A deputy signs in at a terminal with their card's UID and their PIN; `source` is the
     terminal's address (the HTTP door's remote address).
 
-    Wrong card or PIN: WrongCredentials. After PIN_ATTEMPTS wrong PINs from one source the card
-    is refused at that source for PIN_LOCK (CardLocked, also for the right PIN), and still works
-    from any other: whoever knows a card's UID can shut out only their own address. The PIN is
-    checked outside any transaction; the verdict is then recorded with the deputy's row locked,
-    where a lock set meanwhile by a concurrent attempt wins, so no more than PIN_ATTEMPTS
-    guesses from one source are ever answered per lock.
+    Wrong card or PIN: WrongCredentials. After `pins.attempts` wrong PINs from one source the
+    card is refused at that source for `pins.lock` (CardLocked, also for the right PIN), and
+    still works from any other: whoever knows a card's UID can shut out only their own address.
+    The PIN is checked outside any transaction; the verdict is then recorded with the deputy's
+    row locked, where a lock set meanwhile by a concurrent attempt wins, so no more than
+    `pins.attempts` guesses from one source are ever answered per lock.
     """
     uid, code, source = command.card_uid, command.pin, source[:100]
     with uow:
@@ -463,18 +475,18 @@ def login_with_card(
                 lock = orm.PinLock(deputy_id=deputy.id, source=source, failures=0)
                 uow.session.add(lock)
             lock.failures += 1
-            if lock.failures < PIN_ATTEMPTS:
+            if lock.failures < pins.attempts:
                 uow.commit()
                 raise WrongCredentials(WRONG_CARD)
             lock.failures = 0
-            lock.locked_until = now + PIN_LOCK
+            lock.locked_until = now + pins.lock
             uow.journal(
                 SYSTEM_GUARD,
                 "card_locked",
                 {
                     "deputy_id": deputy.id,
                     "source": source,
-                    "failed_attempts": PIN_ATTEMPTS,
+                    "failed_attempts": pins.attempts,
                     "locked_until": _when(lock.locked_until),
                 },
             )

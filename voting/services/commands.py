@@ -88,6 +88,8 @@ class Command:
         values = {}
         for f in fields:
             raw = address[f.name] if f.name in address else data.get(f.name, MISSING)
+            if raw is None:  # null is the same as not sent (a required field is then missing)
+                raw = MISSING
             values[f.name] = f.metadata["check"](raw, f.name)
         cls.check_together(data, values)
         return cls(**values)
@@ -166,7 +168,7 @@ def flag(absent: bool | None = None) -> Check:
 
 
 def one_of(enum: type[Any], absent: object = None) -> Check:
-    """A member of `enum` given by its value; `absent` when not sent (null is refused)."""
+    """A member of `enum` given by its value; `absent` when not sent (or null)."""
 
     def check(value: object, name: str) -> Any:
         if value is MISSING:
@@ -872,10 +874,22 @@ DEPUTY_FIELDS = {
 }
 
 
+#: The longest short name a deputy may have (its column's length).
+SHORT_NAME_LIMIT = 120
+
+
 def short_name_of(full_name: str) -> str:
-    """ "Прізвище Ім'я По батькові" → "Прізвище І. П."."""
+    """ "Прізвище Ім'я По батькові" → "Прізвище І. П."; InvalidInput when the surname alone is
+    longer than a short name may be (then short_name must be given)."""
     parts = full_name.split()
-    return " ".join(parts[:1] + [f"{p[0]}." for p in parts[1:3]]) if parts else full_name
+    short = " ".join(parts[:1] + [f"{p[0]}." for p in parts[1:3]]) if parts else full_name
+    if len(short) > SHORT_NAME_LIMIT:
+        raise InvalidInput(
+            f"the short name made from full_name would be {len(short)} characters long; at most "
+            f"{SHORT_NAME_LIMIT} are allowed: give short_name as well",
+            field="full_name",
+        )
+    return short
 
 
 def checked_deputy(data: Mapping[str, object], creating: bool) -> dict[str, object]:
@@ -887,7 +901,7 @@ def checked_deputy(data: Mapping[str, object], creating: bool) -> dict[str, obje
             out[key] = validate.text(
                 data.get(key),
                 key,
-                limit=300 if key == "full_name" else 120,
+                limit=300 if key == "full_name" else SHORT_NAME_LIMIT,
                 required=key == "full_name",
             )
     for key in ("faction", "voting_identifier", "external_id"):
@@ -928,7 +942,9 @@ class AddDeputy(_Patch):
 
     @classmethod
     def from_body(cls, body: Mapping[str, object]) -> dict[str, Any]:
-        return {"details": checked_deputy(body, creating=True)}
+        # a new deputy: null is the same as not sent, as for every other new record
+        sent = {key: value for key, value in body.items() if value is not None}
+        return {"details": checked_deputy(sent, creating=True)}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

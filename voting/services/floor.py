@@ -563,7 +563,7 @@ def order_speakers(
         speakers = current_list(uow, sitting.id)
         waiting = [] if speakers is None else _ListFacts(uow, speakers).waiting
         ids = {r.id for r in waiting}
-        if len(set(command.order)) != len(command.order) or set(command.order) != ids:
+        if not ids or len(set(command.order)) != len(command.order) or set(command.order) != ids:
             raise InvalidInput(
                 "order must list every waiting request once: "
                 f"{sorted(ids) if ids else 'no one is waiting'}",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from voting.bootstrap import Runtime, build_runtime
 from voting.config import Config, load_config
@@ -41,8 +42,15 @@ def create_app(
     app.extensions["voting.runtime"] = runtime or build_runtime(config)
     # Sign-in attempts are counted in the council's Redis when there is one (every process).
     app.extensions["sign_in_throttle"] = SignInThrottle(
-        config.server.message_queue or "memory://", config.server.message_channel
+        config.server.message_queue or "memory://",
+        config.server.message_channel,
+        per_source=config.sign_in.attempts_per_address_per_minute,
+        per_name=config.sign_in.attempts_per_name_per_minute,
     )
+    if config.server.trusted_proxies:  # the client's address, scheme and host as they report
+        hops = config.server.trusted_proxies
+        # Flask's documented way to wrap its WSGI app, which mypy sees as assigning a method
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from . import api, archive, consoles, errors, headers, pages
     from .i18n import init_i18n

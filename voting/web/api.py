@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import BaseConverter
 
 from voting.adapters.event_loop import off_the_event_loop
 from voting.bootstrap import Runtime
+from voting.config import Config
 from voting.domain.actors import Actor
 from voting.domain.errors import InvalidInput, PermissionDenied
 from voting.domain.floor import FloorRules
@@ -40,9 +44,27 @@ MAX_ANCHORS = 1000
 bp = Blueprint("api", __name__)
 
 
+class MicrophoneName(BaseConverter):
+    """A microphone's name in a path: any one segment but "chair-priority", which is an
+    operation of its own (so that its 405 and Allow name only the methods it has)."""
+
+    part_isolating = True  # one segment (werkzeug would guess otherwise from the "/")
+    regex = r"(?!chair-priority\Z)[^/]+"
+
+
+@bp.record_once
+def _add_converters(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["microphone"] = MicrophoneName
+
+
 def rt() -> Runtime:
     runtime: Runtime = current_app.extensions["voting.runtime"]
     return runtime
+
+
+def config() -> Config:
+    configured: Config = current_app.extensions["voting.config"]
+    return configured
 
 
 def uow() -> UnitOfWork:
@@ -176,7 +198,9 @@ def login_card() -> ResponseReturnValue:
     command = commands.SignInWithCard.parse(body())
     sign_in_attempt("card", command.card_uid)
     source = request.remote_addr or "unknown"
-    return auth_service.login_with_card(uow(), command, source=source).as_dict()
+    signing = config().sign_in
+    pins = auth_service.PinPolicy(signing.pin_attempts, timedelta(minutes=signing.pin_lock_minutes))
+    return auth_service.login_with_card(uow(), command, source=source, pins=pins).as_dict()
 
 
 @bp.post("/logout")
@@ -518,7 +542,7 @@ def list_microphones() -> ResponseReturnValue:
     }
 
 
-@bp.put("/microphones/<name>")
+@bp.put("/microphones/<microphone:name>")
 @requires(commands.SwitchMicrophone)
 def switch_microphone(name: str) -> ResponseReturnValue:
     command = commands.SwitchMicrophone.parse(body(), microphone=name)

@@ -37,7 +37,9 @@ def register(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if isinstance(error, RequestEntityTooLarge) and limit:
             message = f"the body is too large: at most {limit:,} bytes are allowed"
-        return error_body(code, message), error.code or 500
+        # the error's own headers stay (a 405's Allow, RFC 9110), but not its HTML content type
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return error_body(code, message), error.code or 500, headers
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> ResponseReturnValue:

@@ -42,6 +42,7 @@ from flask_socketio import SocketIO, join_room
 from socketio.exceptions import ConnectionRefusedError
 
 from voting.bootstrap import Runtime
+from voting.config import Config
 from voting.domain.actors import Actor, Role
 from voting.domain.errors import DomainError, PermissionDenied
 from voting.domain.events import DomainEvent
@@ -96,16 +97,42 @@ def async_mode() -> Literal["gevent", "threading"]:
     return "threading"
 
 
+def allowed_origins(
+    others: tuple[str, ...],
+) -> Callable[[str | None, dict[str, Any]], bool] | None:
+    """Engine.IO's origin check: None (its own: the request's scheme and host, or the
+    X-Forwarded-Proto and -Host a reverse proxy sets) when no other site is named; else that
+    same check, and the sites named."""
+    if not others:
+        return None
+    named = frozenset(others)
+
+    def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        if origin in named:
+            return True
+        scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+        own = {f"{scheme}://{host}"}
+        if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+            forwarded_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0]
+            forwarded_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0]
+            own.add(f"{forwarded_scheme.strip()}://{forwarded_host.strip()}")
+        return origin in own
+
+    return allowed
+
+
 def create_socketio(app: Flask, runtime: Runtime) -> SocketIO:
     """Bind a Socket.IO server to the app and relay the runtime's events to its connections."""
     keep_packets_out_of_logs()
+    config: Config = app.extensions["voting.config"]
     socketio = SocketIO(
         app,
         async_mode=async_mode(),
-        # cors_allowed_origins is left at its default: a page of this server only (the
-        # request's scheme and host, or the X-Forwarded-Proto and -Host a reverse proxy sets);
-        # another site's page is refused at the handshake. (An empty list would switch the
-        # check off: tests/web/test_security_headers.py.)
+        # A page of this server only, or of the sites config.toml names ([server]
+        # allowed_origins); another site's page is refused at the handshake. (An empty list
+        # would switch the check off: tests/web/test_security_headers.py.)
+        # the stubs omit the callable python-engineio takes (origin, environ) -> bool
+        cors_allowed_origins=allowed_origins(config.server.origins()),  # type: ignore[arg-type]
         json=PacketJSON(app.json),
         # no Flask session per socket event: the connection's actor is all
         manage_session=False,

@@ -9,11 +9,18 @@ TERM = {"type": "integer", "minimum": 1, "maximum": 1000}
 TEXT = {"type": "string", "maxLength": 300}
 #: OpenAPI 3.0 spells "or null" with `nullable` (a patch clears a value with null).
 OPTIONAL_TEXT = {**TEXT, "nullable": True}
+#: Text that must hold more than spaces.
+REQUIRED_TEXT = {**TEXT, "pattern": r"\S"}
+STAGE = {
+    "type": "string",
+    "enum": ["as_a_basis", "as_a_whole", "amendment", "procedural", "other"],
+}
 OPTIONAL_ID = {**ID, "nullable": True}
 LINK = {
     "type": "string",
     "maxLength": 500,
-    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+    # blank is taken as not given, as for every optional text
+    "pattern": "^\\s*($|[Hh][Tt][Tt][Pp][Ss]?://)",
     "nullable": True,
 }
 CHOICE = {"type": "string", "enum": ["for", "against", "abstain"]}
@@ -50,27 +57,54 @@ RULE = {
 
 
 def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
-    schema: dict[str, Any] = {
+    """A request object as the shared parser reads it (voting.services.commands): an optional
+    field sent as null is taken as not sent, and a blank optional text too; a required text
+    must hold more than spaces. Changes (patches) say their own null, which clears a value."""
+    wanted = set(required or ())
+    shaped = {}
+    for name, schema in properties.items():
+        free_text = (
+            schema.get("type") == "string"
+            and not {"enum", "pattern"} & set(schema)
+            and schema.get("format") in (None, "password")
+        )
+        if free_text and name in wanted:
+            schema = {**schema, "pattern": r"\S"}
+        elif name not in wanted:  # (OpenAPI 3.0: an enum that allows null lists it)
+            schema = {**schema, "nullable": True}
+            if "enum" in schema:
+                schema["enum"] = [*schema["enum"], None]
+        shaped[name] = schema
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": shaped}
+    if required:
+        out["required"] = required
+    return out
+
+
+def plain(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
+    """An object exactly as given: a patch (only the fields sent change; null only where the
+    field says so), an answer, or an object inside a request."""
+    out: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": properties,
     }
     if required:
-        schema["required"] = required
-    return schema
+        out["required"] = required
+    return out
 
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "Error": obj(
+    "Error": plain(
         ["error"],
-        error=obj(
+        error=plain(
             ["code", "message"],
             code={"type": "string"},
             message={"type": "string"},
             details={"type": "object"},
         ),
     ),
-    "CouncilSettings": obj(
+    "CouncilSettings": plain(
         name=TEXT,
         edrpou={"type": "string", "pattern": "^[0-9]{8}$"},
         katottg={"type": "string", "pattern": "^UA[0-9]{17}$"},
@@ -95,21 +129,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         voting_identifier=TEXT,
         external_id=TEXT,
         card_uid=TEXT,
-        seat_number=ID,
+        seat_number={**ID, "maximum": 10_000},
         is_head={"type": "boolean"},
         active={"type": "boolean"},
         committees={"type": "array", "items": ID},
         email=OPTIONAL_TEXT,
         telephone={"type": "string", "maxLength": 100, "nullable": True},
     ),
-    "DeputyChange": obj(
-        full_name=TEXT,
-        short_name=TEXT,
-        faction=TEXT,
-        voting_identifier=TEXT,
-        external_id=TEXT,
-        card_uid=TEXT,
-        seat_number=ID,
+    "DeputyChange": plain(
+        full_name=REQUIRED_TEXT,
+        short_name=OPTIONAL_TEXT,  # null: made again from the full name
+        faction=OPTIONAL_TEXT,
+        voting_identifier=OPTIONAL_TEXT,
+        external_id=OPTIONAL_TEXT,
+        card_uid=OPTIONAL_TEXT,
+        seat_number={**ID, "maximum": 10_000, "nullable": True},
         is_head={"type": "boolean"},
         active={"type": "boolean"},
         committees={"type": "array", "items": ID},
@@ -136,7 +170,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         chair_id=OPTIONAL_ID,
         secretary_id=OPTIONAL_ID,
     ),
-    "SittingChange": obj(place=OPTIONAL_TEXT, chair_id=OPTIONAL_ID, secretary_id=OPTIONAL_ID),
+    "SittingChange": plain(place=OPTIONAL_TEXT, chair_id=OPTIONAL_ID, secretary_id=OPTIONAL_ID),
     "AgendaItem": obj(
         ["title"],
         title={"type": "string", "maxLength": 5000},
@@ -145,10 +179,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         position=ID,
         document_url=LINK,
     ),
-    "AgendaItemChange": obj(
-        title={"type": "string", "maxLength": 5000},
-        draft_number=TEXT,
-        rapporteur=TEXT,
+    "AgendaItemChange": plain(
+        title={"type": "string", "maxLength": 5000, "pattern": r"\S"},
+        draft_number=OPTIONAL_TEXT,
+        rapporteur=OPTIONAL_TEXT,
         document_url=LINK,
     ),
     "AgendaOrder": obj(["order"], order={"type": "array", "items": ID}),
@@ -171,10 +205,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "VoteSpec": obj(
         item_id=ID,
         title={"type": "string", "maxLength": 5000},
-        stage={
-            "type": "string",
-            "enum": ["as_a_basis", "as_a_whole", "amendment", "procedural", "other"],
-        },
+        stage=STAGE,
         kind={"type": "string", "enum": ["roll_call", "open", "secret"]},
         rule=RULE,
         time_limit_seconds={"type": "integer", "minimum": 0, "maximum": 3600},
@@ -184,11 +215,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ManualResult": obj(
         item_id=ID,
         title={"type": "string"},
-        stage={"type": "string"},
+        stage=STAGE,
         kind={"type": "string", "enum": ["roll_call", "open", "secret"]},
         rule=RULE,
         choices={"type": "object", "additionalProperties": CHOICE},
-        counts=obj(
+        counts=plain(
             None,
             **{
                 "for": {"type": "integer", "minimum": 0},
@@ -752,7 +783,10 @@ def openapi_document() -> dict[str, Any]:
                     "schema": {
                         "type": "array",
                         "maxItems": 1000,
-                        "items": {"type": "string", "pattern": "^[0-9]{1,18}:[0-9a-fA-F]{64}$"},
+                        "items": {
+                            "type": "string",
+                            "pattern": "^[1-9][0-9]{0,17}:[0-9a-fA-F]{64}$",
+                        },
                     },
                     "style": "form",
                     "explode": True,
@@ -767,8 +801,17 @@ def openapi_document() -> dict[str, Any]:
                 }
             )
         if path == "/archive/deputies/{deputy_id}":
-            params += [
-                {"name": name, "in": "query", "schema": {"type": "string", "format": "date"}}
+            params += [  # empty, as the archive page's form sends a date left blank: no bound
+                {
+                    "name": name,
+                    "in": "query",
+                    "schema": {
+                        "anyOf": [
+                            {"type": "string", "format": "date"},
+                            {"type": "string", "enum": [""]},
+                        ]
+                    },
+                }
                 for name in ("from", "to")
             ]
             params.append(
@@ -781,7 +824,14 @@ def openapi_document() -> dict[str, Any]:
             "responses": {
                 str(status): {
                     "description": "OK",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        **(
+                            {"text/csv": {"schema": {"type": "string"}}}
+                            if path.endswith("/speeches")
+                            else {}
+                        ),
+                    },
                 },
                 **{
                     code: {

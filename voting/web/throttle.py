@@ -21,10 +21,10 @@ from limits.strategies import MovingWindowRateLimiter
 
 from voting.domain.errors import DomainError
 
-#: Attempts one source address may make, whatever they name.
-PER_SOURCE = parse("30/minute")
-#: Attempts one source address may make for one account, or for one card.
-PER_NAME_AT_SOURCE = parse("10/minute")
+#: Attempts one source address may make a minute, whatever they name, and for one account or
+#: one card (config.toml [sign_in]).
+PER_SOURCE = 30
+PER_NAME_AT_SOURCE = 10
 
 
 class TooManyAttempts(DomainError):
@@ -44,17 +44,25 @@ class Window:
 class SignInThrottle:
     """The sign-in doors' counts, in memory or in the council's Redis (`storage_uri`)."""
 
-    def __init__(self, storage_uri: str = "memory://", prefix: str = "council-voting") -> None:
+    def __init__(
+        self,
+        storage_uri: str = "memory://",
+        prefix: str = "council-voting",
+        per_source: int = PER_SOURCE,
+        per_name: int = PER_NAME_AT_SOURCE,
+    ) -> None:
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
         self.prefix = prefix
+        self.per_source = parse(f"{per_source}/minute")
+        self.per_name = parse(f"{per_name}/minute")
 
     def attempt(self, door: str, source: str, name: str) -> None:
         """Count an attempt at `door` ("login", "card") from `source` naming `name` (an account
         or a normalised card UID), or refuse it (TooManyAttempts, nothing counted)."""
         windows = (
-            Window(PER_SOURCE, (self.prefix, "sign-in", source), "from this address"),
+            Window(self.per_source, (self.prefix, "sign-in", source), "from this address"),
             Window(
-                PER_NAME_AT_SOURCE,
+                self.per_name,
                 (self.prefix, door, source, name),
                 "for this card from this address"
                 if door == "card"
