@@ -29,8 +29,8 @@ from voting.adapters.recorder import SpeechRecorder
 from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.config import Config, ConfigError, shown_queue_url
 from voting.domain.floor import FloorRules
-from voting.jobs import CollectorPacer, Periodic, SpeechTimer, VoteTimer
-from voting.services import casting
+from voting.jobs import CollectorPacer, Heartbeat, Periodic, SpeechTimer, VoteTimer
+from voting.services import casting, interruptions
 from voting.services.bus import BusUnavailable, EventBus
 from voting.services.casting import CastRequest
 from voting.services.floor import FloorRequest, new_request_committer
@@ -65,6 +65,8 @@ class Runtime:
     #: under `voting serve`, off the event loop (adapters/event_loop.py, set by the server).
     offload: Callable[..., Any] = direct
     jobs: list[Periodic] = field(default_factory=list)
+    #: This process's row of `server_process` once started (services/interruptions.py).
+    process_id: int | None = None
     _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
     _stopped: bool = False
@@ -122,6 +124,20 @@ class Runtime:
                 f"server.message_queue: the Redis server at {url} does not answer: {error}"
             ) from None
         self._started = True
+        self.process_id, flagged = interruptions.process_started(
+            self.uow(), interruptions.process_name()
+        )
+        if flagged:
+            log.warning(
+                "the servers stopped (last seen %s) with these left open, now flagged as "
+                "interrupted for the secretary to decide: votes %s, registration rounds "
+                "(sitting, round) %s, speeches %s",
+                flagged.stopped_at.isoformat() if flagged.stopped_at else "never",
+                flagged.votes,
+                flagged.rounds,
+                flagged.speeches,
+            )
+        self.jobs.append(Heartbeat(self, self.process_id))
         self.purger.request()
         for job in self.jobs:
             job.start()
@@ -137,7 +153,11 @@ class Runtime:
             steps += [job.stop for job in self.jobs]  # no timer closes a vote any more
         steps.append(self.bus.stop)  # no event arrives from another process any more
         steps += self._on_stop  # then the doors' pushes go quiet
-        steps += [lambda: self.purger.wait_idle(timeout=10), self.purger.stop, self.engine.dispose]
+        steps += [lambda: self.purger.wait_idle(timeout=10), self.purger.stop]
+        if self.process_id is not None:
+            process_id = self.process_id
+            steps.append(lambda: interruptions.process_stopped(self.uow(), process_id))
+        steps.append(self.engine.dispose)
         for step in steps:
             try:
                 step()

@@ -18,6 +18,7 @@ from voting.domain.events import DomainEvent
 from voting.domain.floor import FloorRules
 from voting.services.bus import EventBus
 from voting.services.floor import check_speech_clocks
+from voting.services.interruptions import HEARTBEAT_SECONDS, process_alive
 from voting.services.uow import UnitOfWork, Units
 from voting.services.votes import close_expired_votes
 
@@ -106,6 +107,22 @@ class VoteTimer(Periodic):
         for vote_id in closed:
             log.info("vote %s closed: its time limit ran out", vote_id)
         return closed
+
+
+class Heartbeat(Periodic):
+    """Says every HEARTBEAT_SECONDS that this server process is alive (services/interruptions.py):
+    the next start after all the servers stopped knows since when nothing ran."""
+
+    def __init__(self, units: Units, process_id: int) -> None:
+        self.units = units
+        self.process_id = process_id
+        super().__init__(self.tick, HEARTBEAT_SECONDS, "heartbeat")
+
+    def tick(self) -> None:
+        try:
+            process_alive(self.units.uow(), self.process_id)
+        except Exception:  # a busy database must not stop the heartbeat for good
+            log.exception("the heartbeat could not be recorded; it will try again")
 
 
 #: How often the speech timer looks at the running speeches' clocks.

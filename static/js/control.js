@@ -224,6 +224,10 @@ function renderRegistration() {
   toggle.textContent = sitting.registration_open ? t("close_registration") : t("open_registration");
   toggle.className = sitting.registration_open ? "danger" : "primary";
   toggle.disabled = state.vote?.state === "open";
+  const stopped = sitting.registration_interrupted_at;
+  $('[data-bind="registration-interrupted"]').hidden = !stopped;
+  bind(root, "registration-interrupted-text",
+    stopped ? t("registration_interrupted").replace("{time}", formatClock(Date.parse(stopped))) : "");
 }
 
 function renderVote() {
@@ -242,7 +246,15 @@ function renderVote() {
     bind(root, "votes-cast", String(vote.votes_cast));
     bind(root, "vote-registered", String(state.sitting.registered));
     const left = secondsLeft(vote);
-    bind(root, "vote-time-left", left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
+    const stopped = vote.interrupted_at;
+    bind(root, "vote-time-left", stopped ? t("clock_stopped")
+      : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
+    const secret = vote.kind === "secret";
+    $('[data-bind="vote-interrupted"]').hidden = !stopped;
+    bind(root, "vote-interrupted-text", stopped
+      ? t(secret ? "secret_interrupted" : "vote_interrupted").replace("{time}", formatClock(Date.parse(stopped))) : "");
+    $("#vote-continue").hidden = secret;
+    $('[data-bind="close-vote-box"]').hidden = Boolean(stopped && secret);
     $('[data-bind="running"]').replaceChildren(vote.running ? renderBars(vote.running, vote.total_composition) : "");
     const waiting = vote.not_yet_voted ?? [];
     bind(root, "not-voted-title", waiting.length ? plural("not_voted_count", waiting.length) : t("everyone_voted"));
@@ -353,6 +365,10 @@ function renderSpeech(floor) {
     speech.state === "paused" ? t("paused") : null].filter(Boolean).join(" \u00b7 "));
   bind(root, "recording-error", speech.recording_error ? `${t("recording_failed")}: ${speech.recording_error}` : "");
   $("#speech-pause").textContent = speech.state === "paused" ? t("resume") : t("pause");
+  const stopped = speech.interrupted_at;
+  $('[data-bind="speech-interrupted"]').hidden = !stopped;
+  bind(root, "speech-interrupted",
+    stopped ? t("speech_interrupted").replace("{time}", formatClock(Date.parse(stopped))) : "");
   updateClocks($('[data-bind="speech-now"]'), floor);
 }
 
@@ -570,10 +586,18 @@ function wire() {
   $("#revote").addEventListener("click", async () => {
     if (state?.vote && confirm(t("confirm_revote"))) await act(`/votes/${state.vote.vote_id}/revote`, {});
   });
-  $("#annul").addEventListener("click", async () => {
+  const annulVote = async () => {
     if (!state?.vote) return;
     const reason = prompt(t("confirm_annul"));
     if (reason && reason.trim()) await act(`/votes/${state.vote.vote_id}/annul`, { reason: reason.trim() });
+  };
+  $("#annul").addEventListener("click", annulVote);
+  $("#vote-annul-interrupted").addEventListener("click", annulVote);
+  $("#vote-continue").addEventListener("click", async () => {
+    if (state?.vote?.interrupted_at) await act(`/votes/${state.vote.vote_id}/continue`);
+  });
+  $("#registration-continue").addEventListener("click", async () => {
+    if (state?.sitting?.registration_interrupted_at) await act(`/sittings/${state.sitting.id}/registration/continue`);
   });
   $("#close-sitting").addEventListener("click", async () => {
     if (state?.sitting && confirm(t("confirm_close_sitting"))) await act(`/sittings/${state.sitting.id}/close`);

@@ -56,7 +56,8 @@ function renderVote() {
     progress.replaceChildren(
       el("span", { class: "badge live", text: t("vote_open") }),
       el("span", { text: `${t("votes_cast")}: ${vote.votes_cast}` }),
-      el("span", { class: "time-left", text: left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}` }));
+      el("span", { class: "time-left", text: vote.interrupted_at ? t("clock_stopped")
+        : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}` }));
     if (vote.running) {
       progress.append(renderBars(vote.running, vote.total_composition));
     }

@@ -57,10 +57,12 @@ function render() {
   banner.hidden = !(open && vote.kind === "secret");
   banner.textContent = t("secret_notice");
   const left = open ? secondsLeft(vote) : null;
-  bind(root, "time-left", !open ? "" : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
+  const stopped = open && Boolean(vote.interrupted_at);  // waits for the secretary
+  bind(root, "time-left", !open ? "" : stopped ? t("vote_interrupted_wait")
+    : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
   const mine = open && me.vote_id === vote.vote_id;
   const voted = mine && me.voted;
-  const canPress = open && !busy && (!voted || vote.allow_change) && left !== 0;
+  const canPress = open && !stopped && !busy && (!voted || vote.allow_change) && left !== 0;
   for (const button of root.querySelectorAll("button.choice")) {
     button.disabled = !canPress;
     const chosen = voted && me.choice === button.dataset.choice;

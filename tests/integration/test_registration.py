@@ -85,6 +85,7 @@ def test_rounds_open_and_close_and_every_change_recounts(hall: Hall) -> None:
         "round": 1,
         "open": False,
         "opened_at": "2026-11-25T08:00:00+00:00",
+        "interrupted_at": None,  # no server stopped while it was open
     }
     # After the round closes, latecomers wait for the next round; those registered stay so.
     with pytest.raises(NoOpenRegistration):

@@ -71,6 +71,7 @@ def test_deputies_register_themselves_and_the_quorum_follows(hall, secretary, de
         "round": 1,
         "open": True,
         "opened_at": sitting["registration"]["opened_at"],
+        "interrupted_at": None,  # no server stopped while it was open
     }
 
     left = deputy(dep[21]).ok("post", f"/sittings/{s}/unregister")

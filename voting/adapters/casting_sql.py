@@ -90,6 +90,7 @@ def _statement() -> Select[Any]:
             _VOTE.c.state,
             _VOTE.c.kind,
             _VOTE.c.deadline,
+            _VOTE.c.interrupted_at,
             _VOTE.c.allow_change,
             _VOTE.c.sitting_id,
             _BODY.c.id.label("body_id"),

@@ -211,6 +211,9 @@ class RegistrationRound(Base):
     number: Mapped[int] = mapped_column(Integer)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Set while the round waits for the secretary after the servers stopped with it open: when
+    #: they stopped, as far as known (services/interruptions.py).
+    interrupted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Registration(Base):
@@ -274,6 +277,10 @@ class Vote(Base):
     annulled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The anchor published at the close: "SEQ:HASH" of the journal entry that recorded it.
     anchor: Mapped[str | None] = mapped_column(String(100))
+    #: Set while the vote waits for the secretary (continue, close or annul) after the servers
+    #: stopped with it open: when they stopped, as far as known (services/interruptions.py).
+    #: Nobody casts meanwhile, and the vote timer leaves it alone.
+    interrupted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Ballot(Base):
@@ -390,6 +397,9 @@ class Speech(Base):
     ended_by: Mapped[str | None] = mapped_column(String(20))
     recording_file: Mapped[str | None] = mapped_column(String(500))
     recording_error: Mapped[str | None] = mapped_column(Text)
+    #: Set while the speech waits for the chair after the servers stopped with it live (its
+    #: clock stopped then, as far as known; services/interruptions.py).
+    interrupted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Microphone(Base):
@@ -421,6 +431,21 @@ class ConsoleSeat(Base):
     alarm: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The card left the seat during this vote: the seat may not vote in it any more.
     blocked_vote_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ServerProcess(Base):
+    """A server process that serves the council (`voting serve`, `voting demo`): it says it is
+    alive every few seconds, and that it stopped when it stops cleanly. The first process to start
+    after all of them stopped knows what was left open, and since when (services/interruptions.py).
+    """
+
+    __tablename__ = "server_process"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The host name and process id, for whoever reads the table.
+    name: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class JournalEntry(Base):

@@ -88,6 +88,13 @@ class SecretCountersLost(DomainError):
         )
 
 
+class Interrupted(DomainError):
+    """The servers stopped while this was open (a crash, a restart): it waits for the secretary to
+    continue, close or annul it, and nothing is recorded in it meanwhile."""
+
+    code = "interrupted"
+
+
 class SittingNotOpen(DomainError):
     code = "sitting_not_open"
 

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from .errors import (
     AlreadyRegistered,
+    Interrupted,
     InvalidInput,
     InvalidTransition,
     NoOpenRegistration,
@@ -81,10 +82,17 @@ def register(
     round_open: bool,
     participants: frozenset[int],
     registered: frozenset[int],
+    interrupted: bool = False,
 ) -> None:
-    """A deputy taking part in the body registers in the open round, once."""
+    """A deputy taking part in the body registers in the open round, once; not while the round
+    waits for the secretary after the servers' stop interrupted it."""
     if not round_open:
         raise NoOpenRegistration("registration is not open")
+    if interrupted:
+        raise Interrupted(
+            "this registration round was interrupted when the server stopped; the secretary "
+            "continues or closes it"
+        )
     if deputy_id not in participants:
         raise InvalidInput(
             f"deputy {deputy_id} does not take part in this sitting's body", field="deputy_id"

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from .errors import (
     AlreadyVoted,
+    Interrupted,
     InvalidInput,
     InvalidTransition,
     NotRegistered,
@@ -193,8 +194,12 @@ def ensure_can_cast(
     registration_required: bool,
     previous_choice_exists: bool,
     allow_change: bool,
+    interrupted: bool = False,
 ) -> None:
-    """Guard for casting a choice: open, in time, registered, and no second vote unless allowed."""
+    """Guard for casting a choice: open, in time, not interrupted, registered, and no second
+    vote unless allowed."""
+    ensure_can_close(state)
+    ensure_not_interrupted(interrupted)  # before the time: an interrupted vote's stands still
     ensure_open(state, deadline, now)
     if registration_required and not registered:
         raise NotRegistered("register before voting")
@@ -230,6 +235,37 @@ def ensure_can_close(state: VoteState) -> None:
         raise VoteAlreadyClosed("the vote is already closed")
     if state is VoteState.ANNULLED:
         raise VoteNotOpen("the vote was annulled")
+
+
+def ensure_not_interrupted(interrupted: bool) -> None:
+    """Guard: nothing is recorded in a vote the servers' stop interrupted until the secretary
+    decides what becomes of it."""
+    if interrupted:
+        raise Interrupted(
+            "this vote was interrupted when the server stopped; the secretary continues, closes "
+            "or annuls it"
+        )
+
+
+def ensure_can_continue(kind: VoteKind, state: VoteState, interrupted: bool) -> None:
+    """Guard: an interrupted vote may go on (every recorded choice stays), unless it is secret:
+    a secret ballot cut short is annulled and held again (its tally is not kept while it runs)."""
+    if state is not VoteState.OPEN or not interrupted:
+        raise InvalidTransition("only an open vote that the server's stop interrupted continues")
+    if kind is VoteKind.SECRET:
+        raise InvalidTransition(
+            "a secret ballot cut short by the server's stop cannot continue or be counted: "
+            "annul it and hold it again"
+        )
+
+
+def ensure_can_close_interrupted(kind: VoteKind, interrupted: bool) -> None:
+    """Guard: a secret ballot the servers' stop cut short is not counted (annul it)."""
+    if interrupted and kind is VoteKind.SECRET:
+        raise InvalidTransition(
+            "a secret ballot cut short by the server's stop cannot be counted: annul it and "
+            "hold it again"
+        )
 
 
 def annul(state: VoteState) -> VoteState:

@@ -146,6 +146,7 @@ def _admit(
                 vote.registration_required_to_vote,
                 who in found.voted,
                 vote.allow_change,
+                vote.interrupted_at is not None,
             )
         except DomainError as error:
             refusals[id(request)] = error

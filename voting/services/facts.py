@@ -126,12 +126,20 @@ class _Replay:
     # registration
     def on_registration_opened(self, seq: int, p: Mapping[str, Any]) -> None:
         sitting, number = p["sitting_id"], p["round"]
-        self.put(seq, "registration_round", (sitting, number), open=True)
+        self.put(seq, "registration_round", (sitting, number), open=True, interrupted=False)
         for deputy_id in p.get("carried_over", []):
             self.put(seq, "registration", (sitting, number, deputy_id), present=True)
 
     def on_registration_closed(self, seq: int, p: Mapping[str, Any]) -> None:
         self.put(seq, "registration_round", (p["sitting_id"], p["round"]), open=False)
+
+    def on_registration_interrupted(self, seq: int, p: Mapping[str, Any]) -> None:
+        key = (p["sitting_id"], p["round"])
+        self.put(seq, "registration_round", key, interrupted=True)
+
+    def on_registration_continued(self, seq: int, p: Mapping[str, Any]) -> None:
+        key = (p["sitting_id"], p["round"])
+        self.put(seq, "registration_round", key, interrupted=False)
 
     def on_deputy_registered(self, seq: int, p: Mapping[str, Any]) -> None:
         key = (p["sitting_id"], p["round"], p["deputy_id"])
@@ -155,9 +163,16 @@ class _Replay:
             announced=False,
             annul_reason=None,
             anchor=None,
+            interrupted=False,
         )
         if p["kind"] == VoteKind.SECRET:
             self.secret_votes.add(p["vote_id"])
+
+    def on_vote_interrupted(self, seq: int, p: Mapping[str, Any]) -> None:
+        self.put(seq, "vote", (p["vote_id"],), interrupted=True)
+
+    def on_vote_continued(self, seq: int, p: Mapping[str, Any]) -> None:
+        self.put(seq, "vote", (p["vote_id"],), interrupted=False)
 
     def on_choice_cast(self, seq: int, p: Mapping[str, Any]) -> None:
         self.put(seq, "ballot", (p["vote_id"], p["deputy_id"]), outcome=p["choice"])
@@ -253,7 +268,10 @@ def stored(uow: UnitOfWork) -> Rows:
     rounds: dict[int, tuple[int, int]] = {}
     for r in s.scalars(select(orm.RegistrationRound)):
         rounds[r.id] = (r.sitting_id, r.number)
-        rows["registration_round"][(r.sitting_id, r.number)] = {"open": r.closed_at is None}
+        rows["registration_round"][(r.sitting_id, r.number)] = {
+            "open": r.closed_at is None,
+            "interrupted": r.interrupted_at is not None,
+        }
     for g in s.scalars(select(orm.Registration)):
         sitting, number = rounds.get(g.round_id, (None, g.round_id))
         rows["registration"][(sitting, number, g.deputy_id)] = {"present": g.left_at is None}
@@ -266,6 +284,7 @@ def stored(uow: UnitOfWork) -> Rows:
             "announced": v.announced_at is not None,
             "annul_reason": v.annul_reason,
             "anchor": v.anchor,
+            "interrupted": v.interrupted_at is not None,
             **{column: getattr(v, column) for column in _COUNTED},
         }
     for b in s.scalars(select(orm.Ballot)):

@@ -774,6 +774,7 @@ def resume_speech(uow: UnitOfWork, actor: Actor, command: SpeechAction) -> None:
         now = uow.now()
         clock = _clock(speech).resume(now)
         _store(speech, clock)
+        speech.interrupted_at = None  # the chair has decided: the speech goes on
         pauses = _pauses(speech)
         if pauses and pauses[-1][1] is None:
             pauses[-1][1] = now.isoformat()
@@ -1098,6 +1099,8 @@ def speech_view(speech: orm.Speech, now: datetime, rules: FloorRules) -> dict[st
         "deadline": _iso(clock.deadline),
         "signal": time_signal(clock, now, rules).value,
         "recording_error": speech.recording_error,
+        # The servers stopped while it went on: its clock stopped then; the chair decides.
+        "interrupted_at": _iso(speech.interrupted_at) if speech.state in LIVE else None,
     }
 
 

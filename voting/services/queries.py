@@ -179,6 +179,7 @@ def sitting(uow: UnitOfWork, sitting_id: object) -> dict[str, object]:
                 "round": round_.number,
                 "open": round_.closed_at is None,
                 "opened_at": round_.opened_at.isoformat(),
+                "interrupted_at": _waiting_since(round_),
             },
             "agenda": [
                 _item_dict(i)
@@ -201,6 +202,8 @@ def _vote_summary(vote: orm.Vote) -> dict[str, object]:
     out = vote_public(vote)
     out["closed_at"] = vote.closed_at.isoformat() if vote.closed_at else None
     out["announced_at"] = vote.announced_at.isoformat() if vote.announced_at else None
+    # The servers stopped while it was open; it waits for the secretary (interruptions.py).
+    out["interrupted_at"] = vote.interrupted_at.isoformat() if vote.interrupted_at else None
     if vote.state == VoteState.ANNULLED:
         out["annul_reason"] = vote.annul_reason
     result = vote_result(vote)
@@ -467,6 +470,7 @@ def live_states(
             **state.to_dict(),
             "registration_open": bool(round_ and round_.closed_at is None),
             "registration_round": round_.number if round_ else None,
+            "registration_interrupted_at": _waiting_since(round_),
         }
         items = list(
             uow.session.scalars(
@@ -505,6 +509,13 @@ def live_states(
                     else _live_vote(facts, council.show_running_split, staff, state)
                 )
         return _head_last(uow, with_head), out
+
+
+def _waiting_since(round_: orm.RegistrationRound | None) -> str | None:
+    """When the servers stopped, for an open round their stop interrupted (else None)."""
+    if round_ is None or round_.closed_at is not None or round_.interrupted_at is None:
+        return None
+    return round_.interrupted_at.isoformat()
 
 
 def live_sitting(uow: UnitOfWork) -> orm.Sitting | None:

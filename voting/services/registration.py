@@ -176,6 +176,7 @@ def register(uow: UnitOfWork, actor: Actor, command: Register) -> dict[str, obje
             round_ is not None and round_.closed_at is None,
             before.participants,
             before.registered,
+            round_ is not None and round_.interrupted_at is not None,
         )
         assert round_ is not None
         row = uow.session.get(orm.Registration, (round_.id, who))

@@ -172,6 +172,7 @@ def close_vote(uow: UnitOfWork, actor: Actor, vote_id: object) -> dict[str, obje
     with uow:
         vote = uow.lock_vote(vote_id)
         rules.ensure_can_close(VoteState(vote.state))
+        rules.ensure_can_close_interrupted(VoteKind(vote.kind), vote.interrupted_at is not None)
         tally = _count_and_close(uow, actor, vote)
         uow.commit()
     return tally.to_dict()
@@ -188,6 +189,7 @@ def close_expired_votes(uow_factory: Callable[[], UnitOfWork]) -> list[int]:
                     orm.Vote.state == VoteState.OPEN,
                     orm.Vote.deadline.is_not(None),
                     orm.Vote.deadline <= probe.now(),
+                    orm.Vote.interrupted_at.is_(None),  # it waits for the secretary
                 )
             )
         )
@@ -196,8 +198,8 @@ def close_expired_votes(uow_factory: Callable[[], UnitOfWork]) -> list[int]:
         uow = uow_factory()
         with uow:
             vote = uow.lock_vote(vote_id)
-            if vote.state != VoteState.OPEN:
-                continue  # another server process closed it first
+            if vote.state != VoteState.OPEN or vote.interrupted_at is not None:
+                continue  # another server process closed it first (or found it interrupted)
             _count_and_close(uow, SYSTEM, vote)
             uow.commit()
             closed.append(vote_id)

@@ -24,6 +24,7 @@ from voting.services import (
     commands,
     council,
     floor,
+    interruptions,
     queries,
     registration,
     sittings,
@@ -344,6 +345,13 @@ def close_registration(sitting_id: int) -> ResponseReturnValue:
     return registration.close_registration(uow(), actor(), sitting_id)
 
 
+@bp.post("/sittings/<int:sitting_id>/registration/continue")
+@require_actor
+def continue_registration(sitting_id: int) -> ResponseReturnValue:
+    interruptions.continue_registration(uow(), actor(), sitting_id)
+    return queries.sitting(reader(), sitting_id)
+
+
 @bp.post("/sittings/<int:sitting_id>/register")
 @requires(commands.Register)
 def register(sitting_id: int) -> ResponseReturnValue:
@@ -385,6 +393,13 @@ def cast(vote_id: int) -> ResponseReturnValue:
 @require_actor
 def close_vote(vote_id: int) -> ResponseReturnValue:
     votes.close_vote(uow(), actor(), vote_id)
+    return queries.vote(reader(), vote_id, staff=True)
+
+
+@bp.post("/votes/<int:vote_id>/continue")
+@require_actor
+def continue_vote(vote_id: int) -> ResponseReturnValue:
+    interruptions.continue_vote(uow(), actor(), vote_id)
     return queries.vote(reader(), vote_id, staff=True)
 
 

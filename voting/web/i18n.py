@@ -225,6 +225,27 @@ STRINGS = {
     "not_chosen": _l("not chosen"),
     "save": _l("Save"),
     "saved": _l("Saved"),
+    "vote_interrupted": _l(
+        "The vote was interrupted: the server stopped at {time}. Nobody can vote until you "
+        "decide. The choices recorded before are kept: continue the vote, close and count it "
+        "as it stands, or annul it."
+    ),
+    "secret_interrupted": _l(
+        "The secret ballot was interrupted: the server stopped at {time}. A secret ballot cut "
+        "short cannot be counted: annul it and hold it again."
+    ),
+    "registration_interrupted": _l(
+        "Registration was interrupted: the server stopped at {time}. Those registered stay "
+        "registered; nobody can register until you continue or close it."
+    ),
+    "speech_interrupted": _l(
+        "The speech was interrupted: the server stopped at {time}, and its time stopped then. "
+        "Resume or end it."
+    ),
+    "clock_stopped": _l("The time stands still"),
+    "vote_interrupted_wait": _l(
+        "The vote was interrupted when the server stopped: wait until the secretary continues it"
+    ),
 }
 
 #: The staff screen's event log: what each journal entry's kind means.
@@ -277,6 +298,11 @@ EVENTS = {
     "console_offline": _l("seat console not answering"),
     "console_bus_trouble": _l("trouble on the consoles' bus"),
     "journal_keyed": _l("earlier journal entries authenticated with the key"),
+    "vote_interrupted": _l("vote interrupted: the server had stopped"),
+    "vote_continued": _l("interrupted vote continued"),
+    "registration_interrupted": _l("registration interrupted: the server had stopped"),
+    "registration_continued": _l("interrupted registration continued"),
+    "speech_interrupted": _l("speech interrupted: the server had stopped"),
 }
 
 #: What a person at a screen is told when the server refuses, by the error's code; the server's
@@ -288,6 +314,9 @@ ERRORS = {
         "Too many wrong PINs at this terminal: the card is refused here for a few minutes."
     ),
     "forbidden": _l("You may not do this."),
+    "interrupted": _l(
+        "Interrupted when the server stopped: wait until the secretary continues it."
+    ),
     "not_registered": _l("Register first."),
     "quorum_not_met": _l("There is no quorum."),
     "registration_already_open": _l("Registration is already open."),

@@ -657,6 +657,15 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
     ),
     (
         "post",
+        "/sittings/{sitting_id}/registration/continue",
+        "Continue a registration round the servers' stop interrupted",
+        "registration",
+        None,
+        True,
+        200,
+    ),
+    (
+        "post",
         "/sittings/{sitting_id}/register",
         "Register (a deputy: themselves)",
         "registration",
@@ -693,6 +702,15 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
         200,
     ),
     ("post", "/votes/{vote_id}/close", "Close a vote and count it", "votes", None, True, 200),
+    (
+        "post",
+        "/votes/{vote_id}/continue",
+        "Continue a vote the servers' stop interrupted (every recorded choice stays)",
+        "votes",
+        None,
+        True,
+        200,
+    ),
     ("post", "/votes/{vote_id}/revote", "Call a re-vote", "votes", "Revote", True, 201),
     (
         "post",

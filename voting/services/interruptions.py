@@ -1,0 +1,258 @@
+"""A crash never goes unnoticed: what the servers left open when they all stopped.
+
+Every process that serves the council (`voting serve`, `voting demo`: a started runtime) keeps a
+row of `server_process`: it says it is alive every HEARTBEAT_SECONDS and, when it stops cleanly,
+that it stopped. The first process to start when no other is alive (and some served before it: a
+database that only scripts and one-shot commands have written has nothing interrupted) looks for
+what was left open: an open vote, an open registration round, a speech under way. Nothing
+happened in them while no server ran (no cast, no registration, no clock), so each is flagged as
+interrupted, with when the servers stopped as far as known (the clean stop, or the last sign of
+life: at most HEARTBEAT_SECONDS early), and journaled. The secretary then decides:
+
+- a vote: continue it (every recorded choice stays; a time limit keeps the time that was left),
+  close and count it as it stands, or annul it; a secret ballot cut short can only be annulled
+  and held again (the practice for a failed ballot; on PostgreSQL its counters do not even
+  survive a crash of the database server: docs/secret-ballot.md);
+- a registration round: continue it, or close it (a new round starts registration again);
+- a speech: its clock stopped when the servers did; the chair resumes or ends it.
+
+Until then nothing is recorded in it: a cast or a registration is refused (`Interrupted`), and
+the vote timer does not close an interrupted vote whose time ran out.
+
+With several server processes (one Redis message queue) one that stops while others serve leaves
+nothing interrupted: the others go on. A process is taken for stopped when it said so, when
+nothing was heard from it for ALIVE_SECONDS, or at once when it ran on this host and its process
+id is gone (processes that share a host name must share its process ids: not two containers with
+one host name).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from voting.adapters import orm
+from voting.domain import votes as rules
+from voting.domain.actors import PROCEDURE, SYSTEM, Actor
+from voting.domain.errors import InvalidTransition
+from voting.domain.floor import ClockState
+from voting.domain.votes import VoteKind, VoteState
+
+from .sittings import open_sitting_row
+from .uow import UnitOfWork
+
+#: How often a server process says it is alive.
+HEARTBEAT_SECONDS = 2.0
+#: A process not heard of for this long is taken for stopped.
+ALIVE_SECONDS = 5 * HEARTBEAT_SECONDS
+
+
+@dataclass
+class Flagged:
+    """What one start found left open and flagged as interrupted."""
+
+    stopped_at: datetime | None = None
+    votes: list[int] = field(default_factory=list)
+    rounds: list[tuple[int, int]] = field(default_factory=list)  # (sitting_id, round number)
+    speeches: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.votes or self.rounds or self.speeches)
+
+
+def process_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+def process_started(uow: UnitOfWork, name: str) -> tuple[int, Flagged]:
+    """A server process starts: its row, and, when no other process is alive, everything the
+    last ones left open flagged as interrupted (and journaled)."""
+    with uow:
+        now = uow.now()
+        others = list(uow.session.scalars(select(orm.ServerProcess)))
+        row = orm.ServerProcess(name=name, started_at=now, seen_at=now)
+        uow.session.add(row)
+        uow.session.flush()
+        heard_since = now - timedelta(seconds=ALIVE_SECONDS)
+        alive = [
+            other
+            for other in others
+            if other.stopped_at is None and other.seen_at > heard_since and _may_run(other.name)
+        ]
+        flagged = Flagged()
+        if others and not alive:  # no row at all: no server served it yet (a script, a demo)
+            last = max(other.stopped_at or other.seen_at for other in others)
+            flagged = _flag_left_open(uow, last)
+            # Their story is told: keep only this process's row.
+            uow.session.execute(delete(orm.ServerProcess).where(orm.ServerProcess.id != row.id))
+        uow.commit()
+        return row.id, flagged
+
+
+def _may_run(name: str) -> bool:
+    """Whether the process of this `process_name` may still run: one of this host whose process id
+    is gone is known dead at once (a service manager that restarts a crashed server at once must
+    not find it "alive" for ALIVE_SECONDS); of another host, only its silence tells."""
+    host, _, pid = name.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)  # signal 0: asks only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def process_alive(uow: UnitOfWork, process_id: int) -> None:
+    """The heartbeat: this process still serves."""
+    with uow:
+        uow.session.execute(
+            update(orm.ServerProcess)
+            .where(orm.ServerProcess.id == process_id)
+            .values(seen_at=uow.now())
+        )
+        uow.commit()
+
+
+def process_stopped(uow: UnitOfWork, process_id: int) -> None:
+    """A clean stop: the next start knows exactly when."""
+    with uow:
+        uow.session.execute(
+            update(orm.ServerProcess)
+            .where(orm.ServerProcess.id == process_id)
+            .values(seen_at=uow.now(), stopped_at=uow.now())
+        )
+        uow.commit()
+
+
+def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
+    at, shown = stopped_at, stopped_at.isoformat()
+    flagged = Flagged(stopped_at=stopped_at)
+    s = uow.session
+    votes = s.scalars(
+        select(orm.Vote)
+        .where(orm.Vote.state == VoteState.OPEN, orm.Vote.interrupted_at.is_(None))
+        .order_by(orm.Vote.id)
+        .with_for_update()
+    )
+    for vote in votes:
+        vote.interrupted_at = at
+        flagged.votes.append(vote.id)
+        uow.journal(
+            SYSTEM,
+            "vote_interrupted",
+            {
+                "vote_id": vote.id,
+                "sitting_id": vote.sitting_id,
+                "kind": vote.kind,
+                "stopped_at": shown,
+            },
+        )
+    rounds = s.scalars(
+        select(orm.RegistrationRound)
+        .where(
+            orm.RegistrationRound.closed_at.is_(None),
+            orm.RegistrationRound.interrupted_at.is_(None),
+        )
+        .order_by(orm.RegistrationRound.id)
+        .with_for_update()
+    )
+    for round_ in rounds:
+        round_.interrupted_at = at
+        flagged.rounds.append((round_.sitting_id, round_.number))
+        uow.journal(
+            SYSTEM,
+            "registration_interrupted",
+            {"sitting_id": round_.sitting_id, "round": round_.number, "stopped_at": shown},
+        )
+    speeches = s.scalars(
+        select(orm.Speech)
+        .where(orm.Speech.state != ClockState.ENDED.value, orm.Speech.interrupted_at.is_(None))
+        .order_by(orm.Speech.id)
+        .with_for_update()
+    )
+    for speech in speeches:
+        _stop_clock(speech, at)
+        speech.interrupted_at = at
+        flagged.speeches.append(speech.id)
+        uow.journal(
+            SYSTEM,
+            "speech_interrupted",
+            {
+                "speech_id": speech.id,
+                "sitting_id": speech.sitting_id,
+                "stopped_at": shown,
+                "used_seconds": round(speech.used_seconds, 1),
+            },
+        )
+    return flagged
+
+
+def _stop_clock(speech: orm.Speech, at: datetime) -> None:
+    """The speech's clock stops when the servers stopped: a pause from then on."""
+    if speech.state != ClockState.RUNNING.value or speech.running_since is None:
+        return
+    ran = max(0.0, (at - speech.running_since).total_seconds())
+    speech.used_seconds = speech.used_seconds + ran
+    speech.running_since = None
+    speech.state = ClockState.PAUSED.value
+    pauses = json.loads(speech.pauses or "[]")
+    speech.pauses = json.dumps([*pauses, [at.isoformat(), None]])
+
+
+def continue_vote(uow: UnitOfWork, actor: Actor, vote_id: object) -> dict[str, object]:
+    """The secretary continues an interrupted vote: every recorded choice stays, casting goes on,
+    and a time limit gets back the time that was left when the servers stopped."""
+    actor.require(*PROCEDURE)
+    with uow:
+        vote = uow.lock_vote(vote_id)
+        open_sitting_row(uow, vote.sitting_id)
+        stopped = vote.interrupted_at
+        rules.ensure_can_continue(VoteKind(vote.kind), VoteState(vote.state), stopped is not None)
+        assert stopped is not None
+        now = uow.now()
+        if vote.deadline is not None:
+            left = max(timedelta(0), vote.deadline - stopped)
+            vote.deadline = now + left
+        vote.interrupted_at = None
+        deadline = None if vote.deadline is None else vote.deadline.isoformat()
+        uow.journal(
+            actor,
+            "vote_continued",
+            {"vote_id": vote.id, "sitting_id": vote.sitting_id, "deadline": deadline},
+        )
+        uow.commit()
+        return {"vote_id": vote.id, "deadline": deadline}
+
+
+def continue_registration(uow: UnitOfWork, actor: Actor, sitting_id: object) -> dict[str, object]:
+    """The secretary continues an interrupted registration round: who registered in it stays
+    registered, and deputies may register again."""
+    actor.require(*PROCEDURE)
+    with uow:
+        sitting = open_sitting_row(uow, sitting_id)
+        round_ = uow.session.scalars(
+            select(orm.RegistrationRound)
+            .where(
+                orm.RegistrationRound.sitting_id == sitting.id,
+                orm.RegistrationRound.closed_at.is_(None),
+            )
+            .with_for_update()
+        ).first()
+        if round_ is None or round_.interrupted_at is None:
+            raise InvalidTransition(
+                "only an open registration round that the server's stop interrupted continues"
+            )
+        round_.interrupted_at = None
+        uow.journal(
+            actor, "registration_continued", {"sitting_id": sitting.id, "round": round_.number}
+        )
+        uow.commit()
+        return {"sitting_id": sitting.id, "round": round_.number}
