@@ -18,7 +18,9 @@ let token = null;
 let who = null;
 let state = null;
 let roster = new Map();
-const events = [];
+let events = [];
+/** How many of the latest journal entries the event list shows. */
+const EVENTS_SHOWN = 15;
 
 const $ = (selector) => root.querySelector(selector);
 
@@ -524,10 +526,23 @@ function renderConsoles() {
       + (e.payload.address ? ` (${e.payload.address})` : "") + (e.payload.count ? ` ×${e.payload.count}` : "") })));
 }
 
+/** The latest entries of the journal up to `seq` (the snapshot's), so that a reloaded control
+ * screen shows what just happened; entries pushed meanwhile are kept, each once. */
+async function loadEvents(seq) {
+  if (!seq) return;
+  const answer = await api(`/journal?after=${Math.max(0, seq - EVENTS_SHOWN)}`, { token }).catch(() => null);
+  if (!answer) return;
+  const known = new Set(events.map((e) => e.seq));
+  const earlier = answer.entries.filter((e) => e.seq <= seq && !known.has(e.seq))
+    .map((e) => ({ seq: e.seq, kind: e.kind, payload: e.payload, at: Date.parse(e.at) }));
+  events = [...earlier, ...events].sort((a, b) => a.seq - b.seq);
+  renderEvents();
+}
+
 function renderEvents() {
   // Who an event is about, where it says (a request, a speech): "надано слово: <name>".
   const about = (e) => (typeof e.payload?.name === "string" ? `: ${e.payload.name}` : "");
-  $('[data-bind="events"]').replaceChildren(...events.slice(-15).reverse().map((e) =>
+  $('[data-bind="events"]').replaceChildren(...events.slice(-EVENTS_SHOWN).reverse().map((e) =>
     el("li", { value: e.seq, text: `${formatClock(e.at)} · ${eventText(e.kind)}${about(e)}` })));
 }
 
@@ -567,8 +582,9 @@ async function toggleRegistration() {
   if (!sitting || state.vote?.state === "open") return;
   if (sitting.registration_open) {
     if (confirm(t("confirm_close_registration"))) await act(`/sittings/${sitting.id}/registration/close`);
-  } else {
-    await act(`/sittings/${sitting.id}/registration/open`);
+  } else if (!sitting.registered
+      || confirm(`${t("confirm_new_round")} ${plural("deputies", sitting.registered)}`)) {
+    await act(`/sittings/${sitting.id}/registration/open`);  // everyone registers again
   }
 }
 
@@ -655,7 +671,13 @@ function wire() {
   });
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    if (e.target.closest("input, select, textarea, summary")) return;
+    // Letters typed into a text field are text; Esc leaves the field, so the keys work again.
+    // In a list, a number or a check box (the vote form's) they are the keys: V starts the vote
+    // right after the kind or the time limit was chosen.
+    if (e.target.closest("textarea, input:not([type=number], [type=radio], [type=checkbox])")) {
+      if (e.key === "Escape") e.target.blur();
+      return;
+    }
     // By the key's place, not its letter: the same keys work in the Ukrainian layout.
     // N gives the floor to the next speaker; I puts the next item under consideration.
     const action = { KeyV: startVote, KeyC: closeVote, KeyA: announce, KeyG: toggleRegistration,
@@ -742,6 +764,7 @@ async function start() {
       state = { ...snapshot.state, seq: snapshot.seq };
       // The form starts from the council's defaults, and again after each vote (a secret
       // ballot's kind must not carry over to the next question by accident).
+      if (first) loadEvents(snapshot.seq);
       if (first || (wasOpen && state.vote?.state !== "open")) { defaults(); first = false; }
       render();
     },

@@ -38,8 +38,17 @@ function renderRollCall(vote) {
       el("span", { class: "outcome", text: t(outcomes[d.id]) })))));
 }
 
-function renderVote() {
+/** The vote the screen shows: the sitting's latest, but not a finished one of another item once
+ * the next item is under consideration (its result must not stand under the new title). */
+function currentVote() {
   const vote = state?.vote;
+  const item = state?.current_item;
+  if (vote && vote.state !== "open" && item && vote.item_id !== null && vote.item_id !== item.id) return null;
+  return vote ?? null;
+}
+
+function renderVote() {
+  const vote = currentVote();
   const section = root.querySelector('[data-bind="vote"]');
   // On the hall display and the overlay the speaker takes the vote's place (web: both shown).
   section.hidden = !vote || (mode !== "web" && root.dataset.layout === "speaker");
@@ -133,7 +142,8 @@ function render() {
   // The item under consideration; once its vote has decided it, the item of that vote.
   const item = state.current_item;
   bind(root, "item-number", item ? `${t("item")} ${item.position}${item.draft_number ? ` · № ${item.draft_number}` : ""}` : "");
-  bind(root, "item-title", item ? item.title : state.vote ? state.vote.title : (sitting ? t("no_item") : ""));
+  const vote = currentVote();
+  bind(root, "item-title", item ? item.title : vote ? vote.title : (sitting ? t("no_item") : ""));
   bind(root, "registered", sitting ? String(sitting.registered) : "—");
   bind(root, "total", sitting ? String(sitting.total_composition) : "—");
   const quorum = root.querySelector('[data-bind="quorum"]');
@@ -143,8 +153,8 @@ function render() {
   renderVote();
   renderSpeaker();
   if (mode !== "overlay") {
-    renderPlan(root.querySelector('[data-bind="plan"]'), roster, state, false);
-    renderRollCall(state.vote);
+    renderPlan(root.querySelector('[data-bind="plan"]'), roster, { ...state, vote }, false);
+    renderRollCall(vote);
   }
   root.dataset.seq = String(state.seq ?? "");
 }

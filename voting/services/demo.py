@@ -42,12 +42,13 @@ DEMO_LOGINS = ("secretary", "chair")
 DEMO_SECRETARY = Actor(Role.SECRETARY, "secretary:demo")
 
 # (faction, number of seats); the seats are given out in this order, one faction after another.
+# Invented names: a demo shown in a council hall must not put words in a real party's mouth.
 FACTIONS = (
-    ("Слуга народу", 13),
-    ("Європейська Солідарність", 10),
-    ("Батьківщина", 8),
-    ("За майбутнє", 6),
-    ("Пропозиція", 5),
+    ("Світанок", 13),
+    ("Каштанова алея", 10),
+    ("Громада-2030", 8),
+    ("Зелений берег", 6),
+    ("Рух «Міст»", 5),
 )
 
 DEPUTY_NAMES = (

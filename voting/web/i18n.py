@@ -128,6 +128,9 @@ STRINGS = {
     "confirm_annul": _l("Annul this vote? Give the reason:"),
     "confirm_revote": _l("Put this question to the vote again?"),
     "confirm_close_registration": _l("Close registration?"),
+    "confirm_new_round": _l(
+        "Start a new registration round? Everyone registered now must register again:"
+    ),
     "confirm_close_sitting": _l("Close the sitting? Its record becomes final."),
     "not_yet_voted": _l("Not yet voted"),
     "everyone_voted": _l("Everyone has voted"),

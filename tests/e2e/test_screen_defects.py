@@ -1,0 +1,162 @@
+"""Defects a new user found on the screens (issue 16), each as that user meets it in real headless
+Chromium: the hall display keeping the last item's result under the next item's title, G emptying
+the registration without a question, V ignored while a vote form field has the focus, the
+public page's unreadable "secret" label, and the control screen's empty event list after a
+reload."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import test_screens
+from playwright.sync_api import Browser, Page, expect
+from test_screens import Sitting, sign_in_control
+
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+# The screens' fixtures: a browser, and a sitting open with its agenda and everyone's tokens.
+browser = test_screens.browser
+sitting = test_screens.sitting
+
+
+def held_vote(sitting: Sitting, index: int, choice: str = "for", kind: str = "roll_call") -> int:
+    """Item `index` put up and voted by those registered; returns the closed vote."""
+    sitting.put_up(index)
+    vote = sitting.secretary.ok(
+        "post",
+        f"/sittings/{sitting.id}/votes",
+        {"item_id": sitting.items[index], "kind": kind},
+        status=201,
+    )["vote_id"]
+    for d in sitting.deputies[:25]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": choice})
+    sitting.secretary.ok("post", f"/votes/{vote}/close")
+    return vote
+
+
+def test_the_hall_display_drops_the_last_result_when_the_next_item_comes_up(
+    browser: Browser, sitting: Sitting
+) -> None:
+    sitting.register_first(25)
+    display = sitting.page(browser, "/display", 1920, 1080)
+    held_vote(sitting, 0)
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    expect(display.locator('[data-bind="roll-call"]')).to_be_visible()
+    sitting.put_up(1)  # the next item, not yet voted
+    expect(display.locator('[data-bind="item-title"]')).to_have_text("Про вибори секретаря ради")
+    expect(display.locator('[data-bind="vote"]')).to_be_hidden()
+    expect(display.locator('[data-bind="roll-call"]')).to_be_hidden()
+    expect(display.get_by_text("Прийнято")).to_be_hidden()
+
+
+def test_g_asks_before_a_new_round_makes_everyone_register_again(
+    browser: Browser, sitting: Sitting
+) -> None:
+    sitting.register_first(25)
+    sitting.secretary.ok("post", f"/sittings/{sitting.id}/registration/close")
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    expect(control.locator('[data-bind="registered"]')).to_have_text("25")
+    asked: list[str] = []
+
+    def say_no(dialog: object) -> None:
+        asked.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    control.once("dialog", say_no)
+    control.keyboard.press("g")
+    expect(control.get_by_role("button", name="Відкрити реєстрацію")).to_be_visible()
+    assert asked and "25 депутатів" in asked[0], asked
+    assert "зареєструватися знову" in asked[0]
+    expect(control.locator('[data-bind="registered"]')).to_have_text("25")  # nothing changed
+    control.once("dialog", lambda dialog: dialog.accept())
+    control.keyboard.press("g")
+    expect(control.locator('[data-bind="registered"]')).to_have_text("0")  # a new round
+
+
+def test_v_starts_the_vote_from_the_vote_forms_fields(browser: Browser, sitting: Sitting) -> None:
+    sitting.register_first(25)
+    sitting.put_up(0)
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    expect(control.locator('[data-bind="current-item"]')).to_contain_text("Про бюджет")
+    kind = control.locator('#vote-form select[name="kind"]')
+    kind.select_option("open")
+    kind.focus()  # the secretary has just chosen the kind: the focus is still there
+    control.keyboard.press("v")
+    expect(control.locator("#vote-live")).to_be_visible()
+    assert sitting.secretary.ok("get", "/state")["vote"]["kind"] == "open"
+    control.once("dialog", lambda dialog: dialog.accept())
+    control.keyboard.press("c")
+    expect(control.locator("#vote-result")).to_be_visible()
+    sitting.put_up(1)  # decided: the next item comes up
+    expect(control.locator('[data-bind="current-item"]')).to_contain_text("Про вибори")
+
+    limit = control.locator('#vote-form input[name="time_limit_seconds"]')
+    limit.fill("90")  # typed in the time limit, the focus still in the field
+    control.keyboard.press("v")
+    expect(control.locator("#vote-live")).to_be_visible()
+    assert sitting.secretary.ok("get", "/state")["vote"]["deadline"] is not None
+
+
+def contrast(page: Page, selector: str) -> float:
+    """The WCAG contrast ratio of an element's text against the background it stands on."""
+    ratio: float = page.evaluate(
+        """(selector) => {
+          const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
+          const lum = ([r, g, b]) => {
+            const f = (v) => {
+              v /= 255;
+              return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+            };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          const node = document.querySelector(selector);
+          let back = null;
+          for (let e = node; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length < 4 || c[3] > 0) { back = c; break; }
+          }
+          back = back ?? [255, 255, 255];
+          const [a, b] = [lum(rgb(getComputedStyle(node).color)), lum(back)];
+          return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        }""",
+        selector,
+    )
+    return ratio
+
+
+def test_the_public_pages_secret_label_is_readable(browser: Browser, sitting: Sitting) -> None:
+    sitting.register_first(25)
+    sitting.put_up(0)
+    public = sitting.page(browser, "/live", 1280, 900)
+    expect(public.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
+    sitting.secretary.ok(
+        "post",
+        f"/sittings/{sitting.id}/votes",
+        {"item_id": sitting.items[0], "kind": "secret"},
+        status=201,
+    )
+    label = public.locator('[data-bind="vote-kind"]')
+    expect(label).to_have_text(re.compile("Таємне"))
+    assert contrast(public, '[data-bind="vote-kind"]') >= 4.5
+
+
+def test_a_reloaded_control_screen_still_lists_what_just_happened(
+    browser: Browser, sitting: Sitting
+) -> None:
+    sitting.register_first(25)
+    held_vote(sitting, 0)
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    events = control.locator('[data-bind="events"] li')
+    log = control.locator('[data-bind="events"]')
+    expect(events).to_have_count(15)  # the latest fifteen, before anything new happens
+    expect(log).to_contain_text("голосування завершено")
+    expect(events.first).to_contain_text("вхід")  # the newest first: the secretary's sign-in
+    control.reload()  # signed in still (the tab keeps its token): the same list again
+    expect(events).to_have_count(15)
+    expect(log).to_contain_text("голосування завершено")
+    sitting.put_up(1)
+    expect(events.first).to_contain_text("змінено стан питання")
