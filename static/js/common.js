@@ -96,6 +96,13 @@ export function formatClock(ms = serverNow()) {
 export function formatDate(iso) {
   return dateFormat.format(new Date(iso));
 }
+/** A sitting's title with its date once: the default title carries the date (ISO), shown in
+ * words instead; a title of its own gets the date after it. */
+export function sittingHeading(sitting) {
+  const day = formatDate(sitting.date);
+  return sitting.title.includes(sitting.date) ? sitting.title.replace(sitting.date, day)
+    : `${sitting.title} · ${day}`;
+}
 
 /** Seconds left of an open vote (null without a time limit). */
 export function secondsLeft(vote) {

@@ -2,8 +2,8 @@
 // Every action goes through the JSON API with the signed-in person's token; what is shown comes
 // from the server's pushed snapshots (staff audience), never from what was clicked.
 import {
-  api, bind, connectLive, errorText, eventText, el, formatClock, formatDate, isRefusedToken, loadRoster,
-  plural, secondsLeft,
+  api, bind, connectLive, errorText, eventText, el, formatClock, isRefusedToken, loadRoster,
+  plural, secondsLeft, sittingHeading,
   startClock, t,
 } from "./common.js";
 import {
@@ -64,14 +64,14 @@ async function showSittings() {
   const of = (state) => sessions.flatMap((session) => session.sittings
     .filter((s) => s.state === state).map((s) => ({ session, s })));
   fillList(list, of("planned"), ({ session, s }) => el("li", { "data-sitting": s.id },
-    el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
+    el("span", { text: `${session.title ?? ""} · ${sittingHeading(s)} ` }),
     el("button", { type: "button", class: "primary", text: t("open_sitting"),
       onclick: () => act(`/sittings/${s.id}/open`) }),
     detailsForm(s)));
   if (!list.children.length) list.append(el("li", { text: t("no_planned_sittings") }));
   fillList(root.querySelector('[data-bind="records-list"]'), of("closed"), ({ session, s }) =>
     el("li", { "data-sitting": s.id },
-      el("span", { text: `${session.title ?? ""} · ${s.title} · ${formatDate(s.date)} ` }),
+      el("span", { text: `${session.title ?? ""} · ${sittingHeading(s)} ` }),
       el("a", { href: `/archive/sittings/${s.id}/protocol.pdf`, text: t("protocol_pdf") }),
       el("span", { text: " · " }),
       el("a", { href: `/archive/sittings/${s.id}`, text: t("in_the_archive") }),
@@ -474,7 +474,7 @@ function render() {
   const sitting = state.sitting;
   $("#no-sitting").hidden = Boolean(sitting);
   $("#sitting-desk").hidden = !sitting;
-  bind(root, "sitting", sitting ? `${sitting.title} · ${formatDate(sitting.date)}` : t("no_sitting"));
+  bind(root, "sitting", sitting ? sittingHeading(sitting) : t("no_sitting"));
   if (!sitting) { showSittings(); return; }
   renderRegistration();
   renderAgenda();

@@ -1,6 +1,6 @@
 // The hall display, the broadcast overlay and the public web page: one module, three layouts.
 import {
-  bind, connectLive, el, formatDate, loadRoster, mode, plural, secondsLeft, startClock, t,
+  bind, connectLive, el, loadRoster, mode, plural, secondsLeft, sittingHeading, startClock, t,
 } from "./common.js";
 import {
   countsText, formatWait, speakerAffiliation, typeLabel, updateClocks,
@@ -72,7 +72,8 @@ function renderVote() {
     }
     result.hidden = true;
   } else if (vote.state === "annulled") {
-    progress.replaceChildren(el("span", { class: "badge", text: t("vote_annulled") }));
+    progress.replaceChildren(el("span", { class: "badge", text: t("vote_annulled") }),
+      vote.annul_reason ? el("span", { class: "annul-reason", text: `${t("annul_reason")}: ${vote.annul_reason}` }) : "");
     result.hidden = true;
   } else {
     progress.replaceChildren(...[el("span", { class: "badge", text: vote.manual ? t("manual") : t("vote_closed") }),
@@ -138,7 +139,7 @@ function render() {
   root.dataset.layout = layoutOf(state);
   bind(root, "council", state.council.name);
   const sitting = state.sitting;
-  bind(root, "sitting", sitting ? `${sitting.title} · ${formatDate(sitting.date)}` : t("no_sitting"));
+  bind(root, "sitting", sitting ? sittingHeading(sitting) : t("no_sitting"));
   // The item under consideration; once its vote has decided it, the item of that vote.
   const item = state.current_item;
   bind(root, "item-number", item ? `${t("item")} ${item.position}${item.draft_number ? ` · № ${item.draft_number}` : ""}` : "");

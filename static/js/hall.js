@@ -10,7 +10,7 @@ export function voteKindLabel(vote) {
 export function renderBars(counts, total) {
   return el("div", { class: "bar-chart" }, Object.entries(counts).map(([key, n]) =>
     el("div", { class: `bar-row ${key}` },
-      el("span", { class: "bar-label", text: t(key) }),
+      el("span", { class: "bar-label", text: t(`count_${key}`) }),
       el("span", { class: "bar-track" }, el("span", {
         class: "bar-fill", style: { width: `${total ? Math.round((100 * n) / total) : 0}%` },
       })),

@@ -51,8 +51,18 @@ function render() {
   const vote = state.vote;
   const open = vote && vote.state === "open";
   const itemTitle = state.current_item ? state.current_item.title : "";
-  bind(root, "item-title", open && vote.title === itemTitle ? "" : itemTitle);
-  bind(root, "vote-title", open ? vote.title : t("waiting_vote"));
+  // After the close the vote stays up with its result until the next item comes up.
+  const counted = vote && vote.state === "closed" && vote.result
+    && (!state.current_item || vote.item_id === null || vote.item_id === state.current_item.id);
+  const shown = open || counted;
+  bind(root, "item-title", shown && vote.title === itemTitle ? "" : itemTitle);
+  bind(root, "vote-title", shown ? vote.title : t("waiting_vote"));
+  bind(root, "vote-stage", shown ? t(`stage_${vote.stage}`) : "");
+  const r = counted ? vote.result : null;
+  const result = root.querySelector('[data-bind="vote-result"]');
+  result.className = `vote-result ${r ? r.result : ""}`;
+  result.textContent = r ? `${t(r.result)} · ${t("count_for")} ${r.for} · ${t("count_against")} ${r.against}`
+    + ` · ${t("count_abstain")} ${r.abstain}` : "";
   const banner = root.querySelector('[data-bind="secret-banner"]');
   banner.hidden = !(open && vote.kind === "secret");
   banner.textContent = t("secret_notice");
@@ -62,14 +72,16 @@ function render() {
     : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
   const mine = open && me.vote_id === vote.vote_id;
   const voted = mine && me.voted;
-  const canPress = open && !stopped && !busy && (!voted || vote.allow_change) && left !== 0;
+  const online = Boolean(socket?.connected);  // offline, nothing is pressed: it would be lost
+  const canPress = open && online && !stopped && !busy && (!voted || vote.allow_change) && left !== 0;
   for (const button of root.querySelectorAll("button.choice")) {
     button.disabled = !canPress;
     const chosen = voted && me.choice === button.dataset.choice;
     button.setAttribute("aria-pressed", chosen ? "true" : "false");
   }
   let recorded = "";
-  if (busy) recorded = t("sending");
+  if (open && !online) recorded = t("offline_wait");
+  else if (busy) recorded = t("sending");
   else if (voted) recorded = me.choice ? `${t("your_choice")} ${t(me.choice)}` : t("ballot_recorded");
   bind(root, "recorded", recorded);
   root.dataset.voteState = vote ? vote.state : "none";
@@ -190,6 +202,9 @@ function start() {
     token,
     onSnapshot(snapshot) {
       const next = snapshot.state;
+      if (next?.vote && next.vote.vote_id !== state?.vote?.vote_id) {
+        showError("error", null);  // a refusal of the last vote is not this one's
+      }
       if (me && next?.vote && !snapshot.me && next.vote.vote_id !== me.vote_id) {
         // A new vote: nobody has voted in it from here yet. (Voting from another device shows
         // at the first press: "already recorded", and the terminal then asks.) Not asking the
@@ -207,7 +222,8 @@ function start() {
     },
     onStatus(status, error) {
       bind(root, "connection", t(status));
-      if (status === "reconnecting" && (busy || floorBusy)) { busy = false; floorBusy = false; render(); }
+      if (status === "reconnecting" && (busy || floorBusy)) { busy = false; floorBusy = false; }
+      render();  // the buttons follow the connection
       if (isRefusedToken(error)) forget(); // revoked or expired: sign in again
     },
   });

@@ -1,8 +1,9 @@
 """Defects a new user found on the screens (issue 16), each as that user meets it in real headless
 Chromium: the hall display keeping the last item's result under the next item's title, G emptying
 the registration without a question, V ignored while a vote form field has the focus, the
-public page's unreadable "secret" label, and the control screen's empty event list after a
-reload."""
+public page's unreadable "secret" label, the control screen's empty event list after a reload,
+a re-vote without its time limit or its item, an annulment without its reason, and a terminal
+that keeps an old error, shows no stage and no result, and lets a deputy press while offline."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 
 import pytest
 import test_screens
+from chromium import Relay
 from playwright.sync_api import Browser, Page, expect
 from test_screens import Sitting, sign_in_control
 
@@ -18,6 +20,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], ind
 # The screens' fixtures: a browser, and a sitting open with its agenda and everyone's tokens.
 browser = test_screens.browser
 sitting = test_screens.sitting
+relay = test_screens.relay
 
 
 def held_vote(sitting: Sitting, index: int, choice: str = "for", kind: str = "roll_call") -> int:
@@ -160,3 +163,142 @@ def test_a_reloaded_control_screen_still_lists_what_just_happened(
     expect(log).to_contain_text("голосування завершено")
     sitting.put_up(1)
     expect(events.first).to_contain_text("змінено стан питання")
+
+
+def test_a_re_vote_keeps_its_item_and_time_limit_and_an_annulment_says_why(
+    browser: Browser, sitting: Sitting
+) -> None:
+    sitting.register_first(25)
+    sitting.put_up(0)
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    public = sitting.page(browser, "/live", 1280, 900)
+    control.on("dialog", lambda dialog: dialog.accept())
+    first = sitting.secretary.ok(
+        "post",
+        f"/sittings/{sitting.id}/votes",
+        {"item_id": sitting.items[0], "time_limit_seconds": 120},
+        status=201,
+    )["vote_id"]
+    for d in sitting.deputies[:25]:
+        sitting.as_deputy(d, "post", f"/votes/{first}/choices", {"choice": "for"})
+    sitting.secretary.ok("post", f"/votes/{first}/close")  # adopted: the item is decided
+    expect(control.locator("#revote")).to_be_enabled()
+    control.locator("#revote").click()  # confirmed
+    expect(control.locator("#vote-live")).to_be_visible()
+    expect(control.locator('[data-bind="current-item"]')).to_have_text(
+        "Питання 1: Про бюджет міста на 2027 рік"
+    )
+    expect(control.locator('[data-bind="vote-time-left"]')).to_contain_text("Залишилось")
+    again = sitting.current_vote()
+    assert again != first
+    shown = sitting.secretary.ok("get", f"/votes/{again}")
+    assert shown["deadline"] is not None
+
+    sitting.secretary.ok("post", f"/votes/{again}/annul", {"reason": "Збій табло в залі"})
+    expect(public.locator('[data-bind="vote-progress"]')).to_contain_text(
+        "Причина: Збій табло в залі"
+    )
+
+
+def test_the_terminal_shows_stage_and_result_and_no_stale_error_and_no_press_offline(
+    browser: Browser, sitting: Sitting, relay: Relay
+) -> None:
+    me = sitting.deputies[0]
+    sitting.register_first(25)
+    sitting.put_up(0)
+    phone = sitting.page(
+        browser, f"/terminal#token={sitting.tokens[me]}", 390, 844, f"http://127.0.0.1:{relay.port}"
+    )
+    first = sitting.secretary.ok(
+        "post",
+        f"/sittings/{sitting.id}/votes",
+        {"item_id": sitting.items[0], "stage": "as_a_basis"},
+        status=201,
+    )["vote_id"]
+    expect(phone.locator('[data-bind="vote-stage"]')).to_have_text("За основу")
+    sitting.as_deputy(me, "post", f"/votes/{first}/choices", {"choice": "for"})  # another device
+    phone.get_by_role("button", name="Проти").click()  # refused: already recorded
+    expect(phone.locator('[data-bind="error"]')).to_contain_text("Помилка")
+    for d in sitting.deputies[1:25]:
+        sitting.as_deputy(d, "post", f"/votes/{first}/choices", {"choice": "for"})
+    sitting.secretary.ok("post", f"/votes/{first}/close")
+    expect(phone.locator('[data-bind="vote-result"]')).to_have_text(
+        "Прийнято · За 25 · Проти 0 · Утрималися 0"
+    )
+    second = sitting.secretary.ok(
+        "post",
+        f"/sittings/{sitting.id}/votes",
+        {"item_id": sitting.items[0], "stage": "amendment", "title": "Поправка 1"},
+        status=201,
+    )["vote_id"]
+    expect(phone.locator('[data-bind="vote-stage"]')).to_have_text("Поправка")
+    expect(phone.locator('[data-bind="error"]')).to_have_text("")  # not the last vote's refusal
+    expect(phone.get_by_role("button", name="За")).to_be_enabled()
+    relay.cut()  # the hall's network drops the phone
+    expect(phone.get_by_role("button", name="За")).to_be_disabled()
+    expect(phone.locator('[data-bind="recorded"]')).to_contain_text("Немає зʼєднання")
+    relay.mend()
+    expect(phone.get_by_role("button", name="За")).to_be_enabled(timeout=15_000)
+    phone.get_by_role("button", name="За").click()
+    expect(phone.locator('[data-bind="recorded"]')).to_contain_text("За")
+    assert sitting.secretary.ok("get", f"/votes/{second}")["votes_cast"] == 1
+
+
+def test_counts_are_labelled_in_the_plural_and_the_date_is_shown_once(
+    browser: Browser, sitting: Sitting
+) -> None:
+    sitting.register_first(25)
+    display = sitting.page(browser, "/display", 1920, 1080)
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    heading = "Пленарне засідання 25 листопада 2026 р."
+    expect(display.locator('[data-bind="sitting"]')).to_have_text(heading)
+    expect(control.locator('[data-bind="sitting"]')).to_have_text(heading)
+    held_vote(sitting, 0)
+    labels = display.locator('[data-bind="bars"] .bar-label')
+    expect(labels).to_have_text(["За", "Проти", "Утрималися", "Не голосували", "Відсутні"])
+    expect(control.locator('[data-bind="result-bars"] .bar-label')).to_have_text(
+        ["За", "Проти", "Утрималися", "Не голосували", "Відсутні"]
+    )
+
+
+def overflow(page: Page) -> list[str]:
+    """What sticks out past the right edge of the page's viewport (the page then scrolls
+    sideways), by element; empty when everything fits."""
+    found: list[str] = page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const out = [];
+          for (const e of document.querySelectorAll("body *")) {
+            const box = e.getBoundingClientRect();
+            if (box.width && box.right > width + 0.5 && getComputedStyle(e).visibility !== "hidden")
+              out.push(`${e.tagName}.${e.className}[${e.dataset.bind ?? ""}] ${box.right}`);
+          }
+          return [`page ${document.documentElement.scrollWidth} of ${width}`, ...out].slice(0, 12);
+        }"""
+    )
+    return found if page.evaluate("document.documentElement.scrollWidth") > 390 else []
+
+
+def test_the_terminal_and_the_public_page_fit_a_390_px_phone(
+    browser: Browser, sitting: Sitting
+) -> None:
+    me = sitting.deputies[0]
+    sitting.register_first(25)
+    sitting.put_up(0)
+    phone = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 390, 844)
+    public = sitting.page(browser, "/live", 390, 844)
+    expect(phone.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
+    assert overflow(phone) == [] and overflow(public) == []
+    vote = sitting.open_vote(0)
+    expect(phone.get_by_role("button", name="За")).to_be_enabled()
+    expect(public.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували")
+    assert overflow(phone) == [] and overflow(public) == []
+    for d in sitting.deputies[:25]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    sitting.secretary.ok("post", f"/votes/{vote}/close")
+    expect(public.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    expect(phone.locator('[data-bind="vote-result"]')).to_contain_text("Прийнято")
+    assert overflow(phone) == [] and overflow(public) == []
+    expect(phone.get_by_role("button", name="Вийти")).to_be_in_viewport()

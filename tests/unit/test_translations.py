@@ -33,6 +33,8 @@ def test_every_message_in_code_and_templates_is_translated(tmp_path: Path) -> No
             "-k",
             "_l",
             "-k",
+            "_lp:1c,2",
+            "-k",
             "N_:1,2",
             "--no-location",
             "-o",
@@ -43,11 +45,11 @@ def test_every_message_in_code_and_templates_is_translated(tmp_path: Path) -> No
         capture_output=True,
         cwd=ROOT,
     )
-    with open(pot, "rb") as f:
-        wanted = {m.id for m in read_po(f) if m.id}
+    with open(pot, "rb") as f:  # a message with a context (pgettext) is its own message
+        wanted = {(m.context, m.id) for m in read_po(f) if m.id}
     catalog = load_po()
     translated = {
-        m.id
+        (m.context, m.id)
         for m in catalog
         if m.id and all(m.string if isinstance(m.string, tuple) else [m.string]) and not m.fuzzy
     }
@@ -56,8 +58,8 @@ def test_every_message_in_code_and_templates_is_translated(tmp_path: Path) -> No
 
 def test_the_compiled_catalog_matches_the_edited_one() -> None:
     with open(CATALOG / "messages.mo", "rb") as f:
-        compiled = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
-    edited = {_key(m.id): _key(m.string) for m in load_po() if m.id}
+        compiled = {(m.context, _key(m.id)): _key(m.string) for m in read_mo(f) if m.id}
+    edited = {(m.context, _key(m.id)): _key(m.string) for m in load_po() if m.id}
     assert compiled == edited  # run: pybabel compile -d voting/translations
 
 

@@ -483,6 +483,9 @@ def live_states(
         last_vote = uow.session.scalars(
             select(orm.Vote).where(orm.Vote.sitting_id == followed.id).order_by(orm.Vote.id.desc())
         ).first()
+        if current is None and last_vote is not None and last_vote.state == VoteState.OPEN:
+            # A re-vote of a decided item: the hall considers that item again while it runs.
+            current = next((i for i in items if i.id == last_vote.item_id), None)
         facts = None if last_vote is None else _VoteFacts(uow, last_vote)
         floor_staff = floor_view(uow, followed, rules, staff=True)  # read once for all
         floors = {True: floor_staff, False: public_floor(floor_staff)}

@@ -334,7 +334,9 @@ def revote(uow: UnitOfWork, actor: Actor, command: Revote) -> int:
             stage=Stage(previous.stage),
             kind=VoteKind(previous.kind),
             rule=vote_rule(previous),
-            time_limit_seconds=command.time_limit_seconds,
+            time_limit_seconds=_time_limit_of(previous)
+            if command.time_limit_seconds is None
+            else command.time_limit_seconds,
             allow_change=previous.allow_change,
             override_quorum=command.override_quorum,
         )
@@ -346,6 +348,13 @@ def revote(uow: UnitOfWork, actor: Actor, command: Revote) -> int:
         )
         uow.commit()
         return vote.id
+
+
+def _time_limit_of(vote: orm.Vote) -> int:
+    """The time limit a vote was opened with (0: none): a re-vote keeps it unless given one."""
+    if vote.deadline is None:
+        return 0
+    return max(1, round((vote.deadline - vote.opened_at).total_seconds()))
 
 
 def _item_status_from_votes(uow: UnitOfWork, item_id: int) -> ItemStatus:

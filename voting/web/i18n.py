@@ -17,6 +17,7 @@ from babel import Locale
 from flask import Flask, Response, request
 from flask_babel import Babel, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 
 from voting.config import LOCALES, Config
 
@@ -83,6 +84,12 @@ STRINGS = {
     "abstain": _l("Abstained"),
     "not_voted": _l("Did not vote"),
     "absent": _l("Absent"),
+    # Beside a count (the bars): Ukrainian says it in the plural ("Утрималися 3").
+    "count_for": _lp("count", "For"),
+    "count_against": _lp("count", "Against"),
+    "count_abstain": _lp("count", "Abstained"),
+    "count_not_voted": _lp("count", "Did not vote"),
+    "count_absent": _lp("count", "Absent"),
     "adopted": _l("Adopted"),
     "not_adopted": _l("Not adopted"),
     "quorum_yes": _l("Quorum"),
@@ -92,6 +99,7 @@ STRINGS = {
     "vote_open": _l("Voting"),
     "vote_closed": _l("Vote closed"),
     "vote_annulled": _l("Annulled"),
+    "annul_reason": _l("Reason"),
     "secret_ballot": _l("Secret ballot"),
     "roll_call": _l("Roll-call vote"),
     "open_vote": _l("Open vote"),
@@ -138,6 +146,12 @@ STRINGS = {
     "current": _l("Now"),
     "done": _l("Done"),
     "stage": _l("Stage"),
+    "stage_as_a_whole": _l("As a whole"),
+    "stage_as_a_basis": _l("As a basis"),
+    "stage_amendment": _l("Amendment"),
+    "stage_procedural": _l("Procedural question"),
+    "stage_other": _l("Other"),
+    "offline_wait": _l("No connection to the server: wait, the terminal reconnects by itself"),
     "kind": _l("Kind"),
     "rule": _l("Adoption rule"),
     "item": _l("Item"),

@@ -711,7 +711,15 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, bool, int]] = [
         True,
         200,
     ),
-    ("post", "/votes/{vote_id}/revote", "Call a re-vote", "votes", "Revote", True, 201),
+    (
+        "post",
+        "/votes/{vote_id}/revote",
+        "Call a re-vote (with the same time limit unless one is given)",
+        "votes",
+        "Revote",
+        True,
+        201,
+    ),
     (
         "post",
         "/votes/{vote_id}/annul",
