@@ -13,7 +13,7 @@ import pytest
 import test_screens
 from chromium import Relay
 from playwright.sync_api import Browser, Page, expect
-from test_screens import Sitting, sign_in_control
+from test_screens import Sitting, shot, sign_in_control
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -23,15 +23,22 @@ sitting = test_screens.sitting
 relay = test_screens.relay
 
 
+def opened(sitting: Sitting, index: int, **spec: object) -> int:
+    """A vote opened on agenda item `index` (with `spec`: kind, stage, time limit...)."""
+    return int(
+        sitting.secretary.ok(
+            "post",
+            f"/sittings/{sitting.id}/votes",
+            {"item_id": sitting.items[index], **spec},
+            status=201,
+        )["vote_id"]
+    )
+
+
 def held_vote(sitting: Sitting, index: int, choice: str = "for", kind: str = "roll_call") -> int:
     """Item `index` put up and voted by those registered; returns the closed vote."""
     sitting.put_up(index)
-    vote = sitting.secretary.ok(
-        "post",
-        f"/sittings/{sitting.id}/votes",
-        {"item_id": sitting.items[index], "kind": kind},
-        status=201,
-    )["vote_id"]
+    vote = opened(sitting, index, kind=kind)
     for d in sitting.deputies[:25]:
         sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": choice})
     sitting.secretary.ok("post", f"/votes/{vote}/close")
@@ -135,12 +142,7 @@ def test_the_public_pages_secret_label_is_readable(browser: Browser, sitting: Si
     sitting.put_up(0)
     public = sitting.page(browser, "/live", 1280, 900)
     expect(public.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
-    sitting.secretary.ok(
-        "post",
-        f"/sittings/{sitting.id}/votes",
-        {"item_id": sitting.items[0], "kind": "secret"},
-        status=201,
-    )
+    opened(sitting, 0, kind="secret")
     label = public.locator('[data-bind="vote-kind"]')
     expect(label).to_have_text(re.compile("Таємне"))
     assert contrast(public, '[data-bind="vote-kind"]') >= 4.5
@@ -174,12 +176,7 @@ def test_a_re_vote_keeps_its_item_and_time_limit_and_an_annulment_says_why(
     sign_in_control(control)
     public = sitting.page(browser, "/live", 1280, 900)
     control.on("dialog", lambda dialog: dialog.accept())
-    first = sitting.secretary.ok(
-        "post",
-        f"/sittings/{sitting.id}/votes",
-        {"item_id": sitting.items[0], "time_limit_seconds": 120},
-        status=201,
-    )["vote_id"]
+    first = opened(sitting, 0, time_limit_seconds=120)
     for d in sitting.deputies[:25]:
         sitting.as_deputy(d, "post", f"/votes/{first}/choices", {"choice": "for"})
     sitting.secretary.ok("post", f"/votes/{first}/close")  # adopted: the item is decided
@@ -210,28 +207,20 @@ def test_the_terminal_shows_stage_and_result_and_no_stale_error_and_no_press_off
     phone = sitting.page(
         browser, f"/terminal#token={sitting.tokens[me]}", 390, 844, f"http://127.0.0.1:{relay.port}"
     )
-    first = sitting.secretary.ok(
-        "post",
-        f"/sittings/{sitting.id}/votes",
-        {"item_id": sitting.items[0], "stage": "as_a_basis"},
-        status=201,
-    )["vote_id"]
+    first = opened(sitting, 0, stage="as_a_basis")
     expect(phone.locator('[data-bind="vote-stage"]')).to_have_text("За основу")
-    sitting.as_deputy(me, "post", f"/votes/{first}/choices", {"choice": "for"})  # another device
-    phone.get_by_role("button", name="Проти").click()  # refused: already recorded
+    # The secretary marks the deputy as having left: the press is refused (register first).
+    sitting.secretary.ok("post", f"/sittings/{sitting.id}/unregister", {"deputy_id": me})
+    phone.get_by_role("button", name="Проти").click()
     expect(phone.locator('[data-bind="error"]')).to_contain_text("Помилка")
     for d in sitting.deputies[1:25]:
         sitting.as_deputy(d, "post", f"/votes/{first}/choices", {"choice": "for"})
     sitting.secretary.ok("post", f"/votes/{first}/close")
     expect(phone.locator('[data-bind="vote-result"]')).to_have_text(
-        "Прийнято · За 25 · Проти 0 · Утрималися 0"
+        "Прийнято · За 24 · Проти 0 · Утрималися 0"
     )
-    second = sitting.secretary.ok(
-        "post",
-        f"/sittings/{sitting.id}/votes",
-        {"item_id": sitting.items[0], "stage": "amendment", "title": "Поправка 1"},
-        status=201,
-    )["vote_id"]
+    sitting.secretary.ok("post", f"/sittings/{sitting.id}/register", {"deputy_id": me})
+    second = opened(sitting, 0, stage="amendment", title="Поправка 1")
     expect(phone.locator('[data-bind="vote-stage"]')).to_have_text("Поправка")
     expect(phone.locator('[data-bind="error"]')).to_have_text("")  # not the last vote's refusal
     expect(phone.get_by_role("button", name="За")).to_be_enabled()
@@ -281,13 +270,20 @@ def overflow(page: Page) -> list[str]:
     return found if page.evaluate("document.documentElement.scrollWidth") > 390 else []
 
 
-def test_the_terminal_and_the_public_page_fit_a_390_px_phone(
-    browser: Browser, sitting: Sitting
-) -> None:
+def two_terminals(browser: Browser, sitting: Sitting) -> tuple[int, Page, Page]:
+    """25 registered, the first item up, and the first deputy signed in on a tablet and a phone."""
     me = sitting.deputies[0]
     sitting.register_first(25)
     sitting.put_up(0)
+    tablet = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 1280, 800)
     phone = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 390, 844)
+    return me, tablet, phone
+
+
+def test_the_terminal_and_the_public_page_fit_a_390_px_phone(
+    browser: Browser, sitting: Sitting
+) -> None:
+    _, _, phone = two_terminals(browser, sitting)
     public = sitting.page(browser, "/live", 390, 844)
     expect(phone.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
     assert overflow(phone) == [] and overflow(public) == []
@@ -302,3 +298,56 @@ def test_the_terminal_and_the_public_page_fit_a_390_px_phone(
     expect(phone.locator('[data-bind="vote-result"]')).to_contain_text("Прийнято")
     assert overflow(phone) == [] and overflow(public) == []
     expect(phone.get_by_role("button", name="Вийти")).to_be_in_viewport()
+
+
+def test_a_deputys_other_terminal_follows_a_vote_cast_elsewhere(
+    browser: Browser, sitting: Sitting
+) -> None:
+    me, tablet, phone = two_terminals(browser, sitting)
+    vote = sitting.open_vote(0)
+    for page in (tablet, phone):
+        expect(page.get_by_role("button", name="Проти")).to_be_enabled()
+    tablet.get_by_role("button", name="Проти").click()
+    expect(tablet.locator('[data-bind="recorded"]')).to_contain_text("Проти")
+    expect(phone.locator('[data-bind="recorded"]')).to_contain_text("Проти")  # without a press
+    expect(phone.get_by_role("button", name="За")).to_be_disabled()  # no second vote to try
+    assert sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 1
+
+    for d in sitting.deputies[1:25]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    sitting.secretary.ok("post", f"/votes/{vote}/close")
+    sitting.put_up(1)
+    secret = opened(sitting, 1, kind="secret")
+    expect(phone.get_by_role("button", name="За")).to_be_enabled()
+    sitting.as_deputy(me, "post", f"/votes/{secret}/choices", {"choice": "for"})  # over HTTP
+    for page in (tablet, phone):
+        expect(page.locator('[data-bind="recorded"]')).to_have_text("Ваш бюлетень враховано")
+        expect(page.get_by_role("button", name="За")).to_be_disabled()
+
+
+def test_an_announced_result_fits_the_hall_display(browser: Browser, sitting: Sitting) -> None:
+    sitting.register_first(25)
+    display = sitting.page(browser, "/display", 1920, 1080)
+    vote = held_vote(sitting, 0, choice="against")  # "Не прийнято": the longest verdict
+    sitting.secretary.ok("post", f"/votes/{vote}/announce")
+    expect(display.locator('[data-bind="vote"]')).to_have_class(re.compile("announced"))
+    expect(display.locator('[data-bind="verdict"]')).to_have_text("Не прийнято")
+    box = display.evaluate(
+        """() => {
+          const size = (bind) =>
+            document.querySelector(`[data-bind="${bind}"]`).getBoundingClientRect();
+          const verdict = document.querySelector('[data-bind="verdict"]');
+          return {
+            verdictHeight: size("verdict").height,
+            line: parseFloat(getComputedStyle(verdict).fontSize),
+            verdictRight: size("verdict").right,
+            column: size("vote").right,
+            bars: size("bars").bottom,
+            threshold: size("threshold").bottom,
+          };
+        }"""
+    )
+    assert box["verdictHeight"] < 1.6 * box["line"], box  # one line, not wrapped
+    assert box["verdictRight"] <= box["column"] + 1, box
+    assert box["bars"] <= 1080 and box["threshold"] <= 1080, box  # above the fold
+    shot(display, "display-announced-not-adopted")

@@ -446,3 +446,27 @@ def test_a_push_reaches_every_display_when_sent_a_few_at_a_time(
     deputy(hall.deputies[21]).ok("post", f"/sittings/{hall.sitting}/register")
     fresh = [pushed(d, lambda m: m["state"]["sitting"]["registered"] == 22) for d in displays]
     assert {f["seq"] for f in fresh} == {first["seq"] + 1}
+
+
+def test_a_change_committed_while_a_screen_connects_reaches_it(
+    hall, app, present, secretary, monkeypatch
+) -> None:
+    """The first snapshot is read, a vote opens meanwhile and its push goes out before the
+    first snapshot is sent: the screen must end up showing the vote (it was left showing none
+    when it joined its room only after the read)."""
+    present(hall.deputies[:30])
+    real = live.snapshot
+
+    def read_then_a_vote_opens(*args: Any, **kwargs: Any) -> dict[str, object]:
+        first = real(*args, **kwargs)
+        monkeypatch.setattr(live, "snapshot", real)  # only the display's first read
+        secretary.ok(
+            "post", f"/sittings/{hall.sitting}/votes", {"item_id": hall.items[0]}, status=201
+        )
+        time.sleep(1.0)  # the vote's push goes out (at most 0.5 s after the commit)
+        return first
+
+    monkeypatch.setattr(live, "snapshot", read_then_a_vote_opens)
+    display = socket(app)
+    opened = pushed(display, lambda m: (m["state"]["vote"] or {}).get("state") == "open")
+    assert opened["state"]["vote"]["votes_cast"] == 0

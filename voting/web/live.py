@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from flask import Flask, request
-from flask_socketio import SocketIO, join_room
+from flask_socketio import SocketIO, join_room, leave_room
 from socketio.exceptions import ConnectionRefusedError
 
 from voting.bootstrap import Runtime
@@ -163,6 +163,10 @@ class LiveScreens:
         )
         self.sequencer = EventSequencer(self._send_event, self._journal_head())
         self.background = Background()
+        # (vote id, deputy id) -> the connection casting it: it learns the outcome from the
+        # answer, and the deputy's other connections (a second device) from a push of their own
+        # line when the cast is committed (relay).
+        self.casting: dict[tuple[object, object], str] = {}
 
         socketio.on_event("connect", self.connect)
         socketio.on_event("disconnect", self.disconnect)
@@ -204,16 +208,26 @@ class LiveScreens:
                 except PermissionDenied:
                     return False  # refused: the client signs in again
             actor = None if holder is None else holder.actor
-            first = snapshot(self.runtime, actor)
+            # In the rooms before the first snapshot is read: a push of a change committed
+            # while it is read reaches this screen too (the screen keeps the newer of the two).
+            # Joined after the read, such a push was lost and the screen stayed stale.
+            rooms = [audience_of(actor)]
+            if actor is not None and actor.deputy_id is not None:
+                rooms.append(f"deputy:{actor.deputy_id}")
+            for room in rooms:
+                join_room(room)
+            try:
+                first = snapshot(self.runtime, actor)
+            except Exception:
+                for room in rooms:
+                    leave_room(room)
+                raise
         except Exception:  # a busy database: refuse for now; the client tries again
             log.exception("a screen could not be connected")
             raise ConnectionRefusedError("the server is busy; try again") from None
         sid = _sid()
         if holder is not None:
             self.signed[sid] = (str(token), holder)
-        join_room(audience_of(actor))
-        if actor is not None and actor.deputy_id is not None:
-            join_room(f"deputy:{actor.deputy_id}")
         self.socketio.emit("snapshot", first, to=sid)
         return True
 
@@ -259,7 +273,13 @@ class LiveScreens:
         return registration.register(self.runtime.uow(), actor, command)
 
     def cast(self, actor: Actor, command: commands.CastChoice) -> dict[str, object]:
-        return casting.cast_choice(self.runtime.uow(), actor, command)
+        key = (command.vote_id, actor.deputy_id)
+        self.casting[key] = _sid()  # kept until the commit's event is relayed
+        try:
+            return casting.cast_choice(self.runtime.uow(), actor, command)
+        except BaseException:
+            self.casting.pop(key, None)  # nothing committed: no event comes
+            raise
 
     def request_floor(self, actor: Actor, command: commands.RequestFloor) -> dict[str, object]:
         return floor.request_floor(self.runtime.uow(), actor, command, self.runtime.floor_rules)
@@ -286,6 +306,25 @@ class LiveScreens:
             deputy_id = event.payload.get("deputy_id")
             if isinstance(deputy_id, int) and self.pusher.anyone_in(f"deputy:{deputy_id}"):
                 self.background.run(self.push_own_line, deputy_id)
+        if event.kind in ("choice_cast", "secret_ballot_cast"):
+            self._own_line_elsewhere(event.payload)
+
+    def _own_line_elsewhere(self, payload: dict[str, Any]) -> None:
+        """A deputy's cast reaches their other connections in this process (a phone beside the
+        tablet, or any terminal when the cast came over HTTP or from the seat console): their
+        own line, so none of them shows a vote still to cast. The casting connection has its
+        answer; with one connection per deputy (the usual hall) nothing more is sent."""
+        deputy_id = payload.get("deputy_id")
+        caster = self.casting.pop((payload.get("vote_id"), deputy_id), None)
+        if not isinstance(deputy_id, int):
+            return
+        room = f"deputy:{deputy_id}"
+        if not self.pusher.anyone_in(room):
+            return
+        manager = server_of(self.socketio).manager
+        others = [sid for sid, _ in manager.get_participants("/", room) if sid != caster]
+        if others:
+            self.background.run(self.push_own_line, deputy_id, others)
 
     def drop_invalid(self) -> None:
         """Disconnect every connection whose token no longer holds (revoked, or expired): one
@@ -303,14 +342,13 @@ class LiveScreens:
                 self.signed.pop(sid, None)  # it can no longer act, even before it is disconnected
                 server_of(self.socketio).disconnect(sid, namespace="/")
 
-    def push_own_line(self, deputy_id: int) -> None:
-        """A deputy's own line, to their terminals (registered or left by the secretary)."""
+    def push_own_line(self, deputy_id: int, sids: list[str] | None = None) -> None:
+        """A deputy's own line, to their terminals (registered or left by the secretary), or to
+        the connections `sids` of theirs."""
         try:
-            self.socketio.emit(
-                "snapshot",
-                snapshot(self.runtime, Actor(Role.DEPUTY, "live push", deputy_id)),
-                to=f"deputy:{deputy_id}",
-            )
+            line = snapshot(self.runtime, Actor(Role.DEPUTY, "live push", deputy_id))
+            for to in [f"deputy:{deputy_id}"] if sids is None else sids:
+                self.socketio.emit("snapshot", line, to=to)
         except Exception:  # the terminal asks again when the registration round changes
             log.exception("could not push deputy %s their own line", deputy_id)
 
