@@ -18,7 +18,10 @@ deadlines on the server's clock.
 Rooms (each connection is in exactly one audience): "public" (displays and the public web page),
 "terminal" (deputies' terminals: a lighter state without per-deputy lists; each asks for its
 own line when the registration round changes) and "staff" (secretary and chair); a
-deputy also joins "deputy:<id>".
+deputy also joins "deputy:<id>", which gets the deputy's own line when the secretary registers
+them or marks them gone, and when they vote from elsewhere (another device, HTTP, a seat
+console; the casting connection has its answer). A connection joins its rooms before its first
+snapshot is read, so no push is lost in between.
 Connections may authenticate with {"token": "<bearer token>"}; the public display needs none.
 Mutating events (`register`, `cast`, `request_floor`, `withdraw_request`) are parsed into the
 same commands as the HTTP API's requests and act through the same services, answering
