@@ -50,7 +50,7 @@ from voting.domain.errors import DomainError
 from voting.domain.events import DomainEvent
 from voting.domain.sittings import SittingState
 from voting.domain.votes import VoteState
-from voting.jobs import Periodic
+from voting.jobs import Background, Periodic
 from voting.opendata import RESOURCES
 from voting.services import archive, records
 from voting.services.export import (
@@ -426,6 +426,9 @@ class Productions:
         self.producer = producer
         self._lock = threading.Lock()
         self._all: dict[str, Production] = {}  # in the order they were started
+        # Finished (or waited for) before the runtime's database goes: a production left
+        # running past it read through a pool nobody closed any more.
+        self._threads = Background()
 
     def start(self, sitting_id: int) -> Production:
         """A production of the sitting's record: the one running already, or a new one."""
@@ -438,10 +441,12 @@ class Productions:
             finished = [p.id for p in self._all.values() if p.state != "running"]
             for old in finished[: max(0, len(finished) - self.KEEP)]:
                 del self._all[old]
-        threading.Thread(
-            target=self._run, args=(production,), name="record-production", daemon=True
-        ).start()
+        self._threads.run(self._run, production)
         return production
+
+    def stop(self) -> None:
+        """Start no more productions; wait for those running (when the runtime stops)."""
+        self._threads.stop()
 
     def get(self, production_id: str) -> Production | None:
         with self._lock:

@@ -113,7 +113,7 @@ def test_a_vote_cut_short_by_a_crash_is_continued_from_the_control_screen(
         expect(phone.locator('[data-bind="time-left"]')).to_have_text(
             "Голосування перервано через зупинку сервера: зачекайте, доки секретар його продовжить"
         )
-        expect(phone.get_by_role("button", name="За")).to_be_disabled()
+        expect(phone.get_by_role("button", name="За", exact=True)).to_be_disabled()
         display = browser.new_page(viewport={"width": 1920, "height": 1080})
         display.on("pageerror", lambda error: errors.append(str(error)))
         display.goto(f"{second.url}/display")
@@ -121,7 +121,9 @@ def test_a_vote_cut_short_by_a_crash_is_continued_from_the_control_screen(
 
         page.get_by_role("button", name="Продовжити голосування").click()
         expect(banner).to_be_hidden()
-        expect(phone.get_by_role("button", name="За")).to_be_enabled()  # the terminal may vote
+        expect(
+            phone.get_by_role("button", name="За", exact=True)
+        ).to_be_enabled()  # the terminal may vote
         phone.get_by_role("button", name="Утримався").click()
         expect(page.locator('[data-bind="vote-time-left"]')).to_contain_text("Залишилось")
         for d in deputies[7:10]:

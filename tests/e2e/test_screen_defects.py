@@ -223,13 +223,13 @@ def test_the_terminal_shows_stage_and_result_and_no_stale_error_and_no_press_off
     second = opened(sitting, 0, stage="amendment", title="Поправка 1")
     expect(phone.locator('[data-bind="vote-stage"]')).to_have_text("Поправка")
     expect(phone.locator('[data-bind="error"]')).to_have_text("")  # not the last vote's refusal
-    expect(phone.get_by_role("button", name="За")).to_be_enabled()
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled()
     relay.cut()  # the hall's network drops the phone
-    expect(phone.get_by_role("button", name="За")).to_be_disabled()
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_disabled()
     expect(phone.locator('[data-bind="recorded"]')).to_contain_text("Немає зʼєднання")
     relay.mend()
-    expect(phone.get_by_role("button", name="За")).to_be_enabled(timeout=15_000)
-    phone.get_by_role("button", name="За").click()
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled(timeout=15_000)
+    phone.get_by_role("button", name="За", exact=True).click()
     expect(phone.locator('[data-bind="recorded"]')).to_contain_text("За")
     assert sitting.secretary.ok("get", f"/votes/{second}")["votes_cast"] == 1
 
@@ -288,7 +288,7 @@ def test_the_terminal_and_the_public_page_fit_a_390_px_phone(
     expect(phone.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
     assert overflow(phone) == [] and overflow(public) == []
     vote = sitting.open_vote(0)
-    expect(phone.get_by_role("button", name="За")).to_be_enabled()
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled()
     expect(public.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували")
     assert overflow(phone) == [] and overflow(public) == []
     for d in sitting.deputies[:25]:
@@ -310,7 +310,9 @@ def test_a_deputys_other_terminal_follows_a_vote_cast_elsewhere(
     tablet.get_by_role("button", name="Проти").click()
     expect(tablet.locator('[data-bind="recorded"]')).to_contain_text("Проти")
     expect(phone.locator('[data-bind="recorded"]')).to_contain_text("Проти")  # without a press
-    expect(phone.get_by_role("button", name="За")).to_be_disabled()  # no second vote to try
+    expect(
+        phone.get_by_role("button", name="За", exact=True)
+    ).to_be_disabled()  # no second vote to try
     assert sitting.secretary.ok("get", f"/votes/{vote}")["votes_cast"] == 1
 
     for d in sitting.deputies[1:25]:
@@ -318,11 +320,11 @@ def test_a_deputys_other_terminal_follows_a_vote_cast_elsewhere(
     sitting.secretary.ok("post", f"/votes/{vote}/close")
     sitting.put_up(1)
     secret = opened(sitting, 1, kind="secret")
-    expect(phone.get_by_role("button", name="За")).to_be_enabled()
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled()
     sitting.as_deputy(me, "post", f"/votes/{secret}/choices", {"choice": "for"})  # over HTTP
     for page in (tablet, phone):
         expect(page.locator('[data-bind="recorded"]')).to_have_text("Ваш бюлетень враховано")
-        expect(page.get_by_role("button", name="За")).to_be_disabled()
+        expect(page.get_by_role("button", name="За", exact=True)).to_be_disabled()
 
 
 def test_an_announced_result_fits_the_hall_display(browser: Browser, sitting: Sitting) -> None:

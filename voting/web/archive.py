@@ -95,7 +95,9 @@ def install(app: Flask, runtime: Runtime, config: Config) -> RecordProducer:
     runtime.bus.subscribe(job.follow)
     runtime.add_job(job)
     app.extensions["voting.records"] = producer
-    app.extensions["voting.record_productions"] = Productions(producer)
+    productions = Productions(producer)
+    runtime.on_stop(productions.stop)
+    app.extensions["voting.record_productions"] = productions
     app.extensions["voting.record_job"] = job
     app.register_blueprint(bp)
     return producer
