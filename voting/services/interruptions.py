@@ -112,28 +112,26 @@ def _may_run(name: str) -> bool:
 
 def process_alive(uow: UnitOfWork, process_id: int) -> None:
     """The heartbeat: this process still serves."""
-    with uow:
-        uow.session.execute(
-            update(orm.ServerProcess)
-            .where(orm.ServerProcess.id == process_id)
-            .values(seen_at=uow.now())
-        )
-        uow.commit()
+    _seen(uow, process_id, stopping=False)
 
 
 def process_stopped(uow: UnitOfWork, process_id: int) -> None:
     """A clean stop: the next start knows exactly when."""
+    _seen(uow, process_id, stopping=True)
+
+
+def _seen(uow: UnitOfWork, process_id: int, stopping: bool) -> None:
     with uow:
+        now = uow.now()
+        values = {"seen_at": now, **({"stopped_at": now} if stopping else {})}
         uow.session.execute(
-            update(orm.ServerProcess)
-            .where(orm.ServerProcess.id == process_id)
-            .values(seen_at=uow.now(), stopped_at=uow.now())
+            update(orm.ServerProcess).where(orm.ServerProcess.id == process_id).values(values)
         )
         uow.commit()
 
 
 def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
-    at, shown = stopped_at, stopped_at.isoformat()
+    shown = stopped_at.isoformat()
     flagged = Flagged(stopped_at=stopped_at)
     s = uow.session
     votes = s.scalars(
@@ -143,7 +141,7 @@ def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
         .with_for_update()
     )
     for vote in votes:
-        vote.interrupted_at = at
+        vote.interrupted_at = stopped_at
         flagged.votes.append(vote.id)
         uow.journal(
             SYSTEM,
@@ -165,7 +163,7 @@ def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
         .with_for_update()
     )
     for round_ in rounds:
-        round_.interrupted_at = at
+        round_.interrupted_at = stopped_at
         flagged.rounds.append((round_.sitting_id, round_.number))
         uow.journal(
             SYSTEM,
@@ -179,8 +177,8 @@ def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
         .with_for_update()
     )
     for speech in speeches:
-        _stop_clock(speech, at)
-        speech.interrupted_at = at
+        _stop_clock(speech, stopped_at)
+        speech.interrupted_at = stopped_at
         flagged.speeches.append(speech.id)
         uow.journal(
             SYSTEM,
