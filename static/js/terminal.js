@@ -202,6 +202,10 @@ function start() {
     token,
     onSnapshot(snapshot) {
       const next = snapshot.state;
+      // A push may overtake the snapshot read at the connection (the connection is in its
+      // rooms before that read), and the screen keeps only the newer: ask for this deputy's
+      // own line until one has come.
+      if (!me && !snapshot.me) setTimeout(() => socket.ask(), 0);
       if (next?.vote && next.vote.vote_id !== state?.vote?.vote_id) {
         showError("error", null);  // a refusal of the last vote is not this one's
       }
