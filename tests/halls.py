@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from skipping import skip_or_fail
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from voting.bootstrap import Runtime
 from voting.domain.actors import SYSTEM, Actor
@@ -263,3 +263,18 @@ class Tokens:
 
     def deputy(self, deputy_id: int) -> dict[str, str]:
         return self._headers("deputy", deputy_id)
+
+
+def opened_counts(rt: Runtime, vote_id: int) -> dict[str, int]:
+    """An open secret ballot's choices so far, opened with the key its runtime holds in memory
+    (what only the ballot's owner can do, and does once, at the close)."""
+    from voting.adapters import orm  # the tests' own look into the storage
+
+    with rt.session_factory() as session:
+        sealed = list(
+            session.scalars(
+                select(orm.SealedBallot.sealed).where(orm.SealedBallot.vote_id == vote_id)
+            )
+        )
+    assert rt.journal_key is not None
+    return dict(rt.ballot_keys.count(vote_id, sealed, rt.journal_key))

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from voting.adapters.db import make_engine, make_session_factory
 from voting.adapters.microphones import SimulatedMicrophones
 from voting.adapters.recorder import SpeechRecorder
+from voting.adapters.sealed_ballots import BallotKeys
 from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.config import Config, ConfigError, shown_queue_url
 from voting.domain.floor import FloorRules
@@ -67,6 +68,9 @@ class Runtime:
     jobs: list[Periodic] = field(default_factory=list)
     #: This process's row of `server_process` once started (services/interruptions.py).
     process_id: int | None = None
+    #: The private keys of the secret ballots this process opened and alone can count, in
+    #: memory only (adapters/sealed_ballots.py).
+    ballot_keys: BallotKeys = field(default_factory=BallotKeys)
     _on_stop: list[Callable[[], None]] = field(default_factory=list)
     _started: bool = False
     _stopped: bool = False
@@ -83,6 +87,8 @@ class Runtime:
             floor_requests=self.floor_requests,
             journal_key=self.journal_key,
             offload=self.offload,
+            ballot_keys=self.ballot_keys,
+            process_id=self.process_id,
         )
 
     def reader(self, one_snapshot: bool = False) -> UnitOfWork:
@@ -157,6 +163,7 @@ class Runtime:
         if self.process_id is not None:
             process_id = self.process_id
             steps.append(lambda: interruptions.process_stopped(self.uow(), process_id))
+        steps.append(self.ballot_keys.clear)  # a secret ballot still open goes with them
         steps.append(self.engine.dispose)
         for step in steps:
             try:

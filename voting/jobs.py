@@ -18,7 +18,13 @@ from voting.domain.events import DomainEvent
 from voting.domain.floor import FloorRules
 from voting.services.bus import EventBus
 from voting.services.floor import check_speech_clocks
-from voting.services.interruptions import HEARTBEAT_SECONDS, process_alive
+from voting.services.interruptions import (
+    HEARTBEAT_SECONDS,
+    OwnerWatch,
+    flag_orphaned_ballots,
+    process_alive,
+    secret_ballot_owners,
+)
 from voting.services.uow import UnitOfWork, Units
 from voting.services.votes import close_expired_votes
 
@@ -116,13 +122,33 @@ class Heartbeat(Periodic):
     def __init__(self, units: Units, process_id: int) -> None:
         self.units = units
         self.process_id = process_id
+        #: Since when (monotonic) every heartbeat got through; None after one failed.
+        self.healthy_since: float | None = None
+        #: Which owners of open secret ballots are gone (services/interruptions.py).
+        self.owners = OwnerWatch()
         super().__init__(self.tick, HEARTBEAT_SECONDS, "heartbeat")
 
     def tick(self) -> None:
         try:
             process_alive(self.units.uow(), self.process_id)
         except Exception:  # a busy database must not stop the heartbeat for good
+            self.healthy_since = None
             log.exception("the heartbeat could not be recorded; it will try again")
+            return
+        now = time.monotonic()
+        if self.healthy_since is None:
+            self.healthy_since = now
+        try:
+            owners = secret_ballot_owners(self.units.reader())
+            gone = self.owners.gone(owners, self.healthy_since, now)
+            for vote_id in flag_orphaned_ballots(self.units.uow(), gone) if gone else []:
+                log.warning(
+                    "secret ballot %s interrupted: the server process that held its key "
+                    "stopped; it must be annulled and held again",
+                    vote_id,
+                )
+        except Exception:
+            log.exception("the owners of open secret ballots could not be checked; again soon")
 
 
 #: How often the speech timer looks at the running speeches' clocks.

@@ -109,9 +109,10 @@ def test_a_body_too_large_is_refused_as_such_however_it_is_sent(live_server) -> 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_no_log_at_any_level_holds_a_token_or_a_choice(council_roster, caplog) -> None:
-    """An operator who turns the Socket.IO and Engine.IO logs up to DEBUG to find a fault sees
-    packets come and go, not what they carry: a deputy's bearer token (sent when the connection
-    signs in) and the choices cast."""
+    """An operator who turns the Socket.IO and Engine.IO logs (and every other) up to DEBUG to
+    find a fault sees packets and requests come and go, not what they carry: a password or a PIN
+    sent to sign in (right or wrong), a deputy's bearer token (sent when the connection signs in)
+    and the choices cast."""
     hall = council_roster
     secretary = hall.caller(hall.secretary_token)
     sitting = plan_sitting(secretary)
@@ -122,8 +123,24 @@ def test_no_log_at_any_level_holds_a_token_or_a_choice(council_roster, caplog) -
     token = auth.create_token(
         rt.uow(), SYSTEM, CreateToken.parse({"role": "deputy", "deputy_id": deputy})
     )
-    for name in ("engineio.server", "socketio.server", "voting", ""):
+    password, pin = "Пароль-для-журналу-7", "482913"
+    auth.add_user(rt.uow(), SYSTEM, "logged_secretary", password, "secretary")
+    card = "CAFE0042"
+    for name in ("engineio.server", "socketio.server", "voting", "werkzeug", ""):
         caplog.set_level(logging.DEBUG, logger=name)
+    api = hall.server.url
+    secretary.ok("patch", f"/deputies/{deputy}", {"card_uid": card, "pin": pin})  # PIN sent too
+    for sent_password, sent_pin, status in ((password, pin, 200), (password + "x", "000000", 401)):
+        signed = requests.post(
+            f"{api}/login",
+            json={"username": "logged_secretary", "password": sent_password},
+            timeout=10,
+        )
+        assert signed.status_code == status, signed.text
+        signed = requests.post(
+            f"{api}/login/card", json={"card_uid": card, "pin": sent_pin}, timeout=10
+        )
+        assert signed.status_code == status, signed.text
     client = socketio.Client(reconnection=False)
     base = hall.server.url.removesuffix("/api/v1")
     client.connect(base, auth={"token": token}, transports=["websocket"], wait_timeout=10)
@@ -142,5 +159,7 @@ def test_no_log_at_any_level_holds_a_token_or_a_choice(council_roster, caplog) -
         client.disconnect()
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Received packet" in logged and "not logged" in logged  # the log was on
+    assert "/login/card" in logged or "login" in logged  # the sign-ins were seen
     assert token not in logged
+    assert password not in logged and pin not in logged and "000000" not in logged
     assert '"choice"' not in logged and "against" not in logged

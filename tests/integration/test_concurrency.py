@@ -11,6 +11,7 @@ vote, the close FOR UPDATE). Runs on both.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -20,14 +21,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from halls import Hall
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from voting.adapters import orm
+from voting.adapters.sealed_ballots import SEALED_SIZE
 from voting.bootstrap import Runtime, build_runtime
 from voting.config import database_config
 from voting.domain.actors import Actor
-from voting.domain.errors import AlreadyVoted, VoteAlreadyClosed, VoteNotOpen
+from voting.domain.errors import (
+    AlreadyVoted,
+    SecretCountersLost,
+    VoteAlreadyClosed,
+    VoteNotOpen,
+)
 from voting.services import casting, votes
 from voting.services.commands import CastChoice
 
@@ -44,7 +52,8 @@ def deputy(deputy_id: int) -> Actor:
 @pytest.fixture
 def secretary_process(db_url: str, clock: Any) -> Iterator[Runtime]:
     """The secretary's close comes from another server process: its own engine and pool, so it
-    does not queue behind the deputies' requests for a connection."""
+    does not queue behind the deputies' requests for a connection. The votes are opened there
+    too: a secret ballot is counted by the process that opened it (it holds the key)."""
     runtime = build_runtime(database_config(db_url), clock=clock)
     yield runtime
     runtime.stop()
@@ -160,14 +169,22 @@ def stored(hall: Any, vote_id: int, kind: str) -> tuple[dict[int, str], Counter[
                     )
                 )
             )
+            # Counted once, at the close, into the vote's row; no sealed ballot is left.
+            vote = session.get(orm.Vote, vote_id)
+            assert vote is not None and vote.state == "closed"
             counts = Counter(
                 {
-                    row.choice: row.count
-                    for row in session.scalars(
-                        select(orm.SecretTally).where(orm.SecretTally.vote_id == vote_id)
-                    )
+                    "for": vote.count_for,
+                    "against": vote.count_against,
+                    "abstain": vote.count_abstain,
                 }
             )
+            left = session.scalar(
+                select(func.count())
+                .select_from(orm.SealedBallot)
+                .where(orm.SealedBallot.vote_id == vote_id)
+            )
+            assert left == 0
             most = max(Counter(took_part).values(), default=0)
             return {deputy_id: "?" for deputy_id in took_part}, counts, most
         ballots = list(session.scalars(select(orm.Ballot).where(orm.Ballot.vote_id == vote_id)))
@@ -231,7 +248,8 @@ def test_a_close_racing_the_casts_counts_every_acknowledged_choice_and_no_later_
     hall.register(*hall.everyone)
 
     # First one deputy alone, pressing on five terminals at the same instant: counted once.
-    vote_id = hall.open_vote(title="П'ять терміналів", kind=kind)
+    secretary = Hall(secretary_process, hall.clock, hall.deputies, hall.head, hall.sitting)
+    vote_id = secretary.open_vote(title="П'ять терміналів", kind=kind)
     presses = [
         Attempt(hall.deputies[0], choice, 0.0)
         for choice in ("for", "against", "abstain", "for", "abstain")
@@ -245,7 +263,7 @@ def test_a_close_racing_the_casts_counts_every_acknowledged_choice_and_no_later_
     rng = random.Random(f"race-{kind}")
     refusals: Counter[str] = Counter()
     for round_number in range(ROUNDS):
-        vote_id = hall.open_vote(title=f"Гонка {round_number + 1}", kind=kind)
+        vote_id = secretary.open_vote(title=f"Гонка {round_number + 1}", kind=kind)
         run = race(
             hall,
             secretary_process,
@@ -263,7 +281,8 @@ def test_a_close_racing_the_casts_counts_every_acknowledged_choice_and_no_later_
 
 
 def test_the_database_itself_refuses_a_second_line_for_the_same_deputy(hall: Any) -> None:
-    """Bypassing the services: the primary keys (vote, deputy) and (vote, choice) refuse it."""
+    """Bypassing the services: the primary keys (vote, deputy) refuse it, and a sealed ballot
+    slipped in beside the services' is refused at the close (one per participant)."""
     hall.open_registration()
     hall.register(*hall.everyone)
     first = hall.deputies[0]
@@ -279,14 +298,23 @@ def test_the_database_itself_refuses_a_second_line_for_the_same_deputy(hall: Any
 
     secret = hall.open_vote(title="Таємне", kind="secret")
     hall.cast(secret, first, "against")
-    for duplicate in (
-        orm.SecretParticipation(vote_id=secret, deputy_id=first),
-        orm.SecretTally(vote_id=secret, choice="against", count=5),
-    ):
-        with hall.rt.session_factory() as session:
-            session.add(duplicate)
-            with pytest.raises(IntegrityError):
-                session.commit()
+    with hall.rt.session_factory() as session:
+        session.add(orm.SecretParticipation(vote_id=secret, deputy_id=first))
+        with pytest.raises(IntegrityError):
+            session.commit()
+    forged = os.urandom(SEALED_SIZE)  # a ballot's size, but not made by a server
+    with hall.rt.session_factory() as session:
+        session.add(orm.SealedBallot(vote_id=secret, sealed=forged))
+        session.commit()
+    with pytest.raises(SecretCountersLost, match="2 sealed ballots for 1 deputies"):
+        hall.close(secret)
+    with hall.rt.session_factory() as session:
+        session.execute(
+            delete(orm.SealedBallot).where(
+                orm.SealedBallot.vote_id == secret, orm.SealedBallot.sealed == forged
+            )
+        )
+        session.commit()
     result = hall.close(secret)
     assert (result["for"], result["against"], result["abstain"]) == (0, 1, 0)
     with hall.rt.session_factory() as session:

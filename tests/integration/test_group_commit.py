@@ -13,6 +13,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from halls import opened_counts
 from sqlalchemy import create_engine, func, select, text
 
 from voting.adapters import orm
@@ -292,12 +293,7 @@ def test_secret_casts_in_one_batch_add_up_and_answer_alike_whatever_the_choice(h
             separators=(",", ":"),
         )
     with hall.rt.session_factory() as session:
-        counts = {
-            row.choice: row.count
-            for row in session.scalars(
-                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote_id)
-            )
-        }
+        counts = opened_counts(hall.rt, vote_id)
         took_part = set(
             session.scalars(
                 select(orm.SecretParticipation.deputy_id).where(

@@ -10,6 +10,7 @@ The test's clock stands still unless moved."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -21,6 +22,7 @@ from sqlalchemy import func, select, update
 from voting.adapters import orm
 from voting.bootstrap import Runtime, build_runtime
 from voting.domain.errors import Interrupted, InvalidTransition
+from voting.jobs import Heartbeat
 from voting.services import floor, interruptions, journal, queries, sittings, votes
 from voting.services.commands import GrantFloor, RequestFloor, SetItemStatus, SpeechAction
 
@@ -282,3 +284,97 @@ def test_clearing_the_flag_behind_the_services_back_is_found(hall: Hall) -> None
     got = verified(hall)
     assert not got.ok
     assert f"vote ({vote_id},)" in got.describe() or str(vote_id) in got.describe()
+
+
+# --- a secret ballot's key lives in one server process's memory --------------------------------
+
+
+def served_by(hall: Hall, runtime: Runtime) -> Hall:
+    """The same council, driven through another server process."""
+    return Hall(runtime, hall.clock, hall.deputies, hall.head, hall.sitting, hall.items)
+
+
+def secret_ballot_of_two_processes(hall: Hall) -> tuple[Hall, Hall, int]:
+    """Two server processes serve the council, 30 deputies are registered, and a secret ballot
+    is opened in the first (which holds its key): (first, second, the ballot)."""
+    first = served_by(hall, STARTED[0])
+    second = served_by(hall, start(hall))
+    hall.open_registration()
+    hall.register(*hall.deputies[:30])
+    return first, second, first.open_vote(title="Обрання секретаря ради", kind="secret")
+
+
+def wait_until(check: Any, seconds: float = 8.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.1)
+    return found
+
+
+def test_a_secret_ballot_is_counted_by_the_process_that_holds_its_key(hall: Hall) -> None:
+    """Two server processes serve the council: the ballot opened in the first is sealed to a key
+    only the first holds; casts go through either; the close asked of the second is handed to
+    the first, which counts it, and the second answers with the result."""
+    first, second, vote_id = secret_ballot_of_two_processes(hall)
+    d = hall.deputies
+    assert first.rt.ballot_keys.holds(vote_id) and not second.rt.ballot_keys.holds(vote_id)
+    second.cast_many(vote_id, d[:9], "for")
+    first.cast_many(vote_id, d[9:13], "against")
+    second.cast(vote_id, d[13], "abstain")
+    result = second.close(vote_id)
+    assert (result["for"], result["against"], result["abstain"]) == (9, 4, 1)
+    closed = entries(hall, "vote_closed")[-1]
+    assert (closed["vote_id"], closed["for"], closed["against"]) == (vote_id, 9, 4)
+    read = journal.read_journal(hall.rt.reader(), 0)
+    assert [e["actor"] for e in read if e["kind"] == "vote_closed"][-1] == SECRETARY.label
+    wait_until(lambda: not first.rt.ballot_keys.holds(vote_id))  # the key is forgotten
+    with hall.rt.reader() as uow:
+        vote = uow.session.get(orm.Vote, vote_id)
+        assert vote is not None
+        assert (vote.tally_key, vote.tally_owner, vote.close_requested_by) == (None, None, None)
+        assert uow.session.scalar(select(func.count()).select_from(orm.SealedBallot)) == 0
+
+
+def test_a_secret_ballot_whose_owner_stops_is_interrupted_while_others_serve(hall: Hall) -> None:
+    """The key goes with the process that held it: the processes still serving flag the ballot
+    as interrupted at their next heartbeat, to be annulled and held again; nothing of its sealed
+    ballots is left after the annulment."""
+    owner, other, vote_id = secret_ballot_of_two_processes(hall)
+    d = hall.deputies
+    other.cast_many(vote_id, d[:5], "for")
+    STARTED.remove(owner.rt)
+    owner.rt.stop()  # a clean stop: its key is gone all the same
+    flagged = wait_until(lambda: entries(hall, "vote_interrupted"))
+    assert [e["vote_id"] for e in flagged] == [vote_id]
+    with pytest.raises(Interrupted):
+        other.cast(vote_id, d[6], "for")
+    with pytest.raises(InvalidTransition, match="annul it and hold it again"):
+        other.close(vote_id)
+    other.annul(vote_id, "Сервер, що зберігав ключ бюлетеня, зупинився")
+    with hall.rt.reader() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.SealedBallot)) == 0
+    assert verified(hall).ok, verified(hall).describe()
+
+
+def test_a_secret_ballot_whose_owner_dies_silently_is_interrupted_by_the_others(
+    hall: Hall,
+) -> None:
+    """The owner dies without a word and its process id lives on (here: this test's own), so
+    only its silence tells: the others flag the ballot once its heartbeat has stood still for
+    the wait (cut short here; a live owner's heartbeat moves: tests/unit/test_owner_watch.py)."""
+    owner, other, vote_id = secret_ballot_of_two_processes(hall)
+    d = hall.deputies
+    other.cast_many(vote_id, d[:3], "against")
+    crash_owner = STARTED.pop(0)
+    for job in crash_owner.jobs:
+        job.stop()
+    crash_owner.process_id = None  # a dead process does not say it stopped
+    crash_owner.stop()
+    assert entries(hall, "vote_interrupted") == []
+    (heartbeat,) = [job for job in other.rt.jobs if isinstance(job, Heartbeat)]
+    heartbeat.owners.silent_after = 1.0
+    flagged = wait_until(lambda: entries(hall, "vote_interrupted"))
+    assert [e["vote_id"] for e in flagged] == [vote_id]
+    with pytest.raises(InvalidTransition, match="annul it and hold it again"):
+        other.close(vote_id)

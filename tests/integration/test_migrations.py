@@ -105,7 +105,7 @@ def test_upgrading_from_the_first_schema_keeps_deputies_and_tokens(
             f"('{auth.token_digest('old-token')}', 'chair', 'chair', '2026-01-01 08:00:00')"
         )
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0009"
+    assert current_revision(engine) == head_revision() == "0010"
     runtime = build_runtime(database_config(db_url))
     try:
         assert auth.deputies_with_pin(runtime.reader()) == set()

@@ -6,6 +6,7 @@ themselves never leave a difference, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from halls import CHAIR, SECRETARY
 from sqlalchemy import Connection, delete, insert, select, update
 
 from voting.adapters import orm
+from voting.adapters.sealed_ballots import SEALED_SIZE
 from voting.domain.journal import GENESIS_HASH, Anchor, canonical, entry_hash, entry_mac, head_mac
 from voting.services import journal, queries, sittings, votes
 from voting.services.commands import AnnounceResult, Revote
@@ -148,8 +150,13 @@ def swap(c: Connection, table: str, a: dict[str, object], b: dict[str, object], 
     edit(c, table, b, **{col: first})
 
 
+def slip_sealed_ballot(c: Connection, vote_id: int) -> None:
+    """Bytes of a sealed ballot's size added to an open ballot."""
+    c.execute(insert(T["sealed_ballot"]).values(vote_id=vote_id, sealed=os.urandom(SEALED_SIZE)))
+
+
 def wipe_votes(c: Connection) -> None:
-    for table in ("ballot", "secret_participation", "secret_tally"):
+    for table in ("ballot", "secret_participation", "sealed_ballot"):
         drop(c, table)
     c.execute(update(T["vote"]).values(previous_vote_id=None))
     drop(c, "vote")
@@ -347,15 +354,32 @@ TAMPERS: dict[str, tuple[str, Callable[[Connection, Sitting], None]]] = {
         ),
     ),
     "participation wiped": ("secret_participation", lambda c, s: drop(c, "secret_participation")),
-    "open counter raised": (
-        "secret_tally",
-        lambda c, s: edit(c, "secret_tally", {"vote_id": s.secret_open, "choice": "for"}, count=6),
+    "sealed ballot slipped into an open ballot": (
+        "sealed_ballot",
+        lambda c, s: slip_sealed_ballot(c, s.secret_open),
     ),
-    "open counter deleted": (
-        "secret_tally",
-        lambda c, s: drop(c, "secret_tally", vote_id=s.secret_open, choice="against"),
+    "sealed ballot deleted": (
+        "sealed_ballot",
+        lambda c, s: drop(
+            c,
+            "sealed_ballot",
+            vote_id=s.secret_open,
+            sealed=c.execute(
+                select(T["sealed_ballot"].c.sealed).where(
+                    T["sealed_ballot"].c.vote_id == s.secret_open
+                )
+            )
+            .scalars()
+            .first(),
+        ),
     ),
-    "open counters wiped": ("secret_tally", lambda c, s: drop(c, "secret_tally")),
+    "sealed ballots wiped": ("sealed_ballot", lambda c, s: drop(c, "sealed_ballot")),
+    "sealed ballot left in a closed ballot": (
+        "sealed_ballot",
+        lambda c, s: c.execute(
+            insert(T["sealed_ballot"]).values(vote_id=s.secret_closed, sealed=bytes(SEALED_SIZE))
+        ),
+    ),
 }
 
 

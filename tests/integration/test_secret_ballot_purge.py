@@ -1,7 +1,8 @@
-"""Secret ballot, the purge and the counters' loss: the close does not wait for a reader that
+"""Secret ballot, the purge and the loss of its key: the close does not wait for a reader that
 holds the purge back, nor does the next ballot; a purge that cannot finish is reported as an
-error saying what to run by hand; counters lost in a database-server crash stop the ballot until
-it is annulled and held again. On SQLite and on PostgreSQL (the holders: forensics.py)."""
+error saying what to run by hand; a ballot whose key went with its owner's memory cannot be
+counted until it is annulled and held again. On SQLite and on PostgreSQL (the holders:
+forensics.py)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_a_purge_that_cannot_finish_is_reported_as_an_error(
             if r.name == "voting.adapters.secret_purge" and r.levelno >= logging.ERROR
         ]
     # ...and says what to run by hand on this database.
-    by_hand = "CLUSTER secret_tally" if runtime.engine.dialect.name == "postgresql" else "VACUUM"
+    by_hand = "CLUSTER sealed_ballot" if runtime.engine.dialect.name == "postgresql" else "VACUUM"
     assert len(errors) == 1 and "could not be purged" in errors[0] and by_hand in errors[0]
     assert held.history is None or min(held.history) > 0
 
@@ -118,46 +119,45 @@ def _stored_state(runtime: Runtime, vote: int) -> dict[str, object]:
             )
             .scalars()
             .all(),
-            "counters": connection.execute(
-                text("SELECT choice, count FROM secret_tally WHERE vote_id = :v ORDER BY 1"),
-                {"v": vote},
-            ).all(),
+            "sealed": connection.execute(
+                text("SELECT count(*) FROM sealed_ballot WHERE vote_id = :v"), {"v": vote}
+            ).scalar_one(),
         }
 
 
-def test_lost_counters_stop_the_ballot_until_it_is_annulled_and_held_again(
+def test_a_ballot_whose_key_is_lost_cannot_be_counted_until_annulled_and_held_again(
     hall: Any, runtime: Runtime
 ) -> None:
-    """On PostgreSQL the counters are UNLOGGED: a crash of the database server empties them (here
-    simulated by deleting them). The next cast and the close then refuse with a message telling
-    the secretary what to do, and change nothing; annulling works, and the ballot is held again."""
+    """The key that opens a secret ballot's sealed ballots lives only in its owner's memory: when
+    that process goes (here: its memory of the key is dropped), the close refuses with a message
+    telling the secretary what to do, and changes nothing; annulling works and leaves nothing of
+    the sealed ballots, and the ballot is held again."""
     hall.open_registration()
     hall.register(*hall.everyone)
     vote = hall.open_vote(item_id=hall.items[0], title="Обрання секретаря ради", kind="secret")
     early, late = hall.deputies[:2], hall.deputies[2]
     hall.cast(vote, early[0], "for")
     hall.cast(vote, early[1], "against")
-    with runtime.engine.begin() as connection:
-        connection.execute(text("DELETE FROM secret_tally WHERE vote_id = :v"), {"v": vote})
+    assert runtime.ballot_keys.holds(vote)
+    runtime.ballot_keys.forget(vote)
     before = _stored_state(runtime, vote)
-    assert before["counters"] == [] and before["vote"][0] == "open"
+    assert before["sealed"] == 2 and before["vote"][0] == "open"
 
-    with pytest.raises(SecretCountersLost) as cast_refused:
-        hall.cast(vote, late, "for")
     with pytest.raises(SecretCountersLost) as close_refused:
         hall.close(vote)
-    for refused in (cast_refused.value, close_refused.value):
-        assert refused.code == "secret_ballot_lost" and refused.status == 409
-        assert re.search(r"\bannul\b.*\bhold it again\b", refused.message), refused.message
-    assert _stored_state(runtime, vote) == before  # nobody recorded, nothing counted or closed
+    refused = close_refused.value
+    assert refused.code == "secret_ballot_lost" and refused.status == 409
+    assert re.search(r"\bkey\b.*\bannul\b.*\bhold it again\b", refused.message), refused.message
+    assert _stored_state(runtime, vote) == before  # nothing counted or closed
 
     votes.annul_vote(
         runtime.uow(),
         SECRETARY,
-        AnnulVote.parse({"reason": "лічильники втрачено під час збою сервера"}, vote_id=vote),
+        AnnulVote.parse({"reason": "ключ утрачено під час збою сервера"}, vote_id=vote),
     )
     after = _stored_state(runtime, vote)
-    assert after["vote"][0] == "annulled"
+    assert after["vote"][0] == "annulled" and after["sealed"] == 0
+    assert after["vote"][1:4] == (None, None, None)  # nothing partial survives
     assert [kind for _seq, kind in after["journal"][len(before["journal"]) :]] == ["vote_annulled"]
     assert runtime.purger is not None and runtime.purger.wait_idle(PURGE_TIMEOUT)
 

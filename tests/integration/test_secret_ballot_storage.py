@@ -1,30 +1,21 @@
-"""Secret ballot, what is stored: no row of any table joins a voter to a choice; what was chosen
-is kept only as three counters (and the totals); the secret tables' pages keep nothing but their
-live rows; the stored counters are the same whatever the order the choices were cast in, in the
-first ballot of a database and in later ones. On SQLite and on PostgreSQL (the scenes and the
-readers: forensics.py)."""
+"""Secret ballot, what is stored once it is closed: no row of any table joins a voter to a choice;
+what was chosen is kept only as the totals; the sealed ballots are gone, and the secret tables'
+pages keep nothing but their live rows. On SQLite and on PostgreSQL (the scenes and the readers:
+forensics.py; the ballot while it is open: test_secret_ballot_open.py)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
-import pytest
 from forensics import (
-    BOTH,
     CHOICES,
     PLAN,
-    PURGE_TIMEOUT,
     Scene,
     StoredRow,
-    council_on,
     dump_database,
     history_left,
     leftover_bytes,
-    observed_secret_vote,
-    stored_counters,
-    stored_order,
 )
 
 
@@ -34,7 +25,6 @@ def test_no_stored_row_joins_a_voter_to_a_choice(scene: Scene) -> None:
         "ballot",
         "journal_entry",
         "vote",
-        "secret_tally",
         "secret_participation",
         "deputy",
     }
@@ -46,25 +36,21 @@ def test_no_stored_row_joins_a_voter_to_a_choice(scene: Scene) -> None:
     # Every row that names a deputy together with a choice belongs to the roll-call vote.
     assert [(row.table, row.values) for row in joining if row.votes != {scene.roll_call}] == []
 
-    # Choices of the secret vote are mentioned in secret_tally only, and never beside a deputy.
+    # No row about the secret vote holds a choice (its totals are numbers in its own row).
     mentioning = [row for row in rows if scene.vote in row.votes and row.choices]
-    assert sorted(row.table for row in mentioning) == ["secret_tally"] * 3
-    assert all(not row.deputies for row in mentioning)
+    assert mentioning == []
+    assert [row for row in rows if row.table == "sealed_ballot"] == []
     unattributed = [(row.table, row.values) for row in rows if row.choices and not row.votes]
     assert unattributed == []
 
 
-def test_what_was_chosen_is_kept_only_as_three_counters(scene: Scene) -> None:
+def test_what_was_chosen_is_kept_only_as_the_totals(scene: Scene) -> None:
     rows = dump_database(scene.rt.engine)
     of_vote = [row for row in rows if scene.vote in row.votes]
     by_table: dict[str, list[StoredRow]] = {}
     for row in of_vote:
         by_table.setdefault(row.table, []).append(row)
-    assert set(by_table) == {"vote", "journal_entry", "secret_tally", "secret_participation"}
-
-    tally = by_table["secret_tally"]
-    assert {tuple(row.columns) for row in tally} == {("choice", "count", "vote_id")}
-    assert {row.values["choice"]: row.values["count"] for row in tally} == PLAN
+    assert set(by_table) == {"vote", "journal_entry", "secret_participation"}
 
     # Who took part: the pair (vote, deputy) and nothing else — no time, no choice, no own id.
     took_part = by_table["secret_participation"]
@@ -101,64 +87,13 @@ def test_what_was_chosen_is_kept_only_as_three_counters(scene: Scene) -> None:
 
 
 def test_the_secret_tables_pages_keep_nothing_but_their_live_rows(scene: Scene) -> None:
-    """After the purge the counters' pages hold the live rows and zeros: no old counter version
-    in the free space (a plain VACUUM, or SQLite without secure_delete, would leave them)."""
-    for table in ("secret_tally", "secret_participation"):
+    """After the purge the secret tables' pages hold the live rows and zeros: no sealed ballot
+    deleted at the close is left in the free space (a plain VACUUM, or SQLite without
+    secure_delete, would leave them)."""
+    for table in ("sealed_ballot", "secret_participation"):
         found = leftover_bytes(scene, table)
-        assert found and all(count == 0 for _page, count in found), (table, found)
+        assert all(count == 0 for _page, count in found), (table, found)
+        if table == "secret_participation":
+            assert found, "the detector read no page"
     if scene.postgres:
         assert history_left(scene) == 0
-
-
-def _abstain_first(choice_of: dict[int, str]) -> list[int]:
-    return sorted(choice_of, key=lambda deputy: (-CHOICES.index(choice_of[deputy]), deputy))
-
-
-@pytest.mark.parametrize("backend", BOTH)
-def test_stored_counters_are_the_same_whatever_the_casting_order(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    """The same choices cast in another order (first all who abstain, then those against, then
-    those for): an intruder comparing the stored counters with the journal's casting order must
-    learn nothing from them."""
-    first: Scene = request.getfixturevalue(f"{backend}_scene")
-    with observed_secret_vote(backend, tmp_path, order=_abstain_first) as second:
-        assert first.choice_of == second.choice_of and first.order != second.order
-        assert first.closed == second.closed
-        assert stored_counters(first) == stored_counters(second)
-
-
-@pytest.mark.parametrize("backend", BOTH)
-def test_counters_of_a_later_ballot_lie_the_same_whatever_the_casting_order(
-    backend: str, tmp_path: Path
-) -> None:
-    """A council holds many secret ballots. After a first one, the same six choices (3 for,
-    2 against, 1 abstain) are cast in two orders: those for last, then those abstaining last.
-    Stored, the counters of both ballots must lie alike: otherwise the one changed last is the
-    choice of the last caster, whom the journal names."""
-    with council_on(backend, tmp_path) as (hall, url):
-        voters = hall.deputies[:6]
-        choice_of = dict(zip(voters, ["for"] * 3 + ["against"] * 2 + ["abstain"], strict=True))
-
-        def grouped(*choices: str) -> list[int]:
-            return [d for choice in choices for d in voters if choice_of[d] == choice]
-
-        stored = []
-        orders = (
-            voters,
-            grouped("abstain", "against", "for"),
-            grouped("for", "against", "abstain"),
-        )
-        for n, order in enumerate(orders):
-            vote = hall.open_vote(title=f"Таємне {n + 1}", kind="secret")
-            for deputy_id in order:
-                hall.cast(vote, deputy_id, choice_of[deputy_id])
-            result = hall.close(vote)
-            assert (result["for"], result["against"], result["abstain"]) == (3, 2, 1)
-            assert hall.rt.purger.wait_idle(PURGE_TIMEOUT)
-            stored.append(stored_order(hall, url, vote))
-        assert sorted(stored[1]) == sorted(CHOICES)
-        assert stored[1] == stored[2], (
-            f"counters stored as {stored[1]} when the last caster chose for, as {stored[2]} when "
-            "the last caster abstained"
-        )

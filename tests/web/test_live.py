@@ -317,8 +317,10 @@ def test_a_token_that_expired_since_the_connection_opened_cannot_act(
 
 
 def test_every_cast_can_be_padded_to_one_size_and_only_with_spaces(
-    hall, app, present, tokens, secretary
+    hall, app, client, present, tokens, secretary
 ) -> None:
+    """Over the socket and over HTTP: a request padded to one size, and an answer of one size,
+    whatever the choice."""
     present(hall.deputies[:30])
     vote = secretary.ok(
         "post",
@@ -334,13 +336,25 @@ def test_every_cast_can_be_padded_to_one_size_and_only_with_spaces(
     for i, body in enumerate(bodies.values()):
         me = socket(app, bearer(tokens.deputy(hall.deputies[i])))
         assert me.emit("cast", body, callback=True)["ok"] is True
+    sizes = set()
+    for i, (choice, body) in enumerate(bodies.items()):
+        deputy = hall.deputies[10 + i]
+        sent = json.dumps({"choice": choice, "pad": body["pad"]})
+        answer = client.post(
+            f"/api/v1/votes/{vote}/choices",
+            data=sent,
+            headers={**tokens.deputy(deputy), "Content-Type": "application/json"},
+        )
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        sizes.add((len(sent), len(answer.get_data()) - len(str(deputy))))
+    assert len(sizes) == 1, sizes  # one request size, one answer size (but the deputy's id)
     bad = socket(app, bearer(tokens.deputy(hall.deputies[5])))
     for pad in ("xx", 3, " " * 17):
         answer = bad.emit("cast", {"vote_id": vote, "choice": "for", "pad": pad}, callback=True)
         assert answer["ok"] is False and answer["error"]["code"] == "invalid_input", pad
     secretary.ok("post", f"/votes/{vote}/close")
     result = secretary.ok("get", f"/votes/{vote}")["result"]
-    assert (result["for"], result["against"], result["abstain"]) == (1, 1, 1)
+    assert (result["for"], result["against"], result["abstain"]) == (2, 2, 2)
 
 
 def test_a_push_that_fails_is_tried_again_so_no_display_stays_stale(

@@ -10,14 +10,12 @@ random rosters, registrations, head settings and ballots, on SQLite and PostgreS
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    CursorResult,
     Exists,
     Row,
     Select,
@@ -42,7 +40,7 @@ _BODY, _COUNCIL = orm.table_of(orm.Body), orm.table_of(orm.Council)
 _DEPUTY, _MEMBER = orm.table_of(orm.Deputy), orm.table_of(orm.CommitteeMember)
 _ROUND, _REGISTRATION = orm.table_of(orm.RegistrationRound), orm.table_of(orm.Registration)
 _BALLOT, _PARTICIPATION = orm.table_of(orm.Ballot), orm.table_of(orm.SecretParticipation)
-_TALLY = orm.table_of(orm.SecretTally)
+_SEALED = orm.table_of(orm.SealedBallot)
 
 
 def _statement() -> Select[Any]:
@@ -92,6 +90,7 @@ def _statement() -> Select[Any]:
             _VOTE.c.deadline,
             _VOTE.c.interrupted_at,
             _VOTE.c.allow_change,
+            _VOTE.c.tally_key,
             _VOTE.c.sitting_id,
             _BODY.c.id.label("body_id"),
             _BODY.c.kind.label("body_kind"),
@@ -144,7 +143,7 @@ def lock_for_casting(
 
 @dataclass
 class BallotWrites:
-    """What a batch of admitted casts writes (each ballot a dict of its columns)."""
+    """What a batch of admitted casts writes (each row a dict of its columns)."""
 
     ballots: list[dict[str, object]] = field(
         default_factory=list
@@ -153,14 +152,12 @@ class BallotWrites:
         default_factory=list
     )  # a choice changed, the same keys
     participations: list[dict[str, object]] = field(default_factory=list)  # secret: who took part
-    secret_counts: dict[int, Counter[str]] = field(default_factory=dict)  # vote -> choice -> casts
+    sealed: list[tuple[int, bytes]] = field(default_factory=list)  # secret: vote_id, sealed
 
 
-def write_ballots(session: Session, writes: BallotWrites, now: datetime) -> bool:
-    """New ballots and participations in one statement each, changed ballots one by one, and each
-    secret counter raised by its number of casts. IntegrityError when a deputy already has a
-    ballot (whoever wrote it); False when a secret ballot's counter is missing (lost in a crash of
-    the database server), True otherwise."""
+def write_ballots(session: Session, writes: BallotWrites, now: datetime) -> None:
+    """New ballots, participations and sealed ballots in one statement each, changed ballots one
+    by one. IntegrityError when a deputy already has a ballot (whoever wrote it)."""
     for ballot in writes.changed:
         session.execute(
             update(_BALLOT)
@@ -173,14 +170,7 @@ def write_ballots(session: Session, writes: BallotWrites, now: datetime) -> bool
         session.execute(insert(_BALLOT), [{**ballot, "cast_at": now} for ballot in writes.ballots])
     if writes.participations:
         session.execute(insert(_PARTICIPATION), writes.participations)
-    for vote_id, counts in writes.secret_counts.items():
-        for picked, number in sorted(counts.items()):
-            counted = session.execute(
-                update(_TALLY)
-                .where(_TALLY.c.vote_id == vote_id, _TALLY.c.choice == picked)
-                .values(count=_TALLY.c.count + number)
-            )
-            assert isinstance(counted, CursorResult)
-            if counted.rowcount != 1:
-                return False
-    return True
+    if writes.sealed:
+        # In the order of their random bytes, not the casters': nothing in a batch pairs them.
+        rows = sorted(writes.sealed, key=lambda row: row[1])
+        session.execute(insert(_SEALED), [{"vote_id": v, "sealed": b} for v, b in rows])

@@ -1,7 +1,8 @@
 """SQLAlchemy 2 typed models: the persistent form of the council, its sittings, votes and journal.
 
 Secret ballots keep who took part (`secret_participation`) apart from what was chosen
-(`secret_tally`, three counters per vote): no row, column, id or timestamp joins the two.
+(`sealed_ballot`, opened only by the ballot owner's key, and counted at the close): no row, column,
+id or timestamp joins a deputy to a choice that anyone can read.
 See docs/secret-ballot.md.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -281,6 +283,15 @@ class Vote(Base):
     #: stopped with it open: when they stopped, as far as known (services/interruptions.py).
     #: Nobody casts meanwhile, and the vote timer leaves it alone.
     interrupted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A secret ballot while open: the public key its choices are sealed to, and the server
+    #: process whose memory holds the private key (`server_process.id`; null: a runtime that
+    #: serves no one, as in scripts and tests), which alone can count it. Both cleared at the
+    #: close (adapters/sealed_ballots.py).
+    tally_key: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    tally_owner: Mapped[int | None] = mapped_column(Integer)
+    #: A close asked of a secret ballot in a process that does not hold its key: who asked
+    #: (JSON: role, label, deputy_id); the owner closes it for them (services/votes.py).
+    close_requested_by: Mapped[str | None] = mapped_column(Text)
 
 
 class Ballot(Base):
@@ -307,18 +318,15 @@ class SecretParticipation(Base):
     deputy_id: Mapped[int] = mapped_column(ForeignKey("deputy.id"), primary_key=True)
 
 
-class SecretTally(Base):
-    """What was chosen in a secret ballot: three counters per vote, created when it opens."""
+class SealedBallot(Base):
+    """What was chosen in a secret ballot: one sealed ballot per cast, which only the private key
+    of the ballot's owner opens (adapters/sealed_ballots.py), deleted at the close. Keyed by
+    itself (random bytes): nothing orders them by casting, and no column names a deputy."""
 
-    __tablename__ = "secret_tally"
-    __table_args__ = (
-        CheckConstraint("choice IN ('for', 'against', 'abstain')", name="choice"),
-        CheckConstraint("count >= 0", name="count"),
-        {"sqlite_with_rowid": False},
-    )
+    __tablename__ = "sealed_ballot"
+    __table_args__ = {"sqlite_with_rowid": False}
     vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
-    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary(96), primary_key=True)
 
 
 class SpeakerList(Base):

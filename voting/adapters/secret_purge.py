@@ -1,11 +1,13 @@
-"""Erase the history of secret-ballot counters after a secret vote closes, in the background.
+"""Erase what is left of a secret ballot's sealed ballots after it closes, in the background.
 
-Who took part in a secret ballot is public (the journal lists them in casting order), so any trace
-of the order in which the counters changed would link a deputy to a choice. Such traces are:
-- PostgreSQL: superseded counter row versions in the heap, each with the casting transaction's
-  xmin (the counters' table is UNLOGGED, so the write-ahead log never holds them);
-- SQLite: page images of every commit in the write-ahead log, and the layout of cells inside the
-  database pages, which follows the order of the writes.
+A sealed ballot opens only with a private key that its owner forgets at the close
+(adapters/sealed_ballots.py), so what is left cannot be opened; the purge removes it anyway, so
+that not even a key taken from the owner's memory during the ballot could open it later. Such
+remnants are:
+- PostgreSQL: dead row versions of `sealed_ballot` in the heap, each with the casting
+  transaction's xmin, beside its participation row's;
+- SQLite: page images of every commit in the write-ahead log, and freed cells in the database
+  pages.
 The purge rewrites the tables in key order (PostgreSQL `CLUSTER ... USING` the primary key until
 no dead version is kept; SQLite `VACUUM`, then a TRUNCATE checkpoint). It runs after the close is
 acknowledged, with short lock timeouts, and retries while readers or snapshots hold it back, so a
@@ -27,12 +29,12 @@ if TYPE_CHECKING:  # PostgreSQL's driver, needed only there
 
 log = logging.getLogger(__name__)
 
-SECRET_TABLES = ("secret_tally", "secret_participation")
+SECRET_TABLES = ("sealed_ballot", "secret_participation")
 _KEPT = re.compile(r"(\d+) dead row versions cannot be removed yet")
 LOCK_TIMEOUT = "200ms"  # short: other work on the secret tables must not queue behind a purge
 BY_HAND = {
     "sqlite": "VACUUM; PRAGMA wal_checkpoint(TRUNCATE);",
-    "postgresql": "CLUSTER secret_tally USING pk_secret_tally; "
+    "postgresql": "CLUSTER sealed_ballot USING pk_sealed_ballot; "
     "CLUSTER secret_participation USING pk_secret_participation;",
 }
 
@@ -147,8 +149,7 @@ class SecretHistoryPurger:
                 connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
                 for table in SECRET_TABLES:
                     notices.clear()
-                    # Rewritten in primary-key order: neither the superseded versions nor the
-                    # order in which counters were last changed survive.
+                    # Rewritten in primary-key order, without the dead versions.
                     connection.execute(text(f"CLUSTER (VERBOSE) {table} USING pk_{table}"))
                     kept = [int(m.group(1)) for n in notices if (m := _KEPT.search(n))]
                     # Dead versions still visible to an open snapshot: try again later.

@@ -75,16 +75,35 @@ class InvalidTransition(DomainError):
 
 
 class SecretCountersLost(DomainError):
-    """The counters of an open secret ballot did not survive a database crash: they are kept out
-    of PostgreSQL's write-ahead log (docs/secret-ballot.md), so a crash of the database server
-    empties them."""
+    """An open secret ballot that can no longer be counted: the server process that held its key
+    (in memory only, docs/secret-ballot.md) stopped before the close, or its sealed ballots do
+    not match those who took part."""
 
     code = "secret_ballot_lost"
 
-    def __init__(self) -> None:
+    def __init__(self, why: str | None = None) -> None:
         super().__init__(
-            "the counters of this secret ballot were lost when the database server crashed, "
-            "so it cannot be counted; the secretary must annul it and hold it again"
+            (
+                why
+                or "the server process that held this secret ballot's key stopped before the "
+                "close, and the key went with it"
+            )
+            + ", so it cannot be counted; the secretary must annul it and hold it again"
+        )
+
+
+class OwnerSilent(DomainError):
+    """A secret ballot's close handed to the server process that holds its key, which did not
+    count it in time."""
+
+    code = "owner_silent"
+    status = 503
+
+    def __init__(self, vote_id: int, owner: int | None) -> None:
+        super().__init__(
+            f"the server process that counts secret ballot {vote_id} (server process {owner}) "
+            "did not close it in time; it may still do so: look again, or try again",
+            vote_id=vote_id,
         )
 
 

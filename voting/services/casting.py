@@ -5,7 +5,8 @@ arrive with it (group commit), acknowledged only after that transaction commits.
 committer's writer, `write_casts`, writes a whole batch in one transaction: it locks each vote of
 the batch and reads the standing of the batch's deputies in one statement
 (`adapters.casting_sql`), admits each cast by the domain's guards, writes the ballots (a secret
-ballot: the participation, and each counter by its number of casts, with nothing linking the two)
+ballot: the participation, and the choice sealed to a key only the ballot's owner holds, with
+nothing linking the two that anyone can read)
 and one journal entry per cast, and commits. Each caster is then answered, or refused for its own
 reason; a refused cast writes nothing. The ballot's primary key (vote, deputy) makes a double
 vote impossible; the vote's lock makes a choice after its close impossible.
@@ -13,7 +14,6 @@ vote impossible; the vote's lock makes a choice after its close impossible.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Hashable
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
-from voting.adapters import casting_sql
+from voting.adapters import casting_sql, sealed_ballots
 from voting.domain.actors import Actor
 from voting.domain.errors import (
     AlreadyVoted,
@@ -158,26 +158,30 @@ def _admit(
 def _write_ballots(
     uow: UnitOfWork, accepted: list[tuple[CastRequest, Row[Any], bool]], now: datetime
 ) -> None:
-    """New ballots (or participations) in one statement, changed ballots one by one, and a
-    secret ballot's counters by the number of each choice. The primary key refuses a second
-    ballot of a deputy, whoever wrote the first."""
+    """New ballots in one statement, changed ballots one by one; for a secret ballot the
+    participations, and the choices each sealed to the ballot's key, apart. The primary key
+    refuses a second ballot of a deputy, whoever wrote the first."""
     writes = casting_sql.BallotWrites()
     for request, vote, changed in accepted:
         who, picked = request.actor.deputy_id, request.choice.value
         assert who is not None
         if vote.kind == VoteKind.SECRET:
+            if vote.tally_key is None:  # never while it is open; a row changed by hand
+                raise SecretCountersLost(f"secret ballot {vote.id} has no key to seal to")
             writes.participations.append({"vote_id": vote.id, "deputy_id": who})
-            writes.secret_counts.setdefault(vote.id, Counter())[picked] += 1
+            try:
+                sealed = sealed_ballots.seal(vote.tally_key, vote.id, picked, uow.record_key())
+            except sealed_ballots.NotSealable as error:
+                raise SecretCountersLost(str(error)) from None
+            writes.sealed.append((vote.id, sealed))
         elif changed:
             writes.changed.append({"vote_id": vote.id, "deputy_id": who, "outcome": picked})
         else:
             writes.ballots.append({"vote_id": vote.id, "deputy_id": who, "outcome": picked})
     try:
-        counted = casting_sql.write_ballots(uow.session, writes, now)
+        casting_sql.write_ballots(uow.session, writes, now)
     except IntegrityError:
         raise AlreadyVoted("your choice is already recorded") from None
-    if not counted:
-        raise SecretCountersLost()
 
 
 def journal_cast(

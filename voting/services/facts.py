@@ -3,7 +3,7 @@
 The hash chain proves the journal was not rewritten; this proves the tables were not rewritten
 behind it. Replaying the journal gives, for every row of the fact tables (sittings' published
 anchors, agenda items' statuses, registration rounds, registrations, votes with their rule,
-counts, threshold, outcome and anchor, ballots, secret-ballot participation and counters), the
+counts, threshold, outcome and anchor, ballots, secret-ballot participation and sealed ballots), the
 values its last entry set; `first_difference` compares them
 with the rows stored and names the first row that differs, is missing, or was never journaled.
 
@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from voting.adapters import orm
 from voting.domain.votes import VoteKind, VoteState
@@ -34,10 +34,9 @@ FACT_TABLES = (
     "vote",
     "ballot",
     "secret_participation",
-    "secret_tally",
+    "sealed_ballot",
 )
 
-SECRET_CHOICES = ("for", "against", "abstain")
 Key = tuple[Any, ...]
 Rows = dict[str, dict[Key, dict[str, Any]]]
 
@@ -82,7 +81,7 @@ _KEYS = {
     "vote": ("vote",),
     "ballot": ("vote", "deputy"),
     "secret_participation": ("vote", "deputy"),
-    "secret_tally": ("vote", "choice"),
+    "sealed_ballot": ("vote",),
     "journal_entry": ("seq",),
 }
 
@@ -205,30 +204,17 @@ class _Replay:
     def on_result_announced(self, seq: int, p: Mapping[str, Any]) -> None:
         self.put(seq, "vote", (p["vote_id"],), announced=True)
 
-    def open_secret_counts(self, stored: Rows) -> None:
-        """The counters of the secret ballots open now. Once a ballot is closed its counts are
-        the vote's own (compared above), and its counter rows no longer matter. While it is
-        open the journal cannot say which counter each cast raised (that would link the deputy
-        to the choice): the three counters must exist, be at least 0 and add up to the
-        participants journaled; the stored split is then taken as it is, else the first
-        counter is named with what it should add up to."""
+    def open_secret_counts(self) -> None:
+        """The sealed ballots of the secret ballots open now: one for each participant
+        journaled (which choice each holds, nobody can tell before the close: that would link
+        the deputy to it). A closed or annulled ballot keeps none: they are counted, then
+        deleted, in the closing transaction."""
         for (vote_id,), row in sorted(self.rows["vote"].items()):
             if vote_id not in self.secret_votes or row["state"] != VoteState.OPEN.value:
                 continue
             cast = sum(1 for v, _deputy in self.rows["secret_participation"] if v == vote_id)
-            split = {
-                choice: stored["secret_tally"].get((vote_id, choice), {}).get("count")
-                for choice in SECRET_CHOICES
-            }
-            counts = [c for c in split.values() if isinstance(c, int) and c >= 0]
-            whole = len(counts) == len(SECRET_CHOICES) and sum(counts) == cast
-            for choice, count in split.items():
-                self.put(
-                    self.seqs[("vote", (vote_id,))],
-                    "secret_tally",
-                    (vote_id, choice),
-                    count=count if whole else f"a share of the {cast} ballots cast",
-                )
+            if cast:
+                self.put(self.seqs[("vote", (vote_id,))], "sealed_ballot", (vote_id,), count=cast)
 
     def accept_legacy_fill_ins(self, stored: Rows) -> None:
         """A vote closed before vote_closed listed the ballots it filled in (`filled_in`): its
@@ -291,11 +277,9 @@ def stored(uow: UnitOfWork) -> Rows:
         rows["ballot"][(b.vote_id, b.deputy_id)] = {"outcome": b.outcome}
     for p in s.scalars(select(orm.SecretParticipation)):
         rows["secret_participation"][(p.vote_id, p.deputy_id)] = {}
-    open_secret = select(orm.Vote.id).where(
-        orm.Vote.kind == VoteKind.SECRET, orm.Vote.state == VoteState.OPEN
-    )
-    for t in s.scalars(select(orm.SecretTally).where(orm.SecretTally.vote_id.in_(open_secret))):
-        rows["secret_tally"][(t.vote_id, t.choice)] = {"count": t.count}
+    sealed = select(orm.SealedBallot.vote_id, func.count()).group_by(orm.SealedBallot.vote_id)
+    for vote_id, count in s.execute(sealed):
+        rows["sealed_ballot"][(vote_id,)] = {"count": count}
     return rows
 
 
@@ -305,7 +289,7 @@ def first_difference(replay: _Replay, rows: Rows) -> Difference | None:
         unreadable, problem = replay.unreadable
         return Difference("journal_entry", (unreadable,), problem, unreadable)
     replay.accept_legacy_fill_ins(rows)
-    replay.open_secret_counts(rows)
+    replay.open_secret_counts()
     for table in FACT_TABLES:
         expected, actual = replay.rows[table], rows[table]
         for key in sorted(set(expected) | set(actual), key=_sortable):

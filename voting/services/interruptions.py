@@ -11,8 +11,8 @@ life: at most HEARTBEAT_SECONDS early), and journaled. The secretary then decide
 
 - a vote: continue it (every recorded choice stays; a time limit keeps the time that was left),
   close and count it as it stands, or annul it; a secret ballot cut short can only be annulled
-  and held again (the practice for a failed ballot; on PostgreSQL its counters do not even
-  survive a crash of the database server: docs/secret-ballot.md);
+  and held again (the practice for a failed ballot; the key that counts it went with the process
+  that held it: docs/secret-ballot.md);
 - a registration round: continue it, or close it (a new round starts registration again);
 - a speech: its clock stopped when the servers did; the chair resumes or ends it.
 
@@ -20,7 +20,9 @@ Until then nothing is recorded in it: a cast or a registration is refused (`Inte
 the vote timer does not close an interrupted vote whose time ran out.
 
 With several server processes (one Redis message queue) one that stops while others serve leaves
-nothing interrupted: the others go on. A process is taken for stopped when it said so, when
+nothing interrupted, the others go on; but for a secret ballot it owned: the key that counts it
+went with it, and the others flag that ballot at their next heartbeat (`flag_orphaned_ballots`).
+A process is taken for stopped when it said so, when
 nothing was heard from it for ALIVE_SECONDS, or at once when it ran on this host and its process
 id is gone (processes that share a host name must share its process ids: not two containers with
 one host name).
@@ -78,12 +80,7 @@ def process_started(uow: UnitOfWork, name: str) -> tuple[int, Flagged]:
         row = orm.ServerProcess(name=name, started_at=now, seen_at=now)
         uow.session.add(row)
         uow.session.flush()
-        heard_since = now - timedelta(seconds=ALIVE_SECONDS)
-        alive = [
-            other
-            for other in others
-            if other.stopped_at is None and other.seen_at > heard_since and _may_run(other.name)
-        ]
+        alive = [other for other in others if _alive(other, now)]
         flagged = Flagged()
         if others and not alive:  # no row at all: no server served it yet (a script, a demo)
             last = max(other.stopped_at or other.seen_at for other in others)
@@ -108,6 +105,104 @@ def _may_run(name: str) -> bool:
     except PermissionError:  # it exists, under another user
         return True
     return True
+
+
+def may_serve(uow: UnitOfWork, process_id: int) -> bool:
+    """Whether the server process `process_id` may still serve: it did not say it stopped, and
+    its process id is not known to be gone (read in `uow`'s transaction; its silence is judged
+    by `OwnerWatch`, not here, so that clocks that disagree cannot make it look dead)."""
+    other = uow.session.get(orm.ServerProcess, process_id)
+    return other is not None and other.stopped_at is None and _may_run(other.name)
+
+
+def _alive(other: orm.ServerProcess, now: datetime) -> bool:
+    heard_since = now - timedelta(seconds=ALIVE_SECONDS)
+    return other.stopped_at is None and other.seen_at > heard_since and _may_run(other.name)
+
+
+@dataclass(frozen=True)
+class BallotOwner:
+    """An open secret ballot and the server process whose memory holds its key."""
+
+    vote_id: int
+    owner_id: int
+    name: str | None  # None: the process's row is gone
+    seen_at: datetime | None
+    stopped_at: datetime | None
+
+
+def secret_ballot_owners(uow: UnitOfWork) -> list[BallotOwner]:
+    """The open secret ballots not yet flagged, each with its owner's row (read only)."""
+    process = orm.ServerProcess
+    with uow:
+        rows = uow.session.execute(
+            select(
+                orm.Vote.id, orm.Vote.tally_owner, process.name, process.seen_at, process.stopped_at
+            )
+            .outerjoin(process, process.id == orm.Vote.tally_owner)
+            .where(
+                orm.Vote.state == VoteState.OPEN,
+                orm.Vote.kind == VoteKind.SECRET,
+                orm.Vote.tally_owner.is_not(None),
+                orm.Vote.interrupted_at.is_(None),
+            )
+            .order_by(orm.Vote.id)
+        ).all()
+    return [
+        BallotOwner(vote_id, owner, name, seen_at, stopped_at)
+        for vote_id, owner, name, seen_at, stopped_at in rows
+        if owner is not None
+    ]
+
+
+class OwnerWatch:
+    """Tells which owners of open secret ballots are gone, as one serving process sees them: one
+    that said it stopped, whose row is gone, or that ran on this host and whose process id is
+    gone, at once; one that is only silent, once its heartbeat has stood still for `silent_after`
+    seconds as this process counts them (its own monotonic clock), all the while this process's
+    own heartbeats got through. So neither a database outage nor two hosts' clocks disagreeing
+    can make a live owner look dead."""
+
+    def __init__(self, silent_after: float = ALIVE_SECONDS) -> None:
+        self.silent_after = silent_after
+        self._last: dict[int, tuple[datetime | None, float]] = {}  # owner -> seen_at, since
+
+    def gone(
+        self, owners: list[BallotOwner], healthy_since: float, now: float
+    ) -> dict[int, datetime | None]:
+        """vote -> when its owner was last known alive (None: not known), for the owners gone."""
+        found: dict[int, datetime | None] = {}
+        for owner in owners:
+            last = self._last.get(owner.owner_id)
+            if last is None or last[0] != owner.seen_at:
+                last = self._last[owner.owner_id] = (owner.seen_at, now)
+            if owner.name is None or owner.stopped_at is not None or not _may_run(owner.name):
+                found[owner.vote_id] = owner.stopped_at or owner.seen_at
+            elif now - max(last[1], healthy_since) >= self.silent_after:
+                found[owner.vote_id] = owner.seen_at
+        watched = {owner.owner_id for owner in owners}
+        for owner_id in set(self._last) - watched:
+            del self._last[owner_id]
+        return found
+
+
+def flag_orphaned_ballots(uow: UnitOfWork, gone: dict[int, datetime | None]) -> list[int]:
+    """Flag the secret ballots whose owner is gone (`OwnerWatch`) as interrupted, with when the
+    owner was last known alive, and journal it: the key that counts them went with it, so they
+    must be annulled and held again. The first process to start after all stopped flags them
+    with the rest."""
+    flagged = []
+    with uow:
+        now = uow.now()
+        for vote_id, stopped_at in sorted(gone.items()):
+            vote = uow.lock_vote(vote_id)
+            if vote.state != VoteState.OPEN or vote.interrupted_at is not None:
+                continue
+            vote.interrupted_at = stopped_at or now
+            _journal_interrupted(uow, vote, vote.interrupted_at.isoformat())
+            flagged.append(vote_id)
+        uow.commit()
+    return flagged
 
 
 def process_alive(uow: UnitOfWork, process_id: int) -> None:
@@ -143,16 +238,7 @@ def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
     for vote in votes:
         vote.interrupted_at = stopped_at
         flagged.votes.append(vote.id)
-        uow.journal(
-            SYSTEM,
-            "vote_interrupted",
-            {
-                "vote_id": vote.id,
-                "sitting_id": vote.sitting_id,
-                "kind": vote.kind,
-                "stopped_at": shown,
-            },
-        )
+        _journal_interrupted(uow, vote, shown)
     rounds = s.scalars(
         select(orm.RegistrationRound)
         .where(
@@ -191,6 +277,14 @@ def _flag_left_open(uow: UnitOfWork, stopped_at: datetime) -> Flagged:
             },
         )
     return flagged
+
+
+def _journal_interrupted(uow: UnitOfWork, vote: orm.Vote, shown: str) -> None:
+    uow.journal(
+        SYSTEM,
+        "vote_interrupted",
+        {"vote_id": vote.id, "sitting_id": vote.sitting_id, "kind": vote.kind, "stopped_at": shown},
+    )
 
 
 def _stop_clock(speech: orm.Speech, at: datetime) -> None:

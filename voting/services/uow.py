@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from voting.adapters import journal_sql, orm
 from voting.adapters.db import READ_ONLY
+from voting.adapters.sealed_ballots import BallotKeys
 from voting.adapters.secret_purge import SecretHistoryPurger
 from voting.domain.actors import Actor
 from voting.domain.errors import DomainError, InvalidInput, NotFound
@@ -92,6 +93,8 @@ class UnitOfWork:
         journal_key: bytes | None = None,
         offload: Callable[..., Any] | None = None,
         one_snapshot: bool = False,
+        ballot_keys: BallotKeys | None = None,
+        process_id: int | None = None,
     ) -> None:
         self.read_only = read_only
         self.one_snapshot = one_snapshot  # a reader's: see reader()
@@ -102,6 +105,10 @@ class UnitOfWork:
         #: runtime's, which under `voting serve` keeps it off the event loop.
         self.offload: Callable[..., Any] = direct if offload is None else offload
         self.purger = purger
+        #: The private keys of the secret ballots this process counts (adapters/sealed_ballots.py),
+        #: the runtime's; and this process's row of `server_process` (None: not serving).
+        self.ballot_keys = BallotKeys() if ballot_keys is None else ballot_keys
+        self.process_id = process_id
         #: The process's group committer of casts: casts arriving together share a transaction
         #: (services/casting.py). Owned by the runtime, shared by every unit of work it makes.
         self.casts = casts
@@ -133,6 +140,8 @@ class UnitOfWork:
             journal_key=self.journal_key,
             offload=self.offload,
             one_snapshot=one_snapshot,
+            ballot_keys=self.ballot_keys,
+            process_id=self.process_id,
         )
 
     def __enter__(self) -> UnitOfWork:
@@ -212,12 +221,7 @@ class UnitOfWork:
         written at commit, however many entries there are in one statement on PostgreSQL (one
         round trip) and in two on SQLite.
         """
-        if self.journal_key is None:
-            raise JournalKeyMissing(
-                "the journal has no key, so nothing can be recorded: run `voting init` (it "
-                "creates the key file of config.toml [journal] key_file) or set the variable "
-                "named by [journal] key_env"
-            )
+        key = self.record_key()
         self.lock_journal()
         assert self._journal_head is not None
         last, previous = self._journal_head
@@ -234,7 +238,7 @@ class UnitOfWork:
                 "payload": payload_json,
                 "prev_hash": previous,
                 "hash": digest,
-                "mac": entry_mac(self.journal_key, digest),
+                "mac": entry_mac(key, digest),
             }
         )
         self._journal_head = (seq, digest)
@@ -256,11 +260,23 @@ class UnitOfWork:
         # A later append (after this commit) locks and reads the head afresh.
         self._entries, self._journal_head = [], None
 
+    def record_key(self) -> bytes:
+        """The journal's key, without which nothing is recorded: it also authenticates a secret
+        ballot's key and sealed ballots (adapters/sealed_ballots.py)."""
+        if self.journal_key is None:
+            raise JournalKeyMissing(
+                "the journal has no key, so nothing can be recorded: run `voting init` (it "
+                "creates the key file of config.toml [journal] key_file) or set the variable "
+                "named by [journal] key_env"
+            )
+        return self.journal_key
+
     def after_commit(self, action: Callable[[], None]) -> None:
         self._after_commit.append(action)
 
     def purge_secret_history_after_commit(self) -> None:
-        """Erase the secret counters' history once this transaction commits (in the background)."""
+        """Purge what is left of the secret ballots' sealed ballots once this transaction commits
+        (in the background)."""
         if self.purger is not None:
             self.after_commit(self.purger.request)
 

@@ -8,17 +8,21 @@ in flight land first or are refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from voting.adapters import orm
+from voting.adapters.sealed_ballots import Unopenable
 from voting.domain import votes as rules
 from voting.domain.actors import PROCEDURE, SYSTEM, Actor, Role
 from voting.domain.agenda import DECIDED, ItemStatus, decided_by, ensure_can_be_voted
-from voting.domain.errors import InvalidInput, SecretCountersLost
+from voting.domain.errors import DomainError, InvalidInput, OwnerSilent, SecretCountersLost
 from voting.domain.presence import Composition, composition_at_close, counted_participants
 from voting.domain.rules import AdoptionRule, Base, Comparator, rule_from_spec
 from voting.domain.votes import (
@@ -33,6 +37,7 @@ from voting.domain.votes import (
     tally_counts,
 )
 
+from . import interruptions
 from .commands import AnnounceResult, AnnulVote, ManualResult, OpenVote, Revote
 from .council import the_council
 from .registration import presence_of
@@ -44,6 +49,8 @@ from .sittings import (
     open_vote_id,
 )
 from .uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 def vote_rule(vote: orm.Vote) -> AdoptionRule:
@@ -154,9 +161,13 @@ def _new_vote(
         uow.session.flush()
     except IntegrityError:  # another vote opened meanwhile (the partial unique index)
         rules.ensure_none_open(True)
-    if opening.kind is VoteKind.SECRET:
-        for choice in Choice:
-            uow.session.add(orm.SecretTally(vote_id=vote.id, choice=choice, count=0))
+    if opening.kind is VoteKind.SECRET and not manual:
+        # Its choices are sealed to a key whose private half only this process holds, in
+        # memory: this process alone counts it (adapters/sealed_ballots.py).
+        private, vote.tally_key = uow.ballot_keys.make(vote.id, uow.record_key())
+        vote.tally_owner = uow.process_id
+        keys, opened = uow.ballot_keys, vote.id
+        uow.after_commit(lambda: keys.keep(opened, private))  # not before: it may roll back
     if not state.quorum:
         uow.journal(actor, "quorum_overridden", {"vote_id": vote.id, **state.to_dict()})
     if item is not None and item.status == ItemStatus.PENDING:
@@ -167,46 +178,168 @@ def _new_vote(
 
 
 def close_vote(uow: UnitOfWork, actor: Actor, vote_id: object) -> dict[str, object]:
-    """Close an open vote and count it; choices still in flight land first or are refused."""
+    """Close an open vote and count it; choices still in flight land first or are refused.
+
+    A secret ballot is counted by the server process that holds its key: asked of another
+    process, the close is handed to that one (through the vote's row), and answered once done.
+    """
     actor.require(*PROCEDURE, Role.SYSTEM)
     with uow:
         vote = uow.lock_vote(vote_id)
         rules.ensure_can_close(VoteState(vote.state))
         rules.ensure_can_close_interrupted(VoteKind(vote.kind), vote.interrupted_at is not None)
-        tally = _count_and_close(uow, actor, vote)
-        uow.commit()
-    return tally.to_dict()
+        if not _counted_here(uow, vote):
+            vote.close_requested_by = json.dumps(
+                {"role": actor.role.value, "label": actor.label, "deputy_id": actor.deputy_id}
+            )
+            handed_to, vote_key = vote.tally_owner, vote.id
+            uow.commit()
+        else:
+            tally = _count_and_close(uow, actor, vote)
+            uow.commit()
+            return tally.to_dict()
+    return _wait_for_owner(uow, vote_key, handed_to)
+
+
+#: How long a close handed to the ballot's owner may take before the caller is told.
+HANDED_CLOSE_SECONDS = 5.0
+
+
+def _counted_here(uow: UnitOfWork, vote: orm.Vote) -> bool:
+    """Whether this process counts the vote: any vote but an electronic secret ballot whose key
+    another live server process holds. A secret ballot whose key nobody holds any more cannot
+    be counted at all (`SecretCountersLost`)."""
+    if vote.kind != VoteKind.SECRET or vote.manual or uow.ballot_keys.holds(vote.id):
+        return True
+    if vote.tally_owner is not None and vote.tally_owner != uow.process_id:
+        if interruptions.may_serve(uow, vote.tally_owner):
+            return False
+    raise SecretCountersLost()
+
+
+def _wait_for_owner(uow: UnitOfWork, vote_id: int, owner: int | None) -> dict[str, object]:
+    """The close handed to the owner of a secret ballot's key, once it has counted it (or
+    refused to: then its reason)."""
+    deadline = time.monotonic() + HANDED_CLOSE_SECONDS
+    while True:
+        reader = uow.reader()
+        with reader:
+            vote = reader.get(orm.Vote, vote_id, "vote")
+            if vote.state != VoteState.OPEN:
+                if vote.result is None:  # annulled meanwhile
+                    rules.ensure_can_close(VoteState(vote.state))
+                return _tally_of(vote).to_dict()
+            refused = _refusal(vote.close_requested_by)
+        if refused is not None:
+            raise SecretCountersLost(refused)
+        if time.monotonic() > deadline:
+            raise OwnerSilent(vote_id, owner)
+        time.sleep(0.1)
+
+
+def _refusal(requested: str | None) -> str | None:
+    """Why the owner refused a close handed to it, if it did."""
+    if requested is None:
+        return None
+    refused = json.loads(requested).get("refused")
+    return None if refused is None else str(refused)
+
+
+def _tally_of(vote: orm.Vote) -> Tally:
+    """The stored result of a counted vote."""
+    assert vote.result is not None and vote.registered is not None
+    return Tally(
+        vote.total_composition,
+        vote.registered,
+        vote.count_for or 0,
+        vote.count_against or 0,
+        vote.count_abstain or 0,
+        vote.count_not_voted or 0,
+        vote.count_absent or 0,
+        vote.threshold or 0,
+        Result(vote.result),
+    )
 
 
 def close_expired_votes(uow_factory: Callable[[], UnitOfWork]) -> list[int]:
-    """Close every open vote whose time limit has run out (run by the runtime's vote timer;
-    safe to run from several processes at once: the close locks the vote)."""
+    """Close every open vote whose time limit has run out, and every secret ballot whose close
+    another process handed to this one (run by the runtime's vote timer; safe to run from
+    several processes at once: the close locks the vote). A secret ballot is closed only by the
+    process that holds its key; the keys of ballots no longer open are forgotten. A vote that
+    cannot be closed is logged and left for the next round; a handed close that the rules refuse
+    is answered with the reason."""
     probe = uow_factory()
+    keys = probe.ballot_keys
     with probe:
-        due = list(
+        now = probe.now()
+        due = probe.session.execute(
+            select(orm.Vote.id, orm.Vote.kind, orm.Vote.manual, orm.Vote.close_requested_by)
+            .where(
+                orm.Vote.state == VoteState.OPEN,
+                or_(
+                    and_(orm.Vote.deadline.is_not(None), orm.Vote.deadline <= now),
+                    orm.Vote.close_requested_by.is_not(None),
+                ),
+                orm.Vote.interrupted_at.is_(None),  # it waits for the secretary
+            )
+            .order_by(orm.Vote.id)
+        ).all()
+        held = keys.held()
+        done = set(
             probe.session.scalars(
-                select(orm.Vote.id).where(
-                    orm.Vote.state == VoteState.OPEN,
-                    orm.Vote.deadline.is_not(None),
-                    orm.Vote.deadline <= probe.now(),
-                    orm.Vote.interrupted_at.is_(None),  # it waits for the secretary
-                )
+                select(orm.Vote.id).where(orm.Vote.id.in_(held), orm.Vote.state != VoteState.OPEN)
             )
         )
+    for vote_id in done:  # closed or annulled (a key of a ballot still opening is kept)
+        keys.forget(vote_id)
     closed = []
-    for vote_id in due:
-        uow = uow_factory()
-        with uow:
-            vote = uow.lock_vote(vote_id)
-            if vote.state != VoteState.OPEN or vote.interrupted_at is not None:
-                continue  # another server process closed it first (or found it interrupted)
-            _count_and_close(uow, SYSTEM, vote)
-            uow.commit()
-            closed.append(vote_id)
+    for vote_id, kind, manual, requested in due:
+        if kind == VoteKind.SECRET and not manual and not keys.holds(vote_id):
+            continue  # its owner closes it (or, gone, leaves it to be flagged as interrupted)
+        if _refusal(requested) is not None:
+            continue  # refused already: the one who asked has been told
+        try:
+            if _close_due(uow_factory(), vote_id):
+                closed.append(vote_id)
+        except DomainError as error:
+            if requested is not None:
+                _refuse_handed_close(uow_factory(), vote_id, error)
+            log.warning("vote %s could not be closed: %s", vote_id, error.message)
+        except Exception:  # the others are still closed; this one is tried again
+            log.exception("vote %s could not be closed; it will be tried again", vote_id)
     return closed
 
 
-def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
+def _close_due(uow: UnitOfWork, vote_id: int) -> bool:
+    with uow:
+        vote = uow.lock_vote(vote_id)
+        if vote.state != VoteState.OPEN or vote.interrupted_at is not None:
+            return False  # another server process closed it first (or found it interrupted)
+        actor = SYSTEM
+        asked = json.loads(vote.close_requested_by or "{}")
+        if "role" in asked:  # a close handed over by another process: as the one who asked
+            actor = Actor(asked["role"], asked["label"], asked["deputy_id"])
+        elif vote.deadline is None or vote.deadline > uow.now():
+            return False
+        _count_and_close(uow, actor, vote)
+        uow.commit()
+        return True
+
+
+def _refuse_handed_close(uow: UnitOfWork, vote_id: int, error: DomainError) -> None:
+    """The reason a handed close was refused, for the process that asked (it is waiting)."""
+    with uow:
+        vote = uow.lock_vote(vote_id)
+        if vote.state == VoteState.OPEN and vote.close_requested_by is not None:
+            vote.close_requested_by = json.dumps({"refused": error.message})
+            uow.commit()
+
+
+def _count_and_close(
+    uow: UnitOfWork, actor: Actor, vote: orm.Vote, counts: Mapping[str, int] | None = None
+) -> Tally:
+    """Count the vote and close it. `counts`: a counting commission's secret result; an
+    electronic secret ballot is counted from its sealed ballots, by the key this process holds."""
     sitting = uow.session.get(orm.Sitting, vote.sitting_id)
     assert sitting is not None
     state = presence_of(uow, sitting)
@@ -225,14 +358,7 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     rule = vote_rule(vote)
     filled_in: dict[str, list[int]] = {}  # outcome -> the deputies given it at the close
     if secret:
-        counts = {
-            row.choice: row.count
-            for row in uow.session.scalars(
-                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
-            )
-        }
-        if set(counts) != {c.value for c in Choice}:
-            raise SecretCountersLost()
+        counts = _open_sealed_ballots(uow, vote, len(voters)) if counts is None else counts
         voting = counts["for"] + counts["against"] + counts["abstain"]
         # A counting commission's secret result has counts only: its voters were those present.
         registered_voters = (
@@ -247,7 +373,6 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
             counts["abstain"],
             registered_voters=registered_voters,
         )
-        _rewrite_secret_counters(uow, vote)
     else:
         ballots = {
             b.deputy_id: Choice(b.outcome)
@@ -284,14 +409,36 @@ def _count_and_close(uow: UnitOfWork, actor: Actor, vote: orm.Vote) -> Tally:
     return tally
 
 
-def _rewrite_secret_counters(uow: UnitOfWork, vote: orm.Vote) -> None:
-    """Rewrite the counters in this transaction so that no counter row keeps the trace of the
-    last cast; the old row versions are purged after commit (docs/secret-ballot.md)."""
-    uow.session.execute(
-        update(orm.SecretTally)
-        .where(orm.SecretTally.vote_id == vote.id)
-        .values(count=orm.SecretTally.count + 0)
+def _open_sealed_ballots(uow: UnitOfWork, vote: orm.Vote, cast: int) -> Mapping[str, int]:
+    """Count an electronic secret ballot at its close: open its sealed ballots with the key this
+    process holds, then delete them and, once the close has committed, forget the key (and purge
+    what is left of them: docs/secret-ballot.md). Each participant must have exactly one."""
+    sealed = list(
+        uow.session.scalars(
+            select(orm.SealedBallot.sealed).where(orm.SealedBallot.vote_id == vote.id)
+        )
     )
+    if len(sealed) != cast:
+        raise SecretCountersLost(
+            f"secret ballot {vote.id} holds {len(sealed)} sealed ballots for {cast} deputies "
+            "who took part: its record was changed outside the application"
+        )
+    try:
+        counts = uow.ballot_keys.count(vote.id, sealed, uow.record_key())
+    except KeyError:
+        raise SecretCountersLost() from None
+    except Unopenable as error:
+        raise SecretCountersLost(str(error)) from None
+    _drop_sealed_ballots(uow, vote)
+    return counts
+
+
+def _drop_sealed_ballots(uow: UnitOfWork, vote: orm.Vote) -> None:
+    """A secret ballot closed or annulled: its sealed ballots go, and its key after the commit."""
+    uow.session.execute(delete(orm.SealedBallot).where(orm.SealedBallot.vote_id == vote.id))
+    vote.tally_key = vote.tally_owner = vote.close_requested_by = None
+    vote_id, keys = vote.id, uow.ballot_keys
+    uow.after_commit(lambda: keys.forget(vote_id))
     uow.purge_secret_history_after_commit()
 
 
@@ -397,7 +544,7 @@ def annul_vote(uow: UnitOfWork, actor: Actor, command: AnnulVote) -> None:
                     reason=f"vote {vote.id} annulled",
                 )
         if vote.kind == VoteKind.SECRET and was is VoteState.OPEN:
-            _rewrite_secret_counters(uow, vote)
+            _drop_sealed_ballots(uow, vote)
         uow.commit()
 
 
@@ -457,12 +604,9 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, command: ManualResult) ->
             uow, actor, sitting, opening, attempt=attempt, previous=previous, manual=True
         )
         journal_detail: dict[str, object]
+        counts = None
         if command.kind is VoteKind.SECRET:
             counts = command.counts or {c.value: 0 for c in Choice}
-            for row in uow.session.scalars(
-                select(orm.SecretTally).where(orm.SecretTally.vote_id == vote.id)
-            ):
-                row.count = counts[row.choice]
             journal_detail = {"counts": counts}
         else:
             if command.choices is None:
@@ -497,6 +641,6 @@ def enter_manual_result(uow: UnitOfWork, actor: Actor, command: ManualResult) ->
         uow.journal(
             actor, "manual_result_entered", {**described, **journal_detail}, public=described
         )
-        tally = _count_and_close(uow, actor, vote)
+        tally = _count_and_close(uow, actor, vote, counts)
         uow.commit()
         return {"vote_id": vote.id, **tally.to_dict()}

@@ -339,7 +339,13 @@ ERRORS = {
     "registration_already_open": _l("Registration is already open."),
     "registration_closed": _l("Registration is closed."),
     "revote_limit_reached": _l("This question cannot be put to the vote again."),
-    "secret_ballot_lost": _l("The secret ballot's counters were lost: annul it and hold it again."),
+    "owner_silent": _l(
+        "The server counting this secret ballot did not answer in time: look again, or try again."
+    ),
+    "secret_ballot_lost": _l(
+        "This secret ballot can no longer be counted (the server that held its key stopped): "
+        "annul it and hold it again."
+    ),
     "sitting_not_open": _l("The sitting is not open."),
     "too_many_attempts": _l("Too many sign-in attempts: wait a minute and try again."),
     "unauthenticated": _l("Sign in again."),

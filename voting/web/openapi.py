@@ -775,6 +775,11 @@ MORE_ERRORS = {
         "wrong PINs for this card from it (card_locked; the card still works elsewhere); "
         "Retry-After says how many seconds"
     },
+    "/votes/{vote_id}/close": {
+        "503": "A secret ballot is counted by the server process that holds its key: the close "
+        "was handed to it and it did not count the ballot within 5 s (owner_silent; look at the "
+        "vote again, or try again)"
+    },
 }
 
 
