@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
@@ -87,7 +87,23 @@ class BallotKeys:
 
     def __init__(self) -> None:
         self._keys: dict[int, X25519PrivateKey] = {}
+        self._stored: dict[int, bytes | None] = {}  # vote -> its key as stored (None: not secret)
         self._lock = threading.Lock()
+
+    def stored_key(
+        self, vote_id: int, read: Callable[[], tuple[bool, bytes | None]]
+    ) -> bytes | None:
+        """The vote's key as stored on its row (None for a vote that is not an electronic secret
+        ballot), read once per process with `read` -> (found, key): a vote's key never changes
+        (set when it opens, cleared when it is counted, when nothing is sealed to it any more)."""
+        with self._lock:
+            if vote_id in self._stored:
+                return self._stored[vote_id]
+        found, key = read()
+        if found:
+            with self._lock:
+                self._stored[vote_id] = key
+        return key
 
     @staticmethod
     def make(vote_id: int, mac_key: bytes) -> tuple[X25519PrivateKey, bytes]:
@@ -142,3 +158,4 @@ class BallotKeys:
         """Forget every key (the process stops)."""
         with self._lock:
             self._keys.clear()
+            self._stored.clear()

@@ -45,9 +45,18 @@ MAX_BATCH = 64
 class CastRequest(Request):
     """One deputy's choice waiting for the transaction it will be written in."""
 
-    def __init__(self, actor: Actor, vote_id: object, choice: Choice) -> None:
+    def __init__(
+        self,
+        actor: Actor,
+        vote_id: object,
+        choice: Choice,
+        presealed: tuple[bytes, bytes] | None = None,
+    ) -> None:
         super().__init__(key=(_vote_key(vote_id), actor.deputy_id))
         self.actor, self.vote_id, self.choice = actor, vote_id, choice
+        #: A secret ballot's: (the key as stored, the choice sealed to it), made before the cast
+        #: joined a batch (`_presealed`).
+        self.presealed = presealed
 
 
 def _vote_key(vote_id: object) -> Hashable:
@@ -70,9 +79,35 @@ def cast_choice(uow: UnitOfWork, actor: Actor, command: CastChoice) -> dict[str,
         raise PermissionDenied("a deputy can vote only for themselves")
     if uow.casts is None:
         raise RuntimeError("this unit of work has no group committer: build it with a runtime")
-    answer = uow.casts.submit(uow, CastRequest(actor, command.vote_id, command.choice))
+    presealed = _presealed(uow, command.vote_id, command.choice)
+    request = CastRequest(actor, command.vote_id, command.choice, presealed)
+    answer = uow.casts.submit(uow, request)
     assert isinstance(answer, dict)
     return answer
+
+
+def _presealed(uow: UnitOfWork, vote_id: object, choice: Choice) -> tuple[bytes, bytes] | None:
+    """For a secret ballot: (its key as stored, the choice sealed to it), made before the cast
+    joins a batch, so that the batch's transaction, which holds the vote, does not wait for the
+    sealing (a fraction of a millisecond per cast). None for any other vote, or one not found,
+    or a key that does not check (the batch refuses the cast, naming why)."""
+    try:
+        checked = checked_vote_id(vote_id)
+    except DomainError:
+        return None
+    stored = uow.ballot_keys.stored_key(checked, lambda: _read_stored_key(uow, checked))
+    if stored is None:
+        return None
+    try:
+        return stored, sealed_ballots.seal(stored, checked, choice.value, uow.record_key())
+    except sealed_ballots.NotSealable:
+        return None
+
+
+def _read_stored_key(uow: UnitOfWork, vote_id: int) -> tuple[bool, bytes | None]:
+    reader = uow.reader()
+    with reader:
+        return casting_sql.stored_key(reader.session, vote_id)
 
 
 def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
@@ -169,10 +204,14 @@ def _write_ballots(
             if vote.tally_key is None:  # never while it is open; a row changed by hand
                 raise SecretCountersLost(f"secret ballot {vote.id} has no key to seal to")
             writes.participations.append({"vote_id": vote.id, "deputy_id": who})
-            try:
-                sealed = sealed_ballots.seal(vote.tally_key, vote.id, picked, uow.record_key())
-            except sealed_ballots.NotSealable as error:
-                raise SecretCountersLost(str(error)) from None
+            stored = bytes(vote.tally_key)
+            if request.presealed is not None and request.presealed[0] == stored:
+                sealed = request.presealed[1]
+            else:  # sealed to the key that is stored now (which must check)
+                try:
+                    sealed = sealed_ballots.seal(stored, vote.id, picked, uow.record_key())
+                except sealed_ballots.NotSealable as error:
+                    raise SecretCountersLost(str(error)) from None
             writes.sealed.append((vote.id, sealed))
         elif changed:
             writes.changed.append({"vote_id": vote.id, "deputy_id": who, "outcome": picked})
