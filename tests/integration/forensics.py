@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from halls import Clock, build_hall, postgres_schema
+from halls import Clock, build_hall, postgres_database, postgres_schema
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
@@ -223,19 +223,21 @@ def hold_secret_vote(
 
 
 @contextmanager
-def fresh_database(backend: str, folder: Path) -> Iterator[str]:
-    """An empty SQLite file, or a fresh schema on the PostgreSQL test server."""
+def fresh_database(backend: str, folder: Path, alone: bool = False) -> Iterator[str]:
+    """An empty SQLite file, or a fresh schema on the PostgreSQL test server (`alone`: a database
+    of its own, where no other test's transaction decides when old row versions go)."""
     if backend == "sqlite":
         yield f"sqlite:///{folder / f'{uuid.uuid4().hex[:8]}.sqlite3'}"
         return
-    with postgres_schema() as url:  # skips when the server is not configured
+    with postgres_database() if alone else postgres_schema() as url:  # skips without a server
         yield url
 
 
 @contextmanager
-def council_on(backend: str, folder: Path) -> Iterator[tuple[Any, str]]:
-    """A fresh database with the council, an open sitting and everyone registered: (hall, url)."""
-    with fresh_database(backend, folder) as url:
+def council_on(backend: str, folder: Path, alone: bool = False) -> Iterator[tuple[Any, str]]:
+    """A fresh database with the council, an open sitting and everyone registered: (hall, url)
+    (`alone`: see fresh_database)."""
+    with fresh_database(backend, folder, alone) as url:
         clock = Clock()
         runtime = build_runtime(database_config(url), clock=clock)
         try:

@@ -119,17 +119,6 @@ def _statement() -> Select[Any]:
 _LOCK_FOR_CASTING = _statement()
 
 
-def stored_key(session: Session, vote_id: int) -> tuple[bool, bytes | None]:
-    """(whether the vote exists, its key as stored if it is an electronic secret ballot)."""
-    row = session.execute(
-        select(_VOTE.c.kind, _VOTE.c.tally_key).where(_VOTE.c.id == vote_id)
-    ).first()
-    if row is None:
-        return False, None
-    secret = row.kind == VoteKind.SECRET.value and row.tally_key is not None
-    return True, bytes(row.tally_key) if secret else None
-
-
 def lock_for_casting(
     session: Session, vote_id: int, ids: Collection[int]
 ) -> tuple[Row[Any], Standing] | None:

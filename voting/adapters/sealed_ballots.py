@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
@@ -90,20 +90,16 @@ class BallotKeys:
         self._stored: dict[int, bytes | None] = {}  # vote -> its key as stored (None: not secret)
         self._lock = threading.Lock()
 
-    def stored_key(
-        self, vote_id: int, read: Callable[[], tuple[bool, bytes | None]]
-    ) -> bytes | None:
-        """The vote's key as stored on its row (None for a vote that is not an electronic secret
-        ballot), read once per process with `read` -> (found, key): a vote's key never changes
+    def stored_key(self, vote_id: int) -> bytes | None:
+        """The vote's key as stored (None for a vote that is not an electronic secret ballot, or
+        not yet seen), as the casts' batches found it (`remember`): a vote's key never changes
         (set when it opens, cleared when it is counted, when nothing is sealed to it any more)."""
         with self._lock:
-            if vote_id in self._stored:
-                return self._stored[vote_id]
-        found, key = read()
-        if found:
-            with self._lock:
-                self._stored[vote_id] = key
-        return key
+            return self._stored.get(vote_id)
+
+    def remember(self, vote_id: int, stored: bytes | None) -> None:
+        with self._lock:
+            self._stored.setdefault(vote_id, stored)
 
     @staticmethod
     def make(vote_id: int, mac_key: bytes) -> tuple[X25519PrivateKey, bytes]:

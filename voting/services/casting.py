@@ -89,25 +89,20 @@ def cast_choice(uow: UnitOfWork, actor: Actor, command: CastChoice) -> dict[str,
 def _presealed(uow: UnitOfWork, vote_id: object, choice: Choice) -> tuple[bytes, bytes] | None:
     """For a secret ballot: (its key as stored, the choice sealed to it), made before the cast
     joins a batch, so that the batch's transaction, which holds the vote, does not wait for the
-    sealing (a fraction of a millisecond per cast). None for any other vote, or one not found,
-    or a key that does not check (the batch refuses the cast, naming why)."""
+    sealing (a fraction of a millisecond per cast). The key is the one an earlier batch read
+    (no query of its own); None before the vote's first batch, for any other vote, or for a key
+    that does not check (the batch then seals, or refuses the cast naming why)."""
     try:
         checked = checked_vote_id(vote_id)
     except DomainError:
         return None
-    stored = uow.ballot_keys.stored_key(checked, lambda: _read_stored_key(uow, checked))
+    stored = uow.ballot_keys.stored_key(checked)
     if stored is None:
         return None
     try:
         return stored, sealed_ballots.seal(stored, checked, choice.value, uow.record_key())
     except sealed_ballots.NotSealable:
         return None
-
-
-def _read_stored_key(uow: UnitOfWork, vote_id: int) -> tuple[bool, bytes | None]:
-    reader = uow.reader()
-    with reader:
-        return casting_sql.stored_key(reader.session, vote_id)
 
 
 def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
@@ -136,6 +131,8 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
                 refusals.update((id(r), error) for r in requests)
         now = uow.now()  # once the votes are locked: a close cannot slip in after this moment
         for vote, found, requests in locked:
+            secret = vote.kind == VoteKind.SECRET and vote.tally_key is not None
+            uow.ballot_keys.remember(vote.id, bytes(vote.tally_key) if secret else None)
             for request, changed in _admit(vote, found, requests, now, refusals):
                 accepted.append((request, vote, changed))
         _write_ballots(uow, accepted, now)
