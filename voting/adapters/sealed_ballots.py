@@ -87,19 +87,7 @@ class BallotKeys:
 
     def __init__(self) -> None:
         self._keys: dict[int, X25519PrivateKey] = {}
-        self._stored: dict[int, bytes | None] = {}  # vote -> its key as stored (None: not secret)
         self._lock = threading.Lock()
-
-    def stored_key(self, vote_id: int) -> bytes | None:
-        """The vote's key as stored (None for a vote that is not an electronic secret ballot, or
-        not yet seen), as the casts' batches found it (`remember`): a vote's key never changes
-        (set when it opens, cleared when it is counted, when nothing is sealed to it any more)."""
-        with self._lock:
-            return self._stored.get(vote_id)
-
-    def remember(self, vote_id: int, stored: bytes | None) -> None:
-        with self._lock:
-            self._stored.setdefault(vote_id, stored)
 
     @staticmethod
     def make(vote_id: int, mac_key: bytes) -> tuple[X25519PrivateKey, bytes]:
@@ -154,4 +142,3 @@ class BallotKeys:
         """Forget every key (the process stops)."""
         with self._lock:
             self._keys.clear()
-            self._stored.clear()

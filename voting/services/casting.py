@@ -45,18 +45,9 @@ MAX_BATCH = 64
 class CastRequest(Request):
     """One deputy's choice waiting for the transaction it will be written in."""
 
-    def __init__(
-        self,
-        actor: Actor,
-        vote_id: object,
-        choice: Choice,
-        presealed: tuple[bytes, bytes] | None = None,
-    ) -> None:
+    def __init__(self, actor: Actor, vote_id: object, choice: Choice) -> None:
         super().__init__(key=(_vote_key(vote_id), actor.deputy_id))
         self.actor, self.vote_id, self.choice = actor, vote_id, choice
-        #: A secret ballot's: (the key as stored, the choice sealed to it), made before the cast
-        #: joined a batch (`_presealed`).
-        self.presealed = presealed
 
 
 def _vote_key(vote_id: object) -> Hashable:
@@ -79,30 +70,9 @@ def cast_choice(uow: UnitOfWork, actor: Actor, command: CastChoice) -> dict[str,
         raise PermissionDenied("a deputy can vote only for themselves")
     if uow.casts is None:
         raise RuntimeError("this unit of work has no group committer: build it with a runtime")
-    presealed = _presealed(uow, command.vote_id, command.choice)
-    request = CastRequest(actor, command.vote_id, command.choice, presealed)
-    answer = uow.casts.submit(uow, request)
+    answer = uow.casts.submit(uow, CastRequest(actor, command.vote_id, command.choice))
     assert isinstance(answer, dict)
     return answer
-
-
-def _presealed(uow: UnitOfWork, vote_id: object, choice: Choice) -> tuple[bytes, bytes] | None:
-    """For a secret ballot: (its key as stored, the choice sealed to it), made before the cast
-    joins a batch, so that the batch's transaction, which holds the vote, does not wait for the
-    sealing (a fraction of a millisecond per cast). The key is the one an earlier batch read
-    (no query of its own); None before the vote's first batch, for any other vote, or for a key
-    that does not check (the batch then seals, or refuses the cast naming why)."""
-    try:
-        checked = checked_vote_id(vote_id)
-    except DomainError:
-        return None
-    stored = uow.ballot_keys.stored_key(checked)
-    if stored is None:
-        return None
-    try:
-        return stored, sealed_ballots.seal(stored, checked, choice.value, uow.record_key())
-    except sealed_ballots.NotSealable:
-        return None
 
 
 def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
@@ -131,8 +101,6 @@ def _write_batch(uow: UnitOfWork, batch: list[CastRequest]) -> None:
                 refusals.update((id(r), error) for r in requests)
         now = uow.now()  # once the votes are locked: a close cannot slip in after this moment
         for vote, found, requests in locked:
-            secret = vote.kind == VoteKind.SECRET and vote.tally_key is not None
-            uow.ballot_keys.remember(vote.id, bytes(vote.tally_key) if secret else None)
             for request, changed in _admit(vote, found, requests, now, refusals):
                 accepted.append((request, vote, changed))
         _write_ballots(uow, accepted, now)
@@ -201,14 +169,10 @@ def _write_ballots(
             if vote.tally_key is None:  # never while it is open; a row changed by hand
                 raise SecretCountersLost(f"secret ballot {vote.id} has no key to seal to")
             writes.participations.append({"vote_id": vote.id, "deputy_id": who})
-            stored = bytes(vote.tally_key)
-            if request.presealed is not None and request.presealed[0] == stored:
-                sealed = request.presealed[1]
-            else:  # sealed to the key that is stored now (which must check)
-                try:
-                    sealed = sealed_ballots.seal(stored, vote.id, picked, uow.record_key())
-                except sealed_ballots.NotSealable as error:
-                    raise SecretCountersLost(str(error)) from None
+            try:
+                sealed = sealed_ballots.seal(vote.tally_key, vote.id, picked, uow.record_key())
+            except sealed_ballots.NotSealable as error:
+                raise SecretCountersLost(str(error)) from None
             writes.sealed.append((vote.id, sealed))
         elif changed:
             writes.changed.append({"vote_id": vote.id, "deputy_id": who, "outcome": picked})
