@@ -117,7 +117,8 @@ class VoteTimer(Periodic):
 
 class Heartbeat(Periodic):
     """Says every HEARTBEAT_SECONDS that this server process is alive (services/interruptions.py):
-    the next start after all the servers stopped knows since when nothing ran."""
+    the next start after all the servers stopped knows since when nothing ran. Then looks at the
+    owners of the open secret ballots, and flags a ballot whose owner is gone (`OwnerWatch`)."""
 
     def __init__(self, units: Units, process_id: int) -> None:
         self.units = units

@@ -112,12 +112,15 @@ def may_serve(uow: UnitOfWork, process_id: int) -> bool:
     its process id is not known to be gone (read in `uow`'s transaction; its silence is judged
     by `OwnerWatch`, not here, so that clocks that disagree cannot make it look dead)."""
     other = uow.session.get(orm.ServerProcess, process_id)
-    return other is not None and other.stopped_at is None and _may_run(other.name)
+    return other is not None and _not_stopped(other)
+
+
+def _not_stopped(other: orm.ServerProcess) -> bool:
+    return other.stopped_at is None and _may_run(other.name)
 
 
 def _alive(other: orm.ServerProcess, now: datetime) -> bool:
-    heard_since = now - timedelta(seconds=ALIVE_SECONDS)
-    return other.stopped_at is None and other.seen_at > heard_since and _may_run(other.name)
+    return _not_stopped(other) and other.seen_at > now - timedelta(seconds=ALIVE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ class OwnerWatch:
             if last is None or last[0] != owner.seen_at:
                 last = self._last[owner.owner_id] = (owner.seen_at, now)
             if owner.name is None or owner.stopped_at is not None or not _may_run(owner.name):
-                found[owner.vote_id] = owner.stopped_at or owner.seen_at
+                found[owner.vote_id] = owner.stopped_at or owner.seen_at  # known gone
             elif now - max(last[1], healthy_since) >= self.silent_after:
                 found[owner.vote_id] = owner.seen_at
         watched = {owner.owner_id for owner in owners}
