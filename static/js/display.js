@@ -6,10 +6,12 @@ import {
   countsText, formatWait, speakerAffiliation, typeLabel, updateClocks,
 } from "./floor.js";
 import { renderPlan, renderBars, voteKindLabel } from "./hall.js";
+import { Board, COUNTED, SYMBOLS, groupsOf } from "./board.js";
 
 const root = document.getElementById("display");
 let roster = new Map();
 let state = null;
+const board = mode === "hall" ? new Board(root.querySelector('[data-bind="board"]')) : null;
 
 /**
  * What the main area shows: "vote" (an open vote always; else the latest vote's result) or
@@ -27,15 +29,21 @@ function layoutOf(state) {
 function renderRollCall(vote) {
   const box = root.querySelector('[data-bind="roll-call"]');
   const outcomes = vote && vote.state === "closed" ? vote.outcomes : null;
-  box.hidden = !outcomes || mode === "overlay" || (mode === "hall" && root.dataset.layout === "speaker");
+  box.hidden = !outcomes; // the public page (the hall display has its board)
   box.replaceChildren();
   if (box.hidden) return;
-  // The roll-call in the roster's order (the head first, then alphabetical), as in the protocol.
+  // The roll-call by faction (the head first), each with its own counts; in the roster's order
+  // within it (alphabetical), as in the protocol.
   const rows = [...roster.values()].filter((d) => outcomes[d.id] !== undefined);
   box.append(el("h2", { text: `${t("roll_call")}: ${vote.title}` }),
-    el("ul", { class: "roll-call-list" }, rows.map((d) => el("li", { class: `outcome-${outcomes[d.id]}`, "data-deputy": d.id },
-      el("span", { class: "name", text: mode === "web" ? d.full_name : (d.short_name ?? d.full_name) }),
-      el("span", { class: "outcome", text: t(outcomes[d.id]) })))));
+    ...groupsOf(rows).map((g) => el("section", { class: "faction-group" },
+      el("h3", {}, el("span", { text: `${g.name} (${g.members.length})` }),
+        el("span", { class: "faction-counts", text: COUNTED.map((c) => `${t(`count_${c}`)} ${g.members
+          .filter((d) => outcomes[d.id] === c).length}`).join(" \u00b7 ") })),
+      el("ul", { class: "roll-call-list" }, g.members.map((d) => el("li", { class: `outcome-${outcomes[d.id]}`, "data-deputy": d.id },
+        el("span", { class: "name", text: d.full_name }),
+        el("span", { class: "outcome" }, el("span", { class: "mark", "aria-hidden": "true", text: SYMBOLS[outcomes[d.id]] }),
+          ` ${t(outcomes[d.id])}`)))))));
 }
 
 /** The vote the screen shows: the sitting's latest, but not a finished one of another item once
@@ -57,7 +65,8 @@ function renderVote() {
   section.classList.toggle("secret", vote.kind === "secret");
   section.classList.toggle("announced", Boolean(vote.announced_at));
   bind(root, "vote-kind", voteKindLabel(vote));
-  bind(root, "vote-title", vote.title);
+  // The vote's title only where it says more than the item's title above it.
+  bind(root, "vote-title", vote.title === (state.current_item?.title ?? vote.title) ? "" : vote.title);
   const progress = root.querySelector('[data-bind="vote-progress"]');
   const result = root.querySelector('[data-bind="result"]');
   if (vote.state === "open") {
@@ -91,6 +100,19 @@ function renderVote() {
       // The public page publishes the journal's head at the close (docs/security.md).
       bind(root, "anchor", mode === "web" && r.anchor ? `${t("anchor")}: ${r.anchor}` : "");
     }
+  }
+}
+
+/** The item's title on the hall display in at most two lines: a smaller size for a long one (never
+ * under 32 px), cut with an ellipsis only past three lines at that size. */
+const TITLE_SIZES = [52, 46, 40, 36, 32];
+function fitTitle() {
+  if (mode !== "hall") return;
+  const title = root.querySelector('[data-bind="item-title"]');
+  const lines = (size) => title.offsetHeight / (size * 1.15);
+  for (const size of TITLE_SIZES) {
+    title.style.fontSize = `${size}px`;
+    if (lines(size) <= 2.05) return;
   }
 }
 
@@ -147,19 +169,33 @@ function render() {
   bind(root, "item-title", item ? item.title : vote ? vote.title : (sitting ? t("no_item") : ""));
   bind(root, "registered", sitting ? String(sitting.registered) : "—");
   bind(root, "total", sitting ? String(sitting.total_composition) : "—");
+  root.querySelector('[data-bind="registration-open"]').hidden = !sitting?.registration_open;
   const quorum = root.querySelector('[data-bind="quorum"]');
   quorum.textContent = sitting ? (sitting.quorum ? t("quorum_yes") : t("quorum_no")) : "";
   quorum.className = `quorum ${sitting?.quorum ? "yes" : "no"}`;
   if (sitting) quorum.title = `${t("threshold")}: ${sitting.quorum_required}`;
   renderVote();
   renderSpeaker();
-  if (mode !== "overlay") {
+  fitTitle();
+  const voteShown = !root.querySelector('[data-bind="vote"]').hidden;
+  root.dataset.board = root.dataset.layout === "vote" && !voteShown ? "wide" : "beside";
+  if (board) {
+    board.update(roster, state, vote, { rollCall: root.dataset.layout === "vote" });
+  } else if (mode !== "overlay") {
     renderPlan(root.querySelector('[data-bind="plan"]'), roster, { ...state, vote }, false);
     renderRollCall(vote);
   }
   root.dataset.seq = String(state.seq ?? "");
 }
 
+// The hall display is drawn for 1920×1080 and scaled to the screen it is on (1280×720 shows the
+// same, smaller); its board lays out its pages on the drawn canvas, unaffected by the scale.
+if (mode === "hall") {
+  const fit = () => root.style.setProperty("--scale",
+    String(Math.min(window.innerWidth / 1920, window.innerHeight / 1080)));
+  window.addEventListener("resize", fit);
+  fit();
+}
 startClock(root);
 setInterval(() => {
   if (state?.vote?.state === "open") renderVote();

@@ -107,10 +107,8 @@ class Council:
         return person
 
 
-@pytest.fixture
-def council_roster(live_server: LiveServer) -> Iterator[Council]:
-    rt = live_server.runtime
-    secretary = Actor("secretary", "secretary:setup")
+def found_council(rt: Runtime, deputies: int) -> None:
+    """The council, as `voting init` founds it, of `deputies` deputies (the mayor besides)."""
     council.create_council(
         rt.uow(),
         SYSTEM,
@@ -118,9 +116,16 @@ def council_roster(live_server: LiveServer) -> Iterator[Council]:
             "name": "Тестова міська рада",
             "edrpou": "12345678",
             "katottg": "UA12345678901234567",
-            "statutory_deputies": 42,
+            "statutory_deputies": deputies,
         },
     )
+
+
+@pytest.fixture
+def council_roster(live_server: LiveServer) -> Iterator[Council]:
+    rt = live_server.runtime
+    secretary = Actor("secretary", "secretary:setup")
+    found_council(rt, 42)
     roster = Council(live_server)
     for n in range(1, 43):
         roster.deputies.append(

@@ -52,11 +52,12 @@ def test_the_hall_display_drops_the_last_result_when_the_next_item_comes_up(
     display = sitting.page(browser, "/display", 1920, 1080)
     held_vote(sitting, 0)
     expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
-    expect(display.locator('[data-bind="roll-call"]')).to_be_visible()
+    expect(display.locator(".board")).to_have_attribute("data-sheet", "roll-call")
     sitting.put_up(1)  # the next item, not yet voted
     expect(display.locator('[data-bind="item-title"]')).to_have_text("Про вибори секретаря ради")
     expect(display.locator('[data-bind="vote"]')).to_be_hidden()
-    expect(display.locator('[data-bind="roll-call"]')).to_be_hidden()
+    expect(display.locator(".page-roll-call")).to_have_count(0)
+    expect(display.locator(".board")).to_have_attribute("data-sheet", "plan")
     expect(display.get_by_text("Прийнято")).to_be_hidden()
 
 
