@@ -46,7 +46,7 @@ from protocols.model import (  # noqa: E402
 )
 
 ITEMS = 100
-FACTIONS = ("Європейська Солідарність", "Слуга народу", "Батьківщина", "За майбутнє", None)
+FACTIONS = ("Світанок", "Каштанова алея", "Громада-2030", "Зелений берег", None)
 CHOICES = ("За", "Проти", "Утримався", "Не голосував", "Відсутній")
 KYIV = timezone(timedelta(hours=2))
 START = datetime(2026, 11, 25, 10, 0, tzinfo=KYIV)

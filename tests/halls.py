@@ -102,7 +102,7 @@ def postgres_database() -> Iterator[str]:
 
 SECRETARY = Actor("secretary", "secretary:test")
 CHAIR = Actor("chair", "chair:test")
-FACTIONS = ("Європейська Солідарність", "Слуга народу", "Батьківщина", "За майбутнє")
+FACTIONS = ("Світанок", "Каштанова алея", "Громада-2030", "Зелений берег")
 
 
 def deputy_actor(deputy_id: int) -> Actor:

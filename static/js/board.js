@@ -256,13 +256,22 @@ export class Board {
     const probe = make(s.entries);
     probe.classList.add("measuring");
     this.area.append(probe);
-    const rowHeight = Math.max(1, ...s.entries.map((r) => r.offsetHeight));
-    const capacity = Math.max(1, Math.floor((height - probe.tHead.offsetHeight) / rowHeight));
+    const room = height - probe.tHead.offsetHeight;
+    const heights = s.entries.map((r) => r.offsetHeight); // a long faction name may take two lines
     probe.remove();
     const pages = [];
-    for (let start = 0; start < s.entries.length; start += capacity) {
-      pages.push(make(s.entries.slice(start, start + capacity)));
-    }
+    let rows = [];
+    let used = 0;
+    s.entries.forEach((row, i) => {
+      if (rows.length && used + heights[i] > room) {
+        pages.push(make(rows));
+        rows = [];
+        used = 0;
+      }
+      rows.push(row);
+      used += heights[i];
+    });
+    if (rows.length) pages.push(make(rows));
     return pages;
   }
 

@@ -185,7 +185,7 @@ function renderAgenda() {
       el("span", { class: "agenda-title", text: `${item.position}. ${item.title}` }),
       el("span", { class: "badge", text: t(`status_${item.status}`) }),
       el("span", { class: "agenda-actions" },
-        item.status === "pending" || item.status === "postponed" ? el("button", {
+        ["pending", "postponed", "withdrawn"].includes(item.status) ? el("button", {
           type: "button", disabled: open, text: t("make_current"),
           onclick: () => setStatus(item, "under_consideration") }) : null,
         undecided ? el("button", { type: "button", disabled: open && current, text: t("postpone"),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from planning import found_council
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from voting.adapters.schema import upgrade
@@ -22,7 +23,7 @@ from voting.services import auth, council
 from voting.services.commands import AddDeputy, CreateToken
 from voting.web import create_app
 
-FACTIONS = ("Європейська Солідарність", "Слуга народу", "Батьківщина", "За майбутнє")
+FACTIONS = ("Світанок", "Каштанова алея", "Громада-2030", "Зелений берег")
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -105,20 +106,6 @@ class Council:
         person = Caller(self.server.url, token)
         self.callers.append(person)
         return person
-
-
-def found_council(rt: Runtime, deputies: int) -> None:
-    """The council, as `voting init` founds it, of `deputies` deputies (the mayor besides)."""
-    council.create_council(
-        rt.uow(),
-        SYSTEM,
-        {
-            "name": "Тестова міська рада",
-            "edrpou": "12345678",
-            "katottg": "UA12345678901234567",
-            "statutory_deputies": deputies,
-        },
-    )
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 import requests
 from chromium import ARTIFACTS
-from conftest import LiveServer, found_council
-from planning import plan_sitting
+from planning import found_council, plan_sitting
 from playwright.sync_api import Browser, Page, expect
 from test_screens import browser as browser  # the module's Chromium
 
@@ -106,7 +105,7 @@ class Secretary:
         return self.hall.staff(method, path, json, status)
 
 
-def build_hall(server: LiveServer, seats: int) -> Hall:
+def build_hall(server: Any, seats: int) -> Hall:
     """A council of `seats` seats: seats - 1 deputies at seats 1.. and the mayor; a sitting open
     with one item."""
     rt = server.runtime
@@ -235,6 +234,12 @@ def inspect(page: Page, state: str, seats: int) -> dict[str, Any]:
     return seen
 
 
+# The board now: its sheet, the page shown, the pager's text.
+BOARD_NOW = """() => [document.querySelector('.board').dataset.sheet,
+  document.querySelector('.board-page:not([hidden]):not(.measuring)').dataset.page,
+  document.querySelector('[data-bind="pager"]').textContent]"""
+
+
 def on_pages(seen: dict[str, Any], kind: str) -> list[int]:
     return [d for p in seen["pages"] if p["kind"] == f"page-{kind}" for d in p["deputies"]]
 
@@ -255,7 +260,7 @@ def pages(browser: Browser) -> Iterator[list[Page]]:
 
 @pytest.mark.parametrize("seats", [30, 55, 121, 451])
 def test_the_hall_display_is_readable_in_every_state_at_every_size(
-    browser: Browser, live_server: LiveServer, pages: list[Page], seats: int
+    browser: Browser, live_server: Any, pages: list[Page], seats: int
 ) -> None:
     hall = build_hall(live_server, seats)
     screens = []
@@ -356,11 +361,19 @@ def test_the_hall_display_is_readable_in_every_state_at_every_size(
         ".reduce((s, e) => s + +e.textContent, 0)"
     )
     assert totals == sum(1 for c in plan.values() if c == "for")
-    # Large halls page: the pager says so, and turns by itself.
-    pager = page.locator('[data-bind="pager"]')
+    # The board turns its pages by itself; the pager says which page of the sheet is shown.
     assert len(seen["pages"]) >= 3  # the roll-call, the factions' totals, the seat map
-    expect(pager).to_have_text(re.compile(r"^Сторінка 1 з \d+$"))
-    expect(pager).to_have_text(re.compile(r"^Сторінка 2 з \d+$"), timeout=12_000)
+    for _ in range(2):
+        sheet, number, text = page.evaluate(BOARD_NOW)
+        of = sum(1 for p in seen["pages"] if p["kind"] == f"page-{sheet}")
+        assert text == (f"Сторінка {number} з {of}" if of > 1 else ""), (sheet, number, text)
+        page.wait_for_function(
+            "([sheet, number]) => { const b = document.querySelector('.board');"
+            " const p = document.querySelector('.board-page:not([hidden]):not(.measuring)');"
+            " return b.dataset.sheet !== sheet || p.dataset.page !== number; }",
+            arg=[sheet, number],
+            timeout=12_000,
+        )
 
     # Announced: the larger verdict still leaves the bars and the threshold above the fold.
     hall.staff("post", f"/votes/{vote}/announce")

@@ -199,6 +199,33 @@ def test_a_re_vote_keeps_its_item_and_time_limit_and_an_annulment_says_why(
     )
 
 
+def test_an_item_whose_vote_was_annulled_can_be_taken_up_again(
+    browser: Browser, sitting: Sitting
+) -> None:
+    sitting.register_first(25)
+    vote = held_vote(sitting, 0)  # adopted
+    sitting.put_up(1)  # the hall moves on
+    control = sitting.page(browser, "/control")
+    sign_in_control(control)
+    display = sitting.page(browser, "/display", 1920, 1080)
+    sitting.secretary.ok("post", f"/votes/{vote}/annul", {"reason": "Збій пульта"})
+    items = control.locator(".agenda-item")
+    # The annulled item waits on the agenda; the hall stays on the item it is considering.
+    expect(items.nth(0)).to_contain_text("Не розглядалось")
+    expect(items.nth(1)).to_contain_text("Розглядається")
+    expect(display.locator('[data-bind="item-title"]')).to_have_text("Про вибори секретаря ради")
+    items.nth(0).get_by_role("button", name="Розглянути").click()
+    expect(display.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
+    expect(items.nth(1)).to_contain_text("Не розглядалось")  # one item at a time
+    expect(control.locator('[data-bind="current-item"]')).to_contain_text("Про бюджет міста")
+    control.keyboard.press("v")  # and it is voted again
+    expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
+    # A withdrawn item can be put back on the agenda too.
+    sitting.secretary.ok("put", f"/agenda-items/{sitting.items[2]}/status", {"status": "withdrawn"})
+    expect(items.nth(2)).to_contain_text("Знято з розгляду")
+    expect(items.nth(2).get_by_role("button", name="Розглянути")).to_be_visible()
+
+
 def test_the_terminal_shows_stage_and_result_and_no_stale_error_and_no_press_offline(
     browser: Browser, sitting: Sitting, relay: Relay
 ) -> None:
@@ -268,7 +295,10 @@ def overflow(page: Page) -> list[str]:
           return [`page ${document.documentElement.scrollWidth} of ${width}`, ...out].slice(0, 12);
         }"""
     )
-    return found if page.evaluate("document.documentElement.scrollWidth") > 390 else []
+    wider = page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    return found if wider else []
 
 
 def two_terminals(browser: Browser, sitting: Sitting) -> tuple[int, Page, Page]:

@@ -311,7 +311,7 @@ def record(n: int, voting_identifier: str | None = None) -> DeputyRecord:
         family_name=f"Імпортенко{n}",
         given_name="Олена",
         patronymic="Василівна",
-        faction_name="Батьківщина",
+        faction_name="Громада-2030",
         committee_name=None,
         area_id=n,
         katottg="UA12345678901234567",
@@ -338,7 +338,7 @@ def test_importing_deputies_is_all_or_nothing(hall: Hall) -> None:
     assert sorted(p["full_name"] for p in imported) == [  # type: ignore[type-var]
         f"Імпортенко{n} Олена Василівна" for n in (1, 2, 3)
     ]
-    assert {p["faction"] for p in imported} == {"Батьківщина"}
+    assert {p["faction"] for p in imported} == {"Громада-2030"}
     assert journal_entries(hall)[-1]["payload"] == {"count": 3, "deputy_ids": ids}
 
 

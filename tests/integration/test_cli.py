@@ -361,7 +361,7 @@ def csv_row(n: int, **cells: str) -> dict[str, str]:
         "name": "Віктор",
         "additionalName": "Зосимович",
         "birthDate": "1980-12-01",
-        "factionName": "Слуга народу" if n % 2 else "Позафракційний",
+        "factionName": "Каштанова алея" if n % 2 else "Позафракційний",
         "CATUTTC": "UA51020030010063857",
         **cells,
     }
@@ -377,7 +377,7 @@ def test_import_deputies_adds_every_deputy(voting, rt: Runtime, tmp_path: Path) 
     assert "Imported 3 deputies" in result.out
     people = {d["full_name"]: d for d in queries.deputies(rt.uow())}
     assert set(people) == {f"Ковальчук{n} Віктор Зосимович" for n in (1, 2, 3)}
-    assert people["Ковальчук1 Віктор Зосимович"]["faction"] == "Слуга народу"
+    assert people["Ковальчук1 Віктор Зосимович"]["faction"] == "Каштанова алея"
     assert people["Ковальчук2 Віктор Зосимович"]["faction"] is None
 
 

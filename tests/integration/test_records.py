@@ -192,7 +192,7 @@ def test_the_record_of_a_sitting_with_every_kind_of_vote(hall: Hall, db_url: str
     assert f"{name(hall, 22)} Утримався" in sheet_text
     assert f"{name(hall, 40)} Відсутній" in sheet_text
     assert "Головенко Мер Мерович (голова ради) Не голосував" in sheet_text
-    assert "Слуга народу" in sheet_text and "Позафракційні" in sheet_text
+    assert "Каштанова алея" in sheet_text and "Позафракційні" in sheet_text
     keep_pages(sheet_pdf, f"rollcall-{_engine(db_url)}")
 
     secret_text = text_of(

@@ -28,7 +28,7 @@ def record(n: int, **changes: object) -> DeputyRecord:
         family_name=f"Ковальчук{n}",
         given_name="Віктор",
         patronymic="Зосимович",
-        faction_name="Слуга народу",
+        faction_name="Каштанова алея",
         committee_name=None,
         area_id=None,
         katottg="UA51020030010063857",
@@ -98,7 +98,7 @@ def csv_row(n: int, **cells: str) -> dict[str, str]:
         "familyName": f"Ковальчук{n}",
         "name": "Віктор",
         "additionalName": "Зосимович",
-        "factionName": "Слуга народу",
+        "factionName": "Каштанова алея",
         "CATUTTC": "UA51020030010063857",
         **cells,
     }

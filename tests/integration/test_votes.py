@@ -39,6 +39,7 @@ from voting.services.commands import (
     OpenVote,
     Register,
     Revote,
+    SetItemStatus,
 )
 
 if TYPE_CHECKING:
@@ -387,6 +388,48 @@ def test_revotes_link_to_the_previous_attempt_up_to_the_limit(hall: Hall) -> Non
     with pytest.raises(RevoteLimitReached, match="limit is 2"):
         votes.revote(uow(), SECRETARY, Revote.parse({}, vote_id=third))
     assert [v["attempt"] for v in queries.votes(hall.rt.reader(), hall.sitting)] == [1, 2, 3]
+
+
+def consider(hall: Hall, item: int) -> None:
+    sittings.set_item_status(
+        hall.rt.uow(),
+        SECRETARY,
+        SetItemStatus.parse({"status": "under_consideration"}, item_id=item),
+    )
+
+
+def test_the_hall_considers_one_item_at_a_time_and_an_annulled_item_waits_to_be_taken_up(
+    hall: Hall,
+) -> None:
+    quorate(hall)
+    first, second, third = hall.items[:3]
+    consider(hall, first)
+    whole = hall.open_vote(item_id=first, rule="majority_of_voting")
+    hall.cast(whole, hall.deputies[0], "for")
+    hall.close(whole)
+    consider(hall, second)  # the hall moves on
+    assert [item_status(hall, i) for i in (first, second)] == ["adopted", "under_consideration"]
+    # The first item's vote is annulled: it waits on the agenda, the second stays the one now.
+    votes.annul_vote(hall.rt.uow(), CHAIR, AnnulVote.parse({"reason": "Збій"}, vote_id=whole))
+    assert [item_status(hall, i) for i in (first, second)] == ["pending", "under_consideration"]
+    assert queries.current_state(hall.rt.reader())["current_item"]["id"] == second  # type: ignore[index]
+    # Taken up again: the second goes back on the agenda (undecided), the first is voted again.
+    consider(hall, first)
+    assert [item_status(hall, i) for i in (first, second)] == ["under_consideration", "pending"]
+    again = hall.open_vote(item_id=first, rule="majority_of_voting")
+    # An item with a vote open is not set aside: the vote runs to its end.
+    consider(hall, third)
+    assert [item_status(hall, i) for i in (first, third)] == ["under_consideration"] * 2
+    hall.cast(again, hall.deputies[0], "for")
+    hall.close(again)
+    assert item_status(hall, first) == "adopted"
+    kinds = [
+        (e["payload"].get("item_id"), e["payload"].get("after"), e["payload"].get("reason"))
+        for e in journal.read_journal(hall.rt.reader())
+        if e["kind"] == "item_status_changed"
+    ]
+    assert (second, "pending", f"item {first} taken up") in kinds
+    assert (first, "pending", f"vote {whole} annulled") in kinds
 
 
 def test_a_vote_as_a_whole_decides_its_item_until_annulled(hall: Hall) -> None:

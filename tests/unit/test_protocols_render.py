@@ -55,7 +55,7 @@ HEADER = SittingHeader(
     closed_at=CLOSED,
     chair="Їжакевич Євген Ґеоргійович",
 )
-FACTIONS = ("Європейська Солідарність", "Слуга народу", None)
+FACTIONS = ("Світанок", "Каштанова алея", None)
 
 
 def people(count: int) -> tuple[DeputyRef, ...]:

@@ -476,10 +476,10 @@ def test_deputies_and_their_attendance(hall, secretary, deputy, public, present,
     roster = public.ok("get", "/deputies")["deputies"]
     assert len(roster) == 43 and roster[0]["id"] == head and roster[0]["is_head"] is True
     assert {d["faction"] for d in roster[1:]} == {
-        "Європейська Солідарність",
-        "Слуга народу",
-        "Батьківщина",
-        "За майбутнє",
+        "Світанок",
+        "Каштанова алея",
+        "Громада-2030",
+        "Зелений берег",
     }
     one = public.ok("get", f"/deputies/{dep[0]}")
     assert (one["full_name"], one["seat_number"], one["voting_identifier"]) == (

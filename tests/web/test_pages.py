@@ -18,6 +18,7 @@ SCREENS = {
     "/display": ("Табло в залі", "Hall display"),
     "/display/overlay": ("Титри для трансляції", "Broadcast overlay"),
     "/live": ("Результати наживо", "Live results"),
+    "/live/plain": ("Результати наживо", "Live results"),  # without JavaScript
 }
 
 

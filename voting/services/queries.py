@@ -311,11 +311,32 @@ def _roll_call(uow: UnitOfWork, vote: orm.Vote) -> list[dict[str, object]]:
             "short_name": d.short_name,
             "faction": factions.get(d.faction_id) if d.faction_id else None,
             "seat_number": d.seat_number,
+            "is_head": d.is_head,
             "outcome": b.outcome,
             "outcome_uk": OUTCOME_UK[Outcome(b.outcome)],
         }
         for b, d in rows
     ]
+
+
+def live_page(uow: UnitOfWork, rules: FloorRules) -> dict[str, object]:
+    """The public live page without JavaScript: what the hall display shows (current_state), the
+    floor as everyone sees it, and every vote of the sitting so far, newest first, with the
+    roll-call of each roll-call vote (the head first, then alphabetical)."""
+    state = current_state(uow)
+    sitting = state["sitting"]
+    if not isinstance(sitting, dict):
+        return {**state, "floor": None, "votes": []}
+    with uow:
+        row = uow.get(orm.Sitting, sitting["id"], "sitting")
+        shown = public_floor(floor_view(uow, row, rules))
+        votes = [
+            _vote_detail(uow, v, False)
+            for v in uow.session.scalars(
+                select(orm.Vote).where(orm.Vote.sitting_id == row.id).order_by(orm.Vote.id.desc())
+            )
+        ]
+    return {**state, "floor": shown, "votes": votes}
 
 
 def current_state(uow: UnitOfWork) -> dict[str, object]:

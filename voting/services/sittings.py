@@ -360,8 +360,34 @@ def set_item_status(uow: UnitOfWork, actor: Actor, command: SetItemStatus) -> No
     with uow:
         item = get_item(uow, command.item_id)
         _ensure_sitting_not_closed(uow, item)
-        change_item_status(uow, actor, item, set_by_hand(command.status))
+        status = set_by_hand(command.status)
+        if status is ItemStatus.UNDER_CONSIDERATION:
+            set_aside_others(uow, actor, item)
+        change_item_status(uow, actor, item, status)
         uow.commit()
+
+
+def set_aside_others(uow: UnitOfWork, actor: Actor, item: orm.AgendaItem) -> None:
+    """The hall considers one item at a time: taking `item` up puts any other item still under
+    consideration (undecided) back on the agenda as not yet considered, unless a vote on it is
+    open (a vote runs to its end). The journal keeps that it was considered."""
+    others = uow.session.scalars(
+        select(orm.AgendaItem).where(
+            orm.AgendaItem.sitting_id == item.sitting_id,
+            orm.AgendaItem.id != item.id,
+            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+        )
+    )
+    for other in others:
+        voting = uow.session.scalar(
+            select(orm.Vote.id).where(
+                orm.Vote.item_id == other.id, orm.Vote.state == VoteState.OPEN
+            )
+        )
+        if voting is None:
+            change_item_status(
+                uow, actor, other, ItemStatus.PENDING, reason=f"item {item.id} taken up"
+            )
 
 
 def _ensure_sitting_not_closed(uow: UnitOfWork, item: orm.AgendaItem) -> None:

@@ -504,18 +504,31 @@ def _time_limit_of(vote: orm.Vote) -> int:
     return max(1, round((vote.deadline - vote.opened_at).total_seconds()))
 
 
-def _item_status_from_votes(uow: UnitOfWork, item_id: int) -> ItemStatus:
-    """The item is decided by its latest counted (not annulled) vote "в цілому"."""
+def _item_status_from_votes(uow: UnitOfWork, item: orm.AgendaItem) -> ItemStatus:
+    """The item is decided by its latest counted (not annulled) vote "в цілому". Undecided, it is
+    under consideration again, unless the hall has meanwhile taken up another item: then it
+    waits on the agenda (not yet considered) to be taken up again."""
     deciding = uow.session.scalars(
         select(orm.Vote.result)
         .where(
-            orm.Vote.item_id == item_id,
+            orm.Vote.item_id == item.id,
             orm.Vote.stage == Stage.AS_A_WHOLE,
             orm.Vote.state == VoteState.CLOSED,
         )
         .order_by(orm.Vote.id.desc())
     ).first()
-    return decided_by(None if deciding is None else deciding == Result.ADOPTED)
+    status = decided_by(None if deciding is None else deciding == Result.ADOPTED)
+    if status is ItemStatus.UNDER_CONSIDERATION:
+        another = uow.session.scalar(
+            select(orm.AgendaItem.id).where(
+                orm.AgendaItem.sitting_id == item.sitting_id,
+                orm.AgendaItem.id != item.id,
+                orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+            )
+        )
+        if another is not None:
+            return ItemStatus.PENDING
+    return status
 
 
 def annul_vote(uow: UnitOfWork, actor: Actor, command: AnnulVote) -> None:
@@ -540,7 +553,7 @@ def annul_vote(uow: UnitOfWork, actor: Actor, command: AnnulVote) -> None:
                     uow,
                     actor,
                     item,
-                    _item_status_from_votes(uow, item.id),
+                    _item_status_from_votes(uow, item),
                     reason=f"vote {vote.id} annulled",
                 )
         if vote.kind == VoteKind.SECRET and was is VoteState.OPEN:

@@ -65,9 +65,10 @@ STAGES = {
 }
 
 
-@bp.context_processor
+@bp.app_context_processor
 def names() -> dict[str, object]:
-    """The pages' names of stages, kinds, item statuses and a deputy's outcomes."""
+    """The pages' names of stages, kinds, item statuses and a deputy's outcomes (the archive's
+    pages and the live page without JavaScript)."""
     return {
         "stage_names": STAGES,
         "kind_names": {
@@ -79,6 +80,11 @@ def names() -> dict[str, object]:
             key[len("status_") :]: value
             for key, value in STRINGS.items()
             if key.startswith("status_")
+        },
+        "speech_names": {
+            key[len("speech_type_") :]: value
+            for key, value in STRINGS.items()
+            if key.startswith("speech_type_")
         },
         "outcome_names": {
             o: STRINGS[o] for o in ("for", "against", "abstain", "not_voted", "absent")

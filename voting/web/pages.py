@@ -8,10 +8,19 @@ and are served from /vendor/: never from a CDN, as council halls run on closed n
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, abort, render_template, send_from_directory
+from flask_babel import format_date, format_time
 from werkzeug.wrappers import Response
+
+from voting.domain.names import uk_sort_key
+from voting.services import queries
+
+from .api import floor_rules, reader
+from .i18n import STRINGS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NODE_MODULES = ROOT / "node_modules"
@@ -47,6 +56,63 @@ def overlay() -> str:
 @bp.get("/live")
 def live() -> str:
     return render_template("display.html", mode="web")
+
+
+#: How often the live page without JavaScript reloads itself, in seconds.
+PLAIN_REFRESH_SECONDS = 10
+
+
+@bp.get("/live/plain")
+def live_plain() -> str:
+    """The public live page rendered by the server, for a browser without JavaScript (the live
+    page sends such a browser here): it reloads itself every few seconds."""
+    shown: dict[str, Any] = queries.live_page(reader(), floor_rules())
+    for vote in shown["votes"]:
+        vote["groups"] = by_faction(vote.get("roll_call") or [])
+    sitting: Any = shown["sitting"]
+    return render_template(
+        "live_plain.html",
+        mode="plain",
+        state=shown,
+        heading=None if sitting is None else heading(sitting["title"], sitting["date"]),
+        refresh=PLAIN_REFRESH_SECONDS,
+        shown_at=format_time(datetime.now(UTC), "HH:mm:ss"),
+    )
+
+
+def heading(title: str, iso_date: str) -> str:
+    """A sitting's title with its date once, in words (the default title carries it as ISO)."""
+    day = format_date(date.fromisoformat(iso_date), "long")
+    return title.replace(iso_date, day) if iso_date in title else f"{title} · {day}"
+
+
+def by_faction(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Roll-call lines grouped: the head first, the factions by name, then those in none; each
+    group with its counts per outcome."""
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for line in lines:
+        rank = 0 if line.get("is_head") else 1 if line.get("faction") else 2
+        name = (
+            str(STRINGS["head"])
+            if rank == 0
+            else line["faction"]
+            if rank == 1
+            else str(STRINGS["no_faction"])
+        )
+        groups.setdefault((rank, name), []).append(line)
+    return [
+        {
+            "name": name,
+            "members": members,
+            "counts": {
+                o: sum(1 for m in members if m["outcome"] == o)
+                for o in ("for", "against", "abstain", "not_voted", "absent")
+            },
+        }
+        for (rank, name), members in sorted(
+            groups.items(), key=lambda g: (g[0][0], uk_sort_key(g[0][1]))
+        )
+    ]
 
 
 @bp.get("/vendor/<name>")
