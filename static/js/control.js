@@ -9,7 +9,7 @@ import {
 import {
   countsText, formatCountdown, formatWait, speakerAffiliation, typeLabel, updateClocks,
 } from "./floor.js";
-import { renderBars, renderPlan, voteKindLabel } from "./hall.js";
+import { renderBars, renderPlan, voteHead } from "./hall.js";
 
 const root = document.getElementById("control");
 const KEY = "voting.control.token";
@@ -243,7 +243,7 @@ function renderVote() {
   bind(root, "current-item", item ? `${t("item")} ${item.position}: ${item.title}` : t("no_item"));
   $("#start-vote").disabled = !item || open;
   if (open) {
-    bind(root, "vote-kind", voteKindLabel(vote));
+    bind(root, "vote-kind", voteHead(vote));
     bind(root, "vote-title", vote.title);
     bind(root, "votes-cast", String(vote.votes_cast));
     bind(root, "vote-registered", String(state.sitting.registered));
@@ -262,7 +262,7 @@ function renderVote() {
     bind(root, "not-voted-title", waiting.length ? plural("not_voted_count", waiting.length) : t("everyone_voted"));
     $('[data-bind="not-voted"]').replaceChildren(...waiting.map((id) => el("li", { text: name(id) })));
   } else if (closed) {
-    bind(root, "result-kind", voteKindLabel(vote));
+    bind(root, "result-kind", voteHead(vote));
     bind(root, "result-title", vote.title);
     const verdict = $('[data-bind="verdict"]');
     const r = vote.result;

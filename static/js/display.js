@@ -5,7 +5,7 @@ import {
 import {
   countsText, formatWait, speakerAffiliation, typeLabel, updateClocks,
 } from "./floor.js";
-import { renderPlan, renderBars, voteKindLabel } from "./hall.js";
+import { renderPlan, renderBars, ruleText, voteHead } from "./hall.js";
 import { Board, COUNTED, SYMBOLS, groupsOf } from "./board.js";
 
 const root = document.getElementById("display");
@@ -64,7 +64,7 @@ function renderVote() {
   section.dataset.state = vote.state;
   section.classList.toggle("secret", vote.kind === "secret");
   section.classList.toggle("announced", Boolean(vote.announced_at));
-  bind(root, "vote-kind", voteKindLabel(vote));
+  bind(root, "vote-kind", voteHead(vote));
   // The vote's title only where it says more than the item's title above it.
   bind(root, "vote-title", vote.title === (state.current_item?.title ?? vote.title) ? "" : vote.title);
   const progress = root.querySelector('[data-bind="vote-progress"]');
@@ -76,6 +76,7 @@ function renderVote() {
       el("span", { text: `${t("votes_cast")}: ${vote.votes_cast}` }),
       el("span", { class: "time-left", text: vote.interrupted_at ? t("clock_stopped")
         : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}` }));
+    progress.append(el("span", { class: "vote-rule", text: ruleText(vote) }));
     if (vote.running) {
       progress.append(renderBars(vote.running, vote.total_composition));
     }

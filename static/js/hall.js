@@ -6,6 +6,28 @@ export function voteKindLabel(vote) {
   return vote.attempt > 1 ? `${kind} · ${t("attempt")} ${vote.attempt}` : kind;
 }
 
+/** What the vote is, with its stage (за основу / поправка / в цілому): the screens' vote head. */
+export function voteHead(vote) {
+  return `${voteKindLabel(vote)} · ${t(`stage_${vote.stage}`)}`;
+}
+
+/** Votes "for" a vote needs, known before the close when its rule counts from the total
+ * composition (domain/rules.py minimum_count); null when it depends on who registers or votes. */
+export function neededBeforeClose(vote) {
+  const rule = vote.rule;
+  if (!rule || rule.base !== "total") return null;
+  const product = rule.numerator * vote.total_composition;
+  const needed = rule.comparator === "more_than" ? Math.floor(product / rule.denominator) + 1
+    : Math.ceil(product / rule.denominator);
+  return Math.max(1, needed);
+}
+
+/** The adoption rule in words, with the votes needed where they are known already. */
+export function ruleText(vote) {
+  const needed = neededBeforeClose(vote);
+  return `${t("rule")}: ${vote.rule.description}${needed === null ? "" : ` · ${t("threshold")}: ${needed}`}`;
+}
+
 /** Horizontal bars, one per count, scaled to `total`. */
 export function renderBars(counts, total) {
   return el("div", { class: "bar-chart" }, Object.entries(counts).map(([key, n]) =>

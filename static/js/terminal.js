@@ -3,9 +3,11 @@
 // pressed; for a secret ballot the terminal shows only that the ballot is recorded. The place
 // in the speaker list is the server's too: the list as pushed, or the answer to the request.
 import {
-  api, bind, connectLive, el, errorText, isRefusedToken, plural, secondsLeft, startClock, t,
+  api, bind, connectLive, el, errorText, isRefusedToken, plural, secondsLeft, sittingHeading,
+  startClock, t,
 } from "./common.js";
 import { formatWait, typeLabel, updateClocks } from "./floor.js";
+import { ruleText } from "./hall.js";
 
 const root = document.getElementById("terminal");
 const KEY = "voting.terminal.token";
@@ -38,7 +40,7 @@ function render() {
   bind(root, "me-name", me.full_name);
   bind(root, "me-seat", me.seat_number ? `${t("seat")} ${me.seat_number}` : "");
   const sitting = state.sitting;
-  bind(root, "sitting", sitting ? sitting.title : t("no_sitting"));
+  bind(root, "sitting", sitting ? sittingHeading(sitting) : t("no_sitting"));
   // The terminal's audience gets no per-deputy lists: its own registration comes with `me`.
   const registered = Boolean(sitting && me.registered
     && me.registration_round === sitting.registration_round);
@@ -58,6 +60,7 @@ function render() {
   bind(root, "item-title", shown && vote.title === itemTitle ? "" : itemTitle);
   bind(root, "vote-title", shown ? vote.title : t("waiting_vote"));
   bind(root, "vote-stage", shown ? t(`stage_${vote.stage}`) : "");
+  bind(root, "vote-rule", shown ? ruleText(vote) : "");
   const r = counted ? vote.result : null;
   const result = root.querySelector('[data-bind="vote-result"]');
   result.className = `vote-result ${r ? r.result : ""}`;
@@ -70,13 +73,15 @@ function render() {
   const stopped = open && Boolean(vote.interrupted_at);  // waits for the secretary
   bind(root, "time-left", !open ? "" : stopped ? t("vote_interrupted_wait")
     : left === null ? t("no_limit") : `${t("time_left")}: ${plural("seconds", left)}`);
-  const mine = open && me.vote_id === vote.vote_id;
-  const voted = mine && me.voted;
+  const mine = (open || counted) && me.vote_id === vote.vote_id;
+  const voted = mine && me.voted; // after the close too: the deputy's own recorded choice
   const online = Boolean(socket?.connected);  // offline, nothing is pressed: it would be lost
   const canPress = open && online && !stopped && !busy && (!voted || vote.allow_change) && left !== 0;
+  // Once counted, nothing is left to press: the result and the own choice take the keys' place.
+  root.querySelector(".choices").hidden = Boolean(counted) && !open;
   for (const button of root.querySelectorAll("button.choice")) {
     button.disabled = !canPress;
-    const chosen = voted && me.choice === button.dataset.choice;
+    const chosen = open && voted && me.choice === button.dataset.choice;
     button.setAttribute("aria-pressed", chosen ? "true" : "false");
   }
   let recorded = "";
@@ -85,6 +90,7 @@ function render() {
   else if (voted) recorded = me.choice ? `${t("your_choice")} ${t(me.choice)}` : t("ballot_recorded");
   bind(root, "recorded", recorded);
   root.dataset.voteState = vote ? vote.state : "none";
+  root.dataset.ballot = shown ? "shown" : "none"; // an open vote or its result comes first
   renderFloor();
 }
 
@@ -226,6 +232,7 @@ function start() {
     },
     onStatus(status, error) {
       bind(root, "connection", t(status));
+      root.dataset.connection = status;
       if (status === "reconnecting" && (busy || floorBusy)) { busy = false; floorBusy = false; }
       render();  // the buttons follow the connection
       if (isRefusedToken(error)) forget(); // revoked or expired: sign in again

@@ -384,3 +384,52 @@ def test_an_announced_result_fits_the_hall_display(browser: Browser, sitting: Si
     assert box["verdictRight"] <= box["column"] + 1, box
     assert box["bars"] <= 1080 and box["threshold"] <= 1080, box  # above the fold
     shot(display, "display-announced-not-adopted")
+
+
+# Every button and link a deputy may touch on the terminal, with its size.
+TARGETS = """() => [...document.querySelectorAll('#terminal button, #terminal a, nav a')]
+  .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+  .map(e => { const r = e.getBoundingClientRect();
+    return [e.textContent.trim().slice(0, 30), Math.round(r.width), Math.round(r.height)]; })"""
+
+
+def test_the_terminal_is_a_deputys_tool_on_a_360_px_phone(
+    browser: Browser, sitting: Sitting
+) -> None:
+    me = sitting.deputies[0]
+    sitting.register_first(25)
+    sitting.put_up(0)
+    phone = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 360, 740)
+    expect(phone.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
+    vote = opened(sitting, 0, stage="as_a_basis", time_limit_seconds=120)
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled()
+    # The item, the stage, the rule with the votes needed, the time left.
+    expect(phone.locator('[data-bind="vote-title"]')).to_have_text("Про бюджет міста на 2027 рік")
+    expect(phone.locator('[data-bind="vote-stage"]')).to_have_text("За основу")
+    expect(phone.locator('[data-bind="vote-rule"]')).to_have_text(
+        "Правило прийняття: більше половини від загального складу ради · Потрібно: 22"
+    )
+    expect(phone.locator('[data-bind="time-left"]')).to_contain_text("Залишилось")
+    for name in ("За", "Проти", "Утримався"):  # the three keys on the first screen
+        box = phone.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 740 and box["height"] >= 80, box
+    assert overflow(phone) == []
+    small = [t for t in phone.evaluate(TARGETS) if t[1] < 48 or t[2] < 48]
+    assert small == [], small
+    shot(phone, "terminal-360-vote-open")
+    phone.get_by_role("button", name="За", exact=True).click()
+    expect(phone.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: За")
+    for d in sitting.deputies[1:25]:
+        sitting.as_deputy(d, "post", f"/votes/{vote}/choices", {"choice": "for"})
+    sitting.secretary.ok("post", f"/votes/{vote}/close")
+    # After the close: the result, and the deputy's own recorded choice.
+    expect(phone.locator('[data-bind="vote-result"]')).to_contain_text("Прийнято · За 25")
+    expect(phone.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: За")
+    expect(phone.locator(".choices")).to_be_hidden()  # nothing left to press
+    for shown in ("vote-result", "recorded"):  # first on the screen, above the floor's keys
+        box = phone.locator(f'[data-bind="{shown}"]').bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 740, (shown, box)
+    assert overflow(phone) == []
+    small = [t for t in phone.evaluate(TARGETS) if t[1] < 48 or t[2] < 48]
+    assert small == [], small
+    shot(phone, "terminal-360-vote-closed")
