@@ -1,6 +1,6 @@
 // The hall display, the broadcast overlay and the public web page: one module, three layouts.
 import {
-  bind, connectLive, el, loadRoster, mode, plural, secondsLeft, sittingHeading, startClock, t,
+  api, bind, connectLive, el, loadRoster, mode, plural, secondsLeft, sittingHeading, startClock, t,
 } from "./common.js";
 import {
   countsText, formatWait, speakerAffiliation, typeLabel, updateClocks,
@@ -35,15 +35,62 @@ function renderRollCall(vote) {
   // The roll-call by faction (the head first), each with its own counts; in the roster's order
   // within it (alphabetical), as in the protocol.
   const rows = [...roster.values()].filter((d) => outcomes[d.id] !== undefined);
-  box.append(el("h2", { text: `${t("roll_call")}: ${vote.title}` }),
-    ...groupsOf(rows).map((g) => el("section", { class: "faction-group" },
-      el("h3", {}, el("span", { text: `${g.name} (${g.members.length})` }),
-        el("span", { class: "faction-counts", text: COUNTED.map((c) => `${t(`count_${c}`)} ${g.members
-          .filter((d) => outcomes[d.id] === c).length}`).join(" \u00b7 ") })),
-      el("ul", { class: "roll-call-list" }, g.members.map((d) => el("li", { class: `outcome-${outcomes[d.id]}`, "data-deputy": d.id },
-        el("span", { class: "name", text: d.full_name }),
-        el("span", { class: "outcome" }, el("span", { class: "mark", "aria-hidden": "true", text: SYMBOLS[outcomes[d.id]] }),
-          ` ${t(outcomes[d.id])}`)))))));
+  box.append(el("h2", { text: `${t("roll_call")}: ${vote.title}` }), ...factionGroups(rows, (d) => outcomes[d.id]));
+}
+
+/** People (roster entries or roll-call lines) by faction, each group with its counts, each
+ * person with the outcome `outcomeOf` gives them. */
+function factionGroups(people, outcomeOf) {
+  return groupsOf(people).map((g) => el("section", { class: "faction-group" },
+    el("h3", {}, el("span", { text: `${g.name} (${g.members.length})` }),
+      el("span", { class: "faction-counts", text: COUNTED.map((c) => `${t(`count_${c}`)} ${g.members
+        .filter((d) => outcomeOf(d) === c).length}`).join(" \u00b7 ") })),
+    el("ul", { class: "roll-call-list" }, g.members.map((d) => el("li", { class: `outcome-${outcomeOf(d)}`, "data-deputy": d.id ?? d.deputy_id },
+      el("span", { class: "name", text: d.full_name }),
+      el("span", { class: "outcome" }, el("span", { class: "mark", "aria-hidden": "true", text: SYMBOLS[outcomeOf(d)] }),
+        ` ${t(outcomeOf(d))}`))))));
+}
+
+/** The public page: every vote of the sitting so far, newest first, read again when a vote
+ * opens, closes, is annulled or announced; a roll-call vote's names fold out (read when asked). */
+let earlierFor = null;
+async function renderEarlier() {
+  const box = root.querySelector('[data-bind="earlier"]');
+  if (!box || !state?.sitting) return;
+  const v = state.vote;
+  const key = JSON.stringify([state.sitting.id, v?.vote_id, v?.state, v?.announced_at]);
+  if (key === earlierFor) return;
+  earlierFor = key;
+  const { votes } = await api(`/sittings/${state.sitting.id}/votes`);
+  if (key !== earlierFor) return; // a newer change asked again meanwhile
+  const done = votes.filter((x) => x.state !== "open").reverse();
+  box.hidden = done.length === 0;
+  box.replaceChildren(el("h2", { text: t("sitting_votes") }), el("ol", { class: "earlier-votes", reversed: true },
+    done.map((x) => el("li", { "data-vote": x.vote_id },
+      el("p", { class: "vote-line" }, el("strong", { text: x.title }), ` \u2014 ${voteHead(x)}`),
+      el("p", {}, ...resultText(x)),
+      x.kind === "roll_call" && x.state === "closed" ? foldOut(x) : null))));
+}
+
+function resultText(x) {
+  if (x.state === "annulled") {
+    return [el("strong", { text: t("vote_annulled") }), x.annul_reason ? `: ${x.annul_reason}` : ""];
+  }
+  const r = x.result;
+  if (!r) return [];
+  return [el("strong", { class: r.result === "adopted" ? "yes" : "no", text: t(r.result) }),
+    `: ${COUNTED.map((c) => `${t(`count_${c}`)} ${r[c]}`).join(" \u00b7 ")} (${t("threshold")}: ${r.threshold})`];
+}
+
+function foldOut(x) {
+  const details = el("details", {}, el("summary", { text: t("roll_call_results") }));
+  details.addEventListener("toggle", async () => {
+    if (!details.open || details.dataset.loaded) return;
+    details.dataset.loaded = "1";
+    const { roll_call: lines } = await api(`/votes/${x.vote_id}`);
+    details.append(...factionGroups(lines, (line) => line.outcome));
+  });
+  return details;
 }
 
 /** The vote the screen shows: the sitting's latest, but not a finished one of another item once
@@ -183,8 +230,10 @@ function render() {
   if (board) {
     board.update(roster, state, vote, { rollCall: root.dataset.layout === "vote" });
   } else if (mode !== "overlay") {
-    renderPlan(root.querySelector('[data-bind="plan"]'), roster, { ...state, vote }, false);
+    // The public page: seat numbers and symbols (the names are in the roll-call below).
+    renderPlan(root.querySelector('[data-bind="plan"]'), roster, { ...state, vote }, false, { names: false });
     renderRollCall(vote);
+    renderEarlier().catch(() => { earlierFor = null; }); // tried again at the next push
   }
   root.dataset.seq = String(state.seq ?? "");
 }

@@ -1,5 +1,6 @@
 // Pieces shared by the display and the control screen: the hall plan, bar charts, labels.
 import { el, t } from "./common.js";
+import { SYMBOLS } from "./board.js";
 
 export function voteKindLabel(vote) {
   const kind = { secret: t("secret_ballot"), roll_call: t("roll_call"), open: t("open_vote") }[vote.kind];
@@ -43,7 +44,7 @@ export function renderBars(counts, total) {
  * Every seat coloured by registered / absent and, when the state carries per-deputy choices
  * (after a roll-call closes; for staff while a vote is open), by choice.
  */
-export function renderPlan(box, roster, state, staff) {
+export function renderPlan(box, roster, state, staff, { names = true } = {}) {
   const sitting = state.sitting;
   if (!sitting) { box.replaceChildren(); return; }
   const registered = new Set(sitting.registered_ids);
@@ -60,8 +61,10 @@ export function renderPlan(box, roster, state, staff) {
     if (choice) classes.push(`choice-${choice}`);
     if (waiting.has(d.id)) classes.push("waiting");
     const label = `${d.seat_number ?? "—"} ${d.full_name}: ${registered.has(d.id) ? t("registered") : t("absent")}${choice ? `, ${t(choice)}` : ""}`;
+    const mark = SYMBOLS[d.is_head ? "head" : choice ?? (registered.has(d.id) ? "registered" : "absent")];
     return el("div", { class: classes.join(" "), title: label, "aria-label": label, "data-deputy": d.id },
-      el("span", { class: "seat-number", text: d.seat_number ?? "" }),
-      el("span", { class: "seat-name", text: d.short_name ?? d.full_name }));
+      el("span", { class: "seat-number" }, d.seat_number ? String(d.seat_number) : "",
+        el("span", { class: "seat-mark", "aria-hidden": "true", text: ` ${mark}` })),
+      names ? el("span", { class: "seat-name", text: d.short_name ?? d.full_name }) : null);
   }));
 }

@@ -117,3 +117,25 @@ def test_the_live_page_shows_each_roll_call_by_faction_with_its_counts(
     assert total_for == 25
     assert overflow(public) == []
     shot(public, "public-roll-call-by-faction")
+
+
+def test_the_live_page_lists_the_sittings_votes_so_far(browser: Browser, sitting: Sitting) -> None:
+    public = sitting.page(browser, "/live", 390, 844)
+    a_sitting_so_far(sitting)
+    votes = public.locator(".earlier-votes > li")
+    expect(votes).to_have_count(3)
+    expect(votes.nth(0)).to_contain_text("Скасовано: Збій пульта № 7")
+    expect(votes.nth(1)).to_contain_text("Таємне голосування · В цілому")
+    expect(votes.nth(1).locator("details")).to_have_count(0)  # a secret ballot has no names
+    expect(votes.nth(2)).to_contain_text("Прийнято: За 25 · Проти 0 · Утрималися 0")
+    votes.nth(2).locator("summary").click()  # the names are read when asked for
+    expect(votes.nth(2).locator(".faction-group")).to_have_count(4)
+    expect(votes.nth(2).locator("li[data-deputy]")).to_have_count(42)
+    # A new vote closing comes on top by itself.
+    sitting.put_up(0)
+    again = opened(sitting, 0)
+    sitting.secretary.ok("post", f"/votes/{again}/close")
+    expect(votes).to_have_count(4)
+    expect(votes.nth(0)).to_contain_text("Не прийнято")
+    assert overflow(public) == []
+    shot(public, "public-votes-so-far")

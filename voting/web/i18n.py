@@ -205,6 +205,7 @@ STRINGS = {
     "by_faction": _l("By faction"),
     "no_faction": _l("Not in a faction"),
     "page_of": _l("Page {n} of {m}"),
+    "sitting_votes": _l("Votes of this sitting"),
     "paused": _l("Paused"),
     "list_open": _l("The list is open"),
     "list_closed": _l("The list is closed"),
