@@ -29,7 +29,7 @@ function seatTile(d, { registered, choice }) {
   const classes = ["seat", registered ? "registered" : "absent"];
   if (choice) classes.push(`choice-${choice}`);
   if (d.is_head) classes.push("head");
-  const tile = el("div", { class: classes.join(" "), title: label, "aria-label": label, "data-deputy": d.id },
+  const tile = el("div", { class: classes.join(" "), role: "img", title: label, "aria-label": label, "data-deputy": d.id },
     el("span", { class: "seat-number", text: d.is_head ? SYMBOLS.head : String(d.seat_number ?? "") }),
     el("span", { class: "seat-mark", "aria-hidden": "true", text: SYMBOLS[state] }),
     el("span", { class: "seat-name", text: surname(name) }));

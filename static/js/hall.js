@@ -62,7 +62,8 @@ export function renderPlan(box, roster, state, staff, { names = true } = {}) {
     if (waiting.has(d.id)) classes.push("waiting");
     const label = `${d.seat_number ?? "—"} ${d.full_name}: ${registered.has(d.id) ? t("registered") : t("absent")}${choice ? `, ${t(choice)}` : ""}`;
     const mark = SYMBOLS[d.is_head ? "head" : choice ?? (registered.has(d.id) ? "registered" : "absent")];
-    return el("div", { class: classes.join(" "), title: label, "aria-label": label, "data-deputy": d.id },
+    // A tile is a picture of the seat: its label says it all (a bare div may not carry one).
+    return el("div", { class: classes.join(" "), role: "img", title: label, "aria-label": label, "data-deputy": d.id },
       el("span", { class: "seat-number" }, d.seat_number ? String(d.seat_number) : "",
         el("span", { class: "seat-mark", "aria-hidden": "true", text: ` ${mark}` })),
       names ? el("span", { class: "seat-name", text: d.short_name ?? d.full_name }) : null);

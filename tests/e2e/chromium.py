@@ -1,5 +1,6 @@
-"""Real headless Chromium (Debian's `chromium`) driven by Playwright for Python, and a loopback
-TCP relay that can cut a screen's connection to the server as a broken hall network would."""
+"""Real headless Chromium (Debian's `chromium`) driven by Playwright for Python, axe-core's
+accessibility check run inside a page, and a loopback TCP relay that can cut a screen's
+connection to the server as a broken hall network would."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 import socket
 import threading
 from pathlib import Path
+from typing import Any
 
 from skipping import skip_or_fail
 
@@ -25,6 +27,33 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+#: axe-core, from npm (package.json's devDependencies, installed by `npm ci`).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+#: What a screen must never have: axe-core's serious and critical findings.
+BLOCKING = ("serious", "critical")
+
+
+def axe_findings(page: Any, where: str) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now (WCAG 2.x A and AA,
+    and axe's best practices), one line each: rule, impact, and the first elements it names.
+    Put in the page through the DevTools protocol, so the page's Content-Security-Policy, which
+    refuses every script but its own, neither blocks it nor has to allow it."""
+    if not AXE.is_file():
+        skip_or_fail(f"{AXE} is missing: run `npm ci`")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, { resultTypes: ['violations'] })).violations
+          .map(v => ({ id: v.id, impact: v.impact,
+                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }))"""
+    )
+    return [
+        f"{where}: {v['id']} ({v['impact']}) at {', '.join(v['nodes'])}"
+        for v in found
+        if v["impact"] in BLOCKING
+    ]
 
 
 def chromium_or_skip() -> str:

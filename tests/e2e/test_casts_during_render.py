@@ -28,7 +28,13 @@ from voting.services import auth, queries, sittings
 from voting.services.commands import AddItem, CreateSitting, CreateToken
 from voting.services.uow import utcnow
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+# One worker runs this and the hall display's largest layouts in turn (pyproject: --dist
+# loadgroup): their bursts of CPU would otherwise land in the timed casts.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+    pytest.mark.xdist_group("timed"),
+]
 
 DEPUTIES = 60  # 20 cast before the render, 20 during it, 20 after
 #: The closed sitting's agenda: long enough that its protocol takes seconds to lay out (a title

@@ -24,7 +24,12 @@ from voting.domain.actors import SYSTEM, Actor
 from voting.services import auth, council
 from voting.services.commands import AddDeputy, CreateToken
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+# On the worker of the timed casts (test_casts_during_render), never beside them.
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+    pytest.mark.xdist_group("timed"),
+]
 
 # Invented factions; one with a long name, as real ones have.
 FACTIONS = (

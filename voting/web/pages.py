@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, abort, make_response, render_template, request, send_from_directory
 from flask_babel import format_date, format_time
 from werkzeug.wrappers import Response
 
@@ -63,21 +63,33 @@ PLAIN_REFRESH_SECONDS = 10
 
 
 @bp.get("/live/plain")
-def live_plain() -> str:
+def live_plain() -> Response:
     """The public live page rendered by the server, for a browser without JavaScript (the live
-    page sends such a browser here): it reloads itself every few seconds."""
+    page sends such a browser here). It reloads itself every few seconds (the Refresh header),
+    unless the reader turns that off (?refresh=off): a page must not move on under a reader
+    who needs more time (WCAG 2.2.1), so the page offers both."""
+    asked = request.args.get("refresh", "on")
+    if asked not in ("on", "off"):
+        abort(400, description="refresh must be on or off")
+    refreshing = asked == "on"
     shown: dict[str, Any] = queries.live_page(reader(), floor_rules())
     for vote in shown["votes"]:
         vote["groups"] = by_faction(vote.get("roll_call") or [])
     sitting: Any = shown["sitting"]
-    return render_template(
-        "live_plain.html",
-        mode="plain",
-        state=shown,
-        heading=None if sitting is None else heading(sitting["title"], sitting["date"]),
-        refresh=PLAIN_REFRESH_SECONDS,
-        shown_at=format_time(datetime.now(UTC), "HH:mm:ss"),
+    page = make_response(
+        render_template(
+            "live_plain.html",
+            mode="plain",
+            state=shown,
+            refreshing=refreshing,
+            period=PLAIN_REFRESH_SECONDS,
+            heading=None if sitting is None else heading(sitting["title"], sitting["date"]),
+            shown_at=format_time(datetime.now(UTC), "HH:mm:ss"),
+        )
     )
+    if refreshing:
+        page.headers["Refresh"] = str(PLAIN_REFRESH_SECONDS)
+    return page
 
 
 def heading(title: str, iso_date: str) -> str:
