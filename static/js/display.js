@@ -113,7 +113,8 @@ function renderVote() {
   section.classList.toggle("announced", Boolean(vote.announced_at));
   bind(root, "vote-kind", voteHead(vote));
   // The vote's title only where it says more than the item's title above it.
-  bind(root, "vote-title", vote.title === (state.current_item?.title ?? vote.title) ? "" : vote.title);
+  const item = state.current_item ?? state.vote_item;
+  bind(root, "vote-title", vote.title === (item?.title ?? vote.title) ? "" : vote.title);
   const progress = root.querySelector('[data-bind="vote-progress"]');
   const result = root.querySelector('[data-bind="result"]');
   if (vote.state === "open") {
@@ -210,10 +211,11 @@ function render() {
   bind(root, "council", state.council.name);
   const sitting = state.sitting;
   bind(root, "sitting", sitting ? sittingHeading(sitting) : t("no_sitting"));
-  // The item under consideration; once its vote has decided it, the item of that vote.
-  const item = state.current_item;
-  bind(root, "item-number", item ? `${t("item")} ${item.position}${item.draft_number ? ` · № ${item.draft_number}` : ""}` : "");
+  // The item under consideration; once its vote has decided it, the item of that vote (its
+  // number and draft number stay beside the result).
   const vote = currentVote();
+  const item = state.current_item ?? (vote && state.vote_item?.id === vote.item_id ? state.vote_item : null);
+  bind(root, "item-number", item ? `${t("item")} ${item.position}${item.draft_number ? ` · № ${item.draft_number}` : ""}` : "");
   bind(root, "item-title", item ? item.title : vote ? vote.title : (sitting ? t("no_item") : ""));
   bind(root, "registered", sitting ? String(sitting.registered) : "—");
   bind(root, "total", sitting ? String(sitting.total_composition) : "—");

@@ -52,6 +52,9 @@ def test_the_hall_display_drops_the_last_result_when_the_next_item_comes_up(
     display = sitting.page(browser, "/display", 1920, 1080)
     held_vote(sitting, 0)
     expect(display.locator('[data-bind="verdict"]')).to_have_text("Прийнято")
+    # Decided, the item is no longer under consideration: its number and draft stay shown.
+    expect(display.locator('[data-bind="item-number"]')).to_have_text("Питання 1 · № 751/1")
+    expect(display.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
     expect(display.locator(".board")).to_have_attribute("data-sheet", "roll-call")
     sitting.put_up(1)  # the next item, not yet voted
     expect(display.locator('[data-bind="item-title"]')).to_have_text("Про вибори секретаря ради")

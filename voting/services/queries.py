@@ -508,6 +508,10 @@ def live_states(
             # A re-vote of a decided item: the hall considers that item again while it runs.
             current = next((i for i in items if i.id == last_vote.item_id), None)
         facts = None if last_vote is None else _VoteFacts(uow, last_vote)
+        decided = next(
+            (i for i in items if last_vote is not None and i.id == last_vote.item_id), None
+        )
+        vote_item = None if decided is None or decided is current else _item_dict(decided)
         floor_staff = floor_view(uow, followed, rules, staff=True)  # read once for all
         floors = {True: floor_staff, False: public_floor(floor_staff)}
         for audience in wanted:
@@ -523,6 +527,9 @@ def live_states(
                 }
             )
             shown["current_item"] = None if current is None else _item_dict(current)
+            # The item the latest vote decided, once the hall no longer considers it: the
+            # screens show its number and draft number beside the result.
+            shown["vote_item"] = vote_item
             shown["floor"] = floors[staff]
             if staff:
                 shown["agenda"] = [_item_dict(i) for i in items]
