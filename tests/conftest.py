@@ -54,3 +54,15 @@ def runtime(db_url: str, clock: Clock) -> Iterator[Runtime]:
 @pytest.fixture
 def hall(runtime: Runtime, clock: Clock) -> Hall:
     return build_hall(runtime, clock)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The gallery of the run's screenshots (tests/e2e/gallery.py): written once, by the process
+    that ran the tests or, with pytest-xdist, led the workers."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from e2e.chromium import ARTIFACTS
+    from e2e.gallery import write_index
+
+    if ARTIFACTS.is_dir():
+        write_index(ARTIFACTS)

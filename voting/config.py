@@ -198,6 +198,18 @@ class ConsolePortConfig:
         return {self.first_address + i: self.first_seat + i for i in range(self.count)}
 
 
+@dataclass(frozen=True)
+class HallPlanConfig:
+    """The seats as they stand in the hall, for the seat map on the hall display: the rows,
+    front first, each a tuple of blocks (the aisles between them), each the seat numbers in it
+    from left to right. No rows: the seats in number order."""
+
+    rows: tuple[tuple[tuple[int, ...], ...], ...] = ()
+
+    def as_lists(self) -> list[list[list[int]]]:
+        return [[list(block) for block in row] for row in self.rows]
+
+
 def read_secret(path: Path) -> str | None:
     """A secret kept in a file (the console gateway's, the journal's key), or None when the
     file is missing or empty."""
@@ -234,6 +246,7 @@ class Config:
     journal: JournalConfig = field(default_factory=JournalConfig)
     sign_in: SignInConfig = field(default_factory=SignInConfig)
     console_ports: tuple[ConsolePortConfig, ...] = ()
+    hall_plan: HallPlanConfig = field(default_factory=HallPlanConfig)
 
     def database_url_resolved(self) -> str:
         """The database URL to connect to; see resolve_database_url."""
@@ -274,6 +287,9 @@ SECTIONS: dict[str, type] = {
 }
 SPEECH_TYPES = "speech_types"
 CONSOLE_PORTS = "console_ports"
+HALL_PLAN = "hall_plan"
+#: A seat number in a hall plan's row ("12"), or a range of them, left to right ("1-8", "8-1").
+_SEATS = re.compile(r"^\s*(\d{1,4})\s*(?:-\s*(\d{1,4})\s*)?$")
 _TYPE_NAMES = {bool: "a boolean (true/false)", int: "an integer", str: "a string"}
 
 
@@ -357,8 +373,8 @@ def _build(data: Mapping[str, Any]) -> Config:
     """Turn merged raw data into a Config, checking names and types, then values."""
     sections: dict[str, Any] = {}
     for section in data:
-        if section not in SECTIONS and section not in (SPEECH_TYPES, CONSOLE_PORTS):
-            known = ", ".join([*SECTIONS, SPEECH_TYPES, CONSOLE_PORTS])
+        if section not in SECTIONS and section not in (SPEECH_TYPES, CONSOLE_PORTS, HALL_PLAN):
+            known = ", ".join([*SECTIONS, SPEECH_TYPES, CONSOLE_PORTS, HALL_PLAN])
             raise ConfigError(f"{section}: unknown section (known: {known})")
     for section, cls in SECTIONS.items():
         table = data.get(section, {})
@@ -372,6 +388,7 @@ def _build(data: Mapping[str, Any]) -> Config:
         sections[section] = cls(**table)
     sections[SPEECH_TYPES] = _speech_types(data.get(SPEECH_TYPES, {}))
     sections[CONSOLE_PORTS] = _console_ports(data.get(CONSOLE_PORTS, []))
+    sections[HALL_PLAN] = _hall_plan(data.get(HALL_PLAN, {}))
     config = Config(**sections)
     _validate(config)
     return config
@@ -414,6 +431,43 @@ def _speech_types(data: object) -> dict[str, SpeechTypeConfig]:
             if not ok:
                 raise ConfigError(f"{where}.{key}: {problem}, got {value!r}")
     return types
+
+
+def _hall_plan(data: object) -> HallPlanConfig:
+    """[hall_plan] rows = ["1-8 | 9-16", ...]: each row's blocks between "|", each block seat
+    numbers "first-last" or one seat; no seat twice."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{HALL_PLAN}: must be a table, got {type(data).__name__}")
+    for key in data:
+        if key != "rows":
+            raise ConfigError(f"{HALL_PLAN}.{key}: unknown key (known: rows)")
+    given = data.get("rows", [])
+    if not isinstance(given, list) or not all(isinstance(row, str) for row in given):
+        raise ConfigError(f'{HALL_PLAN}.rows: must be an array of strings such as "1-8 | 9-16"')
+    rows: list[tuple[tuple[int, ...], ...]] = []
+    placed: dict[int, int] = {}
+    for number, row in enumerate(given, start=1):
+        where = f"{HALL_PLAN}.rows[{number - 1}]"
+        blocks: list[tuple[int, ...]] = []
+        for part in row.split("|"):
+            match = _SEATS.match(part)
+            if match is None:
+                raise ConfigError(
+                    f'{where}: "{part.strip()}" is neither a seat number nor a range first-last'
+                )
+            first = int(match.group(1))
+            last = int(match.group(2) or first)
+            step = 1 if last >= first else -1
+            block = tuple(range(first, last + step, step))
+            for seat in block:
+                if not 1 <= seat <= 9999:
+                    raise ConfigError(f"{where}: seat {seat} is not 1-9999")
+                if seat in placed:
+                    raise ConfigError(f"{where}: seat {seat} is also in row {placed[seat]}")
+                placed[seat] = number
+            blocks.append(block)
+        rows.append(tuple(blocks))
+    return HallPlanConfig(tuple(rows))
 
 
 def _console_ports(data: object) -> tuple[ConsolePortConfig, ...]:

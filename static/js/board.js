@@ -34,6 +34,7 @@ function seatTile(d, { registered, choice }) {
     el("span", { class: "seat-mark", "aria-hidden": "true", text: SYMBOLS[state] }),
     el("span", { class: "seat-name", text: surname(name) }));
   tile.dataset.full = name;
+  tile.dataset.seat = String(d.seat_number ?? "");
   return tile;
 }
 
@@ -75,6 +76,8 @@ export class Board {
     this.current = 0;
     this.story = null;
     this.timer = setInterval(() => this.turn(), PAGE_MS);
+    // The hall's rows from config.toml ([hall_plan]); none: the seats in number order.
+    this.hallRows = JSON.parse(box.dataset.plan || "[]");
   }
 
   /** The sheets for what the hall should see now, laid out again; the page shown is kept unless
@@ -198,8 +201,21 @@ export class Board {
     const tiles = s.entries;
     const full = this.names(tiles, "full");
     this.names(tiles, "surname");
-    const { probe, gap, w, h } = this.measure(s.kind, tiles);
+    let { probe, gap, w, h } = this.measure(s.kind, tiles);
     probe.remove();
+    // The hall's shape first: when its longest row does not fit a line of named tiles, the
+    // tiles show the seat and the mark alone (the name stays in the tile's label), if then it
+    // fits; else the rows go on to the next line.
+    const longest = Math.max(0, ...this.hallRows.map((row) => row.reduce((n, b) => n + b.length, row.length - 1)));
+    const fits = (width0) => Math.floor((width + gap) / (width0 + gap)) >= longest;
+    tiles.forEach((tile) => tile.classList.remove("numbers-only"));
+    if (longest && !fits(w)) {
+      tiles.forEach((tile) => tile.classList.add("numbers-only"));
+      const compact = this.measure(s.kind, tiles);
+      compact.probe.remove();
+      if (fits(compact.w)) ({ w, h } = compact);
+      else tiles.forEach((tile) => tile.classList.remove("numbers-only"));
+    }
     const cols = Math.max(1, Math.floor((width + gap) / (w + gap)));
     const rows = Math.max(1, Math.floor((height + gap) / (h + gap)));
     const cell = Math.max(w, Math.floor((width - gap * (cols - 1)) / cols));
@@ -207,10 +223,57 @@ export class Board {
       if (full[i] <= cell) tile.querySelector(".seat-name").textContent = tile.dataset.full;
     });
     const pages = [];
-    for (let start = 0; start < tiles.length; start += cols * rows) {
-      pages.push(this.grid(s.kind, tiles.slice(start, start + cols * rows), cols, cell, h));
+    if (!this.hallRows.length) {
+      for (let start = 0; start < tiles.length; start += cols * rows) {
+        pages.push(this.grid(s.kind, tiles.slice(start, start + cols * rows), cols, cell, h));
+      }
+      return pages;
+    }
+    const lines = this.hallLines(tiles, cols);
+    for (let start = 0; start < lines.length; start += rows) {
+      pages.push(this.grid(s.kind, lines.slice(start, start + rows).flat(), cols, cell, h));
     }
     return pages;
+  }
+
+  /** The seat map as the hall stands (config.toml [hall_plan]): the mayor's place in front,
+   * then each row of the hall on lines of its own (a row longer than a line goes on to the
+   * next), an aisle between its blocks, a blank where a seat has nobody; seats the plan does
+   * not name come last. Each line is `cols` cells. */
+  hallLines(tiles, cols) {
+    const bySeat = new Map(tiles.map((tile) => [tile.dataset.seat, tile]));
+    const blank = (kind) => el("div", { class: `seat-${kind}`, "aria-hidden": "true" });
+    const lines = [];
+    let line = [];
+    const end = () => {
+      if (!line.length) return;
+      while (line.length < cols) line.push(blank("blank"));
+      lines.push(line);
+      line = [];
+    };
+    const put = (cell) => {
+      if (line.length === cols) end();
+      line.push(cell);
+    };
+    const head = tiles.filter((tile) => tile.classList.contains("head"));
+    head.forEach(put);
+    end();
+    for (const row of this.hallRows) {
+      row.forEach((block, b) => {
+        if (b > 0 && line.length > 0 && line.length < cols) put(blank("aisle"));
+        for (const seat of block) {
+          const tile = bySeat.get(String(seat));
+          bySeat.delete(String(seat));
+          put(tile ?? blank("empty"));
+        }
+      });
+      end();
+    }
+    for (const tile of tiles) { // not in the plan: after it, so no one is left out
+      if (!tile.classList.contains("head") && bySeat.has(tile.dataset.seat)) put(tile);
+    }
+    end();
+    return lines;
   }
 
   /** The roll-call: each faction under its heading (repeated on the next page when it goes on),

@@ -40,14 +40,26 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(db_url: str, tmp_path: Path) -> Iterator[LiveServer]:
+def live_overrides() -> dict[str, Any]:
+    """config.toml settings of the live server beyond the test's own (a test parametrizes it)."""
+    return {}
+
+
+@pytest.fixture
+def live_server(
+    db_url: str, tmp_path: Path, live_overrides: dict[str, Any]
+) -> Iterator[LiveServer]:
     """The application served over loopback on a free port, stopped afterwards; its instance
     folder (the record's files) is the test's own, not the checkout's."""
     runtime = build_runtime(database_config(db_url))
     upgrade(runtime.engine)
     app = create_app(
         runtime=runtime,
-        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
+        overrides={
+            **live_overrides,
+            "database": {"url": db_url},
+            "server": {"instance_path": str(tmp_path)},
+        },
     )
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)

@@ -395,3 +395,54 @@ def test_the_hall_display_is_readable_in_every_state_at_every_size(
     for page, _ in screens:
         expect(page.locator('[data-bind="speaker-name"]')).to_be_visible()
     check("speaker")
+
+
+# A hall of 55 seats (54 deputies and the mayor) as it stands: two blocks a row, rows of
+# different lengths, the last row naming seats that nobody has (56, 57), and seat 54 left out.
+HALL_ROWS = ["1-6 | 7-12", "13-19 | 20-26", "27-33 | 34-40", "41-47 | 48-53", "56-57"]
+
+
+@pytest.mark.parametrize("live_overrides", [{"hall_plan": {"rows": HALL_ROWS}}])
+def test_the_seat_map_follows_the_halls_rows_from_the_configuration(
+    browser: Browser, live_server: Any, pages: list[Page]
+) -> None:
+    hall = build_hall(live_server, 55)
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    page.goto(hall.base + "/display")
+    pages.append(page)
+    expect(page.locator(".board .seat")).to_have_count(55)
+    # Each cell of the map by its line: a seat number, "|" for an aisle, "." for a blank.
+    lines = page.evaluate(
+        """() => { const out = [];
+          for (const page of document.querySelectorAll('.board-page.page-plan')) {
+            const cols = page.style.gridTemplateColumns.match(/repeat.(\\d+)/)[1];
+            const cells = [...page.children].map(c => c.classList.contains('seat-aisle') ? '|'
+              : c.classList.contains('seat') ? (c.dataset.seat || 'head') : '.');
+            for (let i = 0; i < cells.length; i += +cols) out.push(cells.slice(i, i + +cols));
+          }
+          return out; }"""
+    )
+    seats = [[c for c in line if c != "."] for line in lines]
+    assert seats[0] == ["head"]  # the mayor's place in front
+    # Row by row, left to right, an aisle between blocks (a row longer than a line of tiles
+    # readable at 24 px goes on to the next line)...
+    rows = [
+        [*map(str, range(1, 7)), "|", *map(str, range(7, 13))],
+        [*map(str, range(13, 20)), "|", *map(str, range(20, 27))],
+        [*map(str, range(27, 34)), "|", *map(str, range(34, 41))],
+        [*map(str, range(41, 48)), "|", *map(str, range(48, 54))],
+    ]
+    assert [c for line in seats[1:] for c in line] == [*(c for row in rows for c in row), "54"]
+    # ... each row on a line of its own: the tiles show the seat and its mark alone so that the
+    # longest row fits (each tile's label still names the deputy).
+    assert seats[1:5] == rows, seats[1:5]
+    expect(page.locator(".board .seat.numbers-only")).to_have_count(55)
+    label = page.locator('.board .seat[data-seat="8"]').get_attribute("aria-label")
+    assert label == "Місце 8, Кравченко-Присяжнюк Олена Василівна: Відсутній", label
+    # seats 56 and 57 blank (nobody sits there), and seat 54, left out of the plan, after it.
+    assert [] in seats[1:-1] and seats[-1] == ["54"]
+    inspect(page, "configured rows", 55)
+    shot(page, "hall-55-configured-rows-1920x1080")

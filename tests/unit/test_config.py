@@ -97,6 +97,22 @@ def test_console_ports_map_addresses_to_seats_and_refuse_overlaps(tmp_path):
             load_config(write(tmp_path, "[[console_ports]]\n" + bad))
 
 
+def test_the_hall_plan_lists_rows_of_blocks_and_refuses_what_is_not_a_seat(tmp_path):
+    config = load_config(write(tmp_path, '[hall_plan]\nrows = ["1-3 | 4", "8-6 | 9 - 10"]\n'))
+    assert config.hall_plan.rows == (((1, 2, 3), (4,)), ((8, 7, 6), (9, 10)))
+    assert config.hall_plan.as_lists() == [[[1, 2, 3], [4]], [[8, 7, 6], [9, 10]]]
+    for bad, message in (
+        ('rows = ["1-3", "3-5"]', "rows\\[1\\]: seat 3 is also in row 1"),
+        ('rows = ["1-x"]', 'rows\\[0\\]: "1-x" is neither a seat number nor a range'),
+        ('rows = ["1 |"]', 'rows\\[0\\]: "" is neither a seat number'),
+        ('rows = ["0-2"]', "seat 0 is not 1-9999"),
+        ("rows = [[1, 2]]", "must be an array of strings"),
+        ('seats = ["1"]', "hall_plan.seats: unknown key"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, "[hall_plan]\n" + bad + "\n"))
+
+
 def test_a_councils_speech_types_and_floor_rules(tmp_path):
     config = load_config(
         write(

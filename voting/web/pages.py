@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from voting.domain.names import uk_sort_key
 from voting.services import queries
 
-from .api import floor_rules, reader
+from .api import config, floor_rules, reader
 from .i18n import STRINGS
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -45,7 +45,8 @@ def terminal() -> str:
 
 @bp.get("/display")
 def display() -> str:
-    return render_template("display.html", mode="hall")
+    """The hall display; its seat map follows the hall's rows (config.toml [hall_plan])."""
+    return render_template("display.html", mode="hall", hall_plan=config().hall_plan.as_lists())
 
 
 @bp.get("/display/overlay")
