@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from voting.adapters.schema import current_revision, head_revision, upgrade
 from voting.bootstrap import Runtime, build_runtime
 from voting.config import (
+    MAX_CONSOLES_PER_PORT,
     Config,
     ConfigError,
     ConsolePortConfig,
@@ -488,6 +489,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     instance = Path(config.server.instance_path).expanduser().absolute()
     url = args.database_url or f"sqlite:///{(instance / DEMO_DATABASE).as_posix()}"
+    if args.seats is not None and not demo.MIN_SEATS <= args.seats <= demo.MAX_SEATS:
+        raise UserError(  # before anything is touched
+            f"--seats: a demo hall has {demo.MIN_SEATS}-{demo.MAX_SEATS} seats (the mayor's one "
+            f"of them), got {args.seats}"
+        )
     if args.fresh:
         _delete_demo_database(url)
     config = dataclasses.replace(config, database=DatabaseConfig(url=url))
@@ -502,13 +508,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ensure_journal_key(config, rt)
         if _has_council(rt):
             info = demo.load_demo(rt)
+            if args.seats is not None and args.seats != info.participants:
+                raise UserError(
+                    f"the demo built earlier in {shown_url(url)} has {info.participants} seats, "
+                    f"not {args.seats}: add --fresh to build one of {args.seats}"
+                )
             print(
                 f"Reusing the demo built earlier in {shown_url(url)} "
                 "(--fresh starts over); new tokens follow."
             )
         else:
             print(f"Building the demo in {shown_url(url)} ...", flush=True)
-            info = demo.build_demo(rt, datetime.now(ZoneInfo(config.server.timezone)).date())
+            info = demo.build_demo(
+                rt,
+                datetime.now(ZoneInfo(config.server.timezone)).date(),
+                demo.DEMO_SEATS if args.seats is None else args.seats,
+            )
         demo.ensure_demo_logins(rt)
         tokens = demo.issue_demo_tokens(rt, info)
         tokens_path = instance / DEMO_TOKENS
@@ -520,8 +535,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
             from voting.console_demo import ConsoleDemo
 
             ensure_gateway_secret(config)
+            # One simulated bus: the first seats' consoles (a segment holds 96 at most); the
+            # other seats of a larger hall vote at terminals.
             seats = {d.seat_number: (d.full_name, d.card_uid) for d in info.deputies}
-            hall = ConsoleDemo(instance, args.config, {s: c for s, c in seats.items() if s})
+            on_bus = {s: c for s, c in seats.items() if s and s <= MAX_CONSOLES_PER_PORT}
+            hall = ConsoleDemo(instance, args.config, on_bus)
             hall.start_simulator()
 
         def present(base_url: str) -> None:
@@ -1069,6 +1087,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_cmd.add_argument(
         "--no-consoles", action="store_true", help="without the simulated seat consoles"
+    )
+    demo_cmd.add_argument(
+        "--seats",
+        type=int,
+        metavar="N",
+        help=f"a hall of N seats, the mayor's one of them ({demo.MIN_SEATS}-{demo.MAX_SEATS}; "
+        f"default {demo.DEMO_SEATS}); consoles for the first {MAX_CONSOLES_PER_PORT}",
     )
     demo_cmd.add_argument(
         "--database-url",

@@ -445,9 +445,9 @@ def _hall_plan(data: object) -> HallPlanConfig:
     if not isinstance(given, list) or not all(isinstance(row, str) for row in given):
         raise ConfigError(f'{HALL_PLAN}.rows: must be an array of strings such as "1-8 | 9-16"')
     rows: list[tuple[tuple[int, ...], ...]] = []
-    placed: dict[int, int] = {}
-    for number, row in enumerate(given, start=1):
-        where = f"{HALL_PLAN}.rows[{number - 1}]"
+    placed: dict[int, str] = {}
+    for number, row in enumerate(given):
+        where = f"{HALL_PLAN}.rows[{number}]"
         blocks: list[tuple[int, ...]] = []
         for part in row.split("|"):
             match = _SEATS.match(part)
@@ -463,8 +463,8 @@ def _hall_plan(data: object) -> HallPlanConfig:
                 if not 1 <= seat <= 9999:
                     raise ConfigError(f"{where}: seat {seat} is not 1-9999")
                 if seat in placed:
-                    raise ConfigError(f"{where}: seat {seat} is also in row {placed[seat]}")
-                placed[seat] = number
+                    raise ConfigError(f"{where}: seat {seat} is also in {placed[seat]}")
+                placed[seat] = where
             blocks.append(block)
         rows.append(tuple(blocks))
     return HallPlanConfig(tuple(rows))

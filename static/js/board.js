@@ -241,6 +241,7 @@ export class Board {
    * next), an aisle between its blocks, a blank where a seat has nobody; seats the plan does
    * not name come last. Each line is `cols` cells. */
   hallLines(tiles, cols) {
+    const listed = new Set(this.hallRows.flat(2).map(String));
     const bySeat = new Map(tiles.map((tile) => [tile.dataset.seat, tile]));
     const blank = (kind) => el("div", { class: `seat-${kind}`, "aria-hidden": "true" });
     const lines = [];
@@ -255,7 +256,8 @@ export class Board {
       if (line.length === cols) end();
       line.push(cell);
     };
-    const head = tiles.filter((tile) => tile.classList.contains("head"));
+    // The mayor in front, unless the plan gives the mayor's own seat.
+    const head = tiles.filter((tile) => tile.classList.contains("head") && !listed.has(tile.dataset.seat));
     head.forEach(put);
     end();
     for (const row of this.hallRows) {
@@ -270,7 +272,7 @@ export class Board {
       end();
     }
     for (const tile of tiles) { // not in the plan: after it, so no one is left out
-      if (!tile.classList.contains("head") && bySeat.has(tile.dataset.seat)) put(tile);
+      if (!head.includes(tile) && bySeat.get(tile.dataset.seat) === tile) put(tile);
     }
     end();
     return lines;

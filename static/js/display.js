@@ -56,7 +56,13 @@ function factionGroups(people, outcomeOf) {
 let earlierFor = null;
 async function renderEarlier() {
   const box = root.querySelector('[data-bind="earlier"]');
-  if (!box || !state?.sitting) return;
+  if (!box) return;
+  if (!state?.sitting) {
+    box.hidden = true;
+    box.replaceChildren();
+    earlierFor = null;
+    return;
+  }
   const v = state.vote;
   const key = JSON.stringify([state.sitting.id, v?.vote_id, v?.state, v?.announced_at]);
   if (key === earlierFor) return;
@@ -69,7 +75,7 @@ async function renderEarlier() {
     done.map((x) => el("li", { "data-vote": x.vote_id },
       el("p", { class: "vote-line" }, el("strong", { text: x.title }), ` \u2014 ${voteHead(x)}`),
       el("p", {}, ...resultText(x)),
-      x.kind === "roll_call" && x.state === "closed" ? foldOut(x) : null))));
+      x.kind === "roll_call" && x.result ? foldOut(x) : null)))); // counted (annulled too)
 }
 
 function resultText(x) {
@@ -87,8 +93,13 @@ function foldOut(x) {
   details.addEventListener("toggle", async () => {
     if (!details.open || details.dataset.loaded) return;
     details.dataset.loaded = "1";
-    const { roll_call: lines } = await api(`/votes/${x.vote_id}`);
-    details.append(...factionGroups(lines, (line) => line.outcome));
+    try {
+      const { roll_call: lines } = await api(`/votes/${x.vote_id}`);
+      details.append(...factionGroups(lines ?? [], (line) => line.outcome));
+    } catch {
+      delete details.dataset.loaded; // asked again when opened again
+      details.open = false;
+    }
   });
   return details;
 }

@@ -399,6 +399,15 @@ def test_the_hall_display_is_readable_in_every_state_at_every_size(
 
 # A hall of 55 seats (54 deputies and the mayor) as it stands: two blocks a row, rows of
 # different lengths, the last row naming seats that nobody has (56, 57), and seat 54 left out.
+# Each cell of the seat map's pages by line: a seat number, "|" an aisle, "." a blank.
+PLAN_LINES = """() => { const out = [];
+  for (const page of document.querySelectorAll('.board-page.page-plan')) {
+    const cols = page.style.gridTemplateColumns.match(/repeat.(\\d+)/)[1];
+    const cells = [...page.children].map(c => c.classList.contains('seat-aisle') ? '|'
+      : c.classList.contains('seat') ? (c.dataset.seat || 'head') : '.');
+    for (let i = 0; i < cells.length; i += +cols) out.push(cells.slice(i, i + +cols));
+  }
+  return out; }"""
 HALL_ROWS = ["1-6 | 7-12", "13-19 | 20-26", "27-33 | 34-40", "41-47 | 48-53", "56-57"]
 
 
@@ -414,17 +423,7 @@ def test_the_seat_map_follows_the_halls_rows_from_the_configuration(
     page.goto(hall.base + "/display")
     pages.append(page)
     expect(page.locator(".board .seat")).to_have_count(55)
-    # Each cell of the map by its line: a seat number, "|" for an aisle, "." for a blank.
-    lines = page.evaluate(
-        """() => { const out = [];
-          for (const page of document.querySelectorAll('.board-page.page-plan')) {
-            const cols = page.style.gridTemplateColumns.match(/repeat.(\\d+)/)[1];
-            const cells = [...page.children].map(c => c.classList.contains('seat-aisle') ? '|'
-              : c.classList.contains('seat') ? (c.dataset.seat || 'head') : '.');
-            for (let i = 0; i < cells.length; i += +cols) out.push(cells.slice(i, i + +cols));
-          }
-          return out; }"""
-    )
+    lines = page.evaluate(PLAN_LINES)
     seats = [[c for c in line if c != "."] for line in lines]
     assert seats[0] == ["head"]  # the mayor's place in front
     # Row by row, left to right, an aisle between blocks (a row longer than a line of tiles
@@ -446,3 +445,10 @@ def test_the_seat_map_follows_the_halls_rows_from_the_configuration(
     assert [] in seats[1:-1] and seats[-1] == ["54"]
     inspect(page, "configured rows", 55)
     shot(page, "hall-55-configured-rows-1920x1080")
+    # A mayor with a seat of the plan sits there, once, not in front.
+    hall.staff("patch", f"/deputies/{hall.head}", {"seat_number": 56})
+    page.reload()
+    expect(page.locator(".board .seat")).to_have_count(55)
+    expect(page.locator(".board .seat.head")).to_have_count(1)
+    again = [[c for c in line if c != "."] for line in page.evaluate(PLAN_LINES)]
+    assert again[0] == rows[0] and ["56"] in again, again  # row 1 first; the mayor at 56

@@ -213,13 +213,13 @@ def test_an_item_whose_vote_was_annulled_can_be_taken_up_again(
     display = sitting.page(browser, "/display", 1920, 1080)
     sitting.secretary.ok("post", f"/votes/{vote}/annul", {"reason": "Збій пульта"})
     items = control.locator(".agenda-item")
-    # The annulled item waits on the agenda; the hall stays on the item it is considering.
-    expect(items.nth(0)).to_contain_text("Не розглядалось")
+    # The annulled item is set aside; the hall stays on the item it is considering.
+    expect(items.nth(0)).to_contain_text("Перенесено")
     expect(items.nth(1)).to_contain_text("Розглядається")
     expect(display.locator('[data-bind="item-title"]')).to_have_text("Про вибори секретаря ради")
     items.nth(0).get_by_role("button", name="Розглянути").click()
     expect(display.locator('[data-bind="item-title"]')).to_have_text("Про бюджет міста на 2027 рік")
-    expect(items.nth(1)).to_contain_text("Не розглядалось")  # one item at a time
+    expect(items.nth(1)).to_contain_text("Перенесено")  # one item at a time
     expect(control.locator('[data-bind="current-item"]')).to_contain_text("Про бюджет міста")
     control.keyboard.press("v")  # and it is voted again
     expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")

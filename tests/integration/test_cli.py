@@ -25,7 +25,7 @@ from voting.config import database_config, load_config
 from voting.domain.actors import Actor
 from voting.domain.errors import PermissionDenied
 from voting.jobs import VoteTimer
-from voting.services import auth, casting, council, queries, registration, votes
+from voting.services import auth, casting, council, demo, queries, registration, votes
 from voting.services.commands import (
     AddDeputy,
     CastChoice,
@@ -325,6 +325,46 @@ def test_demo_again_reuses_it_with_new_tokens_and_fresh_starts_over(voting, inst
         assert queries.current_state(rt.uow())["sitting"]["registration_open"] is False
         with pytest.raises(PermissionDenied):  # the old database, and its tokens, are gone
             auth.actor_for_token(rt.uow(), old["secretary"])
+    finally:
+        rt.stop()
+
+
+@SQLITE_ONLY
+def test_demo_of_a_larger_hall_and_its_size_refused_when_wrong(voting, instance: Path) -> None:
+    result = voting("demo", "--no-serve", "--seats", "121")
+    assert result.code == 0, result.err
+    url = demo_url("sqlite", instance)
+    rt = build_runtime(database_config(url))
+    try:
+        people = queries.deputies(rt.uow())
+        deputies = [d for d in people if not d["is_head"]]
+        assert len(people) == 121 and sorted(d["seat_number"] for d in deputies) == list(
+            range(1, 121)
+        )
+        assert len({d["short_name"] for d in people}) == 121  # each a name of their own
+        factions = [d["faction"] for d in deputies]
+        assert set(factions) == {n for n, _ in demo.FACTIONS} and None not in factions
+        assert queries.council_info(rt.uow())["statutory_deputies"] == 120
+    finally:
+        rt.stop()
+    assert "120 deputies and the mayor" in result.out
+    # Asked again at another size, the demo built earlier is not mistaken for it.
+    other = voting("demo", "--no-serve", "--seats", "451")
+    assert other.code == 2 and "has 121 seats, not 451: add --fresh" in other.err
+    for wrong in ("9", "452", "many"):
+        refused = voting("demo", "--no-serve", "--fresh", "--seats", wrong)
+        assert refused.code == 2, wrong
+        assert "--seats" in refused.err, refused.err
+    rt = build_runtime(database_config(url))
+    try:
+        assert len(queries.deputies(rt.uow())) == 121  # a refused size deleted nothing
+    finally:
+        rt.stop()
+    largest = voting("demo", "--no-serve", "--fresh", "--seats", "451")
+    assert largest.code == 0, largest.err
+    rt = build_runtime(database_config(url))
+    try:
+        assert len(queries.deputies(rt.uow())) == 451
     finally:
         rt.stop()
 

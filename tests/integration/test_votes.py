@@ -409,27 +409,34 @@ def test_the_hall_considers_one_item_at_a_time_and_an_annulled_item_waits_to_be_
     hall.close(whole)
     consider(hall, second)  # the hall moves on
     assert [item_status(hall, i) for i in (first, second)] == ["adopted", "under_consideration"]
-    # The first item's vote is annulled: it waits on the agenda, the second stays the one now.
+    # The first item's vote is annulled: it is set aside (postponed, not "never considered"),
+    # the second stays the one now.
     votes.annul_vote(hall.rt.uow(), CHAIR, AnnulVote.parse({"reason": "Збій"}, vote_id=whole))
-    assert [item_status(hall, i) for i in (first, second)] == ["pending", "under_consideration"]
+    assert [item_status(hall, i) for i in (first, second)] == ["postponed", "under_consideration"]
     assert queries.current_state(hall.rt.reader())["current_item"]["id"] == second  # type: ignore[index]
-    # Taken up again: the second goes back on the agenda (undecided), the first is voted again.
+    # Taken up again: the second is set aside (undecided), the first is voted again.
     consider(hall, first)
-    assert [item_status(hall, i) for i in (first, second)] == ["under_consideration", "pending"]
+    assert [item_status(hall, i) for i in (first, second)] == ["under_consideration", "postponed"]
     again = hall.open_vote(item_id=first, rule="majority_of_voting")
-    # An item with a vote open is not set aside: the vote runs to its end.
-    consider(hall, third)
-    assert [item_status(hall, i) for i in (first, third)] == ["under_consideration"] * 2
+    # While that vote is open no other item is taken up: it runs to its end first.
+    with pytest.raises(InvalidTransition, match=f"vote {again} on agenda item {first} is open"):
+        consider(hall, third)
+    assert [item_status(hall, i) for i in (first, third)] == ["under_consideration", "pending"]
     hall.cast(again, hall.deputies[0], "for")
     hall.close(again)
     assert item_status(hall, first) == "adopted"
+    # A vote opened on an item not yet considered takes it up, and sets the one before aside.
+    consider(hall, second)
+    hall.close(hall.open_vote(item_id=third, rule="majority_of_voting"))
+    assert [item_status(hall, i) for i in (second, third)] == ["postponed", "not_adopted"]
     kinds = [
         (e["payload"].get("item_id"), e["payload"].get("after"), e["payload"].get("reason"))
         for e in journal.read_journal(hall.rt.reader())
         if e["kind"] == "item_status_changed"
     ]
-    assert (second, "pending", f"item {first} taken up") in kinds
-    assert (first, "pending", f"vote {whole} annulled") in kinds
+    assert (second, "postponed", f"item {first} taken up") in kinds
+    assert (second, "postponed", f"item {third} taken up") in kinds
+    assert (first, "postponed", f"vote {whole} annulled") in kinds
 
 
 def test_a_vote_as_a_whole_decides_its_item_until_annulled(hall: Hall) -> None:

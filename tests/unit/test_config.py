@@ -102,7 +102,7 @@ def test_the_hall_plan_lists_rows_of_blocks_and_refuses_what_is_not_a_seat(tmp_p
     assert config.hall_plan.rows == (((1, 2, 3), (4,)), ((8, 7, 6), (9, 10)))
     assert config.hall_plan.as_lists() == [[[1, 2, 3], [4]], [[8, 7, 6], [9, 10]]]
     for bad, message in (
-        ('rows = ["1-3", "3-5"]', "rows\\[1\\]: seat 3 is also in row 1"),
+        ('rows = ["1-3", "3-5"]', "rows\\[1\\]: seat 3 is also in hall_plan.rows\\[0\\]"),
         ('rows = ["1-x"]', 'rows\\[0\\]: "1-x" is neither a seat number nor a range'),
         ('rows = ["1 |"]', 'rows\\[0\\]: "" is neither a seat number'),
         ('rows = ["0-2"]', "seat 0 is not 1-9999"),

@@ -97,6 +97,57 @@ DEPUTY_NAMES = (
 )
 MAYOR_NAME = "Гребенюк Віктор Станіславович"
 
+#: The demo's size by default: its 42 named deputies and the mayor.
+DEMO_SEATS = len(DEPUTY_NAMES) + 1
+#: The sizes `voting demo --seats` builds (the largest: a hall of 450 deputies and the mayor).
+MIN_SEATS, MAX_SEATS = 10, 451
+# A larger hall's further deputies: invented names, one short name each ("Прізвище І. П.": the
+# given names and patronymics differ in their first letters).
+MORE_SURNAMES = (
+    "Левченко",
+    "Мороз",
+    "Гончаренко",
+    "Кузьменко",
+    "Савченко",
+    "Ус",
+    "Романенко",
+    "Олійник",
+    "Дорошенко",
+    "Вакуленко-Стецюра",
+    "Бабич",
+    "Заїка",
+    "Огороднійчук",
+    "Панченко",
+    "Голуб",
+    "Кравчук",
+    "Семенко",
+    "Литвиненко",
+    "Кириленко-Остапенко",
+    "Марченко",
+)
+MORE_GIVEN = ("Олег", "Анна", "Богдан", "Галина", "Дмитро", "Євгенія", "Жанна", "Зіновій", "Іван")
+MORE_PATRONYMICS = ("Андрійович", "Богданівна", "Вікторович", "Григорівна", "Денисович")
+
+
+def deputy_names(count: int) -> tuple[str, ...]:
+    """`count` deputies' full names: the demo's 42, then invented ones (at most 942)."""
+    more = [
+        f"{surname} {given} {patronymic}"
+        for patronymic in MORE_PATRONYMICS
+        for given in MORE_GIVEN
+        for surname in MORE_SURNAMES
+    ]
+    return (DEPUTY_NAMES + tuple(more))[:count]
+
+
+def factions_for(count: int) -> list[str]:
+    """Each of `count` seats' faction, in seat order: the demo's factions in their proportions."""
+    total = sum(n for _, n in FACTIONS)
+    sizes = [n * count // total for _, n in FACTIONS]
+    sizes[0] += count - sum(sizes)  # the largest takes what rounding left
+    return [name for (name, _), size in zip(FACTIONS, sizes, strict=True) for _ in range(size)]
+
+
 CONVOCATION = (8, "VIII скликання", "2020-12-01")
 SESSION_NUMBER = 17
 
@@ -225,8 +276,15 @@ def demo_pin(seat: int | None) -> str:
     return f"{seat or 0:04d}"
 
 
-def build_demo(runtime: Units, today: date) -> DemoInfo:
-    """Create the demo council in an empty database, with an open plenary sitting on `today`."""
+def build_demo(runtime: Units, today: date, seats: int = DEMO_SEATS) -> DemoInfo:
+    """Create the demo council in an empty database, with an open plenary sitting on `today`:
+    `seats` seats, the mayor's one of them (MIN_SEATS-MAX_SEATS; 43 by default)."""
+    if not MIN_SEATS <= seats <= MAX_SEATS:
+        raise InvalidInput(
+            f"a demo hall has {MIN_SEATS}-{MAX_SEATS} seats (the mayor's one of them), got {seats}",
+            field="seats",
+        )
+    names = deputy_names(seats - 1)
     council.create_council(
         runtime.uow(),
         SYSTEM,
@@ -234,15 +292,15 @@ def build_demo(runtime: Units, today: date) -> DemoInfo:
             "name": DEMO_COUNCIL_NAME,
             "edrpou": "00000000",
             "katottg": "UA00000000000000000",
-            "statutory_deputies": len(DEPUTY_NAMES),
+            "statutory_deputies": len(names),
             "head_votes": True,
             "place": DEMO_PLACE,
         },
     )
-    seats = [name for name, count in FACTIONS for _ in range(count)]
-    assert len(seats) == len(DEPUTY_NAMES)
     seated = []
-    for seat, (full_name, faction) in enumerate(zip(DEPUTY_NAMES, seats, strict=True), start=1):
+    for seat, (full_name, faction) in enumerate(
+        zip(names, factions_for(len(names)), strict=True), start=1
+    ):
         seated.append(
             council.add_deputy(
                 runtime.uow(),

@@ -8,7 +8,7 @@ from voting.adapters import orm
 from voting.domain import sittings as rules
 from voting.domain.actors import PROCEDURE, Actor
 from voting.domain.agenda import ItemStatus, reordered, set_by_hand
-from voting.domain.errors import InvalidInput, NotFound
+from voting.domain.errors import InvalidInput, InvalidTransition, NotFound
 from voting.domain.presence import BodyKind
 from voting.domain.sittings import SittingState
 from voting.domain.votes import VoteState
@@ -368,14 +368,17 @@ def set_item_status(uow: UnitOfWork, actor: Actor, command: SetItemStatus) -> No
 
 
 def set_aside_others(uow: UnitOfWork, actor: Actor, item: orm.AgendaItem) -> None:
-    """The hall considers one item at a time: taking `item` up puts any other item still under
-    consideration (undecided) back on the agenda as not yet considered, unless a vote on it is
-    open (a vote runs to its end). The journal keeps that it was considered."""
-    others = uow.session.scalars(
-        select(orm.AgendaItem).where(
-            orm.AgendaItem.sitting_id == item.sitting_id,
-            orm.AgendaItem.id != item.id,
-            orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+    """The hall considers one item at a time: taking `item` up sets any other item still under
+    consideration (undecided) aside as postponed ("Перенесено": not decided at this point; the
+    secretary takes it up again with one press). Refused while a vote on another item is open:
+    a vote runs to its end first."""
+    others = list(
+        uow.session.scalars(
+            select(orm.AgendaItem).where(
+                orm.AgendaItem.sitting_id == item.sitting_id,
+                orm.AgendaItem.id != item.id,
+                orm.AgendaItem.status == ItemStatus.UNDER_CONSIDERATION,
+            )
         )
     )
     for other in others:
@@ -384,10 +387,15 @@ def set_aside_others(uow: UnitOfWork, actor: Actor, item: orm.AgendaItem) -> Non
                 orm.Vote.item_id == other.id, orm.Vote.state == VoteState.OPEN
             )
         )
-        if voting is None:
-            change_item_status(
-                uow, actor, other, ItemStatus.PENDING, reason=f"item {item.id} taken up"
+        if voting is not None:
+            raise InvalidTransition(
+                f"vote {voting} on agenda item {other.id} is open; close or annul it before "
+                f"taking up item {item.id}"
             )
+    for other in others:
+        change_item_status(
+            uow, actor, other, ItemStatus.POSTPONED, reason=f"item {item.id} taken up"
+        )
 
 
 def _ensure_sitting_not_closed(uow: UnitOfWork, item: orm.AgendaItem) -> None:

@@ -47,6 +47,7 @@ from .sittings import (
     get_item,
     open_sitting_row,
     open_vote_id,
+    set_aside_others,
 )
 from .uow import UnitOfWork
 
@@ -171,6 +172,7 @@ def _new_vote(
     if not state.quorum:
         uow.journal(actor, "quorum_overridden", {"vote_id": vote.id, **state.to_dict()})
     if item is not None and item.status == ItemStatus.PENDING:
+        set_aside_others(uow, actor, item)  # the hall considers one item at a time
         change_item_status(uow, actor, item, ItemStatus.UNDER_CONSIDERATION)
     if not manual:  # a counting commission's result was never open electronically
         uow.journal(actor, "vote_opened", {**vote_public(vote), **state.to_dict()})
@@ -506,8 +508,8 @@ def _time_limit_of(vote: orm.Vote) -> int:
 
 def _item_status_from_votes(uow: UnitOfWork, item: orm.AgendaItem) -> ItemStatus:
     """The item is decided by its latest counted (not annulled) vote "в цілому". Undecided, it is
-    under consideration again, unless the hall has meanwhile taken up another item: then it
-    waits on the agenda (not yet considered) to be taken up again."""
+    under consideration again, unless the hall has meanwhile taken up another item: then it is
+    set aside as postponed, to be taken up again."""
     deciding = uow.session.scalars(
         select(orm.Vote.result)
         .where(
@@ -527,7 +529,7 @@ def _item_status_from_votes(uow: UnitOfWork, item: orm.AgendaItem) -> ItemStatus
             )
         )
         if another is not None:
-            return ItemStatus.PENDING
+            return ItemStatus.POSTPONED
     return status
 
 
