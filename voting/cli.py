@@ -634,8 +634,10 @@ def _print_demo(
     auth_secretary = '-H "Authorization: Bearer $SECRETARY"'
     as_json = '-H "Content-Type: application/json"'
     as_first = f'-H "Authorization: Bearer {tokens.deputies[first.id]}"'
+    quorum = len(info.deputies) // 2 + 1  # more than half of the council's deputies
+    enough = min(len(info.deputies), quorum + 3)
     register_all = (
-        "for t in $(jq -r '.deputies[1:25][].token' \"$TOKENS\"); do curl -s -o /dev/null "
+        f"for t in $(jq -r '.deputies[1:{enough}][].token' \"$TOKENS\"); do curl -s -o /dev/null "
         f'-X POST -H "Authorization: Bearer $t" $API/sittings/{sitting}/register; done'
     )
     new_vote = f'\'{{"item_id": {item}, "kind": "roll_call"}}\''
@@ -673,8 +675,8 @@ Try it from another terminal (jq reads the tokens file):
   SECRETARY=$(jq -r .secretary "$TOKENS")
   # open registration
   curl -s -X POST {auth_secretary} $API/sittings/{sitting}/registration/open
-  # register as deputy {first.id} ({first.full_name}); the quorum needs 22, so the loop \
-registers 25
+  # register as deputy {first.id} ({first.full_name}); the quorum needs {quorum}, so the loop \
+registers {enough}
   curl -s -X POST {as_first} $API/sittings/{sitting}/register
   {register_all}
   # open a roll-call vote on agenda item {item}
