@@ -51,9 +51,15 @@ function factionGroups(people, outcomeOf) {
         ` ${t(outcomeOf(d))}`))))));
 }
 
-/** The public page: every vote of the sitting so far, newest first, read again when a vote
- * opens, closes, is annulled or announced; a roll-call vote's names fold out (read when asked). */
+/** The public page: every vote of the sitting so far, newest first, read again when the latest
+ * vote opens, closes, is annulled or announced, and (no vote open) after any other change at
+ * most every EARLIER_MS, so an earlier vote's annulment shows too; a roll-call vote's names
+ * fold out (read when asked). */
+const EARLIER_MS = 5000;
 let earlierFor = null;
+let earlierSeq = -1;
+let earlierAt = 0;
+let earlierLater = null;
 async function renderEarlier() {
   const box = root.querySelector('[data-bind="earlier"]');
   if (!box) return;
@@ -65,8 +71,20 @@ async function renderEarlier() {
   }
   const v = state.vote;
   const key = JSON.stringify([state.sitting.id, v?.vote_id, v?.state, v?.announced_at]);
-  if (key === earlierFor) return;
+  if (key === earlierFor) {
+    // Something else changed: perhaps an earlier vote's annulment; read again, not too often.
+    if (v?.state === "open" || state.seq === earlierSeq || earlierLater) return;
+    const wait = Math.max(0, earlierAt + EARLIER_MS - Date.now());
+    earlierLater = setTimeout(() => {
+      earlierLater = null;
+      earlierFor = null;
+      renderEarlier().catch(() => { earlierFor = null; });
+    }, wait);
+    return;
+  }
   earlierFor = key;
+  earlierSeq = state.seq;
+  earlierAt = Date.now();
   const { votes } = await api(`/sittings/${state.sitting.id}/votes`);
   if (key !== earlierFor) return; // a newer change asked again meanwhile
   const done = votes.filter((x) => x.state !== "open").reverse();

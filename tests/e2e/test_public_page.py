@@ -141,6 +141,10 @@ def test_the_live_page_lists_the_sittings_votes_so_far(browser: Browser, sitting
     votes.nth(2).locator("summary").click()  # the names are read when asked for
     expect(votes.nth(2).locator(".faction-group")).to_have_count(4)
     expect(votes.nth(2).locator("li[data-deputy]")).to_have_count(42)
+    # An earlier vote annulled later shows so by itself too.
+    first = int(votes.nth(2).get_attribute("data-vote") or 0)
+    sitting.secretary.ok("post", f"/votes/{first}/annul", {"reason": "Повторний підрахунок"})
+    expect(votes.nth(2)).to_contain_text("Скасовано: Повторний підрахунок", timeout=10_000)
     # A new vote closing comes on top by itself.
     sitting.put_up(0)
     again = opened(sitting, 0)

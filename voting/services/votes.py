@@ -47,7 +47,6 @@ from .sittings import (
     get_item,
     open_sitting_row,
     open_vote_id,
-    set_aside_others,
 )
 from .uow import UnitOfWork
 
@@ -172,7 +171,6 @@ def _new_vote(
     if not state.quorum:
         uow.journal(actor, "quorum_overridden", {"vote_id": vote.id, **state.to_dict()})
     if item is not None and item.status == ItemStatus.PENDING:
-        set_aside_others(uow, actor, item)  # the hall considers one item at a time
         change_item_status(uow, actor, item, ItemStatus.UNDER_CONSIDERATION)
     if not manual:  # a counting commission's result was never open electronically
         uow.journal(actor, "vote_opened", {**vote_public(vote), **state.to_dict()})
