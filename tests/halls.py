@@ -179,9 +179,9 @@ class Hall:
         return vote_id
 
 
-def build_hall(
-    rt: Runtime, clock: Clock, statutory: int = 42, filled: int = 42, items: int = 3
-) -> Hall:
+def found_council(rt: Runtime, deputies: int) -> None:
+    """The tests' council, as `voting init` founds it, of `deputies` deputies (the mayor
+    besides)."""
     council.create_council(
         rt.uow(),
         SYSTEM,
@@ -189,9 +189,15 @@ def build_hall(
             "name": "Тестова міська рада",
             "edrpou": "12345678",
             "katottg": "UA12345678901234567",
-            "statutory_deputies": statutory,
+            "statutory_deputies": deputies,
         },
     )
+
+
+def build_hall(
+    rt: Runtime, clock: Clock, statutory: int = 42, filled: int = 42, items: int = 3
+) -> Hall:
+    found_council(rt, statutory)
     hall = Hall(rt, clock)
     for n in range(1, filled + 1):
         hall.deputies.append(

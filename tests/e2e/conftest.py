@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from planning import found_council
+from halls import found_council
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from voting.adapters.schema import upgrade

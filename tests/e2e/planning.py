@@ -1,14 +1,9 @@
-"""Planning, as before the day: the council founded (through the services, as `voting init`
-does), and a sitting planned over HTTP by the secretary: convocation, session, sitting (not yet
-opened)."""
+"""Planning a sitting over HTTP, as the secretary does before the day: convocation, session,
+sitting (not yet opened)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from voting.bootstrap import Runtime
-from voting.domain.actors import SYSTEM
-from voting.services import council
 
 
 def plan_sitting(secretary: Any, session_number: int = 17, date: str = "2026-11-25") -> int:
@@ -25,17 +20,3 @@ def plan_sitting(secretary: Any, session_number: int = 17, date: str = "2026-11-
     return secretary.ok("post", "/sittings", {"date": date, "session_id": session}, status=201)[
         "id"
     ]
-
-
-def found_council(rt: Runtime, deputies: int) -> None:
-    """The council, as `voting init` founds it, of `deputies` deputies (the mayor besides)."""
-    council.create_council(
-        rt.uow(),
-        SYSTEM,
-        {
-            "name": "Тестова міська рада",
-            "edrpou": "12345678",
-            "katottg": "UA12345678901234567",
-            "statutory_deputies": deputies,
-        },
-    )

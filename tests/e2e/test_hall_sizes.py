@@ -16,13 +16,15 @@ from typing import Any
 import pytest
 import requests
 from chromium import ARTIFACTS
-from planning import found_council, plan_sitting
+from halls import found_council
+from planning import plan_sitting
 from playwright.sync_api import Browser, Page, expect
 from test_screens import browser as browser  # the module's Chromium
 
 from voting.domain.actors import SYSTEM, Actor
 from voting.services import auth, council
 from voting.services.commands import AddDeputy, CreateToken
+from voting.services.demo import MORE_SURNAMES, invented_names
 
 # On the worker of the timed casts (test_casts_during_render), never beside them.
 pytestmark = [
@@ -39,38 +41,6 @@ FACTIONS = (
     "Зелений берег",
     "Рух «Міст»",
 )
-# Family names from the shortest to the longest a hall meets.
-SURNAMES = (
-    "Ус",
-    "Коваль",
-    "Бондаренко",
-    "Шевчук",
-    "Ткаченко",
-    "Мельник",
-    "Поліщук",
-    "Гребенюк",
-    "Кравченко-Присяжнюк",
-    "Оліфіренко",
-    "Дорошенко",
-    "Левченко",
-    "Огороднійчук",
-    "Бабич",
-    "Романенко",
-    "Кузьменко",
-    "Заїка",
-    "Савчук",
-    "Голуб",
-    "Вакуленко-Стецюра",
-)
-# Initials differ, so every short name ("Прізвище І. П.") is one of its own up to 900 deputies.
-GIVEN = ("Олена", "Андрій", "Ірина", "Василь", "Наталія", "Сергій", "Юрій", "Галина", "Богдан")
-PATRONYMIC = ("Василівна", "Миколайович", "Олександрівна", "Петрович", "Іванівна")
-
-
-def full_name(n: int) -> str:
-    given = GIVEN[(n // len(SURNAMES)) % len(GIVEN)]
-    patronymic = PATRONYMIC[(n // (len(SURNAMES) * len(GIVEN))) % len(PATRONYMIC)]
-    return f"{SURNAMES[n % len(SURNAMES)]} {given} {patronymic}"
 
 
 @dataclass
@@ -117,13 +87,14 @@ def build_hall(server: Any, seats: int) -> Hall:
     setup = Actor("secretary", "secretary:setup")
     deputies = seats - 1
     found_council(rt, deputies)
+    names = invented_names(deputies)  # short and double family names, each short name unique
     ids = [
         council.add_deputy(
             rt.uow(),
             setup,
             AddDeputy.parse(
                 {
-                    "full_name": full_name(n),
+                    "full_name": names[n - 1],
                     "faction": FACTIONS[n % len(FACTIONS)] if n % 23 else None,
                     "seat_number": n,
                     "voting_identifier": f"dep-{n}",
@@ -359,7 +330,7 @@ def test_the_hall_display_is_readable_in_every_state_at_every_size(
         ".map(e => e.textContent)"
     )
     assert all(re.match(r"^\S{2,}", n) for n in names) and len(names) == seats - 1
-    assert all(n.split()[0] in SURNAMES for n in names), names[:5]
+    assert all(n.split()[0] in MORE_SURNAMES for n in names), names[:5]
     # The factions' totals add up to the result.
     totals = page.evaluate(
         "() => [...document.querySelectorAll('.page-factions tbody td[data-choice=\"for\"]')]"
@@ -439,8 +410,8 @@ def test_the_seat_map_follows_the_halls_rows_from_the_configuration(
     # longest row fits (each tile's label still names the deputy).
     assert seats[1:5] == rows, seats[1:5]
     expect(page.locator(".board .seat.numbers-only")).to_have_count(55)
-    label = page.locator('.board .seat[data-seat="8"]').get_attribute("aria-label")
-    assert label == "Місце 8, Кравченко-Присяжнюк Олена Василівна: Відсутній", label
+    label = page.locator('.board .seat[data-seat="10"]').get_attribute("aria-label")
+    assert label == "Місце 10, Вакуленко-Стецюра Олег Андрійович: Відсутній", label
     # seats 56 and 57 blank (nobody sits there), and seat 54, left out of the plan, after it.
     assert [] in seats[1:-1] and seats[-1] == ["54"]
     inspect(page, "configured rows", 55)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 import socketio
+from halls import found_council
 from planning import plan_sitting
 from serving import ServerProcess, clean_environment, write_config
 from skipping import redis_test_url
@@ -155,16 +156,7 @@ def councils(postgres_url: str, tmp_path: Path) -> Iterator[Councils]:
     rt = build_runtime(database_config(postgres_url))
     try:
         upgrade(rt.engine)
-        council.create_council(
-            rt.uow(),
-            SYSTEM,
-            {
-                "name": "Тестова міська рада",
-                "edrpou": "12345678",
-                "katottg": "UA12345678901234567",
-                "statutory_deputies": 42,
-            },
-        )
+        found_council(rt, 42)
         secretary = Actor("secretary", "secretary:setup")
         deputies = [
             council.add_deputy(

@@ -129,15 +129,20 @@ MORE_GIVEN = ("Олег", "Анна", "Богдан", "Галина", "Дмит�
 MORE_PATRONYMICS = ("Андрійович", "Богданівна", "Вікторович", "Григорівна", "Денисович")
 
 
-def deputy_names(count: int) -> tuple[str, ...]:
-    """`count` deputies' full names: the demo's 42, then invented ones (at most 942)."""
-    more = [
+def invented_names(count: int) -> list[str]:
+    """`count` invented full names (at most 900), each with a short name of its own; the family
+    names run from the shortest a hall meets to double ones."""
+    return [
         f"{surname} {given} {patronymic}"
         for patronymic in MORE_PATRONYMICS
         for given in MORE_GIVEN
         for surname in MORE_SURNAMES
-    ]
-    return (DEPUTY_NAMES + tuple(more))[:count]
+    ][:count]
+
+
+def deputy_names(count: int) -> tuple[str, ...]:
+    """`count` deputies' full names: the demo's 42, then invented ones (at most 942)."""
+    return (DEPUTY_NAMES + tuple(invented_names(max(0, count - len(DEPUTY_NAMES)))))[:count]
 
 
 def factions_for(count: int) -> list[str]:
