@@ -17,7 +17,10 @@ every roll-call sheet, the attendance and the open data; `vote_closed` and `vote
 refresh the vote's sheet (once its sitting is closed) and the sitting's open data;
 `sitting_changed` (its place, chair or secretary) produces a closed sitting's record again. The
 bus handler only notes the id (no work on the committing thread); the job's own thread does the
-work on its next tick. Staff asking for the record again start a `Production` (`Productions`):
+work on its next tick, but not while a vote is open (its casts come first; at most
+`RECORD_JOB_PATIENCE_SECONDS`): the hall going straight on to the next item gets the record of
+the vote before once that one closes. The open data's checking, serialising and writing run off
+the event loop too. Staff asking for the record again start a `Production` (`Productions`):
 it runs on a thread of its own and reports how far it has got, so the control screen shows a
 percentage while the worker processes render.
 
@@ -38,6 +41,7 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +59,7 @@ from voting.opendata import RESOURCES
 from voting.services import archive, records
 from voting.services.export import (
     ExportError,
+    Resources,
     Selection,
     build_resources,
     problems,
@@ -69,6 +74,8 @@ log = logging.getLogger(__name__)
 RENDERS_AT_ONCE = 2
 #: How often the job looks for sittings and votes to produce.
 RECORD_JOB_SECONDS = 0.5
+#: How long the job's work waits for an open vote to close (its casts come first), at most.
+RECORD_JOB_PATIENCE_SECONDS = 60.0
 #: The open-data files of a sitting: <resource>.csv and <resource>.json.
 OPENDATA_FORMATS = ("csv", "json")
 
@@ -354,6 +361,12 @@ class RecordProducer:
             Selection(sitting_id=sitting_id),
             include_open=state == SittingState.OPEN,
         )
+        # Checking, serialising and writing the files is CPU and disk, no database: off the
+        # event loop, so that the casts of the next vote go on meanwhile (a sitting of many
+        # votes makes files that take tens of milliseconds).
+        return off_the_event_loop(self._write_opendata, sitting_id, resources)
+
+    def _write_opendata(self, sitting_id: int, resources: Resources) -> dict[Document, Version]:
         found = problems(resources)
         if found:
             raise ExportError(f"the open data of sitting {sitting_id} is not valid: {found[0]}")
@@ -468,11 +481,18 @@ class RecordJob(Periodic):
     """Follows the bus and produces the record in the background (see the module's
     docstring). `follow` only notes what to do; `tick` does it, on the job's own thread."""
 
-    def __init__(self, producer: RecordProducer, interval: float = RECORD_JOB_SECONDS) -> None:
+    def __init__(
+        self,
+        producer: RecordProducer,
+        interval: float = RECORD_JOB_SECONDS,
+        patience: float = RECORD_JOB_PATIENCE_SECONDS,
+    ) -> None:
         super().__init__(self.tick, interval, "record-job")
         self.producer = producer
+        self.patience = patience
         self._pending: dict[tuple[str, int], None] = {}  # in order of arrival, each once
         self._pending_lock = threading.Lock()
+        self._waiting_since: float | None = None
 
     def follow(self, event: DomainEvent) -> None:
         # closed, or its place, chair or secretary changed (in the protocol): once per tick
@@ -487,7 +507,13 @@ class RecordJob(Periodic):
                 self._pending[(key[0], key[1])] = None
 
     def tick(self) -> Sequence[tuple[str, int]]:
-        """Produce what is pending; a failure is logged and the rest goes on."""
+        """Produce what is pending; a failure is logged and the rest goes on. Nothing while a
+        vote is open (see `_waits`)."""
+        with self._pending_lock:
+            if not self._pending:
+                return []
+        if self._waits():
+            return []
         with self._pending_lock:
             pending, self._pending = list(self._pending), {}
         for what, owner in pending:
@@ -503,3 +529,19 @@ class RecordJob(Periodic):
             except Exception:
                 log.exception("the record of %s %s could not be produced", what, owner)
         return pending
+
+    def _waits(self) -> bool:
+        """Whether the work waits: while a vote is open its casts come first (the open data of
+        a long sitting takes tens of milliseconds of the server's CPU to write), so the record
+        catches up in the pause after it, as the hall goes on to the next item; at most
+        `patience` seconds, so that a vote left open does not hold the record back."""
+        if not archive.a_vote_is_open(self.producer.units.reader()):
+            self._waiting_since = None
+            return False
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+        if now - self._waiting_since < self.patience:
+            return True
+        self._waiting_since = None
+        return False

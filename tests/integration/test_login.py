@@ -5,10 +5,11 @@ journaled. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -116,6 +117,57 @@ def test_sign_in_is_journaled_without_the_password_or_the_token(
     assert auth.token_digest(signed_in.token) not in text
     listed = auth.list_tokens(runtime.reader(), SYSTEM)[-1]
     assert listed["expires_at"] == signed_in.expires_at.isoformat()
+
+
+def test_no_password_hash_runs_on_the_servers_loop_not_even_the_decoys(
+    hall: Hall, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under `voting serve` every hash goes to `offload` (a thread of its own, off the event
+    loop). A flood of unknown names and cards, all at once, against a fresh server: the decoy
+    hash they are checked against is made once, and there too; none on the caller's thread
+    (where, under gevent, it would stop every cast for the length of a hash)."""
+    monkeypatch.setattr(auth, "_DECOY", [])  # a fresh process: no decoy made yet
+    offloaded = threading.local()
+    where: list[str] = []
+    real_scrypt = hashlib.scrypt
+
+    def scrypt(*args: Any, **kwargs: Any) -> bytes:
+        where.append("offload" if getattr(offloaded, "now", False) else "caller")
+        return real_scrypt(*args, **kwargs)
+
+    def offload(call: Any, *args: Any) -> Any:
+        offloaded.now = True
+        try:
+            return call(*args)
+        finally:
+            offloaded.now = False
+
+    monkeypatch.setattr(hashlib, "scrypt", scrypt)
+    monkeypatch.setattr(runtime, "offload", offload)
+    start = threading.Barrier(8)
+    answers: list[str] = []
+
+    def guess(n: int) -> None:
+        start.wait()
+        try:
+            if n % 2:
+                auth.login(
+                    runtime.uow(), SignIn.parse({"username": f"nobody{n}", "password": PASSWORD})
+                )
+            else:
+                auth.login_with_card(
+                    runtime.uow(), SignInWithCard.parse({"card_uid": f"FFFF{n:04d}", "pin": PIN})
+                )
+        except DomainError as error:
+            answers.append(error.code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == ["wrong_credentials"] * 8
+    assert where == ["offload"] * 9  # the decoy once, then each guess checked against it
 
 
 def test_tokens_made_by_the_secretary_do_not_expire(

@@ -5,6 +5,7 @@ first; and waiting for a render process never blocks gevent's loop (the web serv
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import textwrap
@@ -76,6 +77,46 @@ def test_closing_a_sitting_produces_its_record_and_a_correction_a_new_version(
     assert old.path.read_bytes() == original and new.path.read_bytes() != original
     assert store.latest(protocol(s)) == new
     assert [v.number for v in store.versions(roll_call(second))] == [1]  # a secret sheet: no names
+
+
+def test_the_record_waits_while_a_vote_is_open_and_catches_up_after_it(
+    hall: Hall, runtime: Runtime, db_url: str, tmp_path: Path
+) -> None:
+    """The hall votes on the next item straight after a close: the record's files of the vote
+    before wait until that vote is closed too (its casts come first), then both are there; a
+    vote left open holds the record back no longer than the job's patience."""
+    app = create_app(
+        runtime=runtime,
+        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
+    )
+    job: RecordJob = app.extensions["voting.record_job"]  # not started: ticked by hand here
+    store = RecordStore(tmp_path / "records")
+    events = opendata(hall.sitting, "voteEvents", "csv")
+    d = hall.deputies
+    hall.open_registration()
+    hall.register(*d[:30], hall.head)
+    first = hall.open_vote(item_id=hall.items[0], stage="as_a_whole", kind="roll_call")
+    hall.cast_many(first, d[:25], "for")
+    hall.close(first)
+    second = hall.open_vote(item_id=hall.items[1], stage="as_a_whole", kind="roll_call")
+    hall.cast_many(second, d[:20], "against")
+
+    assert job.tick() == []  # the second vote is open: nothing is written meanwhile
+    assert store.latest(events) is None
+
+    hall.close(second)
+    assert job.tick() == [("vote", first), ("vote", second)]
+    made = store.latest(events)
+    assert made is not None
+    with made.path.open(encoding="utf-8", newline="") as file:
+        results = {row["uid"]: row["result"] for row in csv.DictReader(file)}
+    assert results == {str(first): "Прийнято", str(second): "Не прийнято"}
+
+    third = hall.open_vote(item_id=hall.items[2], stage="as_a_whole", kind="roll_call")
+    job.follow(DomainEvent(0, "vote_closed", {"vote_id": second}))
+    job.patience = 0.0  # the third vote has been open "too long"
+    assert job.tick() == [("vote", second)]
+    hall.close(third)
 
 
 GEVENT_SCRIPT = """

@@ -65,6 +65,15 @@ def sitting_state(uow: UnitOfWork, sitting_id: object) -> str:
         return str(uow.get(orm.Sitting, sitting_id, "sitting").state)
 
 
+def a_vote_is_open(uow: UnitOfWork) -> bool:
+    """Whether any vote is open now (the record's background work waits for its close)."""
+    with uow:
+        found = uow.session.scalars(
+            select(orm.Vote.id).where(orm.Vote.state == VoteState.OPEN).limit(1)
+        ).first()
+        return found is not None
+
+
 def vote_place(uow: UnitOfWork, vote_id: object) -> tuple[int, str, str]:
     """(sitting id, the sitting's state, the vote's state) of a vote (NotFound if unknown)."""
     with uow:

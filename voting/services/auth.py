@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import partial
 
 from sqlalchemy import delete, select
 
@@ -132,11 +132,21 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@cache
-def _decoy_hash() -> str:
+#: The decoy hash, made once (`_decoy_hash`), and the lock that makes it once.
+_DECOY: list[str] = []
+_DECOY_LOCK = threading.Lock()
+
+
+def _decoy_hash(run: Callable[..., bytes] = direct) -> str:
     """A hash no one knows the secret of: checked against when there is no real one, so an
-    unknown username or card takes as long to refuse as a wrong password or PIN."""
-    return hash_password(secrets.token_urlsafe(16))
+    unknown username or card takes as long to refuse as a wrong password or PIN. Made on first
+    use, once, the way every hash is made (`run`: off the server's event loop): the requests
+    that ask meanwhile wait for it (cooperatively under gevent) rather than each making one of
+    their own on the loop."""
+    with _DECOY_LOCK:
+        if not _DECOY:
+            _DECOY.append(hash_password(secrets.token_urlsafe(16), run))
+        return _DECOY[0]
 
 
 def _role_and_deputy(uow: UnitOfWork, role: object, deputy_id: object) -> tuple[Role, int | None]:
@@ -390,7 +400,7 @@ def login(uow: UnitOfWork, command: SignIn, lifetime: timedelta = LOGIN_TOKEN_LI
     with uow:  # read, then check the password outside any transaction (scrypt takes a while)
         user = uow.session.scalars(select(orm.User).where(orm.User.username == name)).first()
         seen = None if user is None else (user.id, user.password_hash)
-    stored = _decoy_hash() if seen is None else seen[1]
+    stored = _decoy_hash(uow.offload) if seen is None else seen[1]
     if not check_password(secret, stored, uow.offload) or seen is None:
         raise WrongCredentials(WRONG_LOGIN)
     with uow:
@@ -446,7 +456,8 @@ def login_with_card(
                 raise refusal
         seen = None if deputy is None else (deputy.id, deputy.pin_hash)
     stored = None if seen is None else seen[1]
-    right = check_password(code, stored or _decoy_hash(), uow.offload) and stored is not None
+    checked = stored or _decoy_hash(uow.offload)
+    right = check_password(code, checked, uow.offload) and stored is not None
     if seen is None or stored is None:
         raise WrongCredentials(WRONG_CARD)
     with uow:
