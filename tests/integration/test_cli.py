@@ -737,8 +737,12 @@ def clock() -> WallClock:
     return WallClock()
 
 
-def test_server_serves_the_api_and_closes_a_vote_when_its_time_runs_out(hall, db_url: str) -> None:
-    app = create_app(load_config(overrides={"database": {"url": db_url}}), hall.rt)
+def test_server_serves_the_api_and_closes_a_vote_when_its_time_runs_out(
+    hall, db_url: str, tmp_path: Path
+) -> None:
+    # The instance folder is the test's own: the closed vote's record is written there.
+    overrides = {"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}}
+    app = create_app(load_config(overrides=overrides), hall.rt)
     handle = start_server(app, "127.0.0.1", 0)
     try:
         assert handle.port > 0 and handle.url == f"http://127.0.0.1:{handle.port}"
