@@ -22,6 +22,9 @@ let floorBusy = false; // a request for the floor (or its withdrawal) waits for 
 // The answer to this terminal's last request, shown until the pushed list has it.
 let pending = null;
 const PENDING_MS = 3000;
+// On a phone a long title is cut to three lines, the keys staying on the first screen; the
+// deputy may open it whole ("Full title"), until the next vote.
+let titleOpenFor = null;
 
 function fromHash() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -59,6 +62,7 @@ function render() {
   const shown = open || counted;
   bind(root, "item-title", shown && vote.title === itemTitle ? "" : itemTitle);
   bind(root, "vote-title", shown ? vote.title : t("waiting_vote"));
+  fitTitle(shown ? vote.vote_id : null);
   bind(root, "vote-stage", shown ? t(`stage_${vote.stage}`) : "");
   bind(root, "vote-rule", shown ? ruleText(vote) : "");
   const r = counted ? vote.result : null;
@@ -92,6 +96,19 @@ function render() {
   root.dataset.voteState = vote ? vote.state : "none";
   root.dataset.ballot = shown ? "shown" : "none"; // an open vote or its result comes first
   renderFloor();
+}
+
+/** The vote's title, cut to three lines on a phone (CSS) unless opened for this vote; the
+ * "Full title" button shows only where something is cut. */
+function fitTitle(voteId) {
+  const title = root.querySelector('[data-bind="vote-title"]');
+  const more = root.querySelector('[data-bind="title-more"]');
+  const open = voteId !== null && titleOpenFor === voteId;
+  title.classList.toggle("open", open);
+  more.setAttribute("aria-expanded", open ? "true" : "false");
+  more.textContent = open ? t("title_less") : t("title_more");
+  more.hidden = voteId === null || (!open && title.scrollHeight <= title.clientHeight + 1);
+  more.dataset.vote = voteId ?? "";
 }
 
 /** This deputy's waiting requests: from the pushed list, else the server's last answer. */
@@ -318,6 +335,12 @@ for (const button of root.querySelectorAll("button.request")) {
 }
 
 root.querySelector("#sign-out").addEventListener("click", signOut);
+root.querySelector('[data-bind="title-more"]').addEventListener("click", (event) => {
+  const voteId = Number(event.currentTarget.dataset.vote);
+  titleOpenFor = titleOpenFor === voteId ? null : voteId;
+  fitTitle(voteId);
+});
+window.addEventListener("resize", () => fitTitle(state?.vote?.vote_id ?? null));
 
 token = fromHash() ?? sessionStorage.getItem(KEY);
 if (token) {

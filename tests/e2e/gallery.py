@@ -42,6 +42,7 @@ CHOSEN = {
     "public-floor": "Public page: the speaker and the list",
     "terminal-360-vote-open": "Terminal on a 360 px phone: a vote open",
     "terminal-360-vote-closed": "Terminal on a 360 px phone: the result and the own choice",
+    "terminal-360-long-secret": "Terminal on a 360 px phone: a long title cut, a secret ballot",
     "terminal-vote-open": "Terminal on a tablet: a vote open",
     "terminal-secret-recorded": "Terminal: a secret ballot recorded",
     "terminal-floor-speaking": "Terminal: the deputy has the floor",

@@ -396,14 +396,31 @@ TARGETS = """() => [...document.querySelectorAll('#terminal button, #terminal a,
     return [e.textContent.trim().slice(0, 30), Math.round(r.width), Math.round(r.height)]; })"""
 
 
-def test_the_terminal_is_a_deputys_tool_on_a_360_px_phone(
-    browser: Browser, sitting: Sitting
-) -> None:
+def phone_terminal(browser: Browser, sitting: Sitting) -> Page:
+    """The first deputy's terminal on a 360×740 phone, 25 registered, the first item up."""
     me = sitting.deputies[0]
     sitting.register_first(25)
     sitting.put_up(0)
     phone = sitting.page(browser, f"/terminal#token={sitting.tokens[me]}", 360, 740)
     expect(phone.locator('[data-bind="me-name"]')).to_have_text("Депутатенко01 Іван Петрович")
+    return phone
+
+
+def keys_on_the_first_screen(phone: Page) -> None:
+    """The three keys within the phone's first screen, each a large target; nothing wider than
+    the screen; every button and link at least 48 px."""
+    for name in ("За", "Проти", "Утримався"):
+        box = phone.get_by_role("button", name=name, exact=True).bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 740 and box["height"] >= 80, box
+    assert overflow(phone) == []
+    small = [t for t in phone.evaluate(TARGETS) if t[1] < 48 or t[2] < 48]
+    assert small == [], small
+
+
+def test_the_terminal_is_a_deputys_tool_on_a_360_px_phone(
+    browser: Browser, sitting: Sitting
+) -> None:
+    phone = phone_terminal(browser, sitting)
     vote = opened(sitting, 0, stage="as_a_basis", time_limit_seconds=120)
     expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled()
     # The item, the stage, the rule with the votes needed, the time left.
@@ -413,12 +430,7 @@ def test_the_terminal_is_a_deputys_tool_on_a_360_px_phone(
         "Правило прийняття: більше половини від загального складу ради · Потрібно: 22"
     )
     expect(phone.locator('[data-bind="time-left"]')).to_contain_text("Залишилось")
-    for name in ("За", "Проти", "Утримався"):  # the three keys on the first screen
-        box = phone.get_by_role("button", name=name, exact=True).bounding_box()
-        assert box is not None and box["y"] + box["height"] <= 740 and box["height"] >= 80, box
-    assert overflow(phone) == []
-    small = [t for t in phone.evaluate(TARGETS) if t[1] < 48 or t[2] < 48]
-    assert small == [], small
+    keys_on_the_first_screen(phone)
     shot(phone, "terminal-360-vote-open")
     phone.get_by_role("button", name="За", exact=True).click()
     expect(phone.locator('[data-bind="recorded"]')).to_have_text("Ваш голос враховано: За")
@@ -436,3 +448,39 @@ def test_the_terminal_is_a_deputys_tool_on_a_360_px_phone(
     small = [t for t in phone.evaluate(TARGETS) if t[1] < 48 or t[2] < 48]
     assert small == [], small
     shot(phone, "terminal-360-vote-closed")
+
+
+#: A draft decision's title as councils write them: long.
+LONG_TITLE = (
+    "Про внесення змін до рішення міської ради від 22.12.2026 № 1234 «Про бюджет міської "
+    "територіальної громади на 2027 рік» та затвердження переліку об'єктів капітального "
+    "ремонту доріг комунальної власності"
+)
+
+
+def test_a_long_title_and_the_secret_notice_leave_the_keys_on_a_phones_first_screen(
+    browser: Browser, sitting: Sitting
+) -> None:
+    phone = phone_terminal(browser, sitting)
+    long_one = opened(sitting, 0, kind="secret", title=LONG_TITLE, time_limit_seconds=120)
+    title = phone.locator('[data-bind="vote-title"]')
+    expect(title).to_have_text(LONG_TITLE)  # all of it, for screen readers and on a tap
+    expect(phone.get_by_role("button", name="За", exact=True)).to_be_enabled()
+    keys_on_the_first_screen(phone)
+    shot(phone, "terminal-360-long-secret")
+    # The title is cut to three lines; "Уся назва" opens it whole, "Згорнути" cuts it again.
+    cut = title.bounding_box()
+    assert cut is not None and cut["height"] < 4.5 * 1.35 * 16, cut
+    more = phone.get_by_role("button", name="Уся назва")
+    more.click()
+    expect(phone.get_by_role("button", name="Згорнути")).to_have_attribute("aria-expanded", "true")
+    whole = title.bounding_box()
+    assert whole is not None and whole["height"] > 1.5 * cut["height"], (cut, whole)
+    phone.get_by_role("button", name="Згорнути").click()
+    expect(more).to_have_attribute("aria-expanded", "false")
+    # A short title has nothing cut, and no button.
+    sitting.secretary.ok("post", f"/votes/{long_one}/close")
+    sitting.put_up(1)
+    opened(sitting, 1, kind="secret", time_limit_seconds=120)
+    expect(title).to_have_text("Про вибори секретаря ради")
+    expect(phone.locator('[data-bind="title-more"]')).to_be_hidden()

@@ -251,12 +251,12 @@ def test_a_roll_call_vote_runs_through_the_three_screens(
         expect(for_button).to_be_enabled()
     except AssertionError as error:  # once in many CI runs: say what the terminal showed then
         raise AssertionError(f"{error}\nthe terminal shows: {shown(tablet)}") from None
-    for page, least in ((tablet, 120), (phone, 80)):  # large targets on a tablet and a phone
+    # Large targets on a tablet and a phone (there side by side, so that all three stay on the
+    # first screen under a long title: test_screen_defects.py).
+    for page, least in ((tablet, 120), (phone, 80)):
         for name in ("За", "Проти", "Утримався"):
             box = page.get_by_role("button", name=name).bounding_box()
-            assert (
-                box is not None and box["height"] >= least and box["width"] >= 300 * (page is phone)
-            ), (name, box)
+            assert box is not None and box["height"] >= least and box["width"] >= 90, (name, box)
     expect(display.locator('[data-bind="vote-progress"]')).to_contain_text("Проголосували: 0")
     shot(tablet, "terminal-vote-open")
 

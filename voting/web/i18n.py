@@ -120,6 +120,8 @@ STRINGS = {
         "Secret ballot: your choice is counted, but nothing records who chose what."
     ),
     "waiting_vote": _l("Wait for the vote to open"),
+    "title_more": _l("Full title"),
+    "title_less": _l("Collapse"),
     "register": _l("Register"),
     "registered_ok": _l("You are registered"),
     "registration_closed": _l("Registration is closed"),
