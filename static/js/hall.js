@@ -26,7 +26,14 @@ export function neededBeforeClose(vote) {
 /** The adoption rule in words, with the votes needed where they are known already. */
 export function ruleText(vote) {
   const needed = neededBeforeClose(vote);
-  return `${t("rule")}: ${vote.rule.description}${needed === null ? "" : ` · ${t("threshold")}: ${needed}`}`;
+  return `${t("rule")}: ${describeRule(vote.rule)}${needed === null ? "" : ` · ${t("threshold")}: ${needed}`}`;
+}
+
+/** The adoption rule in the screen's language ("більше половини від загального складу ради"). */
+export function describeRule(rule) {
+  const half = rule.numerator === 1 && rule.denominator === 2;
+  const fraction = half ? t("rule_half") : `${rule.numerator}/${rule.denominator}`;
+  return `${t(`rule_${rule.comparator}`)} ${fraction} ${t(`rule_of_${rule.base}`)}`;
 }
 
 /** Horizontal bars, one per count, scaled to `total`. */

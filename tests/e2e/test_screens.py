@@ -394,6 +394,13 @@ def test_the_screens_speak_english_when_asked(browser: Browser, sitting: Sitting
     tablet = sitting.page(
         browser, f"/terminal?lang=en#token={sitting.tokens[sitting.deputies[0]]}", 1280, 800
     )
+    # The rule in English too, not in the protocol's Ukrainian words.
+    expect(tablet.locator('[data-bind="vote-rule"]')).to_have_text(
+        "Adoption rule: more than half of the council's total composition · Needed: 22"
+    )
+    expect(display.locator(".vote-rule")).to_contain_text(
+        "more than half of the council's total composition"
+    )
     tablet.get_by_role("button", name="Against").click()
     expect(tablet.locator('[data-bind="recorded"]')).to_have_text(
         "Your choice is recorded: Against"

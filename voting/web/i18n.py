@@ -120,6 +120,13 @@ STRINGS = {
         "Secret ballot: your choice is counted, but nothing records who chose what."
     ),
     "waiting_vote": _l("Wait for the vote to open"),
+    # The adoption rule, in the words of the screen's language (rule.describe_uk's parts).
+    "rule_more_than": _l("more than"),
+    "rule_at_least": _l("at least"),
+    "rule_half": _l("half"),
+    "rule_of_total": _l("of the council's total composition"),
+    "rule_of_registered": _l("of those registered"),
+    "rule_of_voting": _l("of those voting"),
     "title_more": _l("Full title"),
     "title_less": _l("Collapse"),
     "register": _l("Register"),
