@@ -535,7 +535,12 @@ class RecordJob(Periodic):
         a long sitting takes tens of milliseconds of the server's CPU to write), so the record
         catches up in the pause after it, as the hall goes on to the next item; at most
         `patience` seconds, so that a vote left open does not hold the record back."""
-        if not archive.a_vote_is_open(self.producer.units.reader()):
+        try:
+            voting_now = archive.a_vote_is_open(self.producer.units.reader())
+        except Exception:  # the database away for a moment: go on (each piece is guarded)
+            log.exception("the record job could not tell whether a vote is open")
+            voting_now = False
+        if not voting_now:
             self._waiting_since = None
             return False
         now = time.monotonic()

@@ -25,6 +25,7 @@ const PENDING_MS = 3000;
 // On a phone a long title is cut to three lines, the keys staying on the first screen; the
 // deputy may open it whole ("Full title"), until the next vote.
 let titleOpenFor = null;
+let titleShownFor = null; // the vote whose title is up (null: none)
 
 function fromHash() {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
@@ -103,6 +104,7 @@ function render() {
 function fitTitle(voteId) {
   const title = root.querySelector('[data-bind="vote-title"]');
   const more = root.querySelector('[data-bind="title-more"]');
+  titleShownFor = voteId;
   const open = voteId !== null && titleOpenFor === voteId;
   title.classList.toggle("open", open);
   more.setAttribute("aria-expanded", open ? "true" : "false");
@@ -340,7 +342,7 @@ root.querySelector('[data-bind="title-more"]').addEventListener("click", (event)
   titleOpenFor = titleOpenFor === voteId ? null : voteId;
   fitTitle(voteId);
 });
-window.addEventListener("resize", () => fitTitle(state?.vote?.vote_id ?? null));
+window.addEventListener("resize", () => fitTitle(titleShownFor));
 
 token = fromHash() ?? sessionStorage.getItem(KEY);
 if (token) {

@@ -1,23 +1,27 @@
 """The official record is produced in the background: a closed vote refreshes its sitting's open
 data, closing a sitting produces the protocol, the attendance, every roll-call sheet and the open
 data without anyone asking, a later production after a correction adds a version and keeps the
-first; and waiting for a render process never blocks gevent's loop (the web server's)."""
+first; the job waits while a vote is open (its casts come first) and goes on if it cannot tell;
+and waiting for a render process never blocks gevent's loop (the web server's)."""
 
 from __future__ import annotations
 
 import csv
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from halls import SECRETARY, Hall
+from sqlalchemy.exc import OperationalError
 from waiting import until
 
 from voting.bootstrap import Runtime
 from voting.domain.events import DomainEvent
 from voting.record_jobs import RecordJob, RecordStore, attendance, opendata, protocol, roll_call
-from voting.services import council, sittings
+from voting.services import archive, council, sittings
 from voting.services.commands import ChangeDeputy
 from voting.web import create_app
 
@@ -113,10 +117,35 @@ def test_the_record_waits_while_a_vote_is_open_and_catches_up_after_it(
     assert results == {str(first): "Прийнято", str(second): "Не прийнято"}
 
     third = hall.open_vote(item_id=hall.items[2], stage="as_a_whole", kind="roll_call")
+    shutil.rmtree(store.root)  # what the next production writes is seen
     job.follow(DomainEvent(0, "vote_closed", {"vote_id": second}))
+    assert job.tick() == [] and store.latest(events) is None
     job.patience = 0.0  # the third vote has been open "too long"
     assert job.tick() == [("vote", second)]
+    assert store.latest(events) is not None
     hall.close(third)
+
+
+def test_the_record_job_goes_on_when_it_cannot_tell_whether_a_vote_is_open(
+    hall: Hall, runtime: Runtime, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(
+        runtime=runtime,
+        overrides={"database": {"url": db_url}, "server": {"instance_path": str(tmp_path)}},
+    )
+    job: RecordJob = app.extensions["voting.record_job"]
+    hall.open_registration()
+    hall.register(*hall.deputies[:30], hall.head)
+    vote = hall.open_vote(item_id=hall.items[0], stage="as_a_whole", kind="roll_call")
+    hall.cast_many(vote, hall.deputies[:25], "for")
+    hall.close(vote)
+
+    def unreachable(uow: object) -> bool:
+        raise OperationalError("SELECT", {}, Exception("the database restarts"))
+
+    monkeypatch.setattr(archive, "a_vote_is_open", unreachable)
+    assert job.tick() == [("vote", vote)]  # no exception: the job's thread lives on
+    assert RecordStore(tmp_path / "records").latest(opendata(hall.sitting, "voteEvents", "csv"))
 
 
 GEVENT_SCRIPT = """
