@@ -110,7 +110,6 @@ function fitTitle(voteId) {
   more.setAttribute("aria-expanded", open ? "true" : "false");
   more.textContent = open ? t("title_less") : t("title_more");
   more.hidden = voteId === null || (!open && title.scrollHeight <= title.clientHeight + 1);
-  more.dataset.vote = voteId ?? "";
 }
 
 /** This deputy's waiting requests: from the pushed list, else the server's last answer. */
@@ -337,10 +336,9 @@ for (const button of root.querySelectorAll("button.request")) {
 }
 
 root.querySelector("#sign-out").addEventListener("click", signOut);
-root.querySelector('[data-bind="title-more"]').addEventListener("click", (event) => {
-  const voteId = Number(event.currentTarget.dataset.vote);
-  titleOpenFor = titleOpenFor === voteId ? null : voteId;
-  fitTitle(voteId);
+root.querySelector('[data-bind="title-more"]').addEventListener("click", () => {
+  titleOpenFor = titleOpenFor === titleShownFor ? null : titleShownFor;
+  fitTitle(titleShownFor);
 });
 window.addEventListener("resize", () => fitTitle(titleShownFor));
 
